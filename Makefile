@@ -1,0 +1,249 @@
+# SPDX-License-Identifier: MIT
+# wisp: a minimal microVM.  See README.md.
+#
+# Kbuild-flavoured and non-recursive: each source directory has a Kbuild
+# file listing `obj-$(CONFIG_FOO) += foo.o`, included here with the
+# directory prefixed.  Output goes to O= (default build/); V=1 shows the
+# full commands.  Configuration uses Debian's kconfig-frontends.
+
+VERSION := 0.1.0
+srctree := $(CURDIR)
+O ?= build
+override O := $(patsubst %/,%,$(O))
+KCONFIG_CONFIG := $(O)/.config
+WISP_CACHE ?= $(HOME)/.cache/wisp
+export WISP_CACHE
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+host-arch := $(shell uname -m | sed -e 's/arm64/aarch64/')
+config-goals := $(filter menuconfig nconfig defconfig olddefconfig oldconfig \
+		savedefconfig %_defconfig,$(MAKECMDGOALS))
+other-goals := $(filter-out $(config-goals),$(MAKECMDGOALS))
+
+ifneq ($(and $(config-goals),$(other-goals)),)
+# "make aarch64_defconfig all": configure first, then build with the
+# new .config read afresh, one goal after the other.
+$(MAKECMDGOALS): __sequential
+	@:
+__sequential:
+	$(Q)set -e; for g in $(MAKECMDGOALS); do $(MAKE) --no-print-directory $$g; done
+.PHONY: __sequential $(MAKECMDGOALS)
+else
+
+-include $(KCONFIG_CONFIG)
+cfg-arch := $(patsubst "%",%,$(CONFIG_ARCH))
+ifeq ($(origin ARCH),command line)
+ifneq ($(cfg-arch),)
+ifeq ($(config-goals),)
+ifneq ($(ARCH),$(cfg-arch))
+$(error $(O) is configured for $(cfg-arch), not ARCH=$(ARCH): run 'make O=$(O) ARCH=$(ARCH) defconfig' or pick another O=)
+endif
+endif
+endif
+endif
+ARCH ?= $(if $(cfg-arch),$(cfg-arch),$(host-arch))
+ifeq ($(filter x86_64 aarch64,$(ARCH)),)
+$(error ARCH=$(ARCH): wisp supports x86_64 and aarch64)
+endif
+
+.DEFAULT_GOAL := all
+.PHONY: all menuconfig nconfig defconfig olddefconfig oldconfig savedefconfig \
+	unit guests test run bench clean distclean help setup
+
+# ---------------------------------------------------------------- config
+kconfig-env := KCONFIG_CONFIG=$(KCONFIG_CONFIG) ARCH=$(ARCH) srctree=$(srctree)
+setup-stamp := $(O)/.setup-$(ARCH)
+
+setup $(setup-stamp):
+	$(Q)$(srctree)/scripts/setup $(if $(filter aarch64,$(ARCH)),arm64)
+	$(Q)mkdir -p $(O) && touch $(setup-stamp)
+
+menuconfig nconfig: | $(setup-stamp)
+	$(Q)$(kconfig-env) kconfig-$(patsubst %config,%,$@)conf Kconfig
+
+oldconfig olddefconfig: | $(setup-stamp)
+	$(Q)$(kconfig-env) kconfig-conf --$@ Kconfig
+
+savedefconfig: | $(setup-stamp)
+	$(Q)$(kconfig-env) kconfig-conf --savedefconfig=$(O)/defconfig Kconfig
+	@echo "wrote $(O)/defconfig"
+
+defconfig: $(ARCH)_defconfig
+	@:
+
+%_defconfig: | $(setup-stamp)
+	$(Q)test -f configs/$@ || { echo "make: no such config: configs/$@" >&2; exit 2; }
+	$(Q)$(kconfig-env) kconfig-conf --defconfig=configs/$@ Kconfig >/dev/null
+	@echo "configured $(O) with configs/$@"
+
+ifeq ($(config-goals),)
+# Building without a configuration: make the default one first (make
+# then re-reads the new .config, as it does for any included makefile).
+$(KCONFIG_CONFIG):
+	@echo "$(O) has no configuration: using configs/$(ARCH)_defconfig"
+	$(Q)$(MAKE) --no-print-directory $(ARCH)_defconfig
+endif
+
+# autoconf.h from .config, rewritten only when its contents change so
+# that an unrelated reconfiguration rebuilds nothing.
+autoconf := $(O)/include/generated/autoconf.h
+$(autoconf): $(KCONFIG_CONFIG)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)sed -n -e 's/^\(CONFIG_[A-Za-z0-9_]*\)=y$$/#define \1 1/p' \
+		-e 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(".*"\)$$/#define \1 \2/p' \
+		-e 's/^\(CONFIG_[A-Za-z0-9_]*\)=\(-\{0,1\}[0-9][0-9a-fA-Fx]*\)$$/#define \1 \2/p' \
+		$< > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+# ------------------------------------------------------------- toolchain
+ifeq ($(ARCH),aarch64)
+CC := aarch64-linux-musl-gcc
+STRIP := aarch64-linux-gnu-strip
+uapi-asm := /usr/include/aarch64-linux-gnu/asm
+sysroot := $(WISP_CACHE)/sysroot-aarch64/usr
+lib-dir := $(sysroot)/lib/aarch64-linux-gnu
+lib-inc := $(sysroot)/include
+else
+CC := musl-gcc
+STRIP := strip
+uapi-asm := /usr/include/x86_64-linux-gnu/asm
+lib-dir := /usr/lib/x86_64-linux-gnu
+lib-inc := /usr/include
+endif
+HOSTCC ?= gcc
+
+# musl-gcc hides /usr/include; expose only the kernel UAPI and the few
+# library headers wisp uses, never glibc's.
+uapi := $(O)/uapi
+uapi-stamp := $(uapi)/.stamp
+$(uapi-stamp): | $(setup-stamp)
+	$(Q)mkdir -p $(uapi)
+	$(Q)ln -sfn /usr/include/linux $(uapi)/linux
+	$(Q)ln -sfn /usr/include/asm-generic $(uapi)/asm-generic
+	$(Q)ln -sfn $(uapi-asm) $(uapi)/asm
+	$(Q)for h in liburing.h liburing libfdt.h fdt.h libfdt_env.h; do \
+		test -e $(lib-inc)/$$h && ln -sfn $(lib-inc)/$$h $(uapi)/$$h; done; true
+	$(Q)touch $@
+
+version := $(VERSION)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/-g/')
+common-cflags := -std=gnu11 -I$(srctree)/arch/$(ARCH)/include -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing \
+	-D_GNU_SOURCE -I$(srctree) -include $(autoconf) \
+	-DWISP_VERSION='"$(version)"' -MMD -MP
+CFLAGS ?= -Os -g
+wisp-cflags := $(common-cflags) $(CFLAGS) -I$(uapi) -ffunction-sections \
+	-fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector
+LDFLAGS ?=
+wisp-ldflags := -static -Wl,--gc-sections $(LDFLAGS)
+
+# ---------------------------------------------------------------- objects
+dirs := core arch/$(ARCH) devices virtio vhost vfio
+objs :=
+libs :=
+define include-kbuild
+obj-y :=
+lib-y :=
+include $(1)/Kbuild
+objs += $$(addprefix $(1)/,$$(obj-y))
+libs += $$(lib-y)
+endef
+ifneq ($(cfg-arch),)
+$(foreach d,$(dirs),$(eval $(call include-kbuild,$(d))))
+endif
+lib-paths := $(addprefix $(lib-dir)/,$(sort $(libs)))
+
+wisp-objs := $(addprefix $(O)/obj/,$(objs))
+
+$(O)/obj/%.o: %.c $(autoconf) $(uapi-stamp)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(wisp-cflags) -c $< -o $@
+
+$(O)/obj/%.o: %.S $(autoconf) $(uapi-stamp)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $<")
+	$(Q)$(CC) $(wisp-cflags) -c $< -o $@
+
+$(O)/wisp.debug: $(wisp-objs)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(wisp-ldflags) -o $@ $(wisp-objs) $(lib-paths)
+
+$(O)/wisp: $(O)/wisp.debug
+	@$(if $(Q),echo "  STRIP   $@")
+	$(Q)$(STRIP) -o $@ $<
+
+all: $(O)/wisp
+
+# ------------------------------------------------------- unit tests (host)
+# The same sources built for the host with glibc, ASan and UBSan, linked
+# with each cmocka test.  core/main.o is left out: tests have their own.
+san-flags := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+host-cflags := $(common-cflags) -O1 -g $(san-flags) -DWISP_UNIT_TEST
+host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o,$(objs)))
+unit-srcs := $(wildcard tests/unit/test_*.c)
+unit-bins := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(unit-srcs))
+host-libs := $(foreach l,$(sort $(libs)),$(if $(filter aarch64,$(ARCH)),,$(lib-dir)/$(l)))
+
+$(O)/host/%.o: %.c $(autoconf)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $<")
+	$(Q)$(HOSTCC) $(host-cflags) -c $< -o $@
+
+$(O)/tests/unit/%: tests/unit/%.c $(host-objs) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTLD  $@")
+	$(Q)$(HOSTCC) $(host-cflags) -Itests/unit -o $@ $< $(host-objs) \
+		$(host-libs) -lcmocka -lpthread
+
+unit: $(unit-bins)
+	$(Q)set -e; for t in $(unit-bins); do \
+		echo "== $$t ($(notdir $(O)))"; \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; \
+	done
+
+# ------------------------------------------------------------ test guests
+guests: | $(setup-stamp)
+	$(Q)$(MAKE) --no-print-directory -C tests/guests O=$(abspath $(O))/tests/guests $(if $(V),V=$(V))
+
+# ---------------------------------------------------------------- drivers
+test:
+	$(Q)$(srctree)/scripts/setup
+	$(Q)$(srctree)/tests/run
+
+run: all guests
+	$(O)/wisp --kernel $(O)/tests/guests/hello.elf --memory size=64M \
+		--serial tty --console off --timeline
+
+bench:
+	$(Q)$(srctree)/scripts/setup bench
+	$(Q)$(srctree)/bench/run
+
+clean:
+	rm -rf $(O)/obj $(O)/host $(O)/tests $(O)/wisp $(O)/wisp.debug
+
+distclean:
+	rm -rf $(O)
+
+help:
+	@echo "wisp $(VERSION) -- targets:"
+	@echo "  all (default)     build $(O)/wisp, static, for ARCH=$(ARCH)"
+	@echo "  run               build and boot the demo guest"
+	@echo "  test              unit tests, direct tests on /dev/kvm, the lab"
+	@echo "  unit              unit tests of this configuration (ASan+UBSan)"
+	@echo "  guests            the freestanding test guests"
+	@echo "  bench             benchmarks against QEMU -> docs/performance.md"
+	@echo "  menuconfig, defconfig, NAME_defconfig, olddefconfig, savedefconfig"
+	@echo "  clean, distclean"
+	@echo "Variables: O=dir (build), ARCH=x86_64|aarch64, V=1"
+
+.SECONDARY: $(wisp-objs) $(host-objs)
+-include $(wisp-objs:.o=.d) $(host-objs:.o=.d)
+-include $(unit-bins:=.d)
+
+endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to arch/x86_64: the boot loaders and the vCPU set-up. */
+#ifndef WISP_ARCH_X86_64_X86_H
+#define WISP_ARCH_X86_64_X86_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch_layout.h"
+
+struct vm;
+
+#define X86_GDT		0x500ULL
+
+#define X86_CR0_PE	(1ULL << 0)
+#define X86_CR0_ET	(1ULL << 4)
+#define X86_CR0_PG	(1ULL << 31)
+#define X86_CR4_PAE	(1ULL << 5)
+#define X86_EFER_LME	(1ULL << 8)
+#define X86_EFER_LMA	(1ULL << 10)
+
+/* e820 / PVH memory map types */
+#define E820_RAM	1
+#define E820_RESERVED	2
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+#define E820_MAX 8
+
+/* How the boot vCPU starts. */
+struct x86_boot {
+	uint64_t entry;
+	bool long_mode;		/* bzImage 64-bit entry, else PVH 32-bit */
+	uint64_t start_info;	/* PVH: %ebx */
+	uint64_t zero_page;	/* bzImage: %rsi */
+	uint64_t cr3;
+};
+
+/* A kernel file read into memory. */
+struct x86_image {
+	const char *path;
+	const uint8_t *data;
+	size_t size;
+};
+
+/* What a loader needs besides the kernel. */
+struct x86_boot_params {
+	const uint8_t *initrd;
+	size_t initrd_size;
+	const char *cmdline;
+	uint64_t rsdp;		/* 0 without ACPI */
+};
+
+size_t x86_e820_map(const struct vm *vm, struct e820_entry *map);
+
+/* Loaders: 0, or 2 (EXIT_USAGE) after reporting bad input, 1 on other
+ * failures.  *_probe says whether the image is of that format. */
+bool pvh_probe(const struct x86_image *img);
+int pvh_load(struct vm *vm, const struct x86_image *img,
+	     const struct x86_boot_params *bp, struct x86_boot *boot);
+bool bzimage_probe(const struct x86_image *img);
+int bzimage_load(struct vm *vm, const struct x86_image *img,
+		 const struct x86_boot_params *bp, struct x86_boot *boot);
+
+/* Where the initrd goes: the highest page-aligned spot below `limit`
+ * in low RAM above `floor`; 0 if it does not fit. */
+uint64_t x86_initrd_addr(const struct vm *vm, size_t size, uint64_t floor,
+			 uint64_t limit);
+
+int x86_set_boot_regs(struct vm *vm, const struct x86_boot *boot);
+
+#endif

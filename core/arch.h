@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What each architecture (arch/<arch>/) provides to core.  Core calls
+ * these in this order: arch_vm_init, arch_memory_layout, arch_vcpu_init
+ * for each vCPU, (devices are created), arch_load, then runs the vCPUs.
+ */
+#ifndef WISP_CORE_ARCH_H
+#define WISP_CORE_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+/* Interrupt controller mode and other VM-wide KVM set-up. */
+int arch_vm_init(struct vm *vm);
+
+/* Splits `size` bytes of RAM into guest-physical ranges around the
+ * arch's holes; returns the number of ranges (at most `max`). */
+size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max);
+
+/* CPUID, MSRs, FPU and the like for one vCPU. */
+int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu);
+
+/* Loads the kernel or firmware and the initramfs, builds the firmware
+ * tables (ACPI or FDT, asking the devices to describe themselves) and
+ * sets the boot vCPU's registers.  Returns 0, 1 on a VM error, or
+ * 2 when the user's input (the kernel file) is bad: the exit status. */
+int arch_load(struct vm *vm);
+
+/* Exits only this arch knows; false if the exit is not handled. */
+bool arch_handle_exit(struct vcpu *vcpu);
+
+/* Register dump on stderr after a fatal exit. */
+void arch_dump_vcpu(struct vcpu *vcpu);
+
+#endif

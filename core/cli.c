@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Command-line parsing: argv -> struct vm_config.
+ *
+ * Options follow cloud-hypervisor: "--opt value" or "--opt=value", values
+ * are key=value lists, and a repeatable option takes several values
+ * ("--disk path=a path=b") or is given several times.  Core options are
+ * handled here; every other option is looked up in the device table, so
+ * this file knows device options only by name (options.def).
+ */
+#include "core/cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/device.h"
+#include "core/kconfig.h"
+
+#define DEFAULT_MEMORY (512ULL << 20)
+#define MIN_MEMORY (2ULL << 20)
+#define MAX_CPUS 4096
+
+struct device_option {
+	const char *option, *variant, *device, *symbol;
+	bool configured;	/* the Kconfig symbol is on in this build */
+};
+
+static const struct device_option device_options[] = {
+#define DEVICE_OPTION(o, v, d, s) { o, v, d, #s, IS_ENABLED(CONFIG_##s) },
+#include "core/options.def"
+#undef DEVICE_OPTION
+};
+
+struct parser {
+	struct vm_config *cfg;
+	struct cli_error *err;
+	FILE *out;
+	const char *opt;	/* the option being parsed, for messages */
+};
+
+/* Messages read "--opt: what is wrong"; main() adds "wisp: ".  The
+ * detail is formatted first, so it may be p->err->msg itself. */
+static int __attribute__((format(printf, 2, 3)))
+fail(struct parser *p, const char *fmt, ...)
+{
+	char detail[sizeof(p->err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	cli_errorf(p->err, "--%s: %s", p->opt, detail);
+	return -1;
+}
+
+/* An input file must exist, be readable, regular and not empty. */
+static int check_input_file(struct parser *p, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(p, "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fd, &st)) {
+		int e = errno;
+
+		close(fd);
+		return fail(p, "cannot stat '%s': %s", path, strerror(e));
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode))
+		return fail(p, "'%s' is not a regular file", path);
+	if (st.st_size == 0)
+		return fail(p, "'%s' is empty", path);
+	return 0;
+}
+
+static int set_path(struct parser *p, const char *value, const char **slot)
+{
+	if (*slot)
+		return fail(p, "given more than once");
+	if (check_input_file(p, value))
+		return -1;
+	*slot = value;
+	return 0;
+}
+
+static int opt_kernel(struct parser *p, const char *v)
+{
+	return set_path(p, v, &p->cfg->kernel);
+}
+
+static int opt_initramfs(struct parser *p, const char *v)
+{
+	return set_path(p, v, &p->cfg->initramfs);
+}
+
+static int opt_firmware(struct parser *p, const char *v)
+{
+	return set_path(p, v, &p->cfg->firmware);
+}
+
+static int opt_cmdline(struct parser *p, const char *v)
+{
+	if (p->cfg->cmdline)
+		return fail(p, "given more than once");
+	p->cfg->cmdline = v;
+	return 0;
+}
+
+/* Parses `value` as key=value and runs `body`'s getters over it; the
+ * body reports plain messages with cli_errorf, prefixed here. */
+static int with_kv(struct parser *p, const char *value,
+		   int (*body)(struct parser *, struct kv_list *))
+{
+	struct kv_list kv;
+	int ret;
+
+	if (kv_parse(&kv, value, p->err))
+		return fail(p, "%s", p->err->msg);
+	ret = body(p, &kv);
+	if (!ret)
+		ret = kv_check_unused(&kv, p->err);
+	kv_free(&kv);
+	/* fail() formats from a copy, so the message may be its own input */
+	return ret ? fail(p, "%s", p->err->msg) : 0;
+}
+
+static int cpus_body(struct parser *p, struct kv_list *kv)
+{
+	uint64_t boot = 1, max = 0;
+
+	if (kv_u64(kv, "boot", 1, MAX_CPUS, &boot, p->err) < 0 ||
+	    kv_u64(kv, "max", 1, MAX_CPUS, &max, p->err) < 0)
+		return -1;
+	if (max && max != boot) {
+		cli_errorf(p->err, "'max=%llu': vCPU hotplug is not supported, max must equal boot",
+			   (unsigned long long)max);
+		return -1;
+	}
+	p->cfg->cpus = (unsigned)boot;
+	return 0;
+}
+
+static int opt_cpus(struct parser *p, const char *v)
+{
+	/* kv_u64 reports "boot=0" as out of range 1..1024. */
+	return with_kv(p, v, cpus_body);
+}
+
+static int memory_body(struct parser *p, struct kv_list *kv)
+{
+	struct memory_config *m = &p->cfg->memory;
+
+	if (kv_size(kv, "size", &m->size, p->err) < 0 ||
+	    kv_bool(kv, "shared", &m->shared, p->err) < 0 ||
+	    kv_bool(kv, "hugepages", &m->hugepages, p->err) < 0)
+		return -1;
+	if (m->size < MIN_MEMORY) {
+		cli_errorf(p->err, "size %llu is too small (at least 2M)",
+			   (unsigned long long)m->size);
+		return -1;
+	}
+	if (m->size & 0xfff) {
+		cli_errorf(p->err, "size %llu is not a multiple of 4K",
+			   (unsigned long long)m->size);
+		return -1;
+	}
+	if (m->shared && !IS_ENABLED(CONFIG_MEMORY_SHARED)) {
+		cli_errorf(p->err, "shared=on is not built into this binary (CONFIG_MEMORY_SHARED is off)");
+		return -1;
+	}
+	if (m->hugepages && !IS_ENABLED(CONFIG_MEMORY_HUGEPAGES)) {
+		cli_errorf(p->err, "hugepages=on is not built into this binary (CONFIG_MEMORY_HUGEPAGES is off)");
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_memory(struct parser *p, const char *v)
+{
+	return with_kv(p, v, memory_body);
+}
+
+static int opt_seccomp(struct parser *p, const char *v)
+{
+	if (!strcmp(v, "true"))
+		p->cfg->seccomp = SECCOMP_ON;
+	else if (!strcmp(v, "false"))
+		p->cfg->seccomp = SECCOMP_OFF;
+	else if (!strcmp(v, "log"))
+		p->cfg->seccomp = SECCOMP_LOG;
+	else
+		return fail(p, "'%s': expected true, false or log", v);
+	if (p->cfg->seccomp != SECCOMP_OFF && !IS_ENABLED(CONFIG_SECCOMP))
+		return fail(p, "seccomp is not built into this binary (CONFIG_SECCOMP is off)");
+	return 0;
+}
+
+static int opt_timeline(struct parser *p, const char *v)
+{
+	(void)v;
+	if (!IS_ENABLED(CONFIG_BOOT_TIMELINE))
+		return fail(p, "the boot timeline is not built into this binary (CONFIG_BOOT_TIMELINE is off)");
+	p->cfg->timeline = true;
+	return 0;
+}
+
+static void print_help(FILE *out);
+static void print_features(FILE *out);
+
+static int opt_help(struct parser *p, const char *v)
+{
+	(void)v;
+	print_help(p->out);
+	return 1;
+}
+
+static int opt_version(struct parser *p, const char *v)
+{
+	(void)v;
+	fprintf(p->out, "wisp %s (%s)\n", WISP_VERSION, CONFIG_ARCH);
+	return 1;
+}
+
+static int opt_features(struct parser *p, const char *v)
+{
+	(void)v;
+	print_features(p->out);
+	return 1;
+}
+
+struct core_option {
+	const char *name;
+	const char *arg;	/* NULL: a flag without a value */
+	const char *help;
+	/* 0 to go on, 1 when parsing is complete (--help), -1 on error */
+	int (*handle)(struct parser *p, const char *value);
+};
+
+static const struct core_option core_options[] = {
+	{ "kernel", "PATH", "Kernel to boot: PVH ELF (vmlinux), bzImage or arm64 Image", opt_kernel },
+	{ "firmware", "PATH", "Firmware to boot (PVH ELF, e.g. CLOUDHV.fd)", opt_firmware },
+	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs },
+	{ "cmdline", "STRING", "Kernel command line", opt_cmdline },
+	{ "cpus", "boot=N", "Number of vCPUs (default 1)", opt_cpus },
+	{ "memory", "size=SIZE[,shared=on][,hugepages=on]", "Guest RAM (default 512M)", opt_memory },
+	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
+	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },
+	{ "features", NULL, "List the devices and options built into this binary", opt_features },
+	{ "version", NULL, "Print the version", opt_version },
+	{ "help", NULL, "Print this help", opt_help },
+};
+
+static const struct core_option *find_core_option(const char *name)
+{
+	for (size_t i = 0; i < sizeof(core_options) / sizeof(core_options[0]); i++)
+		if (!strcmp(core_options[i].name, name))
+			return &core_options[i];
+	return NULL;
+}
+
+static const struct device_option *find_device_option(const char *name,
+						      const char *variant)
+{
+	for (size_t i = 0; i < sizeof(device_options) / sizeof(device_options[0]); i++)
+		if (!strcmp(device_options[i].option, name) &&
+		    (variant ? device_options[i].variant &&
+				       !strcmp(device_options[i].variant, variant)
+			     : !device_options[i].variant))
+			return &device_options[i];
+	return NULL;
+}
+
+/* The variant an option value selects: the first variant key of this
+ * option that is "on" in the value, consumed here; NULL for the plain
+ * device.  -1 if a variant key has a bad value. */
+static int pick_variant(struct parser *p, struct kv_list *kv,
+			const char **variant)
+{
+	*variant = NULL;
+	for (size_t i = 0; i < sizeof(device_options) / sizeof(device_options[0]); i++) {
+		const struct device_option *o = &device_options[i];
+		bool on = false;
+
+		if (!o->variant || strcmp(o->option, p->opt))
+			continue;
+		if (kv_bool(kv, o->variant, &on, p->err) < 0)
+			return -1;
+		if (on && !*variant)
+			*variant = o->variant;
+	}
+	return 0;
+}
+
+static size_t instances_of(const struct vm_config *cfg,
+			   const struct device_desc *desc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->ndevices; i++)
+		n += cfg->devices[i].desc == desc;
+	return n;
+}
+
+static int add_instance(struct parser *p, const struct device_desc *desc,
+			struct kv_list *kv)
+{
+	struct vm_config *cfg = p->cfg;
+	struct device_instance *inst;
+
+	if (cfg->ndevices == MAX_DEVICE_INSTANCES)
+		return fail(p, "too many devices (at most %d)", MAX_DEVICE_INSTANCES);
+	if (!desc->repeatable && instances_of(cfg, desc))
+		return fail(p, "given more than once");
+	inst = &cfg->devices[cfg->ndevices];
+	inst->desc = desc;
+	inst->config = NULL;
+	if (desc->config_size) {
+		inst->config = calloc(1, desc->config_size);
+		if (!inst->config)
+			return fail(p, "out of memory");
+	}
+	cfg->ndevices++;
+	if (!desc->parse)
+		return kv && kv->n ? fail(p, "takes no value") : 0;
+	/* the parsed config may point into the text: it lives as long */
+	inst->args = kv->buf;
+	kv->buf = NULL;
+	if (desc->parse(kv, inst->config, p->err) ||
+	    kv_check_unused(kv, p->err))
+		return fail(p, "%s", p->err->msg);
+	return 0;
+}
+
+static int device_value(struct parser *p, const char *value)
+{
+	const struct device_option *known;
+	const struct device_desc *desc;
+	const char *variant;
+	struct kv_list kv;
+	int ret = -1;
+
+	if (kv_parse(&kv, value, p->err))
+		return fail(p, "%s", p->err->msg);
+	if (pick_variant(p, &kv, &variant)) {
+		fail(p, "%s", p->err->msg);
+		goto out;
+	}
+	desc = device_lookup(p->opt, variant);
+	if (!desc) {
+		known = find_device_option(p->opt, variant);
+		if (known && known->configured)
+			fail(p, "%s is not implemented yet in this version (CONFIG_%s is on)",
+			     known->device, known->symbol);
+		else
+			fail(p, "%s is not built into this binary (CONFIG_%s is off)",
+			     known ? known->device : p->opt, known ? known->symbol : "?");
+		goto out;
+	}
+	ret = add_instance(p, desc, &kv);
+out:
+	kv_free(&kv);
+	return ret;
+}
+
+/* Known: in cloud-hypervisor's option set, or owned by a device in the
+ * table (which is how a device can add an option of its own). */
+static bool is_device_option(const char *name)
+{
+	const struct device_desc *const *table;
+	size_t n = device_table(&table);
+
+	if (find_device_option(name, NULL))
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (table[i]->option && !strcmp(table[i]->option, name))
+			return true;
+	return false;
+}
+
+/* "--name=value" or "--name": the option name and inline value. */
+static const char *split_option(const char *arg, char *name, size_t size,
+				bool *has_inline)
+{
+	const char *eq = strchr(arg + 2, '=');
+	size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+
+	*has_inline = eq != NULL;
+	if (len >= size)
+		len = size - 1;
+	memcpy(name, arg + 2, len);
+	name[len] = '\0';
+	return eq ? eq + 1 : NULL;
+}
+
+static bool is_option(const char *arg)
+{
+	return arg[0] == '-' && arg[1] == '-';
+}
+
+static bool option_given(const struct vm_config *cfg, const char *option)
+{
+	for (size_t i = 0; i < cfg->ndevices; i++)
+		if (cfg->devices[i].desc->option &&
+		    !strcmp(cfg->devices[i].desc->option, option))
+			return true;
+	return false;
+}
+
+/* Instances for devices that exist without their option: always-present
+ * platform devices, and defaults such as --serial tty. */
+static int add_defaults(struct parser *p)
+{
+	const struct device_desc *const *table;
+	size_t n = device_table(&table);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct device_desc *d = table[i];
+		struct kv_list kv;
+		int ret;
+
+		p->opt = d->option ? d->option : d->name;
+		if (!d->option) {
+			if (add_instance(p, d, NULL))
+				return -1;
+			continue;
+		}
+		if (d->variant || !d->default_args || option_given(p->cfg, d->option))
+			continue;
+		if (kv_parse(&kv, d->default_args, p->err))
+			return fail(p, "default '%s': %s", d->default_args, p->err->msg);
+		ret = add_instance(p, d, &kv);
+		kv_free(&kv);
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
+static int finish(struct parser *p)
+{
+	struct vm_config *cfg = p->cfg;
+
+	if (!cfg->kernel && !cfg->firmware) {
+		p->opt = "kernel";
+		return fail(p, "no kernel or firmware to boot (give --kernel PATH or --firmware PATH)");
+	}
+	if (cfg->kernel && cfg->firmware) {
+		p->opt = "firmware";
+		return fail(p, "give either --kernel or --firmware, not both");
+	}
+	if (cfg->firmware && (cfg->initramfs || cfg->cmdline)) {
+		p->opt = cfg->initramfs ? "initramfs" : "cmdline";
+		return fail(p, "only with --kernel (firmware loads its own)");
+	}
+	return add_defaults(p);
+}
+
+enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
+			  FILE *out, struct cli_error *err)
+{
+	struct parser p = { .cfg = cfg, .err = err, .out = out, .opt = "" };
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->memory.size = DEFAULT_MEMORY;
+	cfg->seccomp = IS_ENABLED(CONFIG_SECCOMP) ? SECCOMP_ON : SECCOMP_OFF;
+	err->msg[0] = '\0';
+
+	for (int i = 1; i < argc; i++) {
+		const struct core_option *core;
+		char name[32];
+		bool has_inline;
+		const char *value;
+		int ret;
+
+		if (!is_option(argv[i]) || !argv[i][2]) {
+			cli_errorf(err, "unexpected argument '%s' (options start with --)", argv[i]);
+			goto error;
+		}
+		value = split_option(argv[i], name, sizeof(name), &has_inline);
+		p.opt = name;
+		core = find_core_option(name);
+		if (core) {
+			if (!core->arg && has_inline) {
+				fail(&p, "takes no value");
+				goto error;
+			}
+			if (core->arg && !has_inline) {
+				if (i + 1 >= argc || is_option(argv[i + 1])) {
+					fail(&p, "needs a value (%s)", core->arg);
+					goto error;
+				}
+				value = argv[++i];
+			}
+			ret = core->handle(&p, value);
+			if (ret < 0)
+				goto error;
+			if (ret > 0) {
+				cli_free(cfg);
+				return CLI_EXIT;
+			}
+			continue;
+		}
+		if (!is_device_option(name)) {
+			cli_errorf(err, "unknown option '--%s' (see --help)", name);
+			goto error;
+		}
+		if (has_inline) {
+			if (device_value(&p, value))
+				goto error;
+			continue;
+		}
+		if (i + 1 >= argc || is_option(argv[i + 1])) {
+			fail(&p, "needs a value");
+			goto error;
+		}
+		/* As in cloud-hypervisor, values run up to the next option. */
+		while (i + 1 < argc && !is_option(argv[i + 1]))
+			if (device_value(&p, argv[++i]))
+				goto error;
+	}
+	if (finish(&p))
+		goto error;
+	return CLI_RUN;
+error:
+	cli_free(cfg);
+	return CLI_ERROR;
+}
+
+void cli_free(struct vm_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		free(cfg->devices[i].config);
+		free(cfg->devices[i].args);
+	}
+	cfg->ndevices = 0;
+}
+
+static void print_help(FILE *out)
+{
+	const struct device_desc *const *table;
+	size_t n = device_table(&table);
+
+	fprintf(out, "Usage: wisp --kernel PATH [options]\n\n"
+		     "A minimal microVM on KVM (%s). Options:\n", CONFIG_ARCH);
+	for (size_t i = 0; i < sizeof(core_options) / sizeof(core_options[0]); i++) {
+		const struct core_option *o = &core_options[i];
+
+		fprintf(out, "  --%s%s%s\n        %s\n", o->name, o->arg ? " " : "",
+			o->arg ? o->arg : "", o->help);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct device_desc *d = table[i];
+
+		if (!d->option)
+			continue;
+		fprintf(out, "  --%s %s%s\n        %s\n", d->option,
+			d->usage ? d->usage : "", d->repeatable ? " ..." : "",
+			d->summary);
+	}
+	fprintf(out, "\nExit status: 0 guest powered off or rebooted, "
+		     "1 VM error, 2 bad command line or input.\n");
+}
+
+static void print_features(FILE *out)
+{
+	const struct device_desc *const *table;
+	size_t n = device_table(&table);
+
+	fprintf(out, "wisp %s (%s)\ndevices:\n", WISP_VERSION, CONFIG_ARCH);
+	for (size_t i = 0; i < n; i++) {
+		const struct device_desc *d = table[i];
+		char opt[48] = "";
+
+		if (d->option)
+			snprintf(opt, sizeof(opt), "--%s%s%s", d->option,
+				 d->variant ? " " : "", d->variant ? d->variant : "");
+		if (d->variant)
+			strncat(opt, "=on", sizeof(opt) - strlen(opt) - 1);
+		fprintf(out, "  %-16s %-22s %s\n", d->name, opt, d->summary);
+	}
+	fprintf(out, "options:\n");
+	if (IS_ENABLED(CONFIG_MEMORY_SHARED))
+		fprintf(out, "  memory-shared      --memory shared=on\n");
+	if (IS_ENABLED(CONFIG_MEMORY_HUGEPAGES))
+		fprintf(out, "  memory-hugepages   --memory hugepages=on\n");
+	if (IS_ENABLED(CONFIG_BOOT_TIMELINE))
+		fprintf(out, "  boot-timeline      --timeline\n");
+	if (IS_ENABLED(CONFIG_SECCOMP))
+		fprintf(out, "  seccomp            --seccomp\n");
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The compile-time device table.
+ *
+ * Every device file registers exactly one `struct device_desc` with
+ * DEVICE_REGISTER().  The macro drops it into the "wisp_devices" linker
+ * section, so the table holds precisely the devices Kconfig compiled in,
+ * and core finds them by walking that section -- it never names one.
+ */
+#ifndef WISP_CORE_DEVICE_H
+#define WISP_CORE_DEVICE_H
+
+#include <stddef.h>
+#include <stdbool.h>
+
+#include "core/kv.h"
+
+struct vm;
+
+/* Creation order classes: platform devices (interrupt controllers
+ * first) exist before anything that raises interrupts through them,
+ * and buses before the functions that sit on them. */
+enum device_order {
+	ORDER_IRQCHIP = 10,
+	ORDER_PLATFORM = 20,
+	ORDER_BUS = 30,
+	ORDER_PCI_DEVICE = 40,
+};
+
+struct device_desc {
+	const char *name;	/* "virtio-blk": for --features and errors */
+	const char *summary;	/* one line for --features */
+	/* The command-line option this device owns, without the dashes
+	 * ("disk"), or NULL for a device that always exists. */
+	const char *option;
+	/* Several devices can share one option ("--disk" is virtio-blk,
+	 * "--disk vhost_user=on,..." is vhost-user-blk).  A device with a
+	 * variant takes the option values in which that key is "on". */
+	const char *variant;
+	/* Arguments used when the option is not given, or NULL when the
+	 * device then does not exist. */
+	const char *default_args;
+	const char *usage;	/* "path=FILE[,readonly=on]" for --help */
+	bool repeatable;	/* "--disk a --disk b", "--disk a b" */
+	enum device_order order;
+	/* Size of the device's parsed configuration, handed to parse()
+	 * zeroed and to create() filled in. */
+	size_t config_size;
+	/* Check the option's key=value list and fill in the config; on
+	 * bad input describe it in err and return -1. */
+	int (*parse)(struct kv_list *args, void *config,
+		     struct cli_error *err);
+	/* Build the device in the VM: register its bus ranges, IRQs and
+	 * back-ends.  Returns 0, or -1 after reporting what failed. */
+	int (*create)(struct vm *vm, const void *config);
+};
+
+#define DEVICE_SECTION "wisp_devices"
+
+#define DEVICE_REGISTER(id)                                                   \
+	static const struct device_desc device_desc_##id                      \
+		__attribute__((used, section(DEVICE_SECTION), aligned(8)))
+
+/* The table, in creation order (then by name, so the order never
+ * depends on the linker). */
+size_t device_table(const struct device_desc *const **out);
+
+/* The built-in device owning `--option` with that variant key (NULL
+ * for the plain device), or NULL when none is compiled in. */
+const struct device_desc *device_lookup(const char *option,
+					const char *variant);
+
+#endif

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include "core/irq.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "core/vm.h"
+
+/* GSIs below this are left to wired lines (an in-kernel irqchip's pins). */
+#define FIRST_MSI_GSI 32
+#define MAX_GSI 1024
+
+void irq_register_chip(struct vm *vm, const struct irqchip_ops *ops,
+		       void *opaque)
+{
+	vm->irqchip = ops;
+	vm->irqchip_opaque = opaque;
+}
+
+void irq_line(struct vm *vm, unsigned line, bool level)
+{
+	if (vm->irqchip)
+		vm->irqchip->set_line(vm->irqchip_opaque, line, level);
+}
+
+void irq_pulse(struct vm *vm, unsigned line)
+{
+	irq_line(vm, line, true);
+	irq_line(vm, line, false);
+}
+
+void irq_eoi(struct vm *vm, unsigned vector)
+{
+	if (vm->irqchip && vm->irqchip->eoi)
+		vm->irqchip->eoi(vm->irqchip_opaque, vector);
+}
+
+int irq_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -1 : 0;
+}
+
+/* The routing table KVM holds is replaced whole on every change; this
+ * is its copy.  Entries are kept one per GSI, in GSI order. */
+struct routes {
+	struct kvm_irq_routing head;
+	struct kvm_irq_routing_entry entry[MAX_GSI];
+};
+
+static struct routes *routes_of(struct vm *vm)
+{
+	if (!vm->gsi_routes) {
+		vm->gsi_routes = calloc(1, sizeof(struct routes));
+		vm->next_gsi = FIRST_MSI_GSI;
+	}
+	return vm->gsi_routes;
+}
+
+static int routes_commit(struct vm *vm, struct routes *r)
+{
+	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r->head) < 0) {
+		wisp_err("KVM_SET_GSI_ROUTING: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int irq_msi_route_alloc(struct vm *vm)
+{
+	struct routes *r;
+	int gsi = -1;
+
+	pthread_mutex_lock(&vm->gsi_lock);
+	r = routes_of(vm);
+	if (r && vm->next_gsi < MAX_GSI)
+		gsi = (int)vm->next_gsi++;
+	pthread_mutex_unlock(&vm->gsi_lock);
+	return gsi;
+}
+
+int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
+		      bool masked)
+{
+	struct routes *r;
+	uint32_t i;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->gsi_lock);
+	r = routes_of(vm);
+	/* GSIs below FIRST_MSI_GSI belong to the wired-line controller,
+	 * which mirrors its pins there (the I/O APIC does, so that KVM
+	 * knows which vectors need an EOI exit). */
+	if (!r || gsi < 0 || (gsi >= FIRST_MSI_GSI && (uint32_t)gsi >= vm->next_gsi)) {
+		pthread_mutex_unlock(&vm->gsi_lock);
+		return -1;
+	}
+	for (i = 0; i < r->head.nr; i++)
+		if (r->entry[i].gsi == (uint32_t)gsi)
+			break;
+	if (masked || !addr) {
+		/* drop the entry: an irqfd on an unrouted GSI does nothing */
+		if (i < r->head.nr) {
+			memmove(&r->entry[i], &r->entry[i + 1],
+				(r->head.nr - i - 1) * sizeof(r->entry[0]));
+			r->head.nr--;
+			ret = routes_commit(vm, r);
+		}
+	} else {
+		struct kvm_irq_routing_entry e = {
+			.gsi = (uint32_t)gsi,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi.address_lo = (uint32_t)addr,
+			.u.msi.address_hi = (uint32_t)(addr >> 32),
+			.u.msi.data = data,
+		};
+
+		if (i == r->head.nr)
+			r->head.nr++;
+		r->entry[i] = e;
+		ret = routes_commit(vm, r);
+	}
+	pthread_mutex_unlock(&vm->gsi_lock);
+	return ret;
+}
+
+int irq_irqfd(struct vm *vm, int gsi, int eventfd, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)eventfd,
+		.gsi = (uint32_t)gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
+		wisp_err("KVM_IRQFD gsi %d: %s", gsi, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

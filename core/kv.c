@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+#include "core/kv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_errorf(struct cli_error *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+void kv_free(struct kv_list *kv)
+{
+	free(kv->buf);
+	kv->buf = NULL;
+	kv->n = 0;
+}
+
+int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err)
+{
+	memset(kv, 0, sizeof(*kv));
+	kv->source = text;
+	if (!*text) {
+		cli_errorf(err, "empty value");
+		return -1;
+	}
+	kv->buf = strdup(text);
+	if (!kv->buf) {
+		cli_errorf(err, "out of memory");
+		return -1;
+	}
+	for (char *save = NULL, *tok = strtok_r(kv->buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (kv->n == KV_MAX) {
+			cli_errorf(err, "too many items in '%s'", text);
+			goto fail;
+		}
+		if (eq == tok) {
+			cli_errorf(err, "missing key before '%s'", tok);
+			goto fail;
+		}
+		if (eq)
+			*eq = '\0';
+		kv->item[kv->n++] = (struct kv){ tok, eq ? eq + 1 : NULL, false };
+	}
+	/* strtok_r folds ",," and a trailing ",": refuse them instead. */
+	if (strstr(text, ",,") || text[0] == ',' || text[strlen(text) - 1] == ',') {
+		cli_errorf(err, "empty item in '%s'", text);
+		goto fail;
+	}
+	return 0;
+fail:
+	kv_free(kv);
+	return -1;
+}
+
+/* The one item named key, marked used; a duplicate stays unused and
+ * so is reported by kv_check_unused. */
+static struct kv *kv_take(struct kv_list *kv, const char *key)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		if (!strcmp(kv->item[i].key, key) && !kv->item[i].used) {
+			kv->item[i].used = true;
+			return &kv->item[i];
+		}
+	}
+	return NULL;
+}
+
+static int need_value(const struct kv *it, struct cli_error *err)
+{
+	if (it->value && *it->value)
+		return 0;
+	cli_errorf(err, "'%s' needs a value (%s=...)", it->key, it->key);
+	return -1;
+}
+
+int kv_str(struct kv_list *kv, const char *key, const char **out,
+	   struct cli_error *err)
+{
+	struct kv *it = kv_take(kv, key);
+
+	if (!it)
+		return 0;
+	if (need_value(it, err))
+		return -1;
+	*out = it->value;
+	return 1;
+}
+
+int kv_bool(struct kv_list *kv, const char *key, bool *out,
+	    struct cli_error *err)
+{
+	struct kv *it = kv_take(kv, key);
+
+	if (!it)
+		return 0;
+	if (need_value(it, err))
+		return -1;
+	if (!strcmp(it->value, "on") || !strcmp(it->value, "true")) {
+		*out = true;
+		return 1;
+	}
+	if (!strcmp(it->value, "off") || !strcmp(it->value, "false")) {
+		*out = false;
+		return 1;
+	}
+	cli_errorf(err, "'%s=%s': expected on or off", key, it->value);
+	return -1;
+}
+
+static int parse_u64(const char *text, uint64_t *out)
+{
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(text, &end, 10);
+	if (errno || *end)
+		return -1;
+	return 0;
+}
+
+int kv_u64(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
+	   uint64_t *out, struct cli_error *err)
+{
+	struct kv *it = kv_take(kv, key);
+	uint64_t v;
+
+	if (!it)
+		return 0;
+	if (need_value(it, err))
+		return -1;
+	if (parse_u64(it->value, &v)) {
+		cli_errorf(err, "'%s=%s': not a number", key, it->value);
+		return -1;
+	}
+	if (v < min || v > max) {
+		cli_errorf(err, "'%s=%s': must be %" PRIu64 "..%" PRIu64, key,
+			   it->value, min, max);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+int parse_size(const char *text, uint64_t *out)
+{
+	static const char units[] = "KMGT";
+	size_t len = strlen(text);
+	char digits[32];
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (!len || len >= sizeof(digits))
+		return -1;
+	memcpy(digits, text, len + 1);
+	if (digits[len - 1] < '0' || digits[len - 1] > '9') {
+		const char *u = strchr(units, digits[len - 1] & ~0x20);
+
+		if (!u || !(digits[len - 1] & ~0x20))
+			return -1;
+		shift = 10 * (unsigned)(u - units + 1);
+		digits[len - 1] = '\0';
+	}
+	if (parse_u64(digits, &v) || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+int kv_size(struct kv_list *kv, const char *key, uint64_t *out,
+	    struct cli_error *err)
+{
+	struct kv *it = kv_take(kv, key);
+
+	if (!it)
+		return 0;
+	if (need_value(it, err))
+		return -1;
+	if (parse_size(it->value, out)) {
+		cli_errorf(err, "'%s=%s': not a size (a number with K, M, G or T)",
+			   key, it->value);
+		return -1;
+	}
+	return 1;
+}
+
+int kv_word(struct kv_list *kv, const char *const *words, const char **out,
+	    struct cli_error *err)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		struct kv *it = &kv->item[i];
+
+		for (const char *const *w = words; *w; w++) {
+			if (it->used || strcmp(it->key, *w))
+				continue;
+			if (it->value) {
+				cli_errorf(err, "'%s' takes no value", it->key);
+				return -1;
+			}
+			it->used = true;
+			*out = *w;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int kv_check_unused(const struct kv_list *kv, struct cli_error *err)
+{
+	for (size_t i = 0; i < kv->n; i++) {
+		const struct kv *it = &kv->item[i];
+
+		if (it->used)
+			continue;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(kv->item[j].key, it->key)) {
+				cli_errorf(err, "'%s' given twice", it->key);
+				return -1;
+			}
+		}
+		cli_errorf(err, "unknown key '%s'", it->key);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: MIT
+#include "core/memory.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/kconfig.h"
+#include "core/vm.h"
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+
+/* One anonymous (or memfd) mapping for all of RAM: the regions are
+ * slices of it, so a vhost-user back-end gets one fd and offsets. */
+static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
+{
+	int prot = PROT_READ | PROT_WRITE;
+	int flags = MAP_NORESERVE;
+	void *p;
+
+	mem->fd = -1;
+	if (IS_ENABLED(CONFIG_MEMORY_SHARED) && cfg->shared) {
+		unsigned mfd_flags = MFD_CLOEXEC;
+
+		if (cfg->hugepages)
+			mfd_flags |= MFD_HUGETLB;
+		mem->fd = memfd_create("wisp-ram", mfd_flags);
+		if (mem->fd < 0) {
+			wisp_err("--memory: cannot create shared memory: %s", strerror(errno));
+			return -1;
+		}
+		if (ftruncate(mem->fd, (off_t)cfg->size)) {
+			wisp_err("--memory: cannot size shared memory to %llu bytes: %s",
+				 (unsigned long long)cfg->size, strerror(errno));
+			return -1;
+		}
+		flags |= MAP_SHARED;
+	} else {
+		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+		if (IS_ENABLED(CONFIG_MEMORY_HUGEPAGES) && cfg->hugepages)
+			flags |= MAP_HUGETLB;
+	}
+	p = mmap(NULL, cfg->size, prot, flags, mem->fd, 0);
+	if (p == MAP_FAILED) {
+		wisp_err("--memory: cannot map %llu bytes of guest RAM%s: %s",
+			 (unsigned long long)cfg->size,
+			 cfg->hugepages ? " in huge pages" : "", strerror(errno));
+		return -1;
+	}
+	/* Guest RAM is never part of a core dump and never forked. */
+	madvise(p, cfg->size, MADV_DONTDUMP);
+	madvise(p, cfg->size, MADV_DONTFORK);
+	mem->base = p;
+	mem->total = cfg->size;
+	return 0;
+}
+
+int memory_init(struct guest_memory *mem, const struct memory_config *cfg,
+		const uint64_t (*layout)[2], size_t nlayout)
+{
+	uint64_t offset = 0;
+
+	memset(mem, 0, sizeof(*mem));
+	if (nlayout > MEM_MAX_REGIONS)
+		return -1;
+	if (map_ram(mem, cfg))
+		return -1;
+	for (size_t i = 0; i < nlayout; i++) {
+		mem->region[i] = (struct mem_region){
+			.gpa = layout[i][0],
+			.size = layout[i][1],
+			.host = mem->base + offset,
+			.fd = mem->fd,
+			.fd_offset = offset,
+			.slot = (uint32_t)i,
+		};
+		offset += layout[i][1];
+	}
+	mem->nregions = nlayout;
+	return 0;
+}
+
+void memory_destroy(struct guest_memory *mem)
+{
+	if (mem->base)
+		munmap(mem->base, mem->total);
+	if (mem->fd >= 0)
+		close(mem->fd);
+	memset(mem, 0, sizeof(*mem));
+	mem->fd = -1;
+}
+
+const struct mem_region *gpa_region(const struct guest_memory *mem,
+				    uint64_t gpa)
+{
+	for (size_t i = 0; i < mem->nregions; i++) {
+		const struct mem_region *r = &mem->region[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *gpa_ptr(const struct guest_memory *mem, uint64_t gpa, uint64_t len)
+{
+	const struct mem_region *r = gpa_region(mem, gpa);
+	uint64_t off;
+
+	if (!r)
+		return NULL;
+	off = gpa - r->gpa;
+	/* written so that no sum can overflow */
+	if (len > r->size - off)
+		return NULL;
+	return r->host + off;
+}
+
+int gpa_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
+	      uint64_t len)
+{
+	void *dst = gpa_ptr(mem, gpa, len);
+
+	if (!dst)
+		return -1;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gpa_read(const struct guest_memory *mem, uint64_t gpa, void *dst,
+	     uint64_t len)
+{
+	const void *src = gpa_ptr(mem, gpa, len);
+
+	if (!src)
+		return -1;
+	memcpy(dst, src, len);
+	return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM.  This module owns every guest memory region and is the only
+ * way the rest of wisp reaches guest memory: gpa_ptr() returns a host
+ * pointer only if [gpa, gpa+len) lies wholly inside one RAM region, so a
+ * guest-supplied address can never make wisp touch host memory outside
+ * the guest's.  Devices never do address arithmetic on their own.
+ */
+#ifndef WISP_CORE_MEMORY_H
+#define WISP_CORE_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MEM_MAX_REGIONS 8
+
+struct mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+	int fd;			/* memfd with shared=on, else -1 */
+	uint64_t fd_offset;	/* where this region starts in fd */
+	uint32_t slot;		/* KVM memory slot */
+	bool readonly;
+};
+
+struct guest_memory {
+	size_t nregions;
+	struct mem_region region[MEM_MAX_REGIONS];
+	int fd;			/* the one memfd all RAM regions share, or -1 */
+	uint8_t *base;		/* one mapping holds all RAM regions back to back */
+	uint64_t total;
+};
+
+struct memory_config;
+
+/* Maps `total` bytes of RAM and splits them over the guest-physical
+ * ranges in `layout` (pairs of gpa, size; sizes sum to total). */
+int memory_init(struct guest_memory *mem, const struct memory_config *cfg,
+		const uint64_t (*layout)[2], size_t nlayout);
+void memory_destroy(struct guest_memory *mem);
+
+/* Host pointer for [gpa, gpa+len) if it lies in one RAM region, else
+ * NULL (len 0 asks only that gpa itself is RAM). */
+void *gpa_ptr(const struct guest_memory *mem, uint64_t gpa, uint64_t len);
+
+/* Copies between host and guest memory; -1 if the range is not RAM. */
+int gpa_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
+	      uint64_t len);
+int gpa_read(const struct guest_memory *mem, uint64_t gpa, void *dst,
+	     uint64_t len);
+
+/* The RAM region holding gpa, or NULL. */
+const struct mem_region *gpa_region(const struct guest_memory *mem,
+				    uint64_t gpa);
+
+#endif

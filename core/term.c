@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+#include "core/term.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static struct termios saved;
+static int raw_fd = -1;
+
+void term_restore(void)
+{
+	if (raw_fd < 0)
+		return;
+	tcsetattr(raw_fd, TCSANOW, &saved);
+	raw_fd = -1;
+}
+
+bool term_is_raw(void)
+{
+	return raw_fd >= 0;
+}
+
+/* A crash must not leave the user's shell in raw mode. */
+static void restore_and_reraise(int sig)
+{
+	term_restore();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int term_raw(int fd)
+{
+	static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
+	struct termios raw;
+
+	if (!isatty(fd) || tcgetattr(fd, &saved))
+		return -1;
+	raw = saved;
+	cfmakeraw(&raw);
+	/* keep output post-processing so that wisp's own messages stay
+	 * readable; the guest's bytes are written unchanged anyway */
+	raw.c_oflag |= OPOST;
+	if (tcsetattr(fd, TCSANOW, &raw))
+		return -1;
+	raw_fd = fd;
+	atexit(term_restore);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		signal(fatal[i], restore_and_reraise);
+	return 0;
+}

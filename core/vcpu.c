@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+#include "core/vcpu.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/arch.h"
+#include "core/timeline.h"
+#include "core/vm.h"
+
+#define KICK_SIGNAL SIGUSR1
+
+static void kick_handler(int sig)
+{
+	(void)sig;	/* only here to make KVM_RUN return EINTR */
+}
+
+int vcpus_create(struct vm *vm)
+{
+	unsigned n = vm->cfg->cpus;
+
+	vm->vcpus = calloc(n, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->vm = vm;
+		v->index = i;
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (v->fd < 0) {
+			wisp_err("KVM_CREATE_VCPU %u: %s", i, strerror(errno));
+			return -1;
+		}
+		vm->ncpus++;
+		v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			wisp_err("mmap vCPU %u: %s", i, strerror(errno));
+			return -1;
+		}
+		if (arch_vcpu_init(vm, v))
+			return -1;
+	}
+	return 0;
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* KVM put data_offset and count*size inside the run page */
+	if (run->io.data_offset + (uint64_t)run->io.count * run->io.size >
+	    (uint64_t)v->vm->run_size)
+		return;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		bus_access(&v->vm->pio, run->io.port, data, run->io.size, out);
+}
+
+static void fatal_exit(struct vcpu *v, const char *what)
+{
+	if (vm_running(v->vm)) {
+		wisp_err("vCPU %u: %s", v->index, what);
+		arch_dump_vcpu(v);
+	}
+	vm_stop(v->vm, VM_STOP_ERROR);
+}
+
+static void handle_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_stop(v->vm, VM_STOP_POWEROFF);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_stop(v->vm, VM_STOP_REBOOT);
+		break;
+	default:
+		fatal_exit(v, "guest crashed (KVM system event)");
+		break;
+	}
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	char what[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			   run->mmio.len > 8 ? 8 : run->mmio.len, run->mmio.is_write);
+		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		irq_eoi(v->vm, run->eoi.vector);
+		break;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(v);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		fatal_exit(v, "triple fault (KVM_EXIT_SHUTDOWN)");
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error, suberror %u",
+			 run->internal.suberror);
+		fatal_exit(v, what);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed, reason %#llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		fatal_exit(v, what);
+		break;
+	default:
+		if (!arch_handle_exit(v)) {
+			snprintf(what, sizeof(what), "unhandled KVM exit %u", run->exit_reason);
+			fatal_exit(v, what);
+		}
+		break;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	while (vm_running(v->vm)) {
+		if (v->index == 0)
+			timeline_mark(TL_FIRST_VCPU_ENTRY);
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				v->run->immediate_exit = 0;
+				continue;
+			}
+			fatal_exit(v, strerror(errno));
+			break;
+		}
+		handle_exit(v);
+	}
+	return NULL;
+}
+
+int vcpus_start(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(KICK_SIGNAL, &sa, NULL);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		int err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
+					 &vm->vcpus[i]);
+
+		if (err) {
+			wisp_err("cannot start vCPU %u: %s", i, strerror(err));
+			vm_stop(vm, VM_STOP_ERROR);
+			vcpus_stop(vm);
+			return -1;
+		}
+		vm->vcpus[i].started = true;
+	}
+	return 0;
+}
+
+void vcpus_stop(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (!v->started)
+			continue;
+		/* immediate_exit covers a vCPU between checks and KVM_RUN */
+		v->run->immediate_exit = 1;
+		pthread_kill(v->thread, KICK_SIGNAL);
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->vcpus[i].started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+		vm->vcpus[i].started = false;
+	}
+}
+
+void vcpus_destroy(struct vm *vm)
+{
+	if (!vm->vcpus)
+		return;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			munmap(v->run, (size_t)vm->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+	vm->ncpus = 0;
+}
+

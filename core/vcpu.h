@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPU threads: one per vCPU, each looping on KVM_RUN and dispatching
+ * exits through the buses. */
+#ifndef WISP_CORE_VCPU_H
+#define WISP_CORE_VCPU_H
+
+struct vm;
+
+int vcpus_create(struct vm *vm);	/* KVM vCPUs, arch_vcpu_init */
+int vcpus_start(struct vm *vm);		/* one thread each */
+void vcpus_stop(struct vm *vm);		/* kick out of KVM_RUN and join */
+void vcpus_destroy(struct vm *vm);
+
+#endif

@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The life of one VM: create it, build the devices from the table, load
+ * the guest, run one thread per vCPU and the event loop on the main
+ * thread, and tear it all down into an exit status.
+ */
+#include "core/vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include "core/arch.h"
+#include "core/cli.h"
+#include "core/device.h"
+#include "core/event.h"
+#include "core/term.h"
+#include "core/timeline.h"
+#include "core/vcpu.h"
+
+void wisp_err(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* one write, so lines from several threads do not interleave, and
+	 * "\r\n" because the terminal may be in raw mode */
+	dprintf(STDERR_FILENO, "wisp: %s%s", line, term_is_raw() ? "\r\n" : "\n");
+}
+
+void vm_stop(struct vm *vm, enum vm_stop why)
+{
+	int running = VM_RUNNING;
+
+	if (atomic_compare_exchange_strong(&vm->stop, &running, (int)why))
+		event_loop_stop(vm->loop);
+}
+
+bool vm_running(const struct vm *vm)
+{
+	return atomic_load(&vm->stop) == VM_RUNNING;
+}
+
+int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque)
+{
+	if (vm->ndescribers == VM_MAX_DESCRIBERS) {
+		wisp_err("too many devices to describe to the guest");
+		return -1;
+	}
+	vm->describers[vm->ndescribers].fn = fn;
+	vm->describers[vm->ndescribers].opaque = opaque;
+	vm->ndescribers++;
+	return 0;
+}
+
+static int kvm_open(struct vm *vm)
+{
+	int version;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		wisp_err("cannot open /dev/kvm: %s", strerror(errno));
+		return -1;
+	}
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		wisp_err("/dev/kvm speaks API %d, wisp needs %d", version, KVM_API_VERSION);
+		return -1;
+	}
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (int)sizeof(struct kvm_run)) {
+		wisp_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return -1;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		wisp_err("KVM_CREATE_VM: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The user's limits are checked against what this host and its KVM can
+ * give before anything is built: too many vCPUs or more memory than the
+ * host has are bad input (exit 2), not VM failures. */
+static int check_host_limits(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	struct sysinfo si;
+
+	if (max <= 0)
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4;
+	if (cfg->cpus > (unsigned)max) {
+		wisp_err("--cpus: boot=%u is more than KVM supports here (%d)", cfg->cpus, max);
+		return -1;
+	}
+	if (!sysinfo(&si)) {
+		uint64_t host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+
+		if (cfg->memory.size > host) {
+			wisp_err("--memory: size=%lluM is more than this host has (%lluM)",
+				 (unsigned long long)(cfg->memory.size >> 20),
+				 (unsigned long long)(host >> 20));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int memory_setup(struct vm *vm)
+{
+	uint64_t layout[MEM_MAX_REGIONS][2];
+	size_t n = arch_memory_layout(vm->cfg->memory.size, layout, MEM_MAX_REGIONS);
+
+	if (memory_init(&vm->mem, &vm->cfg->memory, (const uint64_t(*)[2])layout, n))
+		return -1;
+	for (size_t i = 0; i < vm->mem.nregions; i++) {
+		const struct mem_region *r = &vm->mem.region[i];
+		struct kvm_userspace_memory_region kr = {
+			.slot = r->slot,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			wisp_err("KVM_SET_USER_MEMORY_REGION %#llx+%#llx: %s",
+				 (unsigned long long)r->gpa, (unsigned long long)r->size,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int create_devices(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	const struct device_desc *const *table;
+	size_t n = device_table(&table);
+
+	/* table order is creation order; instances follow it */
+	for (size_t t = 0; t < n; t++) {
+		for (size_t i = 0; i < cfg->ndevices; i++) {
+			const struct device_instance *inst = &cfg->devices[i];
+
+			if (inst->desc != table[t] || !inst->desc->create)
+				continue;
+			if (inst->desc->create(vm, inst->config))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Signals reach the main thread through a signalfd; vCPU threads keep
+ * SIGUSR1 only, which kicks them out of KVM_RUN. */
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	struct signalfd_siginfo si;
+	int fd = vm->stop_eventfd;
+
+	(void)events;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	wisp_err("got %s, stopping the VM", strsignal((int)si.ssi_signo));
+	vm->stop_signal = (int)si.ssi_signo;
+	vm_stop(vm, VM_STOP_SIGNAL);
+}
+
+static int signals_setup(struct vm *vm, sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+	sigdelset(&set, SIGUSR1);
+	vm->stop_eventfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (vm->stop_eventfd < 0 ||
+	    event_add(vm->loop, vm->stop_eventfd, EPOLLIN, on_signal, vm)) {
+		wisp_err("signalfd: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int exit_status(struct vm *vm)
+{
+	switch (atomic_load(&vm->stop)) {
+	case VM_STOP_POWEROFF:
+		return EXIT_GUEST_OK;
+	case VM_STOP_REBOOT:
+		wisp_err("the guest asked for a reboot; wisp does not restart it");
+		return EXIT_GUEST_OK;
+	case VM_STOP_SIGNAL:
+		/* stopped by a signal before the guest powered off, as a
+		 * shell reports a process killed by that signal */
+		return 128 + vm->stop_signal;
+	default:
+		return EXIT_VM_ERROR;
+	}
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	vcpus_destroy(vm);
+	if (vm->loop)
+		event_loop_destroy(vm->loop);
+	memory_destroy(&vm->mem);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	free(vm->gsi_routes);
+	if (vm->stop_eventfd >= 0)
+		close(vm->stop_eventfd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+}
+
+int vm_main(const struct vm_config *cfg)
+{
+	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1 };
+	int status = EXIT_VM_ERROR;
+	sigset_t old;
+	int ret;
+
+	bus_init(&vm.pio, "pio");
+	bus_init(&vm.mmio, "mmio");
+	pthread_mutex_init(&vm.gsi_lock, NULL);
+	vm.loop = event_loop_create();
+	if (!vm.loop || signals_setup(&vm, &old) || kvm_open(&vm))
+		goto out;
+	if (check_host_limits(&vm)) {
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (arch_vm_init(&vm) || memory_setup(&vm) || vcpus_create(&vm))
+		goto out;
+	timeline_mark(TL_VM_CREATED);
+	if (create_devices(&vm))
+		goto out;
+	ret = arch_load(&vm);
+	if (ret) {
+		status = ret;
+		goto out;
+	}
+	timeline_mark(TL_GUEST_LOADED);
+	if (vcpus_start(&vm))
+		goto out;
+	if (event_loop_run(vm.loop))
+		wisp_err("event loop: %s", strerror(errno));
+	vm_stop(&vm, VM_STOP_ERROR);	/* no-op unless the loop failed */
+	vcpus_stop(&vm);
+	status = exit_status(&vm);
+out:
+	term_restore();
+	timeline_mark(TL_EXIT);
+	vm_teardown(&vm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return status;
+}

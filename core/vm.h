@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct vm: one virtual machine and the handful of services core gives
+ * every device -- guest memory, the PIO and MMIO buses, the interrupt
+ * router, the event loop, and the way to stop the VM.
+ */
+#ifndef WISP_CORE_VM_H
+#define WISP_CORE_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+#include "core/config.h"
+#include "core/irq.h"
+#include "core/memory.h"
+
+struct event_loop;
+struct kvm_run;
+
+struct vcpu {
+	struct vm *vm;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+};
+
+/* Why the VM stopped; decides wisp's exit status (README, Exit status). */
+enum vm_stop {
+	VM_RUNNING = 0,
+	VM_STOP_POWEROFF,	/* guest powered off: exit 0 */
+	VM_STOP_REBOOT,		/* guest asked for a reset: exit 0 */
+	VM_STOP_SIGNAL,		/* SIGTERM/SIGINT and the guest stopped */
+	VM_STOP_ERROR,		/* KVM error, triple fault: exit 1 */
+};
+
+/* A device's contribution to the firmware tables: x86_64 hands it the
+ * DSDT builder, AArch64 the device tree.  Devices register one in their
+ * create(); the arch calls them all when it builds the tables. */
+typedef void (*describe_fn)(void *opaque, struct vm *vm, void *tables);
+
+#define VM_MAX_DESCRIBERS 32
+#define VM_MAX_VCPUS 1024
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	int run_size;		/* mmap size of struct kvm_run */
+	struct guest_memory mem;
+	struct bus pio;
+	struct bus mmio;
+	struct event_loop *loop;
+
+	/* interrupt router state (irq.c) */
+	const struct irqchip_ops *irqchip;
+	void *irqchip_opaque;
+	pthread_mutex_t gsi_lock;
+	uint32_t next_gsi;
+	void *gsi_routes;	/* struct kvm_irq_routing, owned by irq.c */
+
+	unsigned ncpus;
+	struct vcpu *vcpus;
+
+	size_t ndescribers;
+	struct {
+		describe_fn fn;
+		void *opaque;
+	} describers[VM_MAX_DESCRIBERS];
+
+	/* The guest's power button, if a device provides one (ACPI GED on
+	 * x86_64, PL061 on AArch64): pressed on SIGTERM/SIGINT. */
+	void (*power_button)(void *opaque);
+	void *power_button_opaque;
+
+	atomic_int stop;	/* enum vm_stop; first writer wins */
+	int stop_eventfd;	/* signalfd for SIGTERM, SIGINT, SIGHUP */
+	int stop_signal;	/* the signal behind VM_STOP_SIGNAL */
+};
+
+/* Asks the VM to stop; the first reason given wins.  Any thread. */
+void vm_stop(struct vm *vm, enum vm_stop why);
+bool vm_running(const struct vm *vm);
+
+int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque);
+
+/* Runs a whole VM from a parsed config; returns wisp's exit status. */
+int vm_main(const struct vm_config *cfg);
+
+/* Reports a failure: "wisp: <what>" on stderr. */
+void wisp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+/*
+ * 16550A UART on COM1 (0x3f8, IRQ 4): the guest's ttyS0.
+ *
+ * Transmission is instant (THR is always empty again when the guest
+ * looks), so LSR always shows THRE|TEMT.  Receive bytes come from
+ * standard input through the event loop into a FIFO; when the FIFO is
+ * full wisp stops reading stdin until the guest drains it, so nothing
+ * typed is dropped.  The IRQ line follows "an interrupt is pending":
+ * the I/O APIC sees an edge whenever a new cause appears.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "arch_layout.h"
+#include "core/device.h"
+#include "core/event.h"
+#include "core/term.h"
+#include "core/timeline.h"
+#include "core/vm.h"
+
+#define UART_RBR 0	/* read, DLAB 0 */
+#define UART_THR 0	/* write, DLAB 0 */
+#define UART_DLL 0	/* DLAB 1 */
+#define UART_IER 1
+#define UART_DLM 1	/* DLAB 1 */
+#define UART_IIR 2	/* read */
+#define UART_FCR 2	/* write */
+#define UART_LCR 3
+#define UART_MCR 4
+#define UART_LSR 5
+#define UART_MSR 6
+#define UART_SCR 7
+
+#define IER_RDI 0x01	/* receive data available */
+#define IER_THRI 0x02	/* transmitter holding register empty */
+#define IER_RLSI 0x04
+#define IER_MSI 0x08
+
+#define IIR_NONE 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_FIFO 0xc0
+
+#define FCR_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+
+#define LCR_DLAB 0x80
+
+#define MCR_DTR 0x01
+#define MCR_RTS 0x02
+#define MCR_OUT1 0x04
+#define MCR_OUT2 0x08
+#define MCR_LOOP 0x10
+
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+
+#define MSR_CTS 0x10
+#define MSR_DSR 0x20
+#define MSR_RI 0x40
+#define MSR_DCD 0x80
+
+#define RX_FIFO 64
+
+enum serial_mode { SERIAL_OFF, SERIAL_NULL, SERIAL_TTY, SERIAL_FILE };
+
+struct serial_config {
+	enum serial_mode mode;
+	const char *path;
+};
+
+struct serial {
+	struct vm *vm;
+	pthread_mutex_t lock;
+	int out_fd;		/* -1: output dropped */
+	int in_fd;		/* -1: no input */
+	bool in_paused;		/* stdin unwatched while the FIFO is full */
+	bool in_file;		/* stdin is a regular file: read on demand */
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thri_pending;	/* THR-empty cause not yet acknowledged */
+	bool irq_level;
+	uint8_t rx[RX_FIFO];
+	unsigned rx_head, rx_count;
+};
+
+static struct serial com1;
+
+static int serial_parse(struct kv_list *args, void *config,
+			struct cli_error *err)
+{
+	static const char *const words[] = { "off", "null", "tty", NULL };
+	struct serial_config *c = config;
+	const char *word = NULL;
+	int have_word = kv_word(args, words, &word, err);
+	int have_file = kv_str(args, "file", &c->path, err);
+
+	if (have_word < 0 || have_file < 0)
+		return -1;
+	if (have_word + have_file != 1) {
+		cli_errorf(err, "expected one of off, null, tty or file=PATH in '%s'",
+			   args->source);
+		return -1;
+	}
+	if (have_file)
+		c->mode = SERIAL_FILE;
+	else
+		c->mode = !strcmp(word, "off") ? SERIAL_OFF :
+			  !strcmp(word, "null") ? SERIAL_NULL : SERIAL_TTY;
+	return 0;
+}
+
+/* IIR value for the highest-priority pending cause. */
+static uint8_t pending_iir(const struct serial *s)
+{
+	if ((s->ier & IER_RDI) && s->rx_count)
+		return IIR_RDI;
+	if ((s->ier & IER_THRI) && s->thri_pending)
+		return IIR_THRI;
+	return IIR_NONE;
+}
+
+/* Called with the lock held after any state change. */
+static void update_irq(struct serial *s)
+{
+	bool level = pending_iir(s) != IIR_NONE;
+
+	/* OUT2 gates the interrupt on PC hardware, as Linux expects */
+	if (!(s->mcr & MCR_OUT2) && !(s->mcr & MCR_LOOP))
+		level = false;
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		irq_line(s->vm, X86_IRQ_COM1, level);
+	}
+}
+
+static void rx_push(struct serial *s, uint8_t c)
+{
+	if (s->rx_count == RX_FIFO)
+		return;
+	s->rx[(s->rx_head + s->rx_count++) % RX_FIFO] = c;
+}
+
+/* Standard input that epoll cannot watch (a regular file) is read as
+ * the guest consumes it; such reads never wait.  Lock held. */
+static void refill_from_file(struct serial *s)
+{
+	uint8_t buf[RX_FIFO];
+	ssize_t n;
+
+	if (!s->in_file || s->in_fd < 0 || s->rx_count)
+		return;
+	n = read(s->in_fd, buf, sizeof(buf));
+	if (n <= 0) {
+		s->in_fd = -1;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		rx_push(s, buf[i]);
+}
+
+static void resume_input(struct serial *s)
+{
+	if (s->in_fd >= 0 && s->in_paused && s->rx_count < RX_FIFO) {
+		s->in_paused = false;
+		event_mod(s->vm->loop, s->in_fd, EPOLLIN);
+	}
+}
+
+static void transmit(struct serial *s, uint8_t c)
+{
+	if (s->mcr & MCR_LOOP) {
+		rx_push(s, c);
+		return;
+	}
+	timeline_mark(TL_FIRST_SERIAL_BYTE);
+	if (s->out_fd >= 0) {
+		ssize_t n;
+
+		do
+			n = write(s->out_fd, &c, 1);
+		while (n < 0 && errno == EINTR);
+	}
+}
+
+static uint8_t modem_status(const struct serial *s)
+{
+	if (!(s->mcr & MCR_LOOP))
+		return MSR_DCD | MSR_DSR | MSR_CTS;
+	return (uint8_t)(((s->mcr & MCR_RTS) ? MSR_CTS : 0) |
+			 ((s->mcr & MCR_DTR) ? MSR_DSR : 0) |
+			 ((s->mcr & MCR_OUT1) ? MSR_RI : 0) |
+			 ((s->mcr & MCR_OUT2) ? MSR_DCD : 0));
+}
+
+static uint8_t reg_read(struct serial *s, unsigned reg)
+{
+	uint8_t v = 0;
+
+	switch (reg) {
+	case UART_RBR:
+		if (s->lcr & LCR_DLAB)
+			return s->dll;
+		if (s->rx_count) {
+			v = s->rx[s->rx_head];
+			s->rx_head = (s->rx_head + 1) % RX_FIFO;
+			s->rx_count--;
+			resume_input(s);
+		}
+		return v;
+	case UART_IER:
+		return (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
+	case UART_IIR:
+		v = pending_iir(s);
+		/* reading IIR acknowledges a THR-empty cause */
+		if (v == IIR_THRI)
+			s->thri_pending = false;
+		return v | ((s->fcr & FCR_ENABLE) ? IIR_FIFO : 0);
+	case UART_LCR:
+		return s->lcr;
+	case UART_MCR:
+		return s->mcr;
+	case UART_LSR:
+		return LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+	case UART_MSR:
+		return modem_status(s);
+	case UART_SCR:
+		return s->scr;
+	default:
+		return 0xff;
+	}
+}
+
+static void reg_write(struct serial *s, unsigned reg, uint8_t v)
+{
+	switch (reg) {
+	case UART_THR:
+		if (s->lcr & LCR_DLAB) {
+			s->dll = v;
+			break;
+		}
+		transmit(s, v);
+		s->thri_pending = true;	/* sent at once: THR empty again */
+		break;
+	case UART_IER:
+		if (s->lcr & LCR_DLAB) {
+			s->dlm = v;
+			break;
+		}
+		/* enabling THRI with THR empty raises it, as on the chip */
+		if ((v & IER_THRI) && !(s->ier & IER_THRI))
+			s->thri_pending = true;
+		s->ier = v & 0x0f;
+		break;
+	case UART_FCR:
+		s->fcr = v & FCR_ENABLE ? (v & 0xc1) : 0;
+		if (v & FCR_CLEAR_RX) {
+			s->rx_count = 0;
+			resume_input(s);
+		}
+		break;
+	case UART_LCR:
+		s->lcr = v;
+		break;
+	case UART_MCR:
+		s->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		s->scr = v;
+		break;
+	default:	/* LSR and MSR are read-only */
+		break;
+	}
+}
+
+static void serial_read(void *opaque, uint64_t off, void *data, unsigned len)
+{
+	struct serial *s = opaque;
+
+	memset(data, 0, len);
+	pthread_mutex_lock(&s->lock);
+	refill_from_file(s);
+	*(uint8_t *)data = reg_read(s, (unsigned)off);
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void serial_write(void *opaque, uint64_t off, const void *data,
+			 unsigned len)
+{
+	struct serial *s = opaque;
+
+	(void)len;	/* a wider access writes its low byte, as on ISA */
+	pthread_mutex_lock(&s->lock);
+	refill_from_file(s);
+	reg_write(s, (unsigned)off, *(const uint8_t *)data);
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Event loop: stdin has bytes (or hung up). */
+static void on_input(void *opaque, uint32_t events)
+{
+	struct serial *s = opaque;
+	uint8_t buf[RX_FIFO];
+	ssize_t n;
+
+	pthread_mutex_lock(&s->lock);
+	n = read(s->in_fd, buf, RX_FIFO - s->rx_count);
+	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
+		/* end of input: stop watching, keep the port working */
+		event_del(s->vm->loop, s->in_fd);
+		s->in_fd = -1;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		rx_push(s, buf[i]);
+	if (s->in_fd >= 0 && s->rx_count == RX_FIFO) {
+		s->in_paused = true;
+		event_mod(s->vm->loop, s->in_fd, 0);
+	}
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	(void)events;
+}
+
+static const struct bus_ops serial_ops = {
+	.read = serial_read,
+	.write = serial_write,
+};
+
+static int open_output(struct serial *s, const struct serial_config *c)
+{
+	s->out_fd = -1;
+	s->in_fd = -1;
+	if (c->mode == SERIAL_TTY) {
+		s->out_fd = STDOUT_FILENO;
+		s->in_fd = STDIN_FILENO;
+		term_raw(STDIN_FILENO);	/* not a terminal: used as it is */
+		return 0;
+	}
+	if (c->mode == SERIAL_FILE) {
+		s->out_fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (s->out_fd < 0) {
+			wisp_err("--serial: cannot open '%s': %s", c->path, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int serial_create(struct vm *vm, const void *config)
+{
+	const struct serial_config *c = config;
+	struct serial *s = &com1;
+
+	if (c->mode == SERIAL_OFF)
+		return 0;
+	memset(s, 0, sizeof(*s));
+	s->vm = vm;
+	pthread_mutex_init(&s->lock, NULL);
+	if (open_output(s, c))
+		return -1;
+	if (s->in_fd >= 0 &&
+	    event_add(vm->loop, s->in_fd, EPOLLIN, on_input, s) < 0) {
+		/* epoll refuses regular files (and /dev/null): those are
+		 * read on demand instead */
+		s->in_file = errno == EPERM;
+		if (!s->in_file)
+			s->in_fd = -1;
+	}
+	return bus_register(&vm->pio, X86_PORT_COM1, 8, &serial_ops, s, "serial");
+}
+
+DEVICE_REGISTER(serial_16550) = {
+	.name = "serial-16550",
+	.summary = "16550A UART on COM1 (0x3f8, IRQ 4): ttyS0",
+	.option = "serial",
+	.usage = "off|null|tty|file=PATH",
+	.default_args = CONFIG_SERIAL_DEFAULT,
+	.order = ORDER_PLATFORM,
+	.config_size = sizeof(struct serial_config),
+	.parse = serial_parse,
+	.create = serial_create,
+};
