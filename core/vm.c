@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/sysinfo.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "core/arch.h"
@@ -170,19 +171,46 @@ static int create_devices(struct vm *vm)
 	return 0;
 }
 
+/* How long a guest gets to power off after its power button is pressed
+ * (SIGTERM/SIGINT) before wisp stops it anyway.  README, "Stopping". */
+#define POWER_BUTTON_GRACE_S 20
+
+static void on_grace_expired(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+
+	(void)events;
+	wisp_err("the guest did not power off within %d s, stopping it", POWER_BUTTON_GRACE_S);
+	vm_stop(vm, VM_STOP_SIGNAL);
+}
+
 /* Signals reach the main thread through a signalfd; vCPU threads keep
- * SIGUSR1 only, which kicks them out of KVM_RUN. */
+ * SIGUSR1 only, which kicks them out of KVM_RUN.  The first SIGTERM or
+ * SIGINT presses the guest's power button when it has one; SIGHUP, a
+ * second signal, or the grace period running out stops the VM. */
 static void on_signal(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
 	struct signalfd_siginfo si;
-	int fd = vm->stop_eventfd;
+	struct itimerspec grace = { .it_value.tv_sec = POWER_BUTTON_GRACE_S };
+	int sig;
 
 	(void)events;
-	if (read(fd, &si, sizeof(si)) != sizeof(si))
+	if (read(vm->stop_eventfd, &si, sizeof(si)) != sizeof(si))
 		return;
-	wisp_err("got %s, stopping the VM", strsignal((int)si.ssi_signo));
-	vm->stop_signal = (int)si.ssi_signo;
+	sig = (int)si.ssi_signo;
+	vm->stop_signal = sig;
+	if (sig != SIGHUP && vm->power_button && vm->grace_timer < 0) {
+		vm->grace_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (vm->grace_timer >= 0 &&
+		    !timerfd_settime(vm->grace_timer, 0, &grace, NULL) &&
+		    !event_add(vm->loop, vm->grace_timer, EPOLLIN, on_grace_expired, vm)) {
+			wisp_err("got %s, pressing the guest's power button", strsignal(sig));
+			vm->power_button(vm->power_button_opaque);
+			return;
+		}
+	}
+	wisp_err("got %s, stopping the VM", strsignal(sig));
 	vm_stop(vm, VM_STOP_SIGNAL);
 }
 
@@ -234,6 +262,8 @@ static void vm_teardown(struct vm *vm)
 	free(vm->gsi_routes);
 	if (vm->stop_eventfd >= 0)
 		close(vm->stop_eventfd);
+	if (vm->grace_timer >= 0)
+		close(vm->grace_timer);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
@@ -242,7 +272,8 @@ static void vm_teardown(struct vm *vm)
 
 int vm_main(const struct vm_config *cfg)
 {
-	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1 };
+	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
+			 .grace_timer = -1 };
 	int status = EXIT_VM_ERROR;
 	sigset_t old;
 	int ret;

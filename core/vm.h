@@ -80,6 +80,7 @@ struct vm {
 	atomic_int stop;	/* enum vm_stop; first writer wins */
 	int stop_eventfd;	/* signalfd for SIGTERM, SIGINT, SIGHUP */
 	int stop_signal;	/* the signal behind VM_STOP_SIGNAL */
+	int grace_timer;	/* timerfd after the power button, or -1 */
 };
 
 /* Asks the VM to stop; the first reason given wins.  Any thread. */
