@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include "arch_layout.h"
+#ifdef CONFIG_ACPI
+#include "arch/x86_64/aml.h"
+#endif
 #include "core/device.h"
 #include "core/event.h"
 #include "core/term.h"
@@ -353,6 +356,26 @@ static int open_output(struct serial *s, const struct serial_config *c)
 	return 0;
 }
 
+#ifdef CONFIG_ACPI
+/* COM1 in the DSDT, so the guest's ACPI knows the port and its IRQ. */
+static void serial_describe(void *opaque, struct vm *vm, void *tables)
+{
+	struct aml *a = tables;
+
+	(void)opaque;
+	(void)vm;
+	aml_device_begin(a, "COM1");
+	aml_name_eisaid(a, "_HID", "PNP0501");
+	aml_name_int(a, "_UID", 0);
+	aml_name(a, "_CRS");
+	aml_resources_begin(a);
+	aml_res_io(a, X86_PORT_COM1, X86_PORT_COM1, 8, 8);
+	aml_res_irq_noflags(a, X86_IRQ_COM1);
+	aml_resources_end(a);
+	aml_end(a);
+}
+#endif
+
 static int serial_create(struct vm *vm, const void *config)
 {
 	const struct serial_config *c = config;
@@ -373,6 +396,10 @@ static int serial_create(struct vm *vm, const void *config)
 		if (!s->in_file)
 			s->in_fd = -1;
 	}
+#ifdef CONFIG_ACPI
+	if (vm_add_describer(vm, serial_describe, s))
+		return -1;
+#endif
 	return bus_register(&vm->pio, X86_PORT_COM1, 8, &serial_ops, s, "serial");
 }
 

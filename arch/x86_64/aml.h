@@ -65,7 +65,7 @@ void aml_int(struct aml *a, uint64_t v);
 void aml_string(struct aml *a, const char *s);
 /* A name path as AML NameString: "\\_SB.PCI0", "^PWRB", "_HID".  Each
  * segment has 1-4 of A-Z, 0-9 and '_' (not starting with a digit) and
- * is padded with '_'; "\\" alone is the root. */
+ * is padded with '_'; "\\" alone is the root, "" is NullName. */
 void aml_namestring(struct aml *a, const char *path);
 /* The compressed EISA id ("PNP0501" -> 0x0105d041), or -1 if id is not
  * three capitals and four hex digits. */
