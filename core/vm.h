@@ -19,6 +19,7 @@
 
 struct event_loop;
 struct kvm_run;
+struct pci_segment;
 
 struct vcpu {
 	struct vm *vm;
@@ -62,6 +63,8 @@ struct vm {
 	pthread_mutex_t gsi_lock;
 	uint32_t next_gsi;
 	void *gsi_routes;	/* struct kvm_irq_routing, owned by irq.c */
+
+	struct pci_segment *pci[4];	/* PCI_MAX_SEGMENTS, core/pci.c */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;

@@ -4,6 +4,7 @@
  * see the AArch64 issue).  This file lets the cross build link and
  * makes an AArch64 wisp say so plainly instead of misbehaving.
  */
+#include "arch_layout.h"
 #include "core/arch.h"
 #include "core/vm.h"
 
@@ -17,7 +18,7 @@ int arch_vm_init(struct vm *vm)
 size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max)
 {
 	(void)max;
-	layout[0][0] = 0x80000000ULL;	/* RAM base of the planned memory map */
+	layout[0][0] = ARM_RAM_BASE;	/* RAM base of the planned memory map */
 	layout[0][1] = size;
 	return 1;
 }

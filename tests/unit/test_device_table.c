@@ -21,6 +21,7 @@ static const struct expected devices[] = {
 	{ "i8042", IS_ENABLED(CONFIG_I8042) },
 	{ "acpi-pm", IS_ENABLED(CONFIG_ACPI) },
 	{ "boot-mark", IS_ENABLED(CONFIG_BOOT_TIMELINE) },
+	{ "pci-host", IS_ENABLED(CONFIG_PCI) },
 };
 
 static const struct device_desc *find(const char *name)

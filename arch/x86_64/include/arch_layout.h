@@ -44,6 +44,13 @@
 #define X86_LAPIC		0xfee00000ULL
 #define X86_HIGH_RAM		0x100000000ULL
 
+/* Names shared by every arch, for arch-neutral devices (pci_host.c). */
+#define ARCH_PCI_ECAM		X86_PCI_ECAM
+#define ARCH_PCI_ECAM_SIZE	X86_PCI_ECAM_SIZE
+#define ARCH_PCI_MMIO32		X86_PCI_MMIO32
+#define ARCH_PCI_MMIO32_SIZE	X86_PCI_MMIO32_SIZE
+#define ARCH_PCI_MMIO64_MIN	X86_HIGH_RAM	/* and above all RAM */
+
 /* I/O ports */
 #define X86_PORT_I8042_DATA	0x60
 #define X86_PORT_I8042_CMD	0x64

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCI: segments of up to 32 single-function devices on bus 0, each with
+ * a 4 KiB configuration space that wisp emulates (BARs, command
+ * register, capability list, MSI-X), reached through ECAM and, on
+ * x86_64, the 0xcf8/0xcfc ports.  A PCI device (virtio, VFIO) fills in
+ * a struct pci_function and calls pci_add(); BARs are placed in the
+ * segment's windows and follow the guest when it moves them.
+ */
+#ifndef WISP_CORE_PCI_H
+#define WISP_CORE_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/bus.h"
+
+struct vm;
+
+#define PCI_CFG_SIZE 4096
+#define PCI_SLOTS 32
+#define PCI_MAX_SEGMENTS 4
+#define PCI_NUM_BARS 6
+
+/* configuration space registers */
+#define PCI_VENDOR_ID 0x00
+#define PCI_DEVICE_ID 0x02
+#define PCI_COMMAND 0x04
+#define PCI_STATUS 0x06
+#define PCI_REVISION 0x08
+#define PCI_CLASS_PROG 0x09
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_BAR0 0x10
+#define PCI_SUBSYS_VENDOR 0x2c
+#define PCI_SUBSYS_ID 0x2e
+#define PCI_CAP_PTR 0x34
+#define PCI_INTERRUPT_LINE 0x3c
+#define PCI_INTERRUPT_PIN 0x3d
+
+#define PCI_COMMAND_IO 0x1
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_COMMAND_MASTER 0x4
+#define PCI_COMMAND_INTX_DISABLE 0x400
+#define PCI_STATUS_CAP_LIST 0x10
+
+#define PCI_CAP_ID_MSIX 0x11
+#define PCI_CAP_ID_VNDR 0x09
+
+/* BAR flags */
+#define PCI_BAR_MEM64 0x1
+#define PCI_BAR_PREFETCH 0x2
+#define PCI_BAR_IO 0x4
+
+struct pci_function;
+
+struct pci_bar {
+	uint64_t size;		/* power of two, 0 = unused */
+	unsigned flags;
+	const struct bus_ops *ops;	/* accesses, offset from the BAR start */
+	void *opaque;
+	uint64_t addr;		/* where the guest put it */
+	bool mapped;		/* on the bus now */
+};
+
+struct msix_vector {
+	uint32_t addr_lo, addr_hi, data, ctrl;
+	int gsi;		/* KVM route, -1 until first used */
+	int eventfd;		/* irqfd on gsi */
+};
+
+struct msix {
+	unsigned nvec;
+	unsigned bar;
+	uint32_t table_offset;	/* in the BAR */
+	uint32_t pba_offset;
+	uint8_t cap;		/* offset of the capability in config space */
+	struct msix_vector *vec;
+	uint64_t *pba;
+};
+
+struct pci_function {
+	struct vm *vm;
+	const char *name;
+	uint16_t segment;
+	uint8_t slot;
+	pthread_mutex_t lock;
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint8_t wmask[PCI_CFG_SIZE];	/* bits the guest may change */
+	uint8_t cap_next;		/* where the next capability goes */
+	struct pci_bar bar[PCI_NUM_BARS];
+	struct msix msix;
+	void *owner;
+	/* A BAR was mapped at a new address (or unmapped: addr 0), so the
+	 * owner can move what it attached there (ioeventfds).  Optional. */
+	void (*bar_moved)(struct pci_function *fn, unsigned bar);
+	/* The guest wrote config space at off (after wisp applied it).
+	 * Optional. */
+	void (*config_written)(struct pci_function *fn, unsigned off, unsigned len);
+};
+
+/* Header fields. */
+void pci_init_function(struct pci_function *fn, struct vm *vm, const char *name,
+		       uint16_t vendor, uint16_t device, uint32_t class_code,
+		       uint8_t revision);
+void pci_set_subsystem(struct pci_function *fn, uint16_t vendor, uint16_t id);
+/* Declares BAR n (size rounded up to a power of two, at least 4 KiB for
+ * memory).  A 64-bit BAR uses n and n+1. */
+void pci_set_bar(struct pci_function *fn, unsigned n, uint64_t size,
+		 unsigned flags, const struct bus_ops *ops, void *opaque);
+/* Appends a capability of `len` bytes (id and next filled in) and returns
+ * its offset; the body's writable bits are set with pci_cfg_wmask. */
+uint8_t pci_add_capability(struct pci_function *fn, uint8_t id,
+			   const void *body, unsigned len);
+void pci_cfg_wmask(struct pci_function *fn, unsigned off, unsigned len,
+		   uint32_t mask);
+
+/* MSI-X with nvec vectors, its table and PBA in BAR `bar` at the given
+ * offsets; the owner forwards accesses there to msix_table_access(). */
+int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
+		 uint32_t table_offset, uint32_t pba_offset);
+bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
+		       unsigned len, bool write);
+/* Signals a vector (from any thread): delivered, or left pending while
+ * masked.  -1 for a vector number the guest never set up. */
+int msix_notify(struct pci_function *fn, unsigned vector);
+/* The eventfd that fires the vector (for vhost-user back-ends), or -1. */
+int msix_vector_eventfd(struct pci_function *fn, unsigned vector);
+bool msix_enabled(const struct pci_function *fn);
+
+/* Places the function in segment `segment` (slot chosen here), assigns
+ * its BARs in the segment's windows.  -1 with a message when full. */
+int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment);
+
+/* A segment: created by the host bridge device (devices/pci_host.c). */
+struct pci_segment {
+	uint16_t id;
+	uint64_t ecam;			/* base of its ECAM area */
+	uint64_t mmio32, mmio32_size, mmio32_next;
+	uint64_t mmio64, mmio64_size, mmio64_next;
+	struct pci_function *fn[PCI_SLOTS];
+	pthread_mutex_t lock;
+};
+
+struct pci_segment *pci_segment_create(struct vm *vm, uint16_t id, uint64_t ecam,
+				       uint64_t mmio32, uint64_t mmio32_size,
+				       uint64_t mmio64, uint64_t mmio64_size);
+struct pci_segment *pci_segment_get(struct vm *vm, uint16_t id);
+
+/* Config space access for bus 0 of a segment; devfn = slot << 3 | fn. */
+void pci_config_access(struct pci_segment *seg, unsigned bus, unsigned devfn,
+		       unsigned off, void *data, unsigned len, bool write);
+
+#endif
