@@ -22,6 +22,8 @@ static const struct expected devices[] = {
 	{ "acpi-pm", IS_ENABLED(CONFIG_ACPI) },
 	{ "boot-mark", IS_ENABLED(CONFIG_BOOT_TIMELINE) },
 	{ "pci-host", IS_ENABLED(CONFIG_PCI) },
+	{ "virtio-rng", IS_ENABLED(CONFIG_VIRTIO_RNG) },
+	{ "virtio-blk", IS_ENABLED(CONFIG_VIRTIO_BLK) },
 };
 
 static const struct device_desc *find(const char *name)

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-blk (virtio spec 5.2) backed by a raw image file.
+ *
+ * Requests are taken off the queues on the event loop and handed to one
+ * I/O thread per disk, which does the preadv/pwritev straight into guest
+ * memory and completes them; so a slow disk stalls neither a vCPU nor
+ * the event loop.  Every request is checked against the disk's size
+ * before any I/O; a write to a read-only disk fails with IOERR and
+ * leaves the file untouched; FLUSH reaches stable storage (fdatasync).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/device.h"
+#include "core/vm.h"
+#include "virtio/virtio_pci.h"
+
+/* from <linux/falloc.h>, which clashes with libc's <fcntl.h> */
+#ifndef FALLOC_FL_ZERO_RANGE
+#define FALLOC_FL_ZERO_RANGE 0x10
+#endif
+
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_MQ 12
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define SECTOR_SHIFT 9
+#define DEFAULT_QUEUE_SIZE 256
+#define MAX_QUEUES 16
+#define SEG_MAX (VIRTQ_MAX_SEGS - 2)
+#define MAX_DISCARD_SECTORS (1u << 22)	/* 2 GiB per range */
+#define MAX_DISCARD_SEG 1
+#define PCI_CLASS_STORAGE_OTHER 0x018000
+#define MAX_DISKS 8
+
+struct blk_config {
+	const char *path;
+	const char *serial;
+	bool readonly;
+	uint64_t num_queues;
+	uint64_t queue_size;
+	uint64_t pci_segment;
+};
+
+/* struct virtio_blk_config, the fields wisp fills in (little-endian) */
+struct blk_cfg_space {
+	uint64_t capacity;
+	uint32_t size_max;
+	uint32_t seg_max;
+	struct { uint16_t cylinders; uint8_t heads, sectors; } geometry;
+	uint32_t blk_size;
+	struct { uint8_t physical_block_exp, alignment_offset;
+		 uint16_t min_io_size; uint32_t opt_io_size; } topology;
+	uint8_t writeback;
+	uint8_t unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap;
+	uint8_t unused1[3];
+} __attribute__((packed));
+
+struct blk_request {
+	unsigned queue;
+	struct virtq_chain chain;
+};
+
+struct blk {
+	struct virtio_dev vdev;
+	struct blk_cfg_space cfg;
+	const struct blk_config *conf;
+	int fd;
+	uint64_t size;		/* bytes, a multiple of 512 */
+	char id[VIRTIO_BLK_ID_BYTES];
+
+	/* requests waiting for the I/O thread */
+	pthread_t thread;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct blk_request *pending;	/* a ring as large as all queues together, */
+	unsigned pending_max;		/* so it can never overflow */
+	unsigned head, count;
+	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
+	bool stopping;
+};
+
+static struct blk disks[MAX_DISKS];
+static unsigned ndisks;
+
+static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
+{
+	struct blk_config *c = config;
+	struct stat st;
+	int fd;
+
+	c->num_queues = 1;
+	c->queue_size = DEFAULT_QUEUE_SIZE;
+	if (kv_str(args, "path", &c->path, err) < 0 ||
+	    kv_bool(args, "readonly", &c->readonly, err) < 0 ||
+	    kv_u64(args, "num_queues", 1, MAX_QUEUES, &c->num_queues, err) < 0 ||
+	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
+	    kv_str(args, "serial", &c->serial, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+		return -1;
+	if (!c->path) {
+		cli_errorf(err, "path=FILE is required in '%s'", args->source);
+		return -1;
+	}
+	if (c->queue_size & (c->queue_size - 1)) {
+		cli_errorf(err, "'queue_size=%llu': must be a power of two",
+			   (unsigned long long)c->queue_size);
+		return -1;
+	}
+	if (c->serial && strlen(c->serial) > VIRTIO_BLK_ID_BYTES) {
+		cli_errorf(err, "'serial=%s': at most %d characters", c->serial,
+			   VIRTIO_BLK_ID_BYTES);
+		return -1;
+	}
+	fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0) {
+		cli_errorf(err, "cannot open '%s'%s: %s", c->path,
+			   c->readonly ? "" : " for writing", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
+		close(fd);
+		cli_errorf(err, "'%s' is not a regular file or block device", c->path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* The disk's size in bytes; image sizes that are not a multiple of a
+ * sector lose the tail, as every VMM does. */
+static int disk_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) ? -1 : 0;
+	*size = (uint64_t)st.st_size & ~((1ULL << SECTOR_SHIFT) - 1);
+	return 0;
+}
+
+/* An advisory lock like QEMU's, so two VMs never write one image and a
+ * read-only user does not read an image another VM is writing. */
+static int lock_image(int fd, bool readonly)
+{
+	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* ------------------------------------------------------------ requests */
+
+struct blk_outhdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+struct blk_discard {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;
+};
+
+#define DISCARD_FLAG_UNMAP 1
+
+/* The data part of a request: its device-writable segments without the
+ * trailing status byte. */
+static unsigned data_iov(const struct virtq_chain *c, struct iovec *iov, uint64_t *len)
+{
+	unsigned n = c->nin;
+
+	memcpy(iov, c->in, n * sizeof(*iov));
+	/* the status byte is the last byte of the last segment */
+	iov[n - 1].iov_len--;
+	if (!iov[n - 1].iov_len)
+		n--;
+	*len = c->in_len - 1;
+	return n;
+}
+
+static bool in_range(const struct blk *b, uint64_t sector, uint64_t len)
+{
+	uint64_t off;
+
+	if (sector > (UINT64_MAX >> SECTOR_SHIFT))
+		return false;
+	off = sector << SECTOR_SHIFT;
+	return off <= b->size && len <= b->size - off;
+}
+
+static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
+		     const struct blk_outhdr *h, uint32_t *written)
+{
+	struct iovec iov[VIRTQ_MAX_SEGS];
+	uint64_t len, off = h->sector << SECTOR_SHIFT, done = 0;
+	unsigned n;
+	bool is_read = h->type == VIRTIO_BLK_T_IN;
+
+	if (is_read) {
+		n = data_iov(c, iov, &len);
+	} else {
+		if (b->conf->readonly)
+			return VIRTIO_BLK_S_IOERR;
+		/* the data follows the header in the readable part */
+		n = 0;
+		len = c->out_len - sizeof(*h);
+		for (unsigned i = 0, skip = sizeof(*h); i < c->nout; i++) {
+			struct iovec v = c->out[i];
+
+			if (skip >= v.iov_len) {
+				skip -= (unsigned)v.iov_len;
+				continue;
+			}
+			v.iov_base = (uint8_t *)v.iov_base + skip;
+			v.iov_len -= skip;
+			skip = 0;
+			iov[n++] = v;
+		}
+	}
+	if (len & ((1u << SECTOR_SHIFT) - 1) || !in_range(b, h->sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	while (done < len) {
+		ssize_t r = is_read ? preadv(b->fd, iov, (int)n, (off_t)(off + done))
+				    : pwritev(b->fd, iov, (int)n, (off_t)(off + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return VIRTIO_BLK_S_IOERR;
+		done += (uint64_t)r;
+		/* a short transfer: advance the vector past what was done */
+		while (n && (uint64_t)r >= iov[0].iov_len) {
+			r -= (ssize_t)iov[0].iov_len;
+			memmove(iov, iov + 1, --n * sizeof(*iov));
+		}
+		if (n && r) {
+			iov[0].iov_base = (uint8_t *)iov[0].iov_base + r;
+			iov[0].iov_len -= (size_t)r;
+		}
+	}
+	if (is_read)
+		*written = (uint32_t)len;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: one range (max_*_seg is 1). */
+static uint8_t do_ranges(struct blk *b, const struct virtq_chain *c, uint32_t type)
+{
+	struct blk_discard r;
+	int mode;
+
+	if (b->conf->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (c->out_len != sizeof(struct blk_outhdr) + sizeof(r) ||
+	    virtq_chain_read(c, sizeof(struct blk_outhdr), &r, sizeof(r)) != sizeof(r))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (r.num_sectors > MAX_DISCARD_SECTORS ||
+	    !in_range(b, r.sector, (uint64_t)r.num_sectors << SECTOR_SHIFT))
+		return VIRTIO_BLK_S_IOERR;
+	if (type == VIRTIO_BLK_T_DISCARD)
+		mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	else if (r.flags & DISCARD_FLAG_UNMAP)
+		mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	else
+		mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+	if (fallocate(b->fd, mode, (off_t)(r.sector << SECTOR_SHIFT),
+		      (off_t)r.num_sectors << SECTOR_SHIFT))
+		return errno == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Runs one request (I/O thread); returns the status, *written the bytes
+ * placed in the driver's buffers before the status byte. */
+static uint8_t execute(struct blk *b, const struct virtq_chain *c, uint32_t *written)
+{
+	struct blk_outhdr h;
+
+	*written = 0;
+	if (virtq_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
+		return VIRTIO_BLK_S_UNSUPP;
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		return do_rw(b, c, &h, written);
+	case VIRTIO_BLK_T_FLUSH:
+		if (b->conf->readonly)
+			return VIRTIO_BLK_S_OK;
+		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID: {
+		uint64_t len;
+		struct iovec iov[VIRTQ_MAX_SEGS];
+		unsigned n = data_iov(c, iov, &len);
+		size_t copy = len < VIRTIO_BLK_ID_BYTES ? len : VIRTIO_BLK_ID_BYTES;
+
+		(void)n;
+		*written = (uint32_t)virtq_chain_write(c, 0, b->id, copy);
+		return VIRTIO_BLK_S_OK;
+	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return do_ranges(b, c, h.type);
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+static void *io_thread(void *opaque)
+{
+	struct blk *b = opaque;
+
+	pthread_mutex_lock(&b->qlock);
+	for (;;) {
+		struct blk_request req;
+		uint64_t gen;
+		uint32_t written;
+		uint8_t status;
+
+		while (!b->count && !b->stopping)
+			pthread_cond_wait(&b->qcond, &b->qlock);
+		if (b->stopping)
+			break;
+		req = b->pending[b->head];
+		gen = b->generation;
+		pthread_mutex_unlock(&b->qlock);
+
+		status = execute(b, &req.chain, &written);
+		virtio_lock(&b->vdev);
+		pthread_mutex_lock(&b->qlock);
+		/* a reset since: the queue is gone, so is the request */
+		if (gen == b->generation && b->count) {
+			b->head = (b->head + 1) % b->pending_max;
+			b->count--;
+			pthread_mutex_unlock(&b->qlock);
+			virtq_chain_write(&req.chain, written, &status, 1);
+			virtq_push(&b->vdev.queue[req.queue].vq, &req.chain, written + 1);
+			virtio_queue_interrupt(&b->vdev, req.queue);
+		} else {
+			pthread_mutex_unlock(&b->qlock);
+		}
+		virtio_unlock(&b->vdev);
+		pthread_mutex_lock(&b->qlock);
+	}
+	pthread_mutex_unlock(&b->qlock);
+	return NULL;
+}
+
+/* A request must have a readable header and a writable status byte. */
+static bool well_formed(const struct virtq_chain *c)
+{
+	return c->out_len >= sizeof(struct blk_outhdr) && c->in_len >= 1 && c->nin;
+}
+
+static void blk_notify(struct virtio_dev *d, unsigned q)
+{
+	struct blk *b = d->priv;
+	struct virtq *vq = &d->queue[q].vq;
+	int got = 0;
+
+	for (;;) {
+		struct blk_request *slot;
+
+		pthread_mutex_lock(&b->qlock);
+		if (b->count == b->pending_max) {
+			/* cannot happen: a queue holds at most its size */
+			pthread_mutex_unlock(&b->qlock);
+			break;
+		}
+		slot = &b->pending[(b->head + b->count) % b->pending_max];
+		got = virtq_pop(vq, &slot->chain);
+		if (got > 0 && !well_formed(&slot->chain)) {
+			pthread_mutex_unlock(&b->qlock);
+			virtq_mark_broken(vq);
+			got = -1;
+		} else if (got > 0) {
+			slot->queue = q;
+			b->count++;
+			pthread_cond_signal(&b->qcond);
+			pthread_mutex_unlock(&b->qlock);
+			continue;
+		} else {
+			pthread_mutex_unlock(&b->qlock);
+		}
+		break;
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed request");
+}
+
+static void blk_reset(struct virtio_dev *d)
+{
+	struct blk *b = d->priv;
+
+	/* requests in flight finish their I/O but are not completed */
+	pthread_mutex_lock(&b->qlock);
+	b->generation++;
+	b->count = 0;
+	pthread_mutex_unlock(&b->qlock);
+}
+
+static const struct virtio_ops blk_ops = {
+	.queue_notify = blk_notify,
+	.reset = blk_reset,
+};
+
+static int blk_create(struct vm *vm, const void *config)
+{
+	const struct blk_config *c = config;
+	struct blk *b;
+	uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+			    (1ULL << VIRTIO_BLK_F_FLUSH);
+	char name[32];
+	struct virtio_dev_info info = {
+		.name = "virtio-blk",
+		.device_id = VIRTIO_ID_BLOCK,
+		.pci_class = PCI_CLASS_STORAGE_OTHER,
+		.ops = &blk_ops,
+	};
+
+	if (ndisks == MAX_DISKS) {
+		wisp_err("--disk: at most %d disks", MAX_DISKS);
+		return -1;
+	}
+	b = &disks[ndisks++];
+	memset(b, 0, sizeof(*b));
+	b->conf = c;
+	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0 || disk_size(b->fd, &b->size)) {
+		wisp_err("--disk: cannot open '%s': %s", c->path, strerror(errno));
+		return -1;
+	}
+	if (!b->size) {
+		wisp_err("--disk: '%s' is empty (smaller than one 512-byte sector)", c->path);
+		return -1;
+	}
+	if (lock_image(b->fd, c->readonly)) {
+		wisp_err("--disk: '%s' is in use by another process (%s lock refused)", c->path,
+			 c->readonly ? "shared" : "exclusive");
+		return -1;
+	}
+	snprintf(b->id, sizeof(b->id), "%s", c->serial ? c->serial : "");
+	b->pending_max = (unsigned)(c->num_queues * c->queue_size);
+	b->pending = calloc(b->pending_max, sizeof(*b->pending));
+	if (!b->pending)
+		return -1;
+	pthread_mutex_init(&b->qlock, NULL);
+	pthread_cond_init(&b->qcond, NULL);
+
+	b->cfg.capacity = b->size >> SECTOR_SHIFT;
+	b->cfg.seg_max = SEG_MAX;
+	b->cfg.blk_size = 512;
+	b->cfg.num_queues = (uint16_t)c->num_queues;
+	if (c->num_queues > 1)
+		features |= 1ULL << VIRTIO_BLK_F_MQ;
+	if (c->readonly) {
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	} else {
+		features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+		b->cfg.max_discard_sectors = MAX_DISCARD_SECTORS;
+		b->cfg.max_discard_seg = MAX_DISCARD_SEG;
+		b->cfg.discard_sector_alignment = 8;
+		b->cfg.max_write_zeroes_sectors = MAX_DISCARD_SECTORS;
+		b->cfg.max_write_zeroes_seg = MAX_DISCARD_SEG;
+		b->cfg.write_zeroes_may_unmap = 1;
+	}
+	snprintf(name, sizeof(name), "virtio-blk%u", ndisks - 1);
+	info.nqueues = (unsigned)c->num_queues;
+	info.queue_size = (uint16_t)c->queue_size;
+	info.features = features;
+	info.config = &b->cfg;
+	info.config_len = sizeof(b->cfg);
+	info.priv = b;
+	info.pci_segment = (uint16_t)c->pci_segment;
+	if (virtio_pci_create(vm, &b->vdev, &info))
+		return -1;
+	b->vdev.name = strdup(name);
+	if (pthread_create(&b->thread, NULL, io_thread, b)) {
+		wisp_err("--disk: cannot start the I/O thread");
+		return -1;
+	}
+	return 0;
+}
+
+DEVICE_REGISTER(virtio_blk) = {
+	.name = "virtio-blk",
+	.summary = "virtio block device backed by a raw image",
+	.option = "disk",
+	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID]",
+	.repeatable = true,
+	.order = ORDER_PCI_DEVICE,
+	.config_size = sizeof(struct blk_config),
+	.parse = blk_parse,
+	.create = blk_create,
+};

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-rng (virtio spec 5.4): one request queue of device-writable
+ * buffers, filled from a host entropy source (--rng src=PATH, by default
+ * /dev/urandom, which never blocks).  Present whenever it is built in.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/device.h"
+#include "core/vm.h"
+#include "virtio/virtio_pci.h"
+
+#define RNG_QUEUE_SIZE 256
+#define PCI_CLASS_OTHER 0xff0000
+/* Entropy handed out per request at most, so one greedy request does
+ * not hold the event loop. */
+#define RNG_MAX_REQUEST (64 * 1024)
+
+struct rng_config {
+	const char *src;
+};
+
+struct rng {
+	struct virtio_dev vdev;
+	int fd;
+};
+
+static struct rng rng_state;
+
+/* An entropy source must be readable; checked here so a bad path is
+ * reported like any other bad input, before the VM exists. */
+static int rng_parse(struct kv_list *args, void *config, struct cli_error *err)
+{
+	struct rng_config *c = config;
+	int fd;
+
+	if (kv_str(args, "src", &c->src, err) < 0)
+		return -1;
+	if (!c->src)
+		c->src = "/dev/urandom";
+	fd = open(c->src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		cli_errorf(err, "cannot open 'src=%s': %s", c->src, strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void rng_notify(struct virtio_dev *d, unsigned q)
+{
+	struct rng *r = d->priv;
+	struct virtio_queue *vq = &d->queue[q];
+	struct virtq_chain c;
+	int got;
+
+	while ((got = virtq_pop(&vq->vq, &c)) > 0) {
+		struct iovec iov[VIRTQ_MAX_SEGS];
+		size_t left = RNG_MAX_REQUEST;
+		unsigned n = 0;
+		ssize_t len;
+
+		/* only the device-writable part is for us, capped */
+		for (; n < c.nin && left; n++) {
+			iov[n] = c.in[n];
+			if (iov[n].iov_len > left)
+				iov[n].iov_len = left;
+			left -= iov[n].iov_len;
+		}
+		len = n ? readv(r->fd, iov, (int)n) : 0;
+		if (len < 0)
+			len = 0;	/* an empty answer; the driver asks again */
+		virtq_push(&vq->vq, &c, (uint32_t)len);
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed request queue");
+	virtio_queue_interrupt(d, q);
+}
+
+static const struct virtio_ops rng_ops = {
+	.queue_notify = rng_notify,
+};
+
+static int rng_create(struct vm *vm, const void *config)
+{
+	const struct rng_config *c = config;
+	struct rng *r = &rng_state;
+	struct virtio_dev_info info = {
+		.name = "virtio-rng",
+		.device_id = VIRTIO_ID_RNG,
+		.pci_class = PCI_CLASS_OTHER,
+		.nqueues = 1,
+		.queue_size = RNG_QUEUE_SIZE,
+		.ops = &rng_ops,
+		.priv = r,
+	};
+
+	r->fd = open(c->src, O_RDONLY | O_CLOEXEC);
+	if (r->fd < 0) {
+		wisp_err("--rng: cannot open '%s': %s", c->src, strerror(errno));
+		return -1;
+	}
+	return virtio_pci_create(vm, &r->vdev, &info);
+}
+
+DEVICE_REGISTER(virtio_rng) = {
+	.name = "virtio-rng",
+	.summary = "virtio entropy device (/dev/hwrng in the guest)",
+	.option = "rng",
+	.usage = "src=PATH",
+	.default_args = "src=/dev/urandom",
+	.order = ORDER_PCI_DEVICE,
+	.config_size = sizeof(struct rng_config),
+	.parse = rng_parse,
+	.create = rng_create,
+};

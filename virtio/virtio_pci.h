@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio 1.x PCI transport (modern only).  A virtio device embeds a
+ * struct virtio_dev, describes its queues, features and config space,
+ * and supplies a few callbacks; the transport does the PCI function,
+ * capabilities, feature negotiation, status, queues, ioeventfd kicks and
+ * MSI-X interrupts.
+ *
+ * Threads: kicks arrive on the main event loop and the device's
+ * queue_notify runs there with the device lock held; config-space and
+ * common-config accesses come from vCPU threads under the same lock.
+ * A back-end thread that completes requests takes the lock too
+ * (virtio_lock) before pushing used buffers.
+ */
+#ifndef WISP_VIRTIO_PCI_H
+#define WISP_VIRTIO_PCI_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/pci.h"
+#include "virtio/virtqueue.h"
+
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 0x01
+#define VIRTIO_STATUS_DRIVER 0x02
+#define VIRTIO_STATUS_DRIVER_OK 0x04
+#define VIRTIO_STATUS_FEATURES_OK 0x08
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED 0x80
+
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_BLOCK 2
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_VSOCK 19
+#define VIRTIO_ID_IOMMU 23
+#define VIRTIO_ID_FS 26
+#define VIRTIO_ID_PMEM 27
+
+#define VIRTIO_MAX_QUEUES 64
+
+struct virtio_dev;
+
+struct virtio_ops {
+	/* The driver kicked queue q (event loop, device lock held). */
+	void (*queue_notify)(struct virtio_dev *d, unsigned q);
+	/* The driver set DRIVER_OK: queues are live.  Optional. */
+	void (*activate)(struct virtio_dev *d);
+	/* The driver reset the device; drop in-flight state.  Optional. */
+	void (*reset)(struct virtio_dev *d);
+	/* The driver wrote device config; the bytes are already in
+	 * d->config.  Optional: without it, config is read-only. */
+	void (*config_write)(struct virtio_dev *d, unsigned off, unsigned len);
+};
+
+struct virtio_queue {
+	struct virtio_dev *dev;
+	unsigned index;
+	uint16_t max_size;
+	uint16_t size;		/* what the driver chose */
+	uint16_t msix_vector;
+	bool enabled;
+	uint64_t desc, driver, device;
+	struct virtq vq;
+	int kick_fd;		/* eventfd behind the notify address */
+	uint64_t kick_addr;	/* where its ioeventfd is attached, or 0 */
+};
+
+struct virtio_dev {
+	struct pci_function pci;
+	struct vm *vm;
+	const char *name;
+	const struct virtio_ops *ops;
+	void *priv;
+	pthread_mutex_t lock;
+
+	uint64_t features;		/* offered */
+	uint64_t driver_features;	/* accepted (valid after FEATURES_OK) */
+	uint32_t dfselect, gfselect;
+	uint8_t status;
+	uint8_t isr;
+	uint8_t config_generation;
+	uint16_t msix_config;
+	uint16_t queue_select;
+	unsigned nqueues;
+	struct virtio_queue queue[VIRTIO_MAX_QUEUES];
+	uint8_t *config;		/* device-specific config space */
+	unsigned config_len;
+	struct virtq_dma dma;		/* how queues reach memory */
+};
+
+struct virtio_dev_info {
+	const char *name;
+	uint16_t device_id;
+	uint32_t pci_class;
+	unsigned nqueues;
+	uint16_t queue_size;		/* maximum per queue */
+	uint64_t features;		/* device features (transport adds its own) */
+	void *config;
+	unsigned config_len;
+	const struct virtio_ops *ops;
+	void *priv;
+	uint16_t pci_segment;
+};
+
+/* Builds the PCI function and puts it on its segment.  0 or -1. */
+int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
+		      const struct virtio_dev_info *info);
+
+static inline bool virtio_has(const struct virtio_dev *d, unsigned feature)
+{
+	return d->driver_features & (1ULL << feature);
+}
+
+void virtio_lock(struct virtio_dev *d);
+void virtio_unlock(struct virtio_dev *d);
+
+/* After pushing used buffers on queue q (lock held): interrupts the
+ * driver if it wants one. */
+void virtio_queue_interrupt(struct virtio_dev *d, unsigned q);
+/* Device config changed (lock held). */
+void virtio_config_changed(struct virtio_dev *d);
+/* The guest broke a queue (lock held): NEEDS_RESET and tell it. */
+void virtio_needs_reset(struct virtio_dev *d, const char *why);
+
+#endif
