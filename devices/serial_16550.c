@@ -10,7 +10,6 @@
  * the I/O APIC sees an edge whenever a new cause appears.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -20,9 +19,9 @@
 #ifdef CONFIG_ACPI
 #include "arch/x86_64/aml.h"
 #endif
+#include "core/chardev.h"
 #include "core/device.h"
 #include "core/event.h"
-#include "core/term.h"
 #include "core/timeline.h"
 #include "core/vm.h"
 
@@ -71,18 +70,10 @@
 
 #define RX_FIFO 64
 
-enum serial_mode { SERIAL_OFF, SERIAL_NULL, SERIAL_TTY, SERIAL_FILE };
-
-struct serial_config {
-	enum serial_mode mode;
-	const char *path;
-};
-
 struct serial {
 	struct vm *vm;
 	pthread_mutex_t lock;
-	int out_fd;		/* -1: output dropped */
-	int in_fd;		/* -1: no input */
+	struct chardev io;
 	bool in_paused;		/* stdin unwatched while the FIFO is full */
 	bool in_file;		/* stdin is a regular file: read on demand */
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
@@ -97,25 +88,7 @@ static struct serial com1;
 static int serial_parse(struct kv_list *args, void *config,
 			struct cli_error *err)
 {
-	static const char *const words[] = { "off", "null", "tty", NULL };
-	struct serial_config *c = config;
-	const char *word = NULL;
-	int have_word = kv_word(args, words, &word, err);
-	int have_file = kv_str(args, "file", &c->path, err);
-
-	if (have_word < 0 || have_file < 0)
-		return -1;
-	if (have_word + have_file != 1) {
-		cli_errorf(err, "expected one of off, null, tty or file=PATH in '%s'",
-			   args->source);
-		return -1;
-	}
-	if (have_file)
-		c->mode = SERIAL_FILE;
-	else
-		c->mode = !strcmp(word, "off") ? SERIAL_OFF :
-			  !strcmp(word, "null") ? SERIAL_NULL : SERIAL_TTY;
-	return 0;
+	return chardev_parse(args, config, err);
 }
 
 /* IIR value for the highest-priority pending cause. */
@@ -156,11 +129,11 @@ static void refill_from_file(struct serial *s)
 	uint8_t buf[RX_FIFO];
 	ssize_t n;
 
-	if (!s->in_file || s->in_fd < 0 || s->rx_count)
+	if (!s->in_file || s->io.in_fd < 0 || s->rx_count)
 		return;
-	n = read(s->in_fd, buf, sizeof(buf));
+	n = read(s->io.in_fd, buf, sizeof(buf));
 	if (n <= 0) {
-		s->in_fd = -1;
+		s->io.in_fd = -1;
 		return;
 	}
 	for (ssize_t i = 0; i < n; i++)
@@ -169,9 +142,9 @@ static void refill_from_file(struct serial *s)
 
 static void resume_input(struct serial *s)
 {
-	if (s->in_fd >= 0 && s->in_paused && s->rx_count < RX_FIFO) {
+	if (s->io.in_fd >= 0 && s->in_paused && s->rx_count < RX_FIFO) {
 		s->in_paused = false;
-		event_mod(s->vm->loop, s->in_fd, EPOLLIN);
+		event_mod(s->vm->loop, s->io.in_fd, EPOLLIN);
 	}
 }
 
@@ -182,13 +155,7 @@ static void transmit(struct serial *s, uint8_t c)
 		return;
 	}
 	timeline_mark(TL_FIRST_SERIAL_BYTE);
-	if (s->out_fd >= 0) {
-		ssize_t n;
-
-		do
-			n = write(s->out_fd, &c, 1);
-		while (n < 0 && errno == EINTR);
-	}
+	chardev_write(&s->io, &c, 1);
 }
 
 static uint8_t modem_status(const struct serial *s)
@@ -314,17 +281,17 @@ static void on_input(void *opaque, uint32_t events)
 	ssize_t n;
 
 	pthread_mutex_lock(&s->lock);
-	n = read(s->in_fd, buf, RX_FIFO - s->rx_count);
+	n = read(s->io.in_fd, buf, RX_FIFO - s->rx_count);
 	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
 		/* end of input: stop watching, keep the port working */
-		event_del(s->vm->loop, s->in_fd);
-		s->in_fd = -1;
+		event_del(s->vm->loop, s->io.in_fd);
+		s->io.in_fd = -1;
 	}
 	for (ssize_t i = 0; i < n; i++)
 		rx_push(s, buf[i]);
-	if (s->in_fd >= 0 && s->rx_count == RX_FIFO) {
+	if (s->io.in_fd >= 0 && s->rx_count == RX_FIFO) {
 		s->in_paused = true;
-		event_mod(s->vm->loop, s->in_fd, 0);
+		event_mod(s->vm->loop, s->io.in_fd, 0);
 	}
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -335,26 +302,6 @@ static const struct bus_ops serial_ops = {
 	.read = serial_read,
 	.write = serial_write,
 };
-
-static int open_output(struct serial *s, const struct serial_config *c)
-{
-	s->out_fd = -1;
-	s->in_fd = -1;
-	if (c->mode == SERIAL_TTY) {
-		s->out_fd = STDOUT_FILENO;
-		s->in_fd = STDIN_FILENO;
-		term_raw(STDIN_FILENO);	/* not a terminal: used as it is */
-		return 0;
-	}
-	if (c->mode == SERIAL_FILE) {
-		s->out_fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (s->out_fd < 0) {
-			wisp_err("--serial: cannot open '%s': %s", c->path, strerror(errno));
-			return -1;
-		}
-	}
-	return 0;
-}
 
 #ifdef CONFIG_ACPI
 /* COM1 in the DSDT, so the guest's ACPI knows the port and its IRQ. */
@@ -378,23 +325,23 @@ static void serial_describe(void *opaque, struct vm *vm, void *tables)
 
 static int serial_create(struct vm *vm, const void *config)
 {
-	const struct serial_config *c = config;
+	const struct chardev_config *c = config;
 	struct serial *s = &com1;
 
-	if (c->mode == SERIAL_OFF)
+	if (c->mode == CHARDEV_OFF)
 		return 0;
 	memset(s, 0, sizeof(*s));
 	s->vm = vm;
 	pthread_mutex_init(&s->lock, NULL);
-	if (open_output(s, c))
+	if (chardev_open(c, "serial", &s->io))
 		return -1;
-	if (s->in_fd >= 0 &&
-	    event_add(vm->loop, s->in_fd, EPOLLIN, on_input, s) < 0) {
+	if (s->io.in_fd >= 0 &&
+	    event_add(vm->loop, s->io.in_fd, EPOLLIN, on_input, s) < 0) {
 		/* epoll refuses regular files (and /dev/null): those are
 		 * read on demand instead */
 		s->in_file = errno == EPERM;
 		if (!s->in_file)
-			s->in_fd = -1;
+			s->io.in_fd = -1;
 	}
 #ifdef CONFIG_ACPI
 	if (vm_add_describer(vm, serial_describe, s))
@@ -410,7 +357,7 @@ DEVICE_REGISTER(serial_16550) = {
 	.usage = "off|null|tty|file=PATH",
 	.default_args = CONFIG_SERIAL_DEFAULT,
 	.order = ORDER_PLATFORM,
-	.config_size = sizeof(struct serial_config),
+	.config_size = sizeof(struct chardev_config),
 	.parse = serial_parse,
 	.create = serial_create,
 };

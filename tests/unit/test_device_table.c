@@ -24,6 +24,7 @@ static const struct expected devices[] = {
 	{ "pci-host", IS_ENABLED(CONFIG_PCI) },
 	{ "virtio-rng", IS_ENABLED(CONFIG_VIRTIO_RNG) },
 	{ "virtio-blk", IS_ENABLED(CONFIG_VIRTIO_BLK) },
+	{ "virtio-console", IS_ENABLED(CONFIG_VIRTIO_CONSOLE) },
 };
 
 static const struct device_desc *find(const char *name)

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where a terminal-like device (the serial port, the virtio console)
+ * sends its output and gets its input: "off" (no device at all), "null"
+ * (a device whose output goes nowhere), "tty" (standard output, with
+ * standard input as the input side, in raw mode if it is a terminal) or
+ * "file=PATH" (output to a file, created or truncated).
+ */
+#ifndef WISP_CORE_CHARDEV_H
+#define WISP_CORE_CHARDEV_H
+
+#include <stdbool.h>
+
+#include "core/kv.h"
+
+enum chardev_mode { CHARDEV_OFF, CHARDEV_NULL, CHARDEV_TTY, CHARDEV_FILE };
+
+struct chardev_config {
+	enum chardev_mode mode;
+	const char *path;
+};
+
+struct chardev {
+	int out_fd;	/* -1: output dropped */
+	int in_fd;	/* -1: no input */
+};
+
+/* For a device's parse(): one of off, null, tty, file=PATH. */
+int chardev_parse(struct kv_list *args, struct chardev_config *c,
+		  struct cli_error *err);
+/* Opens the output (and input); -1 after a message naming `option`. */
+int chardev_open(const struct chardev_config *c, const char *option,
+		 struct chardev *cd);
+/* Writes all of buf to the output, if any; false on an output error. */
+bool chardev_write(const struct chardev *cd, const void *buf, size_t len);
+
+#endif
