@@ -197,9 +197,16 @@ static bool function_masked(const struct pci_function *fn)
 	return get16(&fn->cfg[fn->msix.cap + 2]) & MSIX_CTRL_MASKALL;
 }
 
+bool pci_bus_master(const struct pci_function *fn)
+{
+	return get16(&fn->cfg[PCI_COMMAND]) & PCI_COMMAND_MASTER;
+}
+
+/* Masked, or unable to send: a function without bus mastering sends no
+ * MSI, so its interrupts wait in the PBA until it is turned back on. */
 static bool vector_masked(const struct pci_function *fn, unsigned v)
 {
-	return !msix_enabled(fn) || function_masked(fn) ||
+	return !msix_enabled(fn) || function_masked(fn) || !pci_bus_master(fn) ||
 	       (fn->msix.vec[v].ctrl & MSIX_VECTOR_MASKED);
 }
 
@@ -284,9 +291,13 @@ bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
 		unsigned v = (unsigned)(rel / MSIX_ENTRY_SIZE);
 		uint32_t *word;
 
-		/* the spec allows aligned dword and qword accesses only */
-		if ((len != 4 && len != 8) || (rel & (len - 1)))
+		/* the spec allows aligned dword and qword accesses only;
+		 * anything else reads as zero and writes nothing */
+		if ((len != 4 && len != 8) || (rel & (len - 1))) {
+			if (!write)
+				memset(data, 0, len);
 			return true;
+		}
 		pthread_mutex_lock(&fn->lock);
 		word = &m->vec[v].addr_lo + (rel % MSIX_ENTRY_SIZE) / 4;
 		if (write) {
@@ -376,7 +387,8 @@ static void config_write(struct pci_function *fn, unsigned off, uint32_t value,
 		for (unsigned n = 0; n < PCI_NUM_BARS; n++)
 			if (fn->bar[n].size)
 				bar_update(fn, n);
-	if (fn->msix.nvec && get16(&fn->cfg[fn->msix.cap + 2]) != old_msix)
+	if (fn->msix.nvec && (get16(&fn->cfg[fn->msix.cap + 2]) != old_msix ||
+			      get16(&fn->cfg[PCI_COMMAND]) != old_cmd))
 		msix_sync_all(fn);
 }
 
@@ -395,6 +407,8 @@ void pci_config_access(struct pci_segment *seg, unsigned bus, unsigned devfn,
 			memset(data, 0xff, len);
 		return;
 	}
+	if (!write && fn->config_read)
+		fn->config_read(fn, off, len);
 	pthread_mutex_lock(&fn->lock);
 	if (write) {
 		memcpy(&v, data, len);

@@ -95,8 +95,12 @@ struct pci_function {
 	 * owner can move what it attached there (ioeventfds).  Optional. */
 	void (*bar_moved)(struct pci_function *fn, unsigned bar);
 	/* The guest wrote config space at off (after wisp applied it).
-	 * Optional. */
+	 * Optional; called without the function lock. */
 	void (*config_written)(struct pci_function *fn, unsigned off, unsigned len);
+	/* The guest is about to read config space at off: a chance to
+	 * refresh bytes that are not static.  Optional; called without the
+	 * function lock. */
+	void (*config_read)(struct pci_function *fn, unsigned off, unsigned len);
 };
 
 /* Header fields. */
@@ -127,6 +131,8 @@ int msix_notify(struct pci_function *fn, unsigned vector);
 /* The eventfd that fires the vector (for vhost-user back-ends), or -1. */
 int msix_vector_eventfd(struct pci_function *fn, unsigned vector);
 bool msix_enabled(const struct pci_function *fn);
+/* Bus mastering on: the function may touch memory and interrupt. */
+bool pci_bus_master(const struct pci_function *fn);
 
 /* Places the function in segment `segment` (slot chosen here), assigns
  * its BARs in the segment's windows.  -1 with a message when full. */

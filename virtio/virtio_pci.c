@@ -36,6 +36,12 @@
 #define CAP_NOTIFY 2
 #define CAP_ISR 3
 #define CAP_DEVICE 4
+#define CAP_PCI_CFG 5
+/* in the PCI_CFG capability: bar, offset, length, then the data window */
+#define PCI_CFG_BAR 4
+#define PCI_CFG_OFFSET 8
+#define PCI_CFG_LENGTH 12
+#define PCI_CFG_DATA 16
 
 #define NO_VECTOR 0xffff
 
@@ -129,8 +135,10 @@ static void on_kick(void *opaque, uint32_t events)
 	if (read(vq->kick_fd, &n, sizeof(n)) != sizeof(n))
 		return;
 	virtio_lock(d);
+	/* without bus mastering the device may not touch memory; the kick
+	 * is replayed when the driver turns it back on */
 	if ((d->status & VIRTIO_STATUS_DRIVER_OK) && vq->enabled &&
-	    !(d->status & VIRTIO_STATUS_NEEDS_RESET))
+	    !(d->status & VIRTIO_STATUS_NEEDS_RESET) && pci_bus_master(&d->pci))
 		d->ops->queue_notify(d, q);
 	virtio_unlock(d);
 }
@@ -391,6 +399,82 @@ static void add_cap(struct virtio_dev *d, uint8_t type, uint32_t offset,
 	pci_add_capability(&d->pci, PCI_CAP_ID_VNDR, cap, cap[2]);
 }
 
+/* The PCI_CFG capability's window (4.1.4.9): an access to its data
+ * bytes is an access of `length` bytes at `offset` in the BAR.  Accepts
+ * BAR 0, lengths 1, 2 and 4, naturally aligned, inside the BAR. */
+static bool pci_cfg_window(struct virtio_dev *d, unsigned off, unsigned len,
+			   uint32_t *bar_off, unsigned *bar_len)
+{
+	const uint8_t *cap = &d->pci.cfg[d->pci_cfg_cap];
+	uint32_t o, l;
+
+	if (!d->pci_cfg_cap || off + len <= d->pci_cfg_cap + (unsigned)PCI_CFG_DATA ||
+	    off >= d->pci_cfg_cap + PCI_CFG_DATA + 4u)
+		return false;
+	memcpy(&o, cap + PCI_CFG_OFFSET, 4);
+	memcpy(&l, cap + PCI_CFG_LENGTH, 4);
+	if (cap[PCI_CFG_BAR] != 0 || (l != 1 && l != 2 && l != 4) || (o & (l - 1)) ||
+	    o >= BAR_SIZE)
+		return false;
+	*bar_off = o;
+	*bar_len = l;
+	return true;
+}
+
+static void bar_access(struct virtio_dev *d, uint64_t off, void *data, unsigned len,
+		       bool write);
+
+static void pci_cfg_read(struct pci_function *fn, unsigned off, unsigned len)
+{
+	struct virtio_dev *d = fn->owner;
+	uint8_t data[4] = { 0 };
+	uint32_t bar_off;
+	unsigned bar_len;
+
+	if (!pci_cfg_window(d, off, len, &bar_off, &bar_len))
+		return;
+	bar_access(d, bar_off, data, bar_len, false);
+	pthread_mutex_lock(&fn->lock);
+	memcpy(&fn->cfg[d->pci_cfg_cap + PCI_CFG_DATA], data, 4);
+	pthread_mutex_unlock(&fn->lock);
+}
+
+static void pci_cfg_written(struct pci_function *fn, unsigned off, unsigned len)
+{
+	struct virtio_dev *d = fn->owner;
+	uint8_t data[4];
+	uint32_t bar_off;
+	unsigned bar_len;
+
+	if (off <= PCI_COMMAND + 1 && off + len > PCI_COMMAND && pci_bus_master(fn)) {
+		/* bus mastering (back) on: look at the queues again */
+		for (unsigned q = 0; q < d->nqueues; q++)
+			if (d->queue[q].enabled)
+				kick(d, q);
+	}
+	if (!pci_cfg_window(d, off, len, &bar_off, &bar_len))
+		return;
+	pthread_mutex_lock(&fn->lock);
+	memcpy(data, &fn->cfg[d->pci_cfg_cap + PCI_CFG_DATA], 4);
+	pthread_mutex_unlock(&fn->lock);
+	bar_access(d, bar_off, data, bar_len, true);
+}
+
+static void add_pci_cfg_cap(struct virtio_dev *d)
+{
+	uint8_t cap[20] = { 0 };
+
+	cap[2] = sizeof(cap);
+	cap[3] = CAP_PCI_CFG;
+	d->pci_cfg_cap = pci_add_capability(&d->pci, PCI_CAP_ID_VNDR, cap, sizeof(cap));
+	if (!d->pci_cfg_cap)
+		return;
+	pci_cfg_wmask(&d->pci, d->pci_cfg_cap + PCI_CFG_BAR, 1, 0xff);
+	pci_cfg_wmask(&d->pci, d->pci_cfg_cap + PCI_CFG_OFFSET, 8, 0xffffffff);
+	pci_cfg_wmask(&d->pci, d->pci_cfg_cap + PCI_CFG_DATA, 4, 0xffffffff);
+	d->pci.config_read = pci_cfg_read;
+}
+
 static void pci_dma_map_guest(struct virtio_dev *d)
 {
 	virtq_dma_guest(&d->dma, &d->vm->mem);
@@ -434,12 +518,14 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 	pci_set_subsystem(&d->pci, PCI_VENDOR_REDHAT_VIRTIO, 0x1100);
 	d->pci.owner = d;
 	d->pci.bar_moved = bar_moved;
+	d->pci.config_written = pci_cfg_written;
 	pci_set_bar(&d->pci, 0, BAR_SIZE, PCI_BAR_MEM64, &virtio_bar_ops, d);
 	add_cap(d, CAP_COMMON, BAR_COMMON, CC_SIZE, false);
 	add_cap(d, CAP_NOTIFY, BAR_NOTIFY, d->nqueues * NOTIFY_MULTIPLIER, true);
 	add_cap(d, CAP_ISR, BAR_ISR, 1, false);
 	if (d->config_len)
 		add_cap(d, CAP_DEVICE, BAR_DEVICE, d->config_len, false);
+	add_pci_cfg_cap(d);
 	/* one vector per queue and one for config changes */
 	if (pci_add_msix(&d->pci, d->nqueues + 1, 0, BAR_MSIX_TABLE, BAR_MSIX_PBA))
 		return -1;

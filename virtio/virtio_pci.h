@@ -93,6 +93,7 @@ struct virtio_dev {
 	uint8_t *config;		/* device-specific config space */
 	unsigned config_len;
 	struct virtq_dma dma;		/* how queues reach memory */
+	uint8_t pci_cfg_cap;		/* offset of the PCI_CFG capability */
 };
 
 struct virtio_dev_info {

@@ -296,10 +296,9 @@ bool virtq_needs_interrupt(struct virtq *q)
 	if (!q->event_idx)
 		return !(le16toh(load_relaxed(&q->avail->flags)) &
 			 VIRTQ_AVAIL_F_NO_INTERRUPT);
-	if (n > 0xffff)
-		return true;
 	/* The entries published since the last call sit at old .. old+n-1;
-	 * the driver wants to hear once the one at used_event is written. */
+	 * the driver wants to hear once the one at used_event is written.
+	 * (n saturates at 65536, where every used_event is among them.) */
 	event = le16toh(load_relaxed(q->used_event));
 	return (uint16_t)(event - old) < n;
 }

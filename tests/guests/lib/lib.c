@@ -591,3 +591,10 @@ void wisp_guest_start(uint32_t si_paddr)
 	guest_main(si);
 	fail("guest_main returned without a result");
 }
+
+/* ------------------------------------------------- PCI and virtio */
+/* pci.h and virtio.h declare these; they are compiled into lib.o because
+ * the Makefile links start.o and lib.o only.  --gc-sections drops them
+ * (and the ring memory) from guests that do not use them. */
+#include "pci.c"
+#include "virtio.c"
