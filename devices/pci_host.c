@@ -25,6 +25,7 @@
 #define MMIO64_SIZE (64ULL << 30)
 
 struct pci_host {
+	struct vm *vm;
 	struct pci_segment *seg;
 	struct pci_function bridge;
 	pthread_mutex_t lock;
@@ -54,13 +55,23 @@ static const struct bus_ops ecam_ops = { .read = ecam_read, .write = ecam_write 
 
 #ifdef X86_PORT_PCI_CONFIG
 /* The legacy mechanism: a dword address register at 0xcf8 and the data
- * window at 0xcfc-0xcff.  Other widths at 0xcf8 are not ours (0xcf9 is
- * a reset control register on PCs), so they are ignored. */
+ * window at 0xcfc-0xcff.  A byte at 0xcf9 is the PC's reset control
+ * register: bit 2 resets the machine (Linux's reboot=pci); other
+ * narrow accesses at 0xcf8-0xcfb are ignored. */
+#define RESET_CONTROL_OFFSET 1
+#define RESET_CONTROL_RESET 0x04
 static void cf8_access(struct pci_host *h, uint64_t off, void *data, unsigned len,
 		       bool write)
 {
 	uint32_t addr;
 
+	if (off == RESET_CONTROL_OFFSET && len == 1) {
+		if (write && (*(uint8_t *)data & RESET_CONTROL_RESET))
+			vm_stop(h->vm, VM_STOP_REBOOT);
+		else if (!write)
+			*(uint8_t *)data = 0;
+		return;
+	}
 	pthread_mutex_lock(&h->lock);
 	if (off == 0 && len == 4) {
 		if (write)
@@ -147,6 +158,7 @@ static int pci_host_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(h, 0, sizeof(*h));
+	h->vm = vm;
 	pthread_mutex_init(&h->lock, NULL);
 	if (mmio64 < ARCH_PCI_MMIO64_MIN)
 		mmio64 = ARCH_PCI_MMIO64_MIN;
