@@ -116,10 +116,42 @@ struct blk {
 static struct blk disks[MAX_DISKS];
 static unsigned ndisks;
 
+/* The disk's size in bytes; image sizes that are not a multiple of a
+ * sector lose the tail, as every VMM does. */
+static int disk_size(int fd, uint64_t *size)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -1;
+	if (S_ISBLK(st.st_mode))
+		return ioctl(fd, BLKGETSIZE64, size) ? -1 : 0;
+	*size = (uint64_t)st.st_size & ~((1ULL << SECTOR_SHIFT) - 1);
+	return 0;
+}
+
+/* An advisory lock like QEMU's, so two VMs never write one image and a
+ * read-only user does not read an image another VM is writing. */
+static int lock_image(int fd, bool readonly)
+{
+	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* Whether another process holds a lock that lock_image() would hit. */
+static bool lock_conflict(int fd, bool readonly)
+{
+	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+
+	return !fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK;
+}
+
 static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct blk_config *c = config;
 	struct stat st;
+	uint64_t size;
 	int fd;
 
 	c->num_queues = 1;
@@ -152,35 +184,17 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 		return -1;
 	}
 	if (fstat(fd, &st) || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
-		close(fd);
 		cli_errorf(err, "'%s' is not a regular file or block device", c->path);
-		return -1;
+	} else if (disk_size(fd, &size) || size == 0) {
+		cli_errorf(err, "'%s' is empty (smaller than one 512-byte sector)", c->path);
+	} else if (lock_conflict(fd, c->readonly)) {
+		cli_errorf(err, "'%s' is in use by another process (locked)", c->path);
+	} else {
+		close(fd);
+		return 0;
 	}
 	close(fd);
-	return 0;
-}
-
-/* The disk's size in bytes; image sizes that are not a multiple of a
- * sector lose the tail, as every VMM does. */
-static int disk_size(int fd, uint64_t *size)
-{
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return -1;
-	if (S_ISBLK(st.st_mode))
-		return ioctl(fd, BLKGETSIZE64, size) ? -1 : 0;
-	*size = (uint64_t)st.st_size & ~((1ULL << SECTOR_SHIFT) - 1);
-	return 0;
-}
-
-/* An advisory lock like QEMU's, so two VMs never write one image and a
- * read-only user does not read an image another VM is writing. */
-static int lock_image(int fd, bool readonly)
-{
-	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
-
-	return fcntl(fd, F_OFD_SETLK, &fl);
+	return -1;
 }
 
 /* ------------------------------------------------------------ requests */

@@ -8,6 +8,7 @@
  */
 #include "unit.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "core/cli.h"
@@ -237,6 +238,49 @@ static void test_serial(void **state)
 	expect_error(PARSE("--serial", "tty", "--serial", "null"), "--serial: given more than once");
 }
 
+/* --disk: every bad image is refused at parse time, before any VM. */
+static void test_disk(void **state)
+{
+	char path[] = "/tmp/wisp-unit-disk-XXXXXX";
+	char arg[96];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, holder;
+
+	(void)state;
+	if (!device_lookup("disk", NULL))
+		skip();
+	expect_error(PARSE("--disk", "path=/nonexistent/disk.img"),
+		     "--disk: cannot open '/nonexistent/disk.img' for writing: No such file");
+	expect_error(PARSE("--disk", "path=/tmp"), "--disk: cannot open '/tmp' for writing: Is a directory");
+	expect_error(PARSE("--disk", "path=/tmp,readonly=on"),
+		     "--disk: '/tmp' is not a regular file or block device");
+	expect_error(PARSE("--disk", "readonly=on"), "--disk: path=FILE is required");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	snprintf(arg, sizeof(arg), "path=%s", path);
+	expect_error(PARSE("--disk", arg), "is empty");
+	assert_int_equal(ftruncate(fd, 1 << 20), 0);
+	assert_int_equal(PARSE("--disk", arg), CLI_RUN);
+	cli_free(&cfg);
+	snprintf(arg, sizeof(arg), "path=%s,queue_size=100", path);
+	expect_error(PARSE("--disk", arg), "--disk: 'queue_size=100': must be a power of two");
+	snprintf(arg, sizeof(arg), "path=%s,num_queues=0", path);
+	expect_error(PARSE("--disk", arg), "--disk: 'num_queues=0': must be 1..");
+	snprintf(arg, sizeof(arg), "path=%s,serial=%s", path, "a-serial-longer-than-twenty");
+	expect_error(PARSE("--disk", arg), "at most 20 characters");
+	/* another holder's exclusive lock: even a read-only user is refused */
+	holder = open(path, O_RDWR);
+	assert_true(holder >= 0);
+	assert_int_equal(fcntl(holder, F_OFD_SETLK, &fl), 0);
+	snprintf(arg, sizeof(arg), "path=%s,readonly=on", path);
+	expect_error(PARSE("--disk", arg), "is in use by another process");
+	close(holder);
+	assert_int_equal(PARSE("--disk", arg), CLI_RUN);
+	cli_free(&cfg);
+	close(fd);
+	unlink(path);
+}
+
 static size_t count_instances(const char *name)
 {
 	size_t n = 0;
@@ -301,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_empty_kernel),
 		cmocka_unit_test(test_not_built_in),
 		cmocka_unit_test(test_serial),
+		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),
