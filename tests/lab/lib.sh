@@ -1,0 +1,146 @@
+# Helpers for lab cases. Sourced (busybox ash) inside the lab host by its
+# /init before a case script; a case runs in $LAB_CASE_DIR (a fresh tmpfs dir)
+# and must end by calling pass or fail.
+#
+#   run_wisp TIMEOUT LOG -- ARGS...   run the VMM; its output (the guest's serial
+#                                      console and wisp's own messages) goes to
+#                                      LOG and, prefixed, to the lab console;
+#                                      wisp's stderr alone also to LOG.err.
+#                                      Sets WISP_RC (124 = timed out) and WISP_SECS.
+#   boot_guest TIMEOUT LOG CASE [WISP ARGS...]
+#                                     run_wisp with the usual guest: bzImage,
+#                                     initramfs, serial on stdout, and a cmdline
+#                                     carrying wisp_case=CASE ($GUEST_CMDLINE_EXTRA
+#                                     is appended). Extra args go to wisp.
+#   expect_line LOG REGEX [WHAT]      fail unless a line of LOG matches (ERE)
+#   reject_line LOG REGEX [WHAT]      fail if a line of LOG matches
+#   expect_exit CODE                  fail unless WISP_RC is CODE
+#   expect_guest_ok LOG               the guest came up and wisp did not crash
+#   guest_fact LOG NAME               value of the guest's "GUEST NAME=VALUE"
+#   pass / fail MSG                   verdict; both end the case
+#   note MSG                          a line in the lab log
+
+LAB=${LAB:-/lab}
+# settings from tests/lab/run (LAB_BOOT_TIMEOUT)
+[ -f "$LAB/env" ] && . "$LAB/env"
+WISP=${WISP:-$LAB/wisp}
+GUEST_DIR=$LAB/guest
+GUEST_BZIMAGE=$GUEST_DIR/vmlinuz
+GUEST_VMLINUX=$GUEST_DIR/vmlinux
+GUEST_INITRD=$GUEST_DIR/initrd.gz
+GUEST_MODULES=$GUEST_DIR/modules.list
+# quiet: every character on the emulated UART is a VM exit, and exits are
+# what is slow in the nested lab; the facts the cases need are printed by
+# the guest's /init anyway. Set GUEST_LOGLEVEL=8 in a case to see the boot;
+# GUEST_CMDLINE_EXTRA is appended (e.g. "wisp_modules=virtio_blk").
+# how long one guest boot may take, wisp start to exit (see docs/lab.md)
+LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-90}
+guest_cmdline() { # CASE: the usual guest kernel command line
+	echo "console=ttyS0 loglevel=${GUEST_LOGLEVEL:-4} panic=-1 wisp_case=$1${GUEST_CMDLINE_EXTRA:+ $GUEST_CMDLINE_EXTRA}"
+}
+
+note() { echo "[$LAB_CASE] $*"; }
+
+pass() {
+	echo PASS >"$LAB_VERDICT"
+	note "PASS"
+	exit 0
+}
+
+fail() {
+	echo "FAIL $*" >"$LAB_VERDICT"
+	note "FAIL $*"
+	exit 1
+}
+
+# elapsed time helpers (centiseconds since boot)
+_lab_cs() {
+	read -r _up _ </proc/uptime
+	echo "${_up%.*}${_up#*.}"
+}
+
+run_wisp() {
+	[ $# -ge 3 ] && [ "$3" = "--" ] || fail "usage: run_wisp TIMEOUT LOG -- ARGS..."
+	_t=$1 _log=$2
+	shift 3
+	[ -x "$WISP" ] || fail "no wisp binary at $WISP"
+	note "wisp $*"
+	_t0=$(_lab_cs)
+	rm -f "$_log" "$_log.rc" "$_log.timedout"
+	# wisp runs in a session of its own, so that the watchdog can kill it with
+	# everything it started; the lab host's /init kills the sessions listed
+	# in $LAB_CASE_DIR/sessions after the case, whatever happened to it.
+	# stdout and stderr both go to LOG, in order; stderr alone also to LOG.err
+	{
+		{
+			setsid "$WISP" "$@" </dev/null 2>&1 1>&3 3>&- &
+			_wpid=$!
+			echo "$_wpid" >>"${LAB_CASE_DIR:-.}/sessions"
+			(
+				sleep "$_t"
+				: >"$_log.timedout"
+				kill -TERM -"$_wpid"
+				sleep 5
+				kill -KILL -"$_wpid"
+			) </dev/null >/dev/null 2>&1 3>&- &
+			_dog=$!
+			wait "$_wpid"
+			echo $? >"$_log.rc"
+			kill "$_dog" 2>/dev/null
+			kill -KILL -"$_wpid" 2>/dev/null
+		} | tee "$_log.err"
+	} 3>&1 | tee "$_log" | sed 's/^/  | /'
+	WISP_RC=$(cat "$_log.rc" 2>/dev/null || echo 255)
+	_t1=$(_lab_cs)
+	# a timed-out wisp is reported as 124, like coreutils' timeout does
+	[ -e "$_log.timedout" ] && WISP_RC=124
+	WISP_SECS=$(printf '%d.%d' "$(((_t1 - _t0) / 100))" "$(((_t1 - _t0) % 100 / 10))")
+	note "wisp exit=$WISP_RC after ${WISP_SECS}s"
+	# the serial console ends lines with CRLF: keep a plain copy for matching
+	for _f in "$_log" "$_log.err"; do
+		tr -d '\r' <"$_f" >"$_f.txt" && mv "$_f.txt" "$_f"
+	done
+}
+
+boot_guest() {
+	_bt=$1 _blog=$2 _bcase=$3
+	shift 3
+	run_wisp "$_bt" "$_blog" -- --kernel "${GUEST_KERNEL:-$GUEST_BZIMAGE}" \
+		--initramfs "$GUEST_INITRD" \
+		--cmdline "$(guest_cmdline "$_bcase")" \
+		--serial tty --console off "$@"
+}
+
+expect_line() {
+	grep -Eq -- "$2" "$1" 2>/dev/null || fail "${3:-no line matching '$2'}"
+}
+
+reject_line() {
+	! grep -Eq -- "$2" "$1" 2>/dev/null || fail "${3:-a line matches '$2'}: $(grep -Em1 -- "$2" "$1")"
+}
+
+expect_exit() {
+	[ "$WISP_RC" = "$1" ] && return 0
+	[ "$WISP_RC" = 124 ] && fail "wisp timed out"
+	fail "wisp exited $WISP_RC, want $1"
+}
+
+# The usual first checks after a boot: a timeout or a guest that never came
+# up is reported as such (more useful than the first missing fact).
+expect_guest_ok() {
+	reject_line "$1" 'Kernel panic' "guest kernel panic"
+	if ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; then
+		[ "$WISP_RC" = 124 ] && fail "wisp timed out before WISP-GUEST-UP"
+		fail "no WISP-GUEST-UP (wisp exit $WISP_RC)"
+	fi
+}
+
+guest_fact() {
+	sed -n "s/^GUEST $2=//p" "$1" | head -n 1
+}
+
+# integer check with a message naming the fact
+expect_range() { # NAME VALUE MIN MAX
+	case "$2" in '' | *[!0-9-]*) fail "guest $1 missing or not a number: '$2'" ;; esac
+	[ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || fail "guest $1=$2 not in [$3, $4]"
+}
