@@ -96,6 +96,12 @@ static void handle_exit(struct vcpu *v)
 	struct kvm_run *run = v->run;
 	char what[96];
 
+	atomic_store_explicit(&v->last_exit, run->exit_reason, memory_order_relaxed);
+	if (run->exit_reason == KVM_EXIT_IO)
+		atomic_store_explicit(&v->last_addr, run->io.port, memory_order_relaxed);
+	else if (run->exit_reason == KVM_EXIT_MMIO)
+		atomic_store_explicit(&v->last_addr, run->mmio.phys_addr, memory_order_relaxed);
+
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
 		handle_io(v);
@@ -139,6 +145,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	sigset_t kick;
+	int ret;
 
 	sigemptyset(&kick);
 	sigaddset(&kick, KICK_SIGNAL);
@@ -146,7 +153,10 @@ static void *vcpu_thread(void *arg)
 	while (vm_running(v->vm)) {
 		if (v->index == 0)
 			timeline_mark(TL_FIRST_VCPU_ENTRY);
-		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+		atomic_store_explicit(&v->in_guest, true, memory_order_relaxed);
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		atomic_store_explicit(&v->in_guest, false, memory_order_relaxed);
+		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
 				continue;
@@ -195,6 +205,18 @@ void vcpus_stop(struct vm *vm)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].started = false;
+	}
+}
+
+void vcpus_report(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		wisp_err("vCPU %u: %s, last exit %u at %#llx", i,
+			 atomic_load(&v->in_guest) ? "running the guest" : "in wisp",
+			 atomic_load(&v->last_exit),
+			 (unsigned long long)atomic_load(&v->last_addr));
 	}
 }
 

@@ -10,5 +10,7 @@ int vcpus_create(struct vm *vm);	/* KVM vCPUs, arch_vcpu_init */
 int vcpus_start(struct vm *vm);		/* one thread each */
 void vcpus_stop(struct vm *vm);		/* kick out of KVM_RUN and join */
 void vcpus_destroy(struct vm *vm);
+/* One line per vCPU on stderr: in the guest or in wisp, last exit. */
+void vcpus_report(struct vm *vm);
 
 #endif

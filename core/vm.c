@@ -200,6 +200,9 @@ static void on_signal(void *opaque, uint32_t events)
 		return;
 	sig = (int)si.ssi_signo;
 	vm->stop_signal = sig;
+	/* where the vCPUs are: the first thing to know about a guest that
+	 * has to be stopped from outside */
+	vcpus_report(vm);
 	if (sig != SIGHUP && vm->power_button && vm->grace_timer < 0) {
 		vm->grace_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 		if (vm->grace_timer >= 0 &&

@@ -28,6 +28,11 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
+	/* What the thread is doing, for the report on a stop signal: in
+	 * KVM_RUN or handling an exit, and the last exit seen. */
+	atomic_bool in_guest;
+	atomic_uint last_exit;
+	atomic_ullong last_addr;	/* port or MMIO address of that exit */
 };
 
 /* Why the VM stopped; decides wisp's exit status (README, Exit status). */

@@ -212,6 +212,7 @@ struct blk_discard {
 };
 
 #define DISCARD_FLAG_UNMAP 1
+#define DISCARD_FLAGS_KNOWN DISCARD_FLAG_UNMAP
 
 /* The data part of a request: its device-writable segments without the
  * trailing status byte. */
@@ -304,6 +305,10 @@ static uint8_t do_ranges(struct blk *b, const struct virtq_chain *c, uint32_t ty
 	if (c->out_len != sizeof(struct blk_outhdr) + sizeof(r) ||
 	    virtq_chain_read(c, sizeof(struct blk_outhdr), &r, sizeof(r)) != sizeof(r))
 		return VIRTIO_BLK_S_UNSUPP;
+	/* 5.2.6.2: unmap is for WRITE_ZEROES only; unknown flags are refused */
+	if ((r.flags & ~DISCARD_FLAGS_KNOWN) ||
+	    (type == VIRTIO_BLK_T_DISCARD && (r.flags & DISCARD_FLAG_UNMAP)))
+		return VIRTIO_BLK_S_UNSUPP;
 	if (r.num_sectors > MAX_DISCARD_SECTORS ||
 	    !in_range(b, r.sector, (uint64_t)r.num_sectors << SECTOR_SHIFT))
 		return VIRTIO_BLK_S_IOERR;
@@ -381,7 +386,9 @@ static void *io_thread(void *opaque)
 			b->head = (b->head + 1) % b->pending_max;
 			b->count--;
 			pthread_mutex_unlock(&b->qlock);
-			virtq_chain_write(&req.chain, written, &status, 1);
+			/* the status is the chain's last byte, whatever the
+			 * request wrote before it */
+			virtq_chain_write(&req.chain, req.chain.in_len - 1, &status, 1);
 			virtq_push(&b->vdev.queue[req.queue].vq, &req.chain, written + 1);
 			virtio_queue_interrupt(&b->vdev, req.queue);
 		} else {
@@ -487,7 +494,9 @@ static int blk_create(struct vm *vm, const void *config)
 			 c->readonly ? "shared" : "exclusive");
 		return -1;
 	}
-	snprintf(b->id, sizeof(b->id), "%s", c->serial ? c->serial : "");
+	/* exactly 20 bytes, NUL-padded but not NUL-terminated when full */
+	if (c->serial)
+		memcpy(b->id, c->serial, strlen(c->serial));
 	b->pending_max = (unsigned)(c->num_queues * c->queue_size);
 	b->pending = calloc(b->pending_max, sizeof(*b->pending));
 	if (!b->pending)

@@ -136,9 +136,14 @@ static void console_notify(struct virtio_dev *d, unsigned q)
 		pump_input(c);
 }
 
+/* Input from a file is read at once; watched input (a tty, a pipe)
+ * arrives through the event loop, so a vCPU never waits for it. */
 static void console_activate(struct virtio_dev *d)
 {
-	pump_input(d->priv);
+	struct console *c = d->priv;
+
+	if (!c->in_watched)
+		pump_input(c);
 }
 
 static const struct virtio_ops console_ops = {
