@@ -156,6 +156,8 @@ static void *vcpu_thread(void *arg)
 		atomic_store_explicit(&v->in_guest, true, memory_order_relaxed);
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		atomic_store_explicit(&v->in_guest, false, memory_order_relaxed);
+		if (atomic_exchange(&v->dump_requested, false))
+			arch_dump_vcpu(v);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				v->run->immediate_exit = 0;
@@ -217,6 +219,11 @@ void vcpus_report(struct vm *vm)
 			 atomic_load(&v->in_guest) ? "running the guest" : "in wisp",
 			 atomic_load(&v->last_exit),
 			 (unsigned long long)atomic_load(&v->last_addr));
+		/* its registers, from its own thread once it leaves KVM_RUN */
+		if (v->started) {
+			atomic_store(&v->dump_requested, true);
+			pthread_kill(v->thread, KICK_SIGNAL);
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ struct vcpu {
 	atomic_bool in_guest;
 	atomic_uint last_exit;
 	atomic_ullong last_addr;	/* port or MMIO address of that exit */
+	atomic_bool dump_requested;	/* print registers at the next exit */
 };
 
 /* Why the VM stopped; decides wisp's exit status (README, Exit status). */
