@@ -120,6 +120,42 @@ static int load_kernel(struct vm *vm, const struct x86_boot_params *bp,
 	return ret;
 }
 
+/*
+ * The real-mode reset vector (f000:fff0), which on a PC is firmware: a
+ * guest that restarts "through the BIOS" jumps here.  Linux does so
+ * when its other ways fail, and on hardware-reduced ACPI without EFI it
+ * even starts there (reboot_init() picks BOOT_EFI, whose fallback is
+ * BOOT_BIOS).  Empty RAM would leave the vCPU wandering in real mode;
+ * this stub asks for the reset through the ACPI reset register and the
+ * i8042, as built in, and halts.
+ */
+static int write_reset_vector(struct vm *vm)
+{
+	uint8_t stub[16];
+	size_t n = 0;
+
+	if (IS_ENABLED(CONFIG_ACPI)) {
+		const uint8_t acpi[] = {
+			0xba, X86_PORT_ACPI_RESET & 0xff, X86_PORT_ACPI_RESET >> 8,	/* mov dx, port */
+			0xb0, X86_ACPI_RESET_VALUE,				/* mov al, value */
+			0xee,							/* out dx, al */
+		};
+
+		memcpy(stub + n, acpi, sizeof(acpi));
+		n += sizeof(acpi);
+	}
+	if (IS_ENABLED(CONFIG_I8042)) {
+		const uint8_t kbd[] = { 0xb0, 0xfe, 0xe6, X86_PORT_I8042_CMD };	/* mov al, 0xfe; out 0x64, al */
+
+		memcpy(stub + n, kbd, sizeof(kbd));
+		n += sizeof(kbd);
+	}
+	stub[n++] = 0xf4;			/* hlt */
+	stub[n++] = 0xeb;			/* jmp to the hlt */
+	stub[n++] = 0xfd;
+	return gpa_write(&vm->mem, X86_RESET_VECTOR, stub, n);
+}
+
 int arch_load(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -129,6 +165,8 @@ int arch_load(struct vm *vm)
 	int ret;
 
 	if (IS_ENABLED(CONFIG_ACPI) && acpi_build(vm, &bp.rsdp))
+		return EXIT_VM_ERROR;
+	if (write_reset_vector(vm))
 		return EXIT_VM_ERROR;
 	if (cfg->initramfs && file_map("initramfs", cfg->initramfs, &initrd))
 		return EXIT_USAGE;

@@ -10,7 +10,8 @@
  *     0x0001_0000  initial page tables (bzImage 64-bit entry)
  *     0x0002_0000  kernel command line (up to 64 KiB)
  *     0x000a_0000  legacy hole (reserved in the e820 map)
- *     0x000e_0000  ACPI tables (RSDP first), 128 KiB
+ *     0x000e_0000  ACPI tables (RSDP first), 64 KiB
+ *     0x000f_fff0  reset vector: a stub that resets the machine
  *     0x0010_0000  kernel (PVH ELF paddr, bzImage protected-mode code)
  *   ...          RAM up to 3 GiB at most
  *   0xc000_0000  PCI 32-bit MMIO window (512 MiB)
@@ -31,7 +32,8 @@
 #define X86_CMDLINE_MAX		0x10000ULL
 #define X86_LEGACY_HOLE		0xa0000ULL
 #define X86_ACPI_TABLES		0xe0000ULL
-#define X86_ACPI_TABLES_SIZE	0x20000ULL
+#define X86_ACPI_TABLES_SIZE	0x10000ULL	/* ends well below the reset vector */
+#define X86_RESET_VECTOR	0xffff0ULL	/* f000:fff0, a reset stub */
 #define X86_HIGH_MEMORY		0x100000ULL
 
 #define X86_LOW_RAM_MAX		0xc0000000ULL
