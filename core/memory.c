@@ -77,11 +77,45 @@ int memory_init(struct guest_memory *mem, const struct memory_config *cfg,
 			.fd = mem->fd,
 			.fd_offset = offset,
 			.slot = (uint32_t)i,
+			.ram = true,
 		};
 		offset += layout[i][1];
 	}
-	mem->nregions = nlayout;
+	mem->nregions = mem->nram = nlayout;
+	mem->device_next = ((memory_ram_end(mem) + (1ULL << 30) - 1) & ~((1ULL << 30) - 1)) +
+			   DEVICE_MEMORY_OFFSET;
 	return 0;
+}
+
+uint64_t memory_ram_end(const struct guest_memory *mem)
+{
+	const struct mem_region *last = &mem->region[mem->nram - 1];
+
+	return last->gpa + last->size;
+}
+
+const struct mem_region *memory_add_device(struct guest_memory *mem, void *host,
+					   uint64_t size, uint64_t align,
+					   bool readonly)
+{
+	uint64_t gpa = (mem->device_next + align - 1) & ~(align - 1);
+	struct mem_region *r;
+
+	if (mem->nregions == MEM_MAX_REGIONS)
+		return NULL;
+	r = &mem->region[mem->nregions];
+	*r = (struct mem_region){
+		.gpa = gpa,
+		.size = size,
+		.host = host,
+		.fd = -1,
+		.slot = (uint32_t)mem->nregions,
+		.readonly = readonly,
+	};
+	mem->device_next = gpa + size;
+	/* published last: readers walk [0, nregions) without a lock */
+	__atomic_store_n(&mem->nregions, mem->nregions + 1, __ATOMIC_RELEASE);
+	return r;
 }
 
 void memory_destroy(struct guest_memory *mem)
@@ -97,7 +131,9 @@ void memory_destroy(struct guest_memory *mem)
 const struct mem_region *gpa_region(const struct guest_memory *mem,
 				    uint64_t gpa)
 {
-	for (size_t i = 0; i < mem->nregions; i++) {
+	size_t n = __atomic_load_n(&mem->nregions, __ATOMIC_ACQUIRE);
+
+	for (size_t i = 0; i < n; i++) {
 		const struct mem_region *r = &mem->region[i];
 
 		if (gpa >= r->gpa && gpa - r->gpa < r->size)

@@ -23,15 +23,22 @@ struct mem_region {
 	uint64_t fd_offset;	/* where this region starts in fd */
 	uint32_t slot;		/* KVM memory slot */
 	bool readonly;
+	bool ram;		/* guest RAM (in the memory map), else device memory */
 };
 
 struct guest_memory {
 	size_t nregions;
+	size_t nram;		/* regions [0, nram) are RAM, in address order */
 	struct mem_region region[MEM_MAX_REGIONS];
 	int fd;			/* the one memfd all RAM regions share, or -1 */
 	uint8_t *base;		/* one mapping holds all RAM regions back to back */
 	uint64_t total;
+	uint64_t device_next;	/* where the next device region goes */
 };
+
+/* Device memory (virtio-pmem) lives this far above the 1 GiB-aligned end
+ * of RAM, past the 64-bit PCI window that starts there. */
+#define DEVICE_MEMORY_OFFSET (64ULL << 30)
 
 struct memory_config;
 
@@ -51,7 +58,17 @@ int gpa_write(const struct guest_memory *mem, uint64_t gpa, const void *src,
 int gpa_read(const struct guest_memory *mem, uint64_t gpa, void *dst,
 	     uint64_t len);
 
-/* The RAM region holding gpa, or NULL. */
+/* The end of the highest RAM region. */
+uint64_t memory_ram_end(const struct guest_memory *mem);
+
+/* Adds `size` bytes at `host` as guest device memory (virtio-pmem) at the
+ * next free spot above RAM and the PCI window, aligned to `align`;
+ * returns the region (its gpa and slot set), or NULL when full. */
+const struct mem_region *memory_add_device(struct guest_memory *mem, void *host,
+					   uint64_t size, uint64_t align,
+					   bool readonly);
+
+/* The region holding gpa (RAM or device memory), or NULL. */
 const struct mem_region *gpa_region(const struct guest_memory *mem,
 				    uint64_t gpa);
 

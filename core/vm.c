@@ -125,6 +125,25 @@ static int check_host_limits(struct vm *vm)
 	return 0;
 }
 
+static int set_slot(struct vm *vm, const struct mem_region *r)
+{
+	struct kvm_userspace_memory_region kr = {
+		.slot = r->slot,
+		.flags = r->readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = r->gpa,
+		.memory_size = r->size,
+		.userspace_addr = (uint64_t)(uintptr_t)r->host,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+		wisp_err("KVM_SET_USER_MEMORY_REGION %#llx+%#llx: %s",
+			 (unsigned long long)r->gpa, (unsigned long long)r->size,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int memory_setup(struct vm *vm)
 {
 	uint64_t layout[MEM_MAX_REGIONS][2];
@@ -132,23 +151,24 @@ static int memory_setup(struct vm *vm)
 
 	if (memory_init(&vm->mem, &vm->cfg->memory, (const uint64_t(*)[2])layout, n))
 		return -1;
-	for (size_t i = 0; i < vm->mem.nregions; i++) {
-		const struct mem_region *r = &vm->mem.region[i];
-		struct kvm_userspace_memory_region kr = {
-			.slot = r->slot,
-			.guest_phys_addr = r->gpa,
-			.memory_size = r->size,
-			.userspace_addr = (uint64_t)(uintptr_t)r->host,
-		};
-
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
-			wisp_err("KVM_SET_USER_MEMORY_REGION %#llx+%#llx: %s",
-				 (unsigned long long)r->gpa, (unsigned long long)r->size,
-				 strerror(errno));
+	for (size_t i = 0; i < vm->mem.nregions; i++)
+		if (set_slot(vm, &vm->mem.region[i]))
 			return -1;
-		}
-	}
 	return 0;
+}
+
+int vm_add_device_memory(struct vm *vm, void *host, uint64_t size, uint64_t align,
+			 bool readonly, uint64_t *gpa)
+{
+	const struct mem_region *r = memory_add_device(&vm->mem, host, size, align, readonly);
+
+	if (!r) {
+		wisp_err("no room for more device memory regions (at most %d regions)",
+			 MEM_MAX_REGIONS);
+		return -1;
+	}
+	*gpa = r->gpa;
+	return set_slot(vm, r);
 }
 
 static int create_devices(struct vm *vm)

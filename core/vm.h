@@ -98,6 +98,11 @@ bool vm_running(const struct vm *vm);
 
 int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque);
 
+/* Maps host memory (a pmem file) into the guest as device memory above
+ * RAM and the PCI window; *gpa says where.  0 or -1. */
+int vm_add_device_memory(struct vm *vm, void *host, uint64_t size, uint64_t align,
+			 bool readonly, uint64_t *gpa);
+
 /* Runs a whole VM from a parsed config; returns wisp's exit status. */
 int vm_main(const struct vm_config *cfg);
 

@@ -148,7 +148,7 @@ static const struct bus_ops cmos_ops = {
 static void set_memory_bytes(struct cmos *c, const struct guest_memory *mem)
 {
 	uint64_t low = mem->region[0].size;
-	uint64_t high = mem->nregions > 1 ? mem->region[1].size : 0;
+	uint64_t high = mem->nram > 1 ? mem->region[1].size : 0;
 	uint64_t ext_kib = low > (1 << 20) ? (low - (1 << 20)) >> 10 : 0;
 	uint64_t above16 = low > (16 << 20) ? (low - (16 << 20)) >> 16 : 0;
 	uint64_t above4g = high >> 16;

@@ -22,7 +22,8 @@
 #define PCI_CLASS_HOST_BRIDGE 0x060000
 
 #define CONFIG_ADDRESS_ENABLE 0x80000000u
-#define MMIO64_SIZE (64ULL << 30)
+/* the 64-bit window ends where device memory (pmem) begins */
+#define MMIO64_SIZE DEVICE_MEMORY_OFFSET
 
 struct pci_host {
 	struct vm *vm;
@@ -144,17 +145,10 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 }
 #endif
 
-static uint64_t ram_end(const struct vm *vm)
-{
-	const struct mem_region *last = &vm->mem.region[vm->mem.nregions - 1];
-
-	return last->gpa + last->size;
-}
-
 static int pci_host_create(struct vm *vm, const void *config)
 {
 	struct pci_host *h = &host;
-	uint64_t mmio64 = (ram_end(vm) + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+	uint64_t mmio64 = (memory_ram_end(&vm->mem) + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
 
 	(void)config;
 	memset(h, 0, sizeof(*h));

@@ -72,7 +72,7 @@ size_t x86_e820_map(const struct vm *vm, struct e820_entry *map)
 	if (IS_ENABLED(CONFIG_PCI))
 		map[n++] = (struct e820_entry){ X86_PCI_ECAM, X86_PCI_ECAM_SIZE,
 						E820_RESERVED };
-	if (mem->nregions > 1)
+	if (mem->nram > 1)
 		map[n++] = (struct e820_entry){ mem->region[1].gpa,
 						mem->region[1].size, E820_RAM };
 	return n;

@@ -281,6 +281,34 @@ static void test_disk(void **state)
 	unlink(path);
 }
 
+/* --pmem: the file must exist and hold the size asked, 2 MiB-aligned. */
+static void test_pmem(void **state)
+{
+	char path[] = "/tmp/wisp-unit-pmem-XXXXXX";
+	char arg[96];
+	int fd;
+
+	(void)state;
+	if (!device_lookup("pmem", NULL))
+		skip();
+	expect_error(PARSE("--pmem", "file=/nonexistent/pmem.img"),
+		     "--pmem: cannot open 'file=/nonexistent/pmem.img': No such file");
+	expect_error(PARSE("--pmem", "file=/tmp"), "--pmem: '/tmp' is not a regular file");
+	expect_error(PARSE("--pmem", "size=2M"), "--pmem: file=PATH is required");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 2 << 20), 0);
+	snprintf(arg, sizeof(arg), "file=%s,size=4M", path);
+	expect_error(PARSE("--pmem", arg), "fewer than size=4194304");
+	snprintf(arg, sizeof(arg), "file=%s,size=1M", path);
+	expect_error(PARSE("--pmem", arg), "is not a multiple of 2M");
+	snprintf(arg, sizeof(arg), "file=%s", path);
+	assert_int_equal(PARSE("--pmem", arg), CLI_RUN);
+	cli_free(&cfg);
+	close(fd);
+	unlink(path);
+}
+
 static size_t count_instances(const char *name)
 {
 	size_t n = 0;
@@ -346,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_not_built_in),
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_disk),
+		cmocka_unit_test(test_pmem),
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),

@@ -25,6 +25,7 @@ static const struct expected devices[] = {
 	{ "virtio-rng", IS_ENABLED(CONFIG_VIRTIO_RNG) },
 	{ "virtio-blk", IS_ENABLED(CONFIG_VIRTIO_BLK) },
 	{ "virtio-console", IS_ENABLED(CONFIG_VIRTIO_CONSOLE) },
+	{ "virtio-pmem", IS_ENABLED(CONFIG_VIRTIO_PMEM) },
 };
 
 static const struct device_desc *find(const char *name)

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-pmem (virtio spec 5.19): a host file mapped straight into guest
+ * physical memory, above RAM and the PCI window, which the guest uses as
+ * persistent memory (with DAX, loads and stores reach the file's pages
+ * with no exit at all).  The one queue carries FLUSH requests, answered
+ * after fdatasync() so the guest's data is on stable storage.
+ *
+ * discard_writes=on maps the file privately: the guest may write, the
+ * file never changes, and FLUSH succeeds without doing anything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/device.h"
+#include "core/vm.h"
+#include "virtio/virtio_pci.h"
+
+#define PMEM_QUEUE_SIZE 64
+#define PMEM_ALIGN (2ULL << 20)	/* Linux's nvdimm wants 2 MiB-aligned regions */
+#define PCI_CLASS_MEMORY_OTHER 0x058000
+#define MAX_PMEM 4
+
+#define VIRTIO_PMEM_REQ_TYPE_FLUSH 0
+#define VIRTIO_PMEM_RESP_OK 0
+#define VIRTIO_PMEM_RESP_EIO 1
+
+struct pmem_config {
+	const char *file;
+	uint64_t size;		/* 0: the file's size */
+	bool discard_writes;
+	uint64_t pci_segment;
+};
+
+struct pmem_cfg_space {
+	uint64_t start;
+	uint64_t size;
+} __attribute__((packed));
+
+struct pmem {
+	struct virtio_dev vdev;
+	struct pmem_cfg_space cfg;
+	const struct pmem_config *conf;
+	int fd;
+	void *map;
+};
+
+static struct pmem pmems[MAX_PMEM];
+static unsigned npmem;
+
+static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
+{
+	struct pmem_config *c = config;
+	struct stat st;
+
+	if (kv_str(args, "file", &c->file, err) < 0 ||
+	    kv_size(args, "size", &c->size, err) < 0 ||
+	    kv_bool(args, "discard_writes", &c->discard_writes, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+		return -1;
+	if (!c->file) {
+		cli_errorf(err, "file=PATH is required in '%s'", args->source);
+		return -1;
+	}
+	if (stat(c->file, &st)) {
+		cli_errorf(err, "cannot open 'file=%s': %s", c->file, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_errorf(err, "'%s' is not a regular file", c->file);
+		return -1;
+	}
+	if (!c->size)
+		c->size = (uint64_t)st.st_size;
+	if (!c->size) {
+		cli_errorf(err, "'%s' is empty", c->file);
+		return -1;
+	}
+	if ((uint64_t)st.st_size < c->size) {
+		cli_errorf(err, "'%s' has %llu bytes, fewer than size=%llu", c->file,
+			   (unsigned long long)st.st_size, (unsigned long long)c->size);
+		return -1;
+	}
+	if (c->size % PMEM_ALIGN) {
+		cli_errorf(err, "size %llu of '%s' is not a multiple of 2M (give size=)",
+			   (unsigned long long)c->size, c->file);
+		return -1;
+	}
+	if (access(c->file, c->discard_writes ? R_OK : R_OK | W_OK)) {
+		cli_errorf(err, "cannot open '%s'%s: %s", c->file,
+			   c->discard_writes ? "" : " for writing", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static uint32_t flush(struct pmem *p)
+{
+	if (p->conf->discard_writes)
+		return VIRTIO_PMEM_RESP_OK;
+	return fdatasync(p->fd) ? VIRTIO_PMEM_RESP_EIO : VIRTIO_PMEM_RESP_OK;
+}
+
+static void pmem_notify(struct virtio_dev *d, unsigned q)
+{
+	struct pmem *p = d->priv;
+	struct virtq *vq = &d->queue[q].vq;
+	struct virtq_chain c;
+	int got;
+
+	while ((got = virtq_pop(vq, &c)) > 0) {
+		uint32_t type, resp = VIRTIO_PMEM_RESP_EIO;
+
+		if (virtq_chain_read(&c, 0, &type, sizeof(type)) == sizeof(type) &&
+		    type == VIRTIO_PMEM_REQ_TYPE_FLUSH)
+			resp = flush(p);
+		virtq_push(vq, &c, (uint32_t)virtq_chain_write(&c, 0, &resp, sizeof(resp)));
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed request queue");
+	virtio_queue_interrupt(d, q);
+}
+
+static const struct virtio_ops pmem_ops = {
+	.queue_notify = pmem_notify,
+};
+
+static int pmem_create(struct vm *vm, const void *config)
+{
+	const struct pmem_config *c = config;
+	struct pmem *p;
+	struct virtio_dev_info info = {
+		.name = "virtio-pmem",
+		.device_id = VIRTIO_ID_PMEM,
+		.pci_class = PCI_CLASS_MEMORY_OTHER,
+		.nqueues = 1,
+		.queue_size = PMEM_QUEUE_SIZE,
+		.ops = &pmem_ops,
+	};
+	uint64_t gpa;
+
+	if (npmem == MAX_PMEM) {
+		wisp_err("--pmem: at most %d devices", MAX_PMEM);
+		return -1;
+	}
+	p = &pmems[npmem++];
+	memset(p, 0, sizeof(*p));
+	p->conf = c;
+	p->fd = open(c->file, (c->discard_writes ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (p->fd < 0) {
+		wisp_err("--pmem: cannot open '%s': %s", c->file, strerror(errno));
+		return -1;
+	}
+	p->map = mmap(NULL, c->size, PROT_READ | PROT_WRITE,
+		      (c->discard_writes ? MAP_PRIVATE : MAP_SHARED) | MAP_NORESERVE, p->fd, 0);
+	if (p->map == MAP_FAILED) {
+		wisp_err("--pmem: cannot map '%s': %s", c->file, strerror(errno));
+		return -1;
+	}
+	if (vm_add_device_memory(vm, p->map, c->size, PMEM_ALIGN, false, &gpa))
+		return -1;
+	p->cfg.start = gpa;
+	p->cfg.size = c->size;
+	info.config = &p->cfg;
+	info.config_len = sizeof(p->cfg);
+	info.priv = p;
+	info.pci_segment = (uint16_t)c->pci_segment;
+	return virtio_pci_create(vm, &p->vdev, &info);
+}
+
+DEVICE_REGISTER(virtio_pmem) = {
+	.name = "virtio-pmem",
+	.summary = "virtio persistent memory backed by a host file",
+	.option = "pmem",
+	.usage = "file=PATH[,size=SIZE][,discard_writes=on]",
+	.repeatable = true,
+	.order = ORDER_PCI_DEVICE,
+	.config_size = sizeof(struct pmem_config),
+	.parse = pmem_parse,
+	.create = pmem_create,
+};
