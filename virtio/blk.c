@@ -57,7 +57,6 @@
 #define MAX_DISCARD_SECTORS (1u << 22)	/* 2 GiB per range */
 #define MAX_DISCARD_SEG 1
 #define PCI_CLASS_STORAGE_OTHER 0x018000
-#define MAX_DISKS 8
 
 struct blk_config {
 	const char *path;
@@ -113,7 +112,6 @@ struct blk {
 	bool stopping;
 };
 
-static struct blk disks[MAX_DISKS];
 static unsigned ndisks;
 
 /* The disk's size in bytes; image sizes that are not a multiple of a
@@ -473,12 +471,11 @@ static int blk_create(struct vm *vm, const void *config)
 		.ops = &blk_ops,
 	};
 
-	if (ndisks == MAX_DISKS) {
-		wisp_err("--disk: at most %d disks", MAX_DISKS);
+	/* lives as long as the VM; the CLI bounds how many there are */
+	b = calloc(1, sizeof(*b));
+	if (!b)
 		return -1;
-	}
-	b = &disks[ndisks++];
-	memset(b, 0, sizeof(*b));
+	ndisks++;
 	b->conf = c;
 	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0 || disk_size(b->fd, &b->size)) {

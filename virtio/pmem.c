@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -23,11 +24,10 @@
 #define PMEM_QUEUE_SIZE 64
 #define PMEM_ALIGN (2ULL << 20)	/* Linux's nvdimm wants 2 MiB-aligned regions */
 #define PCI_CLASS_MEMORY_OTHER 0x058000
-#define MAX_PMEM 4
 
 #define VIRTIO_PMEM_REQ_TYPE_FLUSH 0
 #define VIRTIO_PMEM_RESP_OK 0
-#define VIRTIO_PMEM_RESP_EIO 1
+#define VIRTIO_PMEM_RESP_FAIL 0xffffffffu	/* "-1" (5.19.6) */
 
 struct pmem_config {
 	const char *file;
@@ -49,16 +49,14 @@ struct pmem {
 	void *map;
 };
 
-static struct pmem pmems[MAX_PMEM];
-static unsigned npmem;
-
 static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct pmem_config *c = config;
 	struct stat st;
+	int kv_present;
 
 	if (kv_str(args, "file", &c->file, err) < 0 ||
-	    kv_size(args, "size", &c->size, err) < 0 ||
+	    (kv_present = kv_size(args, "size", &c->size, err)) < 0 ||
 	    kv_bool(args, "discard_writes", &c->discard_writes, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
 		return -1;
@@ -74,6 +72,10 @@ static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
 		cli_errorf(err, "'%s' is not a regular file", c->file);
 		return -1;
 	}
+	if (kv_present && !c->size) {
+		cli_errorf(err, "'size=0': the size must not be zero");
+		return -1;
+	}
 	if (!c->size)
 		c->size = (uint64_t)st.st_size;
 	if (!c->size) {
@@ -86,8 +88,9 @@ static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
 		return -1;
 	}
 	if (c->size % PMEM_ALIGN) {
-		cli_errorf(err, "size %llu of '%s' is not a multiple of 2M (give size=)",
-			   (unsigned long long)c->size, c->file);
+		cli_errorf(err, "size %llu of '%s' is not a multiple of 2M%s",
+			   (unsigned long long)c->size, c->file,
+			   kv_present ? "" : " (give size=)");
 		return -1;
 	}
 	if (access(c->file, c->discard_writes ? R_OK : R_OK | W_OK)) {
@@ -102,7 +105,7 @@ static uint32_t flush(struct pmem *p)
 {
 	if (p->conf->discard_writes)
 		return VIRTIO_PMEM_RESP_OK;
-	return fdatasync(p->fd) ? VIRTIO_PMEM_RESP_EIO : VIRTIO_PMEM_RESP_OK;
+	return fdatasync(p->fd) ? VIRTIO_PMEM_RESP_FAIL : VIRTIO_PMEM_RESP_OK;
 }
 
 static void pmem_notify(struct virtio_dev *d, unsigned q)
@@ -113,7 +116,7 @@ static void pmem_notify(struct virtio_dev *d, unsigned q)
 	int got;
 
 	while ((got = virtq_pop(vq, &c)) > 0) {
-		uint32_t type, resp = VIRTIO_PMEM_RESP_EIO;
+		uint32_t type, resp = VIRTIO_PMEM_RESP_FAIL;
 
 		if (virtq_chain_read(&c, 0, &type, sizeof(type)) == sizeof(type) &&
 		    type == VIRTIO_PMEM_REQ_TYPE_FLUSH)
@@ -143,12 +146,10 @@ static int pmem_create(struct vm *vm, const void *config)
 	};
 	uint64_t gpa;
 
-	if (npmem == MAX_PMEM) {
-		wisp_err("--pmem: at most %d devices", MAX_PMEM);
+	/* lives as long as the VM; the CLI bounds how many there are */
+	p = calloc(1, sizeof(*p));
+	if (!p)
 		return -1;
-	}
-	p = &pmems[npmem++];
-	memset(p, 0, sizeof(*p));
 	p->conf = c;
 	p->fd = open(c->file, (c->discard_writes ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (p->fd < 0) {

@@ -189,3 +189,105 @@ if "$wisp" --features | grep -q virtio-console; then
 	fi
 	rm -f "$tmp/con.fifo"
 fi
+
+# ---- virtio-pmem (tests/guests/virtio_pmem.c)
+# Each file holds 32-byte records (a line padded with spaces to 31 bytes,
+# then "\n"), zeros elsewhere: "initial TAG 0" at offset 0 and "initial
+# TAG OFF" at OFF = the region's size - 32.  The guest checks them, writes
+# "guest TAG OFF" records at 32, size / 2 and size - 64, and FLUSHes;
+# the host then compares each file with what it must be.
+if "$wisp" --features | grep -q virtio-pmem; then
+	# pmem_rec FILE OFF WORD TAG: the record "WORD TAG OFF" at OFF
+	pmem_rec() {
+		printf '%-31s\n' "$3 $4 $2" |
+			dd of="$1" bs=32 seek=$(($2 / 32)) conv=notrunc status=none
+	}
+	# pmem_file FILE BYTES SIZE TAG: a fresh file of BYTES, its first
+	# SIZE bytes (the region) with the initial records at both ends
+	pmem_file() {
+		rm -f "$1"
+		truncate -s "$2" "$1"
+		pmem_rec "$1" 0 initial "$4"
+		pmem_rec "$1" $(($3 - 32)) initial "$4"
+	}
+	# pmem_guest FILE SIZE TAG: adds the records the guest writes
+	pmem_guest() {
+		pmem_rec "$1" 32 guest "$3"
+		pmem_rec "$1" $(($2 / 2)) guest "$3"
+		pmem_rec "$1" $(($2 - 64)) guest "$3"
+	}
+	# pmem_compare FILE EXPECTED: fails the case at the first byte that differs
+	pmem_compare() {
+		local at
+		if ! at=$(cmp "$1" "$2" 2>&1); then
+			passed=$((passed - 1))
+			fail "$(basename "$1") differs from the expected file: $at"
+			return 1
+		fi
+	}
+	mib=1048576
+
+	# The region is the file: the guest's records reach it (FLUSH).
+	case=virtio-pmem
+	pmem_file "$tmp/pmem0.img" $((4 * mib)) $((4 * mib)) alpha
+	run_guest virtio_pmem /dev/null --console off --pmem "file=$tmp/pmem0.img" \
+		--cmdline "pmem.tag0=alpha pmem.size0=$((4 * mib))"
+	if expect 0 '^PMEM 00:[0-9a-f]{2}\.[0-7] start=0x[0-9a-f]+ size=4194304 ' \
+		'^PMEM alpha: initial records at 0 and 4194272$' \
+		'^PMEM alpha: wrote records at 32, 2097152 and 4194240, read back$' \
+		'^PMEM alpha: FLUSH ret 0, used len 4, by interrupt' \
+		'^PMEM alpha: unknown request types 1 and 0xffffffff: ret ' \
+		'^PMEM alpha: after a device reset: same region, records intact' \
+		'^RESULT virtio_pmem PASS'; then
+		pmem_file "$tmp/pmem0.want" $((4 * mib)) $((4 * mib)) alpha
+		pmem_guest "$tmp/pmem0.want" $((4 * mib)) alpha
+		pmem_compare "$tmp/pmem0.img" "$tmp/pmem0.want"
+	fi
+
+	# discard_writes=on: the guest reads its own writes back (also after
+	# a device reset), FLUSH succeeds, the file stays byte-identical.
+	case=virtio-pmem-discard
+	pmem_file "$tmp/pmem0.img" $((4 * mib)) $((4 * mib)) alpha
+	cp "$tmp/pmem0.img" "$tmp/pmem0.want"
+	sum=$(cksum <"$tmp/pmem0.img")
+	run_guest virtio_pmem /dev/null --console off \
+		--pmem "file=$tmp/pmem0.img,discard_writes=on" \
+		--cmdline "pmem.tag0=alpha pmem.size0=$((4 * mib))"
+	if expect 0 '^PMEM alpha: wrote records at 32, 2097152 and 4194240, read back$' \
+		'^PMEM alpha: FLUSH ret 0' \
+		'^PMEM alpha: after a device reset: same region, records intact' \
+		'^RESULT virtio_pmem PASS'; then
+		if [ "$(cksum <"$tmp/pmem0.img")" != "$sum" ]; then
+			passed=$((passed - 1))
+			fail "discard_writes=on changed the file: $(cmp "$tmp/pmem0.img" "$tmp/pmem0.want" 2>&1)"
+		fi
+	fi
+
+	# Two devices: disjoint regions at different starts, each its own
+	# file; size=2M maps only the first 2 MiB of a 3 MiB file (its last
+	# record, past the region, stays as it was).
+	case=virtio-pmem-two
+	pmem_file "$tmp/pmem0.img" $((4 * mib)) $((4 * mib)) alpha
+	pmem_file "$tmp/pmem1.img" $((3 * mib)) $((2 * mib)) beta
+	pmem_rec "$tmp/pmem1.img" $((3 * mib - 32)) outside beta
+	pmem_cmdline="pmem.devs=2 pmem.tag0=alpha pmem.size0=$((4 * mib))"
+	pmem_cmdline="$pmem_cmdline pmem.tag1=beta pmem.size1=$((2 * mib))"
+	run_guest virtio_pmem /dev/null --console off --pmem "file=$tmp/pmem0.img" \
+		--pmem "file=$tmp/pmem1.img,size=2M" --cmdline "$pmem_cmdline"
+	if expect 0 '^PMEM alpha: after a device reset' '^PMEM beta: after a device reset' \
+		'^PMEM 2 device\(s\), disjoint regions' '^RESULT virtio_pmem PASS'; then
+		starts=$(sed -n 's/^PMEM 00:.* start=\(0x[0-9a-f]*\) .*/\1/p' "$tmp/out" | sort -u | wc -l)
+		if [ "$starts" != 2 ]; then
+			passed=$((passed - 1)); fail "$starts distinct region starts, expected 2"
+		else
+			pmem_file "$tmp/pmem0.want" $((4 * mib)) $((4 * mib)) alpha
+			pmem_guest "$tmp/pmem0.want" $((4 * mib)) alpha
+			pmem_file "$tmp/pmem1.want" $((3 * mib)) $((2 * mib)) beta
+			pmem_rec "$tmp/pmem1.want" $((3 * mib - 32)) outside beta
+			pmem_guest "$tmp/pmem1.want" $((2 * mib)) beta
+			pmem_compare "$tmp/pmem0.img" "$tmp/pmem0.want" &&
+				pmem_compare "$tmp/pmem1.img" "$tmp/pmem1.want"
+		fi
+	fi
+	rm -f "$tmp"/pmem[01].img "$tmp"/pmem[01].want
+fi

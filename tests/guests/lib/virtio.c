@@ -378,3 +378,38 @@ bool vq_wait_used(const struct virtio_dev *d, const struct vq *vq, uint16_t n,
 		pause();
 	return vq_used_pending(vq) >= n;
 }
+
+/* ------------------------------------------------ several devices */
+bool virtio_find_nth(struct virtio_dev *d, uint16_t id, unsigned nth, uint8_t vector_base)
+{
+	uint32_t want = (uint32_t)(VIRTIO_PCI_DEVICE_MODERN + id) << 16 | VIRTIO_PCI_VENDOR;
+	unsigned seen = 0;
+
+	CHECK(pci_ecam || pci_init(), "no MCFG table: no ECAM");
+	for (unsigned slot = 0; slot < 32; slot++) {
+		unsigned nfn = 1;
+
+		for (unsigned fn = 0; fn < nfn; fn++) {
+			uint16_t bdf = PCI_BDF(0, slot, fn);
+			uint32_t ids = pci_read32(bdf, PCI_VENDOR_ID);
+
+			if ((ids & 0xffff) == 0xffff)
+				continue;
+			if (fn == 0 && (pci_read8(bdf, PCI_HEADER_TYPE) & PCI_HEADER_MULTI))
+				nfn = 8;
+			if (ids != want || seen++ != nth)
+				continue;
+			memset(d, 0, sizeof(*d));
+			d->id = id;
+			d->bdf = bdf;
+			pci_enable(bdf, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+			virtio_probe(d);
+			d->vector_base = virtio_irq_base = vector_base;
+			for (unsigned i = 0; i < d->msix.nvec && i < VIRTIO_MAX_VECTORS; i++)
+				irq_set_handler((uint8_t)(vector_base + i), virtio_isr);
+			lapic_enable();
+			return true;
+		}
+	}
+	return false;
+}

@@ -168,6 +168,11 @@ extern volatile uint32_t virtio_irqs[VIRTIO_MAX_VECTORS];
  * ISR must be there) and MSI-X, and installs interrupt handlers for IDT
  * vectors vector_base .. + MSI-X entries.  Fails the test if absent. */
 void virtio_find(struct virtio_dev *d, uint16_t id, uint8_t vector_base);
+/* The same for the nth (from 0) function of virtio device `id` on bus 0,
+ * in slot/function order: false if there are not that many.  The
+ * interrupt counters are shared: drive one device at a time (all use
+ * vector_base), or reset one before bringing up the next. */
+bool virtio_find_nth(struct virtio_dev *d, uint16_t id, unsigned nth, uint8_t vector_base);
 /* Re-reads the BARs and capabilities (after the guest moved a BAR). */
 void virtio_probe(struct virtio_dev *d);
 
