@@ -129,7 +129,6 @@ struct acpi_fadt {
 #define FADT_RESET_REG_SUP	(1u << 10)
 #define FADT_HW_REDUCED_ACPI	(1u << 20)
 /* IA-PC boot architecture flags (5.2.9.3) */
-#define BOOT_8042		(1u << 1)
 #define BOOT_VGA_NOT_PRESENT	(1u << 2)
 #define BOOT_CMOS_RTC_NOT_PRESENT (1u << 5)
 
@@ -328,8 +327,10 @@ static int build_fadt(struct acpi_ctx *c)
 		return -1;
 	f->flags = FADT_WBINVD | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		   FADT_RESET_REG_SUP | FADT_HW_REDUCED_ACPI;
+	/* No 8042 flag even with CONFIG_I8042: wisp's i8042 is a reset line
+	 * only, and with the flag Linux probes it for seconds (no keyboard
+	 * answers); its reboot path pulses the line without the driver. */
 	f->iapc_boot_arch = BOOT_VGA_NOT_PRESENT |
-		(IS_ENABLED(CONFIG_I8042) ? BOOT_8042 : 0) |
 		(IS_ENABLED(CONFIG_CMOS_RTC) ? 0 : BOOT_CMOS_RTC_NOT_PRESENT);
 	gas_io8(&f->reset_reg, X86_PORT_ACPI_RESET);
 	f->reset_value = X86_ACPI_RESET_VALUE;

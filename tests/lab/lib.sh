@@ -15,10 +15,14 @@
 #   expect_line LOG REGEX [WHAT]      fail unless a line of LOG matches (ERE)
 #   reject_line LOG REGEX [WHAT]      fail if a line of LOG matches
 #   expect_exit CODE                  fail unless WISP_RC is CODE
-#   expect_guest_ok LOG               the guest came up and wisp did not crash
+#   expect_guest_ok LOG               no guest panic, and WISP-GUEST-UP seen
 #   guest_fact LOG NAME               value of the guest's "GUEST NAME=VALUE"
+#   expect_range NAME VALUE MIN MAX   integer check, names the fact on failure
 #   pass / fail MSG                   verdict; both end the case
 #   note MSG                          a line in the lab log
+# Variables: GUEST_BZIMAGE GUEST_VMLINUX GUEST_INITRD, GUEST_KERNEL (what
+# boot_guest boots, default the bzImage), GUEST_LOGLEVEL, GUEST_CMDLINE_EXTRA,
+# LAB_BOOT_TIMEOUT (tests/lab/run --boot-timeout), WISP.
 
 LAB=${LAB:-/lab}
 # settings from tests/lab/run (LAB_BOOT_TIMEOUT)
@@ -29,12 +33,13 @@ GUEST_BZIMAGE=$GUEST_DIR/vmlinuz
 GUEST_VMLINUX=$GUEST_DIR/vmlinux
 GUEST_INITRD=$GUEST_DIR/initrd.gz
 GUEST_MODULES=$GUEST_DIR/modules.list
-# quiet: every character on the emulated UART is a VM exit, and exits are
-# what is slow in the nested lab; the facts the cases need are printed by
-# the guest's /init anyway. Set GUEST_LOGLEVEL=8 in a case to see the boot;
-# GUEST_CMDLINE_EXTRA is appended (e.g. "wisp_modules=virtio_blk").
 # how long one guest boot may take, wisp start to exit (see docs/lab.md)
 LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-90}
+# loglevel=4: every character on the emulated UART is a VM exit, and exits
+# are what is slow in the nested lab (~1 ms a character); the facts the cases
+# need are printed by the guest's /init anyway. GUEST_LOGLEVEL=8 in a case
+# shows the guest's boot; GUEST_CMDLINE_EXTRA is appended (for instance
+# "wisp_modules=virtio_pci,virtio_blk").
 guest_cmdline() { # CASE: the usual guest kernel command line
 	echo "console=ttyS0 loglevel=${GUEST_LOGLEVEL:-4} panic=-1 wisp_case=$1${GUEST_CMDLINE_EXTRA:+ $GUEST_CMDLINE_EXTRA}"
 }
