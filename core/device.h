@@ -51,7 +51,9 @@ struct device_desc {
 	int (*parse)(struct kv_list *args, void *config,
 		     struct cli_error *err);
 	/* Build the device in the VM: register its bus ranges, IRQs and
-	 * back-ends.  Returns 0, or -1 after reporting what failed. */
+	 * back-ends.  Returns 0; or, after reporting what failed, 2
+	 * (EXIT_USAGE) when the user's input cannot be honoured (a TAP
+	 * that cannot be created), else -1. */
 	int (*create)(struct vm *vm, const void *config);
 };
 

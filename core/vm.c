@@ -176,16 +176,19 @@ static int create_devices(struct vm *vm)
 	const struct vm_config *cfg = vm->cfg;
 	const struct device_desc *const *table;
 	size_t n = device_table(&table);
+	int ret;
 
-	/* table order is creation order; instances follow it */
+	/* Table order is creation order; instances follow it.  Returns 0, or
+ * the exit status. */
 	for (size_t t = 0; t < n; t++) {
 		for (size_t i = 0; i < cfg->ndevices; i++) {
 			const struct device_instance *inst = &cfg->devices[i];
 
 			if (inst->desc != table[t] || !inst->desc->create)
 				continue;
-			if (inst->desc->create(vm, inst->config))
-				return -1;
+			ret = inst->desc->create(vm, inst->config);
+			if (ret)
+				return ret == EXIT_USAGE ? EXIT_USAGE : EXIT_VM_ERROR;
 		}
 	}
 	return 0;
@@ -314,8 +317,11 @@ int vm_main(const struct vm_config *cfg)
 	if (arch_vm_init(&vm) || memory_setup(&vm) || vcpus_create(&vm))
 		goto out;
 	timeline_mark(TL_VM_CREATED);
-	if (create_devices(&vm))
+	ret = create_devices(&vm);
+	if (ret) {
+		status = ret;
 		goto out;
+	}
 	ret = arch_load(&vm);
 	if (ret) {
 		status = ret;

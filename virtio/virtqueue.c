@@ -246,6 +246,16 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	uint16_t filled = (uint16_t)(q->fill_idx - q->used_idx);
+
+	if (q->broken || !q->size || n > filled)
+		return;
+	q->last_avail_idx = (uint16_t)(q->last_avail_idx - n);
+	q->fill_idx = (uint16_t)(q->fill_idx - n);
+}
+
 void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written)
 {
 	struct virtq_used_elem *e;

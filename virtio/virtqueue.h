@@ -199,6 +199,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
  * broken or disabled queue. */
 void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 void virtq_flush(struct virtq *q);
+/* Gives back the last n chains popped and filled but not yet flushed:
+ * they will be popped again (virtio-net when a frame needs more
+ * receive buffers than the guest has posted). */
+void virtq_unpop(struct virtq *q, uint16_t n);
 void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 
 /* After pushing: whether the driver wants an interrupt for what was

@@ -309,6 +309,26 @@ static void test_pmem(void **state)
 	unlink(path);
 }
 
+/* --net: every bad value is refused before anything is opened. */
+static void test_net(void **state)
+{
+	(void)state;
+	if (!device_lookup("net", NULL))
+		skip();
+	expect_error(PARSE("--net", "tap=t0,mac=52:54:00:12:34"), "--net: 'mac=52:54:00:12:34': not a unicast MAC");
+	expect_error(PARSE("--net", "tap=t0,mac=52:54:00:12:34:zz"), "not a unicast MAC");
+	expect_error(PARSE("--net", "tap=t0,mac=03:54:00:12:34:56"), "not a unicast MAC");
+	expect_error(PARSE("--net", "tap=t0,num_queues=3"), "--net: 'num_queues=3': must be even");
+	expect_error(PARSE("--net", "tap=t0,num_queues=64"), "--net: 'num_queues=64': must be 2..16");
+	expect_error(PARSE("--net", "tap=t0,ip=10.0.0.1"), "--net: give ip= and mask= together");
+	expect_error(PARSE("--net", "tap=t0,ip=10.0.0.300,mask=255.255.255.0"),
+		     "--net: '10.0.0.300': not an IPv4 address");
+	expect_error(PARSE("--net", "tap=a-name-that-is-far-too-long"), "an interface name has 1 to 15 characters");
+	assert_int_equal(PARSE("--net", "tap=t0,mac=52:54:00:12:34:56,num_queues=4",
+			       "tap=t1"), CLI_RUN);
+	cli_free(&cfg);
+}
+
 static size_t count_instances(const char *name)
 {
 	size_t n = 0;
@@ -375,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_pmem),
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),

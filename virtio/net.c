@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-net (virtio spec 5.1) over a host TAP device.
+ *
+ * The TAP is opened with IFF_VNET_HDR, so the 12-byte virtio-net header
+ * passes between guest and TAP untouched and checksum/segmentation
+ * offloads work end to end once negotiated (TUNSETOFFLOAD follows the
+ * guest's features).  Each queue pair has its own TAP queue
+ * (IFF_MULTI_QUEUE).  Transmit writes a chain straight from guest memory
+ * with writev; receive reads one frame into a per-queue buffer and
+ * spreads it over as many mergeable receive buffers as it needs.  When
+ * the guest has no receive buffers wisp stops reading the TAP (the frame
+ * in hand waits) until the guest posts some: back-pressure, no busy loop
+ * and no silent drop inside wisp.
+ *
+ * A TAP named on the command line is used if it exists; otherwise wisp
+ * creates it, gives it ip/mask when asked, brings it up, and it vanishes
+ * when wisp exits (it is not persistent).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/cli.h"
+#include "core/device.h"
+#include "core/event.h"
+#include "core/vm.h"
+#include "virtio/virtio_pci.h"
+
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_GUEST_UFO 10
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_HOST_UFO 14
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_CTRL_VQ 17
+#define VIRTIO_NET_F_MQ 22
+
+#define VIRTIO_NET_S_LINK_UP 1
+
+#define VIRTIO_NET_CTRL_RX 0
+#define VIRTIO_NET_CTRL_MQ 4
+#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
+#define VIRTIO_NET_OK 0
+#define VIRTIO_NET_ERR 1
+
+#define NET_HDR_LEN 12		/* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
+#define NUM_BUFFERS_OFFSET 10
+#define MAX_FRAME (65536 + NET_HDR_LEN)
+#define MAX_PAIRS 8
+#define DEFAULT_QUEUE_SIZE 256
+#define PCI_CLASS_NETWORK_ETHERNET 0x020000
+
+struct net_config {
+	const char *tap;
+	const char *ip, *mask;
+	uint8_t mac[6];
+	bool have_mac;
+	uint64_t num_queues;	/* rx + tx queues, even */
+	uint64_t queue_size;
+	uint64_t pci_segment;
+};
+
+struct net_cfg_space {
+	uint8_t mac[6];
+	uint16_t status;
+	uint16_t max_virtqueue_pairs;
+	uint16_t mtu;
+} __attribute__((packed));
+
+struct net;
+
+struct net_pair {
+	struct net *net;
+	unsigned index;
+	int tap;
+	bool paused;		/* TAP unwatched: no receive buffers */
+	uint8_t *frame;		/* a received frame waiting for buffers */
+	size_t frame_len;	/* 0: none */
+};
+
+struct net {
+	struct virtio_dev vdev;
+	struct net_cfg_space cfg;
+	const struct net_config *conf;
+	unsigned pairs;
+	char ifname[IFNAMSIZ];
+	struct net_pair pair[MAX_PAIRS];
+	uint64_t dropped;	/* malformed frames from the guest */
+};
+
+static unsigned nnets;
+
+/* "52:54:00:12:34:56": six hex pairs, unicast. */
+static int parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (strlen(text) != 17 ||
+	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return (mac[0] & 1) ? -1 : 0;	/* multicast addresses are not a NIC's */
+}
+
+static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
+{
+	struct net_config *c = config;
+	const char *mac = NULL;
+	struct in_addr a;
+
+	c->num_queues = 2;
+	c->queue_size = DEFAULT_QUEUE_SIZE;
+	if (kv_str(args, "tap", &c->tap, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
+	    kv_str(args, "ip", &c->ip, err) < 0 || kv_str(args, "mask", &c->mask, err) < 0 ||
+	    kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err) < 0 ||
+	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+		return -1;
+	if (c->tap && (!*c->tap || strlen(c->tap) >= IFNAMSIZ)) {
+		cli_errorf(err, "'tap=%s': an interface name has 1 to %d characters",
+			   c->tap, IFNAMSIZ - 1);
+		return -1;
+	}
+	if (mac) {
+		if (parse_mac(mac, c->mac)) {
+			cli_errorf(err, "'mac=%s': not a unicast MAC address (like 52:54:00:12:34:56)", mac);
+			return -1;
+		}
+		c->have_mac = true;
+	}
+	if (c->num_queues & 1) {
+		cli_errorf(err, "'num_queues=%llu': must be even (receive and transmit queues in pairs)",
+			   (unsigned long long)c->num_queues);
+		return -1;
+	}
+	if (c->queue_size & (c->queue_size - 1)) {
+		cli_errorf(err, "'queue_size=%llu': must be a power of two",
+			   (unsigned long long)c->queue_size);
+		return -1;
+	}
+	if (!c->ip != !c->mask) {
+		cli_errorf(err, "give ip= and mask= together");
+		return -1;
+	}
+	if ((c->ip && inet_pton(AF_INET, c->ip, &a) != 1) ||
+	    (c->mask && inet_pton(AF_INET, c->mask, &a) != 1)) {
+		cli_errorf(err, "'%s': not an IPv4 address", c->ip && inet_pton(AF_INET, c->ip, &a) != 1 ? c->ip : c->mask);
+		return -1;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- TAP */
+
+static int tap_open_queue(const char *name, bool multiqueue, char *actual)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	int hdr = NET_HDR_LEN;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if (multiqueue)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	if (name)
+		snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hdr)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	snprintf(actual, IFNAMSIZ, "%s", ifr.ifr_name);
+	return fd;
+}
+
+static bool interface_exists(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* ip/mask and IFF_UP on a TAP wisp created. */
+static int tap_configure(const char *name, const char *ip, const char *mask)
+{
+	struct ifreq ifr;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret = -1;
+
+	if (s < 0)
+		return -1;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ip) {
+		sin->sin_family = AF_INET;
+		inet_pton(AF_INET, ip, &sin->sin_addr);
+		if (ioctl(s, SIOCSIFADDR, &ifr))
+			goto out;
+		inet_pton(AF_INET, mask, &sin->sin_addr);
+		if (ioctl(s, SIOCSIFNETMASK, &ifr))
+			goto out;
+	}
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		goto out;
+	ifr.ifr_flags |= IFF_UP;
+	ret = ioctl(s, SIOCSIFFLAGS, &ifr);
+out:
+	close(s);
+	return ret;
+}
+
+/* Offloads the guest accepted are what the TAP may hand it. */
+static void tap_set_offload(struct net *n)
+{
+	struct virtio_dev *d = &n->vdev;
+	unsigned off = 0;
+
+	if (virtio_has(d, VIRTIO_NET_F_GUEST_CSUM)) {
+		off |= TUN_F_CSUM;
+		if (virtio_has(d, VIRTIO_NET_F_GUEST_TSO4))
+			off |= TUN_F_TSO4;
+		if (virtio_has(d, VIRTIO_NET_F_GUEST_TSO6))
+			off |= TUN_F_TSO6;
+		if (virtio_has(d, VIRTIO_NET_F_GUEST_ECN))
+			off |= TUN_F_TSO_ECN;
+		if (virtio_has(d, VIRTIO_NET_F_GUEST_UFO))
+			off |= TUN_F_UFO;
+	}
+	for (unsigned i = 0; i < n->pairs; i++)
+		if (ioctl(n->pair[i].tap, TUNSETOFFLOAD, off))
+			wisp_err("%s: TUNSETOFFLOAD %#x: %s", n->ifname, off, strerror(errno));
+}
+
+/* ------------------------------------------------------------ receive */
+
+static void watch_tap(struct net_pair *p, bool on)
+{
+	if (p->paused == !on)
+		return;
+	p->paused = !on;
+	event_mod(p->net->vdev.vm->loop, p->tap, on ? EPOLLIN : 0);
+}
+
+/* Spreads the frame in hand over receive buffers; false if the guest
+ * has not posted enough of them (the frame stays).  Device lock held. */
+static bool deliver_frame(struct net_pair *p)
+{
+	struct virtio_dev *d = &p->net->vdev;
+	struct virtq *rxq = &d->queue[2 * p->index].vq;
+	struct virtq_chain c, first;
+	size_t done = 0;
+	uint16_t used = 0;
+	bool mergeable = virtio_has(d, VIRTIO_NET_F_MRG_RXBUF);
+	int got = 0;
+
+	while (done < p->frame_len) {
+		size_t n;
+
+		got = virtq_pop(rxq, &c);
+		if (got <= 0)
+			break;
+		n = virtq_chain_write(&c, 0, p->frame + done, p->frame_len - done);
+		if (!mergeable && n < p->frame_len) {
+			/* a buffer too small for the frame: the frame is lost,
+			 * as on a NIC, and the buffer returned empty */
+			virtq_push(rxq, &c, 0);
+			p->frame_len = 0;
+			virtio_queue_interrupt(d, 2 * p->index);
+			return true;
+		}
+		if (!used)
+			first = c;
+		virtq_fill(rxq, &c, (uint32_t)n);
+		done += n;
+		used++;
+	}
+	if (got < 0) {
+		virtio_needs_reset(d, "malformed receive queue");
+		p->frame_len = 0;
+		return true;
+	}
+	if (done < p->frame_len) {
+		/* not enough buffers yet: give back what was taken, unpublished,
+		 * and keep the frame until the guest posts more */
+		virtq_unpop(rxq, used);
+		return false;
+	}
+	/* the first buffer's header says how many buffers the frame took */
+	if (mergeable)
+		virtq_chain_write(&first, NUM_BUFFERS_OFFSET, &used, sizeof(used));
+	virtq_flush(rxq);
+	p->frame_len = 0;
+	virtio_queue_interrupt(d, 2 * p->index);
+	return true;
+}
+
+static void receive(struct net_pair *p)
+{
+	for (;;) {
+		ssize_t len;
+
+		if (p->frame_len && !deliver_frame(p)) {
+			watch_tap(p, false);	/* wait for buffers */
+			return;
+		}
+		len = read(p->tap, p->frame, MAX_FRAME);
+		if (len < NET_HDR_LEN)
+			return;		/* EAGAIN: the TAP is empty */
+		p->frame_len = (size_t)len;
+	}
+}
+
+static void on_tap(void *opaque, uint32_t events)
+{
+	struct net_pair *p = opaque;
+
+	(void)events;
+	virtio_lock(&p->net->vdev);
+	if (p->net->vdev.status & VIRTIO_STATUS_DRIVER_OK)
+		receive(p);
+	else
+		watch_tap(p, false);
+	virtio_unlock(&p->net->vdev);
+}
+
+/* ----------------------------------------------------------- transmit */
+
+static void transmit(struct net_pair *p)
+{
+	struct virtio_dev *d = &p->net->vdev;
+	struct virtq *txq = &d->queue[2 * p->index + 1].vq;
+	struct virtq_chain c;
+	int got;
+
+	while ((got = virtq_pop(txq, &c)) > 0) {
+		/* header then frame, device-readable only; anything else is
+		 * the guest's mistake: dropped and counted */
+		if (c.nin || c.out_len < NET_HDR_LEN || c.out_len > MAX_FRAME ||
+		    writev(p->tap, c.out, (int)c.nout) < 0)
+			p->net->dropped++;
+		virtq_push(txq, &c, 0);
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed transmit queue");
+	virtio_queue_interrupt(d, 2 * p->index + 1);
+}
+
+/* ------------------------------------------------------------ control */
+
+static void control(struct net *n, unsigned q)
+{
+	struct virtio_dev *d = &n->vdev;
+	struct virtq *cq = &d->queue[q].vq;
+	struct virtq_chain c;
+	int got;
+
+	while ((got = virtq_pop(cq, &c)) > 0) {
+		uint8_t hdr[2], ack = VIRTIO_NET_ERR;
+		uint16_t pairs;
+
+		if (virtq_chain_read(&c, 0, hdr, 2) == 2) {
+			if (hdr[0] == VIRTIO_NET_CTRL_MQ && hdr[1] == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+			    virtq_chain_read(&c, 2, &pairs, 2) == 2 && pairs >= 1 &&
+			    pairs <= n->pairs)
+				ack = VIRTIO_NET_OK;	/* all TAP queues stay open */
+			else if (hdr[0] == VIRTIO_NET_CTRL_RX)
+				ack = VIRTIO_NET_OK;	/* the TAP passes everything */
+		}
+		virtq_push(cq, &c, (uint32_t)virtq_chain_write(&c, c.in_len ? c.in_len - 1 : 0, &ack, 1));
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed control queue");
+	virtio_queue_interrupt(d, q);
+}
+
+static void net_notify(struct virtio_dev *d, unsigned q)
+{
+	struct net *n = d->priv;
+
+	if (q == 2 * n->pairs) {
+		control(n, q);
+	} else if (q & 1) {
+		transmit(&n->pair[q / 2]);
+	} else {
+		/* new receive buffers: the frame in hand, then the TAP */
+		struct net_pair *p = &n->pair[q / 2];
+
+		receive(p);
+		if (!p->frame_len)
+			watch_tap(p, true);
+	}
+}
+
+static void net_activate(struct virtio_dev *d)
+{
+	struct net *n = d->priv;
+
+	tap_set_offload(n);
+	for (unsigned i = 0; i < n->pairs; i++)
+		watch_tap(&n->pair[i], true);
+}
+
+static void net_reset(struct virtio_dev *d)
+{
+	struct net *n = d->priv;
+
+	for (unsigned i = 0; i < n->pairs; i++) {
+		n->pair[i].frame_len = 0;
+		watch_tap(&n->pair[i], false);
+	}
+}
+
+static const struct virtio_ops net_ops = {
+	.queue_notify = net_notify,
+	.activate = net_activate,
+	.reset = net_reset,
+};
+
+static int open_taps(struct net *n, const struct net_config *c)
+{
+	bool created = !c->tap || !interface_exists(c->tap);
+	char wanted[IFNAMSIZ];
+
+	snprintf(wanted, sizeof(wanted), "%s", c->tap ? c->tap : "wisptap%d");
+	for (unsigned i = 0; i < n->pairs; i++) {
+		struct net_pair *p = &n->pair[i];
+
+		p->tap = tap_open_queue(i ? n->ifname : wanted, n->pairs > 1, n->ifname);
+		if (p->tap < 0) {
+			wisp_err("--net: cannot %s TAP '%s': %s", created ? "create" : "open",
+				 i ? n->ifname : wanted, strerror(errno));
+			return EXIT_USAGE;
+		}
+	}
+	if (created && tap_configure(n->ifname, c->ip, c->mask)) {
+		wisp_err("--net: cannot configure TAP '%s': %s", n->ifname, strerror(errno));
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int net_create(struct vm *vm, const void *config)
+{
+	const struct net_config *c = config;
+	struct net *n = calloc(1, sizeof(*n));
+	struct virtio_dev_info info = {
+		.name = "virtio-net",
+		.device_id = VIRTIO_ID_NET,
+		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
+		.ops = &net_ops,
+	};
+	int ret;
+
+	if (!n)
+		return -1;
+	n->conf = c;
+	n->pairs = (unsigned)(c->num_queues / 2);
+	ret = open_taps(n, c);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < n->pairs; i++) {
+		struct net_pair *p = &n->pair[i];
+
+		p->net = n;
+		p->index = i;
+		p->paused = true;
+		p->frame = malloc(MAX_FRAME);
+		if (!p->frame || event_add(vm->loop, p->tap, 0, on_tap, p))
+			return -1;
+	}
+	if (c->have_mac) {
+		memcpy(n->cfg.mac, c->mac, 6);
+	} else {
+		/* locally administered, distinct per device */
+		uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x77, 0x69, (uint8_t)(0x10 + nnets) };
+
+		memcpy(n->cfg.mac, mac, 6);
+	}
+	nnets++;
+	n->cfg.status = VIRTIO_NET_S_LINK_UP;
+	n->cfg.max_virtqueue_pairs = (uint16_t)n->pairs;
+	n->cfg.mtu = 1500;
+	info.nqueues = 2 * n->pairs + 1;	/* and the control queue */
+	info.queue_size = (uint16_t)c->queue_size;
+	info.features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
+			(1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) |
+			(1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+			(1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+			(1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+			(1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |
+			(n->pairs > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0);
+	info.config = &n->cfg;
+	info.config_len = sizeof(n->cfg);
+	info.priv = n;
+	info.pci_segment = (uint16_t)c->pci_segment;
+	return virtio_pci_create(vm, &n->vdev, &info);
+}
+
+DEVICE_REGISTER(virtio_net) = {
+	.name = "virtio-net",
+	.summary = "virtio network device over a host TAP",
+	.option = "net",
+	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N]",
+	.repeatable = true,
+	.order = ORDER_PCI_DEVICE,
+	.config_size = sizeof(struct net_config),
+	.parse = net_parse,
+	.create = net_create,
+};
