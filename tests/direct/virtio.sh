@@ -291,3 +291,40 @@ if "$wisp" --features | grep -q virtio-pmem; then
 	fi
 	rm -f "$tmp"/pmem[01].img "$tmp"/pmem[01].want
 fi
+
+# ---- virtio-vsock (tests/guests/virtio_vsock.c, host side
+# tests/direct/vsock_host.py): the hybrid model both ways, a refused
+# port, hostile packets; bad --vsock values are refused before the VM.
+if "$wisp" --features | grep -q virtio-vsock; then
+	case=virtio-vsock
+	python3 "$(dirname "$0")/vsock_host.py" "$tmp/vsock.sock" >"$tmp/host.out" 2>&1 &
+	hpid=$!
+	run_guest virtio_vsock /dev/null --console off --vsock "cid=3,socket=$tmp/vsock.sock"
+	wait $hpid; hstatus=$?
+	if expect 0 '^VSOCK guest_cid=3 ' '^VSOCK accepted host port [0-9]+: ping -> pong, closed$' \
+		'^VSOCK connected to host port 5678: hello -> world, closed$' \
+		'^VSOCK host port 5679 refused: RST$' \
+		'^VSOCK hostile packets dropped, unknown connection: RST$' \
+		'^RESULT virtio_vsock PASS'; then
+		if [ "$hstatus" != 0 ]; then
+			passed=$((passed - 1)); fail "host side: $(tr '\n' '|' <"$tmp/host.out")"
+		elif [ -e "$tmp/vsock.sock" ]; then
+			passed=$((passed - 1)); fail "wisp left $tmp/vsock.sock behind"
+		fi
+	fi
+	rm -f "$tmp"/vsock.sock*
+
+	case=bad-vsock-cid
+	timeout 20 "$wisp" --kernel "$guests/hello.elf" --vsock "cid=2,socket=$tmp/v.sock" \
+		</dev/null >"$tmp/out" 2>"$tmp/err"
+	status=$?
+	expect_error 2 "^wisp: --vsock: 'cid=2': CIDs 0-2 are reserved"
+
+	case=bad-vsock-not-socket
+	: >"$tmp/notsock"
+	timeout 20 "$wisp" --kernel "$guests/hello.elf" --vsock "cid=3,socket=$tmp/notsock" \
+		</dev/null >"$tmp/out" 2>"$tmp/err"
+	status=$?
+	expect_error 2 "^wisp: --vsock: 'socket=.*notsock': exists and is not a socket"
+	rm -f "$tmp/notsock"
+fi

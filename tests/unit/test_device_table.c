@@ -26,6 +26,7 @@ static const struct expected devices[] = {
 	{ "virtio-blk", IS_ENABLED(CONFIG_VIRTIO_BLK) },
 	{ "virtio-console", IS_ENABLED(CONFIG_VIRTIO_CONSOLE) },
 	{ "virtio-pmem", IS_ENABLED(CONFIG_VIRTIO_PMEM) },
+	{ "virtio-vsock", IS_ENABLED(CONFIG_VIRTIO_VSOCK) },
 	{ "virtio-net", IS_ENABLED(CONFIG_VIRTIO_NET) },
 };
 
