@@ -2,10 +2,10 @@
 /*
  * virtio-blk (virtio spec 5.2) backed by a raw image file.
  *
- * Requests are taken off the queues on the event loop and handed to one
- * I/O thread per disk, which does the preadv/pwritev straight into guest
- * memory and completes them; so a slow disk stalls neither a vCPU nor
- * the event loop.  Every request is checked against the disk's size
+ * Requests are taken off the queues on the event loop and handed to a
+ * few I/O threads per disk, which do the preadv/pwritev straight into
+ * guest memory and complete them; so a slow disk stalls neither a vCPU
+ * nor the event loop, and requests run in parallel.  Every request is checked against the disk's size
  * before any I/O; a write to a read-only disk fails with IOERR and
  * leaves the file untouched; FLUSH reaches stable storage (fdatasync).
  */
@@ -51,6 +51,8 @@
 
 #define VIRTIO_BLK_ID_BYTES 20
 #define SECTOR_SHIFT 9
+/* I/O threads per disk: requests in flight at once */
+#define IO_THREADS 4
 #define DEFAULT_QUEUE_SIZE 256
 #define MAX_QUEUES 16
 #define SEG_MAX (VIRTQ_MAX_SEGS - 2)
@@ -102,9 +104,11 @@ struct blk {
 	char id[VIRTIO_BLK_ID_BYTES];
 
 	/* requests waiting for the I/O thread */
-	pthread_t thread;
+	pthread_t thread[IO_THREADS];
 	pthread_mutex_t qlock;
-	pthread_cond_t qcond;
+	pthread_cond_t qcond;	/* requests are waiting */
+	pthread_cond_t idle;	/* no request is running */
+	unsigned running;	/* requests taken by I/O threads, not done */
 	struct blk_request *pending;	/* a ring as large as all queues together, */
 	unsigned pending_max;		/* so it can never overflow */
 	unsigned head, count;
@@ -357,6 +361,10 @@ static uint8_t execute(struct blk *b, const struct virtq_chain *c, uint32_t *wri
 	}
 }
 
+/* One of the disk's I/O threads: takes the oldest waiting request, runs
+ * it without any lock, then completes it under the device lock --
+ * unless the driver reset the device meanwhile.  Requests run in
+ * parallel and complete in any order, as virtio allows. */
 static void *io_thread(void *opaque)
 {
 	struct blk *b = opaque;
@@ -373,24 +381,27 @@ static void *io_thread(void *opaque)
 		if (b->stopping)
 			break;
 		req = b->pending[b->head];
+		b->head = (b->head + 1) % b->pending_max;
+		b->count--;
+		b->running++;
 		gen = b->generation;
 		pthread_mutex_unlock(&b->qlock);
 
 		status = execute(b, &req.chain, &written);
-		virtio_lock(&b->vdev);
+
 		pthread_mutex_lock(&b->qlock);
-		/* a reset since: the queue is gone, so is the request */
-		if (gen == b->generation && b->count) {
-			b->head = (b->head + 1) % b->pending_max;
-			b->count--;
-			pthread_mutex_unlock(&b->qlock);
+		if (!--b->running)
+			pthread_cond_broadcast(&b->idle);
+		pthread_mutex_unlock(&b->qlock);
+
+		virtio_lock(&b->vdev);
+		/* the generation only moves under the device lock (reset) */
+		if (gen == b->generation) {
 			/* the status is the chain's last byte, whatever the
 			 * request wrote before it */
 			virtq_chain_write(&req.chain, req.chain.in_len - 1, &status, 1);
 			virtq_push(&b->vdev.queue[req.queue].vq, &req.chain, written + 1);
 			virtio_queue_interrupt(&b->vdev, req.queue);
-		} else {
-			pthread_mutex_unlock(&b->qlock);
 		}
 		virtio_unlock(&b->vdev);
 		pthread_mutex_lock(&b->qlock);
@@ -445,10 +456,14 @@ static void blk_reset(struct virtio_dev *d)
 {
 	struct blk *b = d->priv;
 
-	/* requests in flight finish their I/O but are not completed */
+	/* Waiting requests are dropped; running ones finish their I/O
+	 * before the reset is over (so none writes guest memory the driver
+	 * has taken back) but are never completed. */
 	pthread_mutex_lock(&b->qlock);
 	b->generation++;
 	b->count = 0;
+	while (b->running)
+		pthread_cond_wait(&b->idle, &b->qlock);
 	pthread_mutex_unlock(&b->qlock);
 }
 
@@ -500,6 +515,7 @@ static int blk_create(struct vm *vm, const void *config)
 		return -1;
 	pthread_mutex_init(&b->qlock, NULL);
 	pthread_cond_init(&b->qcond, NULL);
+	pthread_cond_init(&b->idle, NULL);
 
 	b->cfg.capacity = b->size >> SECTOR_SHIFT;
 	b->cfg.seg_max = SEG_MAX;
@@ -529,9 +545,11 @@ static int blk_create(struct vm *vm, const void *config)
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
-	if (pthread_create(&b->thread, NULL, io_thread, b)) {
-		wisp_err("--disk: cannot start the I/O thread");
-		return -1;
+	for (unsigned i = 0; i < IO_THREADS; i++) {
+		if (pthread_create(&b->thread[i], NULL, io_thread, b)) {
+			wisp_err("--disk: cannot start an I/O thread");
+			return -1;
+		}
 	}
 	return 0;
 }
