@@ -1133,16 +1133,7 @@ DEVICE_REGISTER(virtio_vsock) = {
 };
 
 #ifdef WISP_UNIT_TEST
-/* Packet-level hooks for tests/unit/test_vsock.c: the state machine
- * without a VM, chains made of the caller's buffers. */
-struct vsock *vsock_test_open(uint64_t cid, const char *path);
-void vsock_test_close(struct vsock *v);
-void vsock_test_tx(struct vsock *v, const void *pkt, size_t len);
-size_t vsock_test_rx(struct vsock *v, void *buf, size_t len);
-void vsock_test_poll(struct vsock *v);
-unsigned vsock_test_conns(const struct vsock *v);
-uint64_t vsock_test_malformed(const struct vsock *v);
-uint64_t vsock_test_credit_violations(const struct vsock *v);
+#include "virtio/vsock_test.h"
 
 struct vsock *vsock_test_open(uint64_t cid, const char *path)
 {

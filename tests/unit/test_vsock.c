@@ -19,15 +19,7 @@
 
 #if IS_ENABLED(CONFIG_VIRTIO_VSOCK)
 
-struct vsock;
-struct vsock *vsock_test_open(uint64_t cid, const char *path);
-void vsock_test_close(struct vsock *v);
-void vsock_test_tx(struct vsock *v, const void *pkt, size_t len);
-size_t vsock_test_rx(struct vsock *v, void *buf, size_t len);
-void vsock_test_poll(struct vsock *v);
-unsigned vsock_test_conns(const struct vsock *v);
-uint64_t vsock_test_malformed(const struct vsock *v);
-uint64_t vsock_test_credit_violations(const struct vsock *v);
+#include "virtio/vsock_test.h"
 
 struct hdr {
 	uint64_t src_cid, dst_cid;
