@@ -37,6 +37,8 @@ static size_t bus_search(const struct bus *bus, uint64_t addr)
 	return lo;
 }
 
+#define BUS_OVERLAP_REPORTS 8
+
 int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 		 const struct bus_ops *ops, void *opaque, const char *owner)
 {
@@ -51,9 +53,14 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len,
 	pthread_rwlock_wrlock(&bus->lock);
 	i = bus_search(bus, base);
 	if ((i < bus->n && bus->ranges[i].base <= base + len - 1)) {
-		wisp_err("%s: %s range %#llx+%#llx overlaps %s", owner, bus->name,
-			 (unsigned long long)base, (unsigned long long)len,
-			 bus->ranges[i].owner);
+		/* at run time only a guest moving BARs over each other gets
+		 * here, perhaps in a loop: a few lines, not a flood */
+		if (bus->overlap_reports < BUS_OVERLAP_REPORTS)
+			wisp_err("%s: %s range %#llx+%#llx overlaps %s%s", owner, bus->name,
+				 (unsigned long long)base, (unsigned long long)len,
+				 bus->ranges[i].owner,
+				 ++bus->overlap_reports == BUS_OVERLAP_REPORTS ?
+				 " (further ones not reported)" : "");
 		goto out;
 	}
 	if (bus->n == bus->cap) {

@@ -33,6 +33,7 @@ struct bus {
 	pthread_rwlock_t lock;	/* ranges move when the guest moves a BAR */
 	size_t n, cap;
 	struct bus_range *ranges;
+	unsigned overlap_reports;	/* messages printed about overlaps */
 };
 
 void bus_init(struct bus *bus, const char *name);

@@ -162,11 +162,17 @@ void virtio_config_changed(struct virtio_dev *d)
 		msix_notify(&d->pci, d->msix_config);
 }
 
+/* A guest can break and reset a device in a loop: say so a few times,
+ * not once per loop. */
+#define NEEDS_RESET_REPORTS 8
+
 void virtio_needs_reset(struct virtio_dev *d, const char *why)
 {
 	if (d->status & VIRTIO_STATUS_NEEDS_RESET)
 		return;
-	wisp_err("%s: %s; the device needs a reset", d->name, why);
+	if (d->reports < NEEDS_RESET_REPORTS)
+		wisp_err("%s: %s; the device needs a reset%s", d->name, why,
+			 ++d->reports == NEEDS_RESET_REPORTS ? " (further ones not reported)" : "");
 	d->status |= VIRTIO_STATUS_NEEDS_RESET;
 	if (d->status & VIRTIO_STATUS_DRIVER_OK)
 		virtio_config_changed(d);

@@ -94,6 +94,7 @@ struct virtio_dev {
 	unsigned config_len;
 	struct virtq_dma dma;		/* how queues reach memory */
 	uint8_t pci_cfg_cap;		/* offset of the PCI_CFG capability */
+	unsigned reports;		/* NEEDS_RESET messages printed */
 };
 
 struct virtio_dev_info {
