@@ -132,42 +132,6 @@ static bool readonly;
 static unsigned nqueues = 1, qsize;
 static char serial[ID_BYTES + 2];
 
-/* ------------------------------------------------------ command line */
-/* Copies the value of "key=value" from the command line into out (at
- * most n - 1 bytes, NUL-terminated): false if the key is absent. */
-static bool cmdline_get(const struct hvm_start_info *si, const char *key, char *out, size_t n)
-{
-	const char *p = (const char *)(uintptr_t)si->cmdline_paddr;
-	size_t klen = strlen(key);
-
-	if (!p)
-		return false;
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, key, klen) && p[klen] == '=') {
-			size_t i = 0;
-
-			for (p += klen + 1; *p && *p != ' ' && i + 1 < n; p++)
-				out[i++] = *p;
-			out[i] = 0;
-			return true;
-		}
-		while (*p && *p != ' ')
-			p++;
-	}
-	return false;
-}
-
-static unsigned parse_uint(const char *s)
-{
-	unsigned v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (unsigned)(*s++ - '0');
-	return v;
-}
-
 /* -------------------------------------------------------- the pattern */
 /* nsec sectors from `sector`: 32 lines "TAG NNNNNNN\n" each (TAG 7 bytes). */
 static void pattern(uint8_t *p, const char *tag, uint64_t sector, unsigned nsec)
@@ -218,20 +182,6 @@ static bool all_zero(const uint8_t *p, unsigned n)
 static uint8_t cfg8(unsigned off) { return *(volatile uint8_t *)(dev.device + off); }
 static uint16_t cfg16(unsigned off) { return *(volatile uint16_t *)(dev.device + off); }
 static uint32_t cfg32(unsigned off) { return *(volatile uint32_t *)(dev.device + off); }
-
-/* A 64-bit field as two 32-bit reads, retried while config_generation
- * moves (4.1.4.3.1 / 2.5.1). */
-static uint64_t cfg64(unsigned off)
-{
-	for (int i = 0; i < 10; i++) {
-		uint8_t gen = virtio_cc_read8(&dev, VIRTIO_CC_CFGGEN);
-		uint64_t v = cfg32(off) | (uint64_t)cfg32(off + 4) << 32;
-
-		if (virtio_cc_read8(&dev, VIRTIO_CC_CFGGEN) == gen)
-			return v;
-	}
-	fail("config_generation never settles");
-}
 
 /* ----------------------------------------------------------- requests */
 /* Posts a request on queue q: the header, `ndata` data buffers (device
@@ -386,7 +336,7 @@ static void features_and_config(void)
 	CHECK(dev.device, "no device configuration capability");
 	CHECK(dev.device_len >= CFG_LEN, "device configuration is %u bytes, want %u",
 	      dev.device_len, CFG_LEN);
-	capacity = cfg64(CFG_CAPACITY);
+	capacity = virtio_cfg64(&dev, CFG_CAPACITY);
 	seg_max = cfg32(CFG_SEG_MAX);
 	blk_size = cfg32(CFG_BLK_SIZE);
 	printf("BLK capacity=%lu seg_max=%u blk_size=%u\n", capacity, seg_max, blk_size);
@@ -692,9 +642,9 @@ void guest_main(const struct hvm_start_info *si)
 	if (cmdline_get(si, "blk.mode", v, sizeof(v)))
 		readonly = !strcmp(v, "ro");
 	if (cmdline_get(si, "blk.mq", v, sizeof(v)))
-		nqueues = parse_uint(v);
+		nqueues = (unsigned)parse_u64(v);
 	if (cmdline_get(si, "blk.qsize", v, sizeof(v)))
-		qsize = parse_uint(v);
+		qsize = (unsigned)parse_u64(v);
 	cmdline_get(si, "blk.serial", serial, sizeof(serial));
 	CHECK(nqueues >= 1 && nqueues <= VIRTIO_MAX_VQ, "blk.mq=%u: the library does 1 or 2",
 	      nqueues);

@@ -43,31 +43,6 @@ static uint8_t rxbuf[NRX][RXLEN] __attribute__((aligned(16)));
 static int8_t rx_of_head[VQ_MAX_SIZE];	/* which rxbuf a posted head is */
 static char txbuf[4][64] __attribute__((aligned(64)));
 
-/* The value of "key=value" on the command line into out (n bytes). */
-static bool cmdline_get(const struct hvm_start_info *si, const char *key, char *out, size_t n)
-{
-	const char *p = (const char *)(uintptr_t)si->cmdline_paddr;
-	size_t klen = strlen(key);
-
-	if (!p)
-		return false;
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, key, klen) && p[klen] == '=') {
-			size_t i = 0;
-
-			for (p += klen + 1; *p && *p != ' ' && i + 1 < n; p++)
-				out[i++] = *p;
-			out[i] = 0;
-			return true;
-		}
-		while (*p && *p != ' ')
-			p++;
-	}
-	return false;
-}
-
 static void post_rx(unsigned i)
 {
 	struct vq_buf b = { rxbuf[i], RXLEN };

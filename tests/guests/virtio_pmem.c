@@ -98,53 +98,23 @@ static uint64_t pt_pool[4][512] __attribute__((aligned(4096)));
 static unsigned pt_used;
 
 /* ------------------------------------------------------ command line */
-/* The value of "key=value" on the command line, copied to out (at most
- * n - 1 bytes): false if the key is not there. */
-static bool cmdline_value(const struct hvm_start_info *si, const char *key, char *out, size_t n)
-{
-	const char *p = (const char *)(uintptr_t)si->cmdline_paddr;
-	size_t len = strlen(key);
-
-	for (; p && *p; p++) {
-		if ((p == (const char *)(uintptr_t)si->cmdline_paddr || p[-1] == ' ') &&
-		    !memcmp(p, key, len) && p[len] == '=') {
-			size_t i = 0;
-
-			for (p += len + 1; *p && *p != ' ' && i + 1 < n; p++)
-				out[i++] = *p;
-			out[i] = 0;
-			return true;
-		}
-	}
-	return false;
-}
-
-static uint64_t parse_u64(const char *s)
-{
-	uint64_t v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint64_t)(*s++ - '0');
-	return v;
-}
-
 static void read_cmdline(const struct hvm_start_info *si)
 {
 	char key[16] = "pmem.tagN", v[24];
 
-	if (cmdline_value(si, "pmem.devs", v, sizeof(v)))
+	if (cmdline_get(si, "pmem.devs", v, sizeof(v)))
 		ndevs = (unsigned)parse_u64(v);
 	CHECK(ndevs >= 1 && ndevs <= MAX_DEVS, "pmem.devs=%u: 1 to %u", ndevs, MAX_DEVS);
 	for (unsigned i = 0; i < ndevs; i++) {
 		memcpy(key, "pmem.tag", 8);
 		key[8] = (char)('0' + i);
 		key[9] = 0;
-		CHECK(cmdline_value(si, key, want[i].tag, sizeof(want[i].tag)) && want[i].tag[0],
+		CHECK(cmdline_get(si, key, want[i].tag, sizeof(want[i].tag)) && want[i].tag[0],
 		      "no %s= on the command line", key);
 		memcpy(key, "pmem.size", 9);
 		key[9] = (char)('0' + i);
 		key[10] = 0;
-		CHECK(cmdline_value(si, key, v, sizeof(v)), "no %s= on the command line", key);
+		CHECK(cmdline_get(si, key, v, sizeof(v)), "no %s= on the command line", key);
 		want[i].size = parse_u64(v);
 	}
 }
@@ -230,23 +200,6 @@ static unsigned phys_bits(void)
 	return a & 0xff;
 }
 
-/* ---------------------------------------------------- configuration */
-static uint32_t cfg32(unsigned off) { return *(volatile uint32_t *)(dev.device + off); }
-
-/* A 64-bit field as two 32-bit reads (4.1.3.1), retried while
- * config_generation moves (2.5.1). */
-static uint64_t cfg64(unsigned off)
-{
-	for (int i = 0; i < 10; i++) {
-		uint8_t gen = virtio_cc_read8(&dev, VIRTIO_CC_CFGGEN);
-		uint64_t v = cfg32(off) | (uint64_t)cfg32(off + 4) << 32;
-
-		if (virtio_cc_read8(&dev, VIRTIO_CC_CFGGEN) == gen)
-			return v;
-	}
-	fail("config_generation never settles");
-}
-
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
@@ -266,8 +219,8 @@ static void features_and_config(void)
 	CHECK(dev.device, "no device configuration capability");
 	CHECK(dev.device_len >= CFG_LEN, "device configuration is %u bytes, want %u",
 	      dev.device_len, CFG_LEN);
-	start = cfg64(CFG_START);
-	size = cfg64(CFG_SIZE);
+	start = virtio_cfg64(&dev, CFG_START);
+	size = virtio_cfg64(&dev, CFG_SIZE);
 
 	map = memmap(&n);
 	CHECK(map && n, "no PVH memory map");
@@ -475,8 +428,8 @@ static void after_reset(void)
 
 	CHECK(virtio_reset(&dev), "device_status reads 0x%x after a reset", virtio_status(&dev));
 	virtio_init(&dev, VIRTIO_F(VIRTIO_F_VERSION_1));
-	start = cfg64(CFG_START);
-	size = cfg64(CFG_SIZE);
+	start = virtio_cfg64(&dev, CFG_START);
+	size = virtio_cfg64(&dev, CFG_SIZE);
 	CHECK(start == s0 && size == z0, "after a reset: region 0x%lx+0x%lx, was 0x%lx+0x%lx",
 	      start, size, s0, z0);
 	bring_up();

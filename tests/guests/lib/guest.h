@@ -71,6 +71,11 @@ struct hvm_memmap_entry {
 extern const struct hvm_start_info *start_info;
 /* Its memory map, or NULL (version 0 or no map); *n gets the entry count. */
 const struct hvm_memmap_entry *memmap(uint32_t *n);
+/* Copies the value of "key=value" from the guest's command line into out
+ * (at most n - 1 bytes, NUL-terminated): false if the key is absent. */
+bool cmdline_get(const struct hvm_start_info *si, const char *key, char *out, size_t n);
+/* The decimal number at the start of s (0 if none). */
+uint64_t parse_u64(const char *s);
 
 /* ----------------------------------------------------- CPU helpers */
 static inline void outb(uint16_t port, uint8_t v)

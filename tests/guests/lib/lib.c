@@ -596,5 +596,40 @@ void wisp_guest_start(uint32_t si_paddr)
 /* pci.h and virtio.h declare these; they are compiled into lib.o because
  * the Makefile links start.o and lib.o only.  --gc-sections drops them
  * (and the ring memory) from guests that do not use them. */
+/* Copies the value of "key=value" from the command line into out (at
+ * most n - 1 bytes, NUL-terminated): false if the key is absent. */
+uint64_t parse_u64(const char *s)
+{
+	uint64_t v = 0;
+
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
+bool cmdline_get(const struct hvm_start_info *si, const char *key, char *out, size_t n)
+{
+	const char *p = (const char *)(uintptr_t)si->cmdline_paddr;
+	size_t klen = strlen(key);
+
+	if (!p)
+		return false;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!memcmp(p, key, klen) && p[klen] == '=') {
+			size_t i = 0;
+
+			for (p += klen + 1; *p && *p != ' ' && i + 1 < n; p++)
+				out[i++] = *p;
+			out[i] = 0;
+			return true;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return false;
+}
+
 #include "pci.c"
 #include "virtio.c"

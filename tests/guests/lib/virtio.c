@@ -107,6 +107,19 @@ uint32_t virtio_cc_read32(const struct virtio_dev *d, unsigned off)
 {
 	return *(volatile uint32_t *)(d->common + off);
 }
+uint64_t virtio_cfg64(const struct virtio_dev *d, unsigned off)
+{
+	for (int i = 0; i < 10; i++) {
+		uint8_t gen = virtio_cc_read8(d, VIRTIO_CC_CFGGEN);
+		uint64_t v = *(volatile uint32_t *)(d->device + off) |
+			     (uint64_t)*(volatile uint32_t *)(d->device + off + 4) << 32;
+
+		if (virtio_cc_read8(d, VIRTIO_CC_CFGGEN) == gen)
+			return v;
+	}
+	fail("config_generation never settles");
+}
+
 void virtio_cc_write8(const struct virtio_dev *d, unsigned off, uint8_t v)
 {
 	*(volatile uint8_t *)(d->common + off) = v;

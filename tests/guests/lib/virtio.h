@@ -178,6 +178,10 @@ void virtio_probe(struct virtio_dev *d);
 
 /* Common configuration registers, at their natural widths. */
 uint8_t virtio_cc_read8(const struct virtio_dev *d, unsigned off);
+/* A 64-bit device-config field as two 32-bit reads, retried while
+ * config_generation moves (4.1.4.3.1, 2.5.1); fails the test if it
+ * never settles. */
+uint64_t virtio_cfg64(const struct virtio_dev *d, unsigned off);
 uint16_t virtio_cc_read16(const struct virtio_dev *d, unsigned off);
 uint32_t virtio_cc_read32(const struct virtio_dev *d, unsigned off);
 void virtio_cc_write8(const struct virtio_dev *d, unsigned off, uint8_t v);
