@@ -344,13 +344,11 @@ static uint8_t execute(struct blk *b, const struct virtq_chain *c, uint32_t *wri
 			return VIRTIO_BLK_S_OK;
 		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID: {
-		uint64_t len;
-		struct iovec iov[VIRTQ_MAX_SEGS];
-		unsigned n = data_iov(c, iov, &len);
-		size_t copy = len < VIRTIO_BLK_ID_BYTES ? len : VIRTIO_BLK_ID_BYTES;
+		/* up to 20 bytes, in the writable part before the status */
+		size_t room = c->in_len - 1;
 
-		(void)n;
-		*written = (uint32_t)virtq_chain_write(c, 0, b->id, copy);
+		*written = (uint32_t)virtq_chain_write(c, 0, b->id, room < VIRTIO_BLK_ID_BYTES ?
+						       room : VIRTIO_BLK_ID_BYTES);
 		return VIRTIO_BLK_S_OK;
 	}
 	case VIRTIO_BLK_T_DISCARD:

@@ -164,10 +164,12 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 		cli_errorf(err, "give ip= and mask= together");
 		return -1;
 	}
-	if ((c->ip && inet_pton(AF_INET, c->ip, &a) != 1) ||
-	    (c->mask && inet_pton(AF_INET, c->mask, &a) != 1)) {
-		cli_errorf(err, "'%s': not an IPv4 address", c->ip && inet_pton(AF_INET, c->ip, &a) != 1 ? c->ip : c->mask);
-		return -1;
+	for (const char *const *addr = (const char *const[]){ c->ip, c->mask, NULL };
+	     *addr; addr++) {
+		if (inet_pton(AF_INET, *addr, &a) != 1) {
+			cli_errorf(err, "'%s': not an IPv4 address", *addr);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -481,11 +481,6 @@ static void add_pci_cfg_cap(struct virtio_dev *d)
 	d->pci.config_read = pci_cfg_read;
 }
 
-static void pci_dma_map_guest(struct virtio_dev *d)
-{
-	virtq_dma_guest(&d->dma, &d->vm->mem);
-}
-
 int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 		      const struct virtio_dev_info *info)
 {
@@ -502,7 +497,7 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 	d->features = info->features | (1ULL << VIRTIO_F_VERSION_1) |
 		      (1ULL << VIRTIO_F_EVENT_IDX) | (1ULL << VIRTIO_F_INDIRECT_DESC);
 	pthread_mutex_init(&d->lock, NULL);
-	pci_dma_map_guest(d);
+	virtq_dma_guest(&d->dma, &vm->mem);
 	for (unsigned q = 0; q < d->nqueues; q++) {
 		struct virtio_queue *vq = &d->queue[q];
 
