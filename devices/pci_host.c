@@ -123,7 +123,7 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 	aml_name_int(a, "_BBN", 0);
 	aml_name(a, "_CRS");
 	aml_resources_begin(a);
-	aml_res_word_bus(a, 0, 0xff);
+	aml_res_word_bus(a, 0, (uint16_t)((ARCH_PCI_ECAM_SIZE >> 20) - 1));
 	aml_res_io(a, X86_PORT_PCI_CONFIG, X86_PORT_PCI_CONFIG, 1, 8);
 	aml_res_word_io(a, 0x0000, X86_PORT_PCI_CONFIG - 1);
 	aml_res_word_io(a, X86_PORT_PCI_CONFIG + 8, 0xffff);

@@ -15,7 +15,7 @@
  *     0x0010_0000  kernel (PVH ELF paddr, bzImage protected-mode code)
  *   ...          RAM up to 3 GiB at most
  *   0xc000_0000  PCI 32-bit MMIO window (512 MiB)
- *   0xe000_0000  PCI ECAM (256 MiB: segment 0, buses 0-255)
+ *   0xe000_0000  PCI ECAM (1 MiB: segment 0, bus 0, the only bus)
  *   0xfec0_0000  I/O APIC
  *   0xfee0_0000  local APIC (in KVM)
  *   0x1_0000_0000 RAM above 4 GiB, then the 64-bit PCI window
@@ -40,7 +40,11 @@
 #define X86_PCI_MMIO32		0xc0000000ULL
 #define X86_PCI_MMIO32_SIZE	0x20000000ULL
 #define X86_PCI_ECAM		0xe0000000ULL
-#define X86_PCI_ECAM_SIZE	0x10000000ULL
+/* One bus per segment: wisp has no bridges.  Declaring more buses costs
+ * every Linux boot a probe of each (x86's pcibios_fixup_peer_bridges reads
+ * the vendor id of 32 slots on every bus up to the MCFG's end bus: 16k
+ * port exits for buses 1-255). */
+#define X86_PCI_ECAM_SIZE	0x100000ULL
 #define X86_IOAPIC		0xfec00000ULL
 #define X86_IOAPIC_SIZE		0x1000ULL
 #define X86_LAPIC		0xfee00000ULL
