@@ -159,7 +159,8 @@ static int memory_body(struct parser *p, struct kv_list *kv)
 
 	if (kv_size(kv, "size", &m->size, p->err) < 0 ||
 	    kv_bool(kv, "shared", &m->shared, p->err) < 0 ||
-	    kv_bool(kv, "hugepages", &m->hugepages, p->err) < 0)
+	    kv_bool(kv, "hugepages", &m->hugepages, p->err) < 0 ||
+	    kv_bool(kv, "thp", &m->thp, p->err) < 0)
 		return -1;
 	if (m->size < MIN_MEMORY) {
 		cli_errorf(p->err, "size %llu is too small (at least 2M)",
@@ -249,7 +250,7 @@ static const struct core_option core_options[] = {
 	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs },
 	{ "cmdline", "STRING", "Kernel command line", opt_cmdline },
 	{ "cpus", "boot=N", "Number of vCPUs (default 1)", opt_cpus },
-	{ "memory", "size=SIZE[,shared=on][,hugepages=on]", "Guest RAM (default 512M)", opt_memory },
+	{ "memory", "size=SIZE[,shared=on][,hugepages=on][,thp=off]", "Guest RAM (default 512M)", opt_memory },
 	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
 	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },
 	{ "features", NULL, "List the devices and options built into this binary", opt_features },
@@ -470,6 +471,7 @@ enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = 1;
 	cfg->memory.size = DEFAULT_MEMORY;
+	cfg->memory.thp = true;
 	cfg->seccomp = IS_ENABLED(CONFIG_SECCOMP) ? SECCOMP_ON : SECCOMP_OFF;
 	err->msg[0] = '\0';
 

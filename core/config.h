@@ -26,6 +26,7 @@ struct memory_config {
 	uint64_t size;
 	bool shared;		/* memfd, mappable by vhost-user back-ends */
 	bool hugepages;
+	bool thp;		/* madvise(MADV_HUGEPAGE), default on */
 };
 
 struct vm_config {

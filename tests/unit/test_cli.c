@@ -108,6 +108,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.cpus, 1);
 	assert_int_equal(cfg.memory.size, 512ULL << 20);
 	assert_false(cfg.memory.shared);
+	assert_true(cfg.memory.thp);	/* cloud-hypervisor's default */
 	cli_free(&cfg);
 }
 
@@ -120,6 +121,9 @@ static void test_good_values(void **state)
 	assert_int_equal(cfg.memory.size, 1ULL << 30);
 	assert_int_equal(cfg.memory.shared, IS_ENABLED(CONFIG_MEMORY_SHARED));
 	assert_string_equal(cfg.cmdline, "console=ttyS0 quiet");
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--memory", "size=64M,thp=off"), CLI_RUN);
+	assert_false(cfg.memory.thp);
 	cli_free(&cfg);
 }
 
@@ -155,6 +159,7 @@ static void test_size_units(void **state)
 	expect_error(PARSE("--memory", "size=M"), "'size=M': not a size");
 	expect_error(PARSE("--memory", "size=99999999999T"), "not a size");
 	expect_error(PARSE("--memory", "size=1K"), "too small");
+	expect_error(PARSE("--memory", "size=1G,thp=maybe"), "--memory: 'thp=maybe': expected on or off");
 	assert_int_equal(parse_size("4k", &v), 0);
 	assert_int_equal(v, 4096);
 	assert_int_equal(parse_size("2G", &v), 0);
