@@ -188,7 +188,8 @@ all: $(O)/wisp
 san-flags := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 host-cflags := $(common-cflags) -O1 -g $(san-flags) -DWISP_UNIT_TEST
-host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o,$(objs)))
+# core/libc_printf.o replaces libc functions: the static binary's only
+host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o core/libc_printf.o,$(objs)))
 unit-srcs := $(wildcard tests/unit/test_*.c)
 unit-bins := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(unit-srcs))
 host-libs := $(foreach l,$(sort $(libs)),$(if $(filter aarch64,$(ARCH)),,$(lib-dir)/$(l)))
