@@ -2,7 +2,7 @@
 /* Walking the compile-time device table (see device.h). */
 #include "core/device.h"
 
-#include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Provided by the linker for the DEVICE_SECTION section. */
@@ -14,14 +14,11 @@ extern const struct device_desc __stop_wisp_devices[] __attribute__((weak));
 static const struct device_desc *sorted[TABLE_MAX];
 static size_t nsorted;
 
-static int by_order_then_name(const void *a, const void *b)
+static bool before(const struct device_desc *x, const struct device_desc *y)
 {
-	const struct device_desc *x = *(const struct device_desc *const *)a;
-	const struct device_desc *y = *(const struct device_desc *const *)b;
-
 	if (x->order != y->order)
-		return x->order < y->order ? -1 : 1;
-	return strcmp(x->name, y->name);
+		return x->order < y->order;
+	return strcmp(x->name, y->name) < 0;
 }
 
 size_t device_table(const struct device_desc *const **out)
@@ -30,9 +27,15 @@ size_t device_table(const struct device_desc *const **out)
 		/* Weak: a build without any device has no section, and
 		 * both bounds are then NULL. */
 		for (const struct device_desc *d = __start_wisp_devices;
-		     d < __stop_wisp_devices && nsorted < TABLE_MAX; d++)
-			sorted[nsorted++] = d;
-		qsort(sorted, nsorted, sizeof(sorted[0]), by_order_then_name);
+		     d < __stop_wisp_devices && nsorted < TABLE_MAX; d++) {
+			/* insertion sort: a few dozen entries at most, and
+			 * no qsort linked in for them */
+			size_t i = nsorted++;
+
+			for (; i > 0 && before(d, sorted[i - 1]); i--)
+				sorted[i] = sorted[i - 1];
+			sorted[i] = d;
+		}
 	}
 	*out = sorted;
 	return nsorted;

@@ -43,6 +43,10 @@ int kv_str(struct kv_list *kv, const char *key, const char **out,
 	   struct cli_error *err);
 int kv_bool(struct kv_list *kv, const char *key, bool *out,
 	    struct cli_error *err);
+/* The whole of text as a decimal number: 0, or -1 for anything else
+ * (empty, a sign, spaces, other characters, above UINT64_MAX). */
+int parse_u64(const char *text, uint64_t *out);
+
 int kv_u64(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
 	   uint64_t *out, struct cli_error *err);
 int kv_size(struct kv_list *kv, const char *key, uint64_t *out,

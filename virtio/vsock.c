@@ -51,6 +51,7 @@
 
 #include "core/device.h"
 #include "core/event.h"
+#include "core/kv.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
 
@@ -851,8 +852,8 @@ static uint32_t alloc_local_port(struct vsock *v, uint32_t gport)
  * connection so a partial line does not keep the socket readable. */
 static void host_handshake(struct vsock *v, struct conn *c)
 {
-	char *line = c->line, *end;
-	unsigned long port;
+	char *line = c->line;
+	uint64_t port;
 
 	for (;;) {
 		ssize_t n = recv(c->fd, line + c->linelen, 1, MSG_DONTWAIT);
@@ -873,9 +874,7 @@ static void host_handshake(struct vsock *v, struct conn *c)
 	line[c->linelen] = 0;
 	if (c->linelen && line[c->linelen - 1] == '\r')
 		line[c->linelen - 1] = 0;
-	errno = 0;
-	if (strncmp(line, "CONNECT ", 8) || line[8] < '0' || line[8] > '9' ||
-	    (port = strtoul(line + 8, &end, 10), *end) || errno || port > UINT32_MAX) {
+	if (strncmp(line, "CONNECT ", 8) || parse_u64(line + 8, &port) || port > UINT32_MAX) {
 		conn_free(v, c);
 		return;
 	}

@@ -174,6 +174,12 @@ static void test_cpus(void **state)
 	(void)state;
 	expect_error(PARSE("--cpus", "boot=0"), "--cpus: 'boot=0': must be 1..");
 	expect_error(PARSE("--cpus", "boot=two"), "--cpus: 'boot=two': not a number");
+	expect_error(PARSE("--cpus", "boot=-1"), "'boot=-1': not a number");
+	expect_error(PARSE("--cpus", "boot=+2"), "'boot=+2': not a number");
+	expect_error(PARSE("--cpus", "boot= 2"), "'boot= 2': not a number");
+	expect_error(PARSE("--cpus", "boot=2x"), "'boot=2x': not a number");
+	expect_error(PARSE("--cpus", "boot=18446744073709551616"), "not a number");
+	expect_error(PARSE("--memory", "size=18446744073709551615K"), "not a size");
 	expect_error(PARSE("--cpus", "boot=2,max=4"), "max must equal boot");
 	expect_error(PARSE("--cpus"), "--cpus: needs a value");
 }
