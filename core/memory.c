@@ -83,9 +83,11 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	madvise(p, cfg->size, MADV_DONTDUMP);
 	madvise(p, cfg->size, MADV_DONTFORK);
 	/* thp=on (the default, as in cloud-hypervisor): transparent huge
-	 * pages where the host allows them; a failure only costs speed. */
-	if (cfg->thp && !cfg->hugepages)
-		madvise(p, cfg->size, MADV_HUGEPAGE);
+	 * pages where the host allows them; a failure only costs speed.
+	 * thp=off says no even where the host's THP setting is "always",
+	 * so the guest's RSS is exactly the 4 KiB pages it touched. */
+	if (!cfg->hugepages)
+		madvise(p, cfg->size, cfg->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	mem->base = p;
 	mem->total = cfg->size;
 	return 0;

@@ -1,0 +1,86 @@
+# boot: how a real Linux boot costs under wisp and under QEMU microvm, in one
+# lab run (a benchmark, not a test: bench/lab/run runs it, `make test` never
+# does). The same guest (the lab's bzImage and initramfs, 1 vCPU, 256 MiB,
+# no disk or network, default devices of each VMM) boots and powers off
+# BOOT_RUNS times under each VMM, alternating: wisp as it comes, wisp with
+# --memory thp=off, and QEMU. Per run:
+#   - wall time from starting the VMM to its exit, on the lab host's clock
+#   - the guest kernel's uptime when its /init ran (its own boot time)
+#   - the VM exits of the run by reason, counted by a histogram trigger on
+#     the lab host's kvm_exit tracepoint (nothing else runs VMs meanwhile)
+# On real hardware the number of exits is what a boot's VMM cost is made of;
+# under the lab's TCG every exit is emulated, so times mean little and the
+# counts are the solid figures. Prints, per run and VMM:
+#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N exits=N io_exits=N ...
+#   [boot] COMMAND wisp|qemu ...
+# Needs `tests/lab/run --with-qemu`.
+# lab-timeout: 300
+# lab-boots: 9
+BOOT_RUNS=${BOOT_RUNS:-3}
+
+QEMU_BIN=/usr/bin/qemu-system-x86_64
+[ -x "$QEMU_BIN" ] || fail "no QEMU in the lab host (tests/lab/run --with-qemu)"
+
+# KVM's own counters (debugfs) sum over the VMs that exist, so they are
+# gone once a VMM exits; a histogram trigger on the kvm_exit tracepoint
+# keeps counting after the VM is destroyed, keyed by the exit reason.
+tr=/sys/kernel/tracing
+[ -d $tr/events ] || mount -t tracefs tracefs $tr 2>/dev/null
+ev=$tr/events/kvm/kvm_exit
+[ -w $ev/trigger ] || fail "no kvm_exit tracepoint at $ev (tracefs)"
+hist_on() {
+	echo 'hist:keys=exit_reason:sort=hitcount' >$ev/trigger ||
+		fail "cannot set a histogram trigger on $ev"
+}
+hist_off() { echo '!hist:keys=exit_reason:sort=hitcount' >$ev/trigger; }
+
+# result VMM RUN LOG WALL_CS: one RESULT line for the run, from the guest's
+# log and the histogram: exits=TOTAL and exit_REASON=N for each reason
+result() {
+	grep -q '^WISP-GUEST-DONE' "$3" || fail "$1 run $2: the guest did not finish ($(tail -n 2 "$3" | tr '\n' ' '))"
+	up=$(sed -n 's/^GUEST uptime=\([0-9.]*\)$/\1/p' "$3" | head -n 1)
+	[ -n "$up" ] || fail "$1 run $2: no uptime from the guest"
+	init_cs=$(echo "$up" | awk '{ printf "%d", $1 * 100 }')
+	# "{ exit_reason:       1024 } hitcount:      29310", then "Hits: N"
+	counts=$(awk 'index($0, "{ exit_reason:") == 1 {
+			r = $3; n = $NF; total += n; out = out " exit_" r "=" n }
+		index($0, "Hits:") { hits = $2 }
+		END { print "exits=" (hits != "" ? hits : total + 0) out }' $ev/hist)
+	case "$counts" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $ev/hist" ;; esac
+	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs $counts"
+}
+
+cmdline=$(guest_cmdline boot)
+qargs="-accel kvm -cpu host,-arch-capabilities -M microvm,rtc=on"
+qargs="$qargs -nodefaults -no-user-config -display none -no-reboot -serial stdio"
+qargs="$qargs -smp 1 -m 256M"
+note "COMMAND wisp-4k wisp --kernel vmlinuz --initramfs initrd.gz --cmdline '$cmdline' --serial tty --console off --memory size=256M,thp=off"
+note "COMMAND wisp wisp --kernel vmlinuz --initramfs initrd.gz --cmdline '$cmdline' --serial tty --console off --memory size=256M"
+note "COMMAND qemu qemu-system-x86_64 $qargs -kernel vmlinuz -initrd initrd.gz -append '$cmdline'"
+
+wisp_bin=$WISP
+i=1
+while [ $i -le "$BOOT_RUNS" ]; do
+	for vmm in wisp wisp-4k qemu; do
+		hist_on
+		t0=$(_lab_cs)
+		if [ $vmm = wisp ]; then
+			WISP=$wisp_bin
+			boot_guest "$LAB_BOOT_TIMEOUT" $vmm.log boot --memory size=256M
+		elif [ $vmm = wisp-4k ]; then
+			WISP=$wisp_bin
+			boot_guest "$LAB_BOOT_TIMEOUT" $vmm.log boot --memory size=256M,thp=off
+		else
+			WISP=$QEMU_BIN
+			# shellcheck disable=SC2086
+			run_wisp "$LAB_BOOT_TIMEOUT" $vmm.log -- $qargs \
+				-kernel "$GUEST_BZIMAGE" -initrd "$GUEST_INITRD" -append "$cmdline"
+		fi
+		t1=$(_lab_cs)
+		[ "$WISP_RC" = 0 ] || fail "$vmm run $i exited $WISP_RC"
+		result $vmm $i $vmm.log $((t1 - t0))
+		hist_off
+	done
+	i=$((i + 1))
+done
+pass
