@@ -421,12 +421,30 @@ static double read_hwm(pid_t pid)
 	return kib;
 }
 
+/* Adjacent mappings of one kind, possibly guest RAM: a VMM's RAM mapping
+ * can be split into several VMAs (by madvise, mprotect or THP), so guest
+ * RAM is the largest such run at least as big as the guest. */
+struct smaps_run {
+	unsigned long long hi;	/* end address, 0: no run open */
+	bool anon;
+	double size, rss;	/* KiB */
+};
+
+static void close_run(struct smaps_run *run, double guest_kib, struct smaps_run *guest)
+{
+	if (run->hi && run->size >= guest_kib && run->size > guest->size)
+		*guest = *run;
+	run->hi = 0;
+}
+
 /* One reading of /proc/PID/smaps; false once the process is gone. */
 static bool read_smaps(pid_t pid, double guest_kib, struct smaps_total *t)
 {
 	char path[64], line[512];
 	FILE *f;
-	double size = 0, rss = 0, guest_size = 0, guest_rss = 0;
+	struct smaps_run run = { 0 }, guest = { 0 };
+	unsigned long long cur_lo = 0, cur_hi = 0;
+	double size = 0, rss = 0;
 	bool anon = false, any = false;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
@@ -438,15 +456,14 @@ static bool read_smaps(pid_t pid, double guest_kib, struct smaps_total *t)
 	do {                                                                      \
 		if (any) {                                                        \
 			t->rss += rss;                                            \
-			if (size >= guest_kib && size > guest_size) {             \
-				if (guest_size) /* the previous pick was not it */ \
-					t->anon += guest_rss;                     \
-				guest_size = size;                                \
-				guest_rss = rss;                                  \
-			} else if (anon) {                                        \
-				t->anon += rss;                                   \
+			*(anon ? &t->anon : &t->file) += rss;                     \
+			if (run.hi && run.hi == cur_lo && run.anon == anon) {     \
+				run.size += size;                                 \
+				run.rss += rss;                                   \
+				run.hi = cur_hi;                                  \
 			} else {                                                  \
-				t->file += rss;                                   \
+				close_run(&run, guest_kib, &guest);               \
+				run = (struct smaps_run){ cur_hi, anon, size, rss }; \
 			}                                                         \
 		}                                                                 \
 	} while (0)
@@ -461,6 +478,8 @@ static bool read_smaps(pid_t pid, double guest_kib, struct smaps_total *t)
 			FLUSH();
 			any = true;
 			size = rss = 0;
+			cur_lo = lo;
+			cur_hi = hi;
 			/* inode 0: anonymous, heap, stack, [vdso], KVM's run pages */
 			anon = ino == 0;
 		} else if (sscanf(line, "Size: %lf kB", &kib) == 1) {
@@ -471,8 +490,11 @@ static bool read_smaps(pid_t pid, double guest_kib, struct smaps_total *t)
 	}
 	FLUSH();
 #undef FLUSH
+	close_run(&run, guest_kib, &guest);
 	fclose(f);
-	t->guest = guest_rss;
+	/* the guest's pages are not the VMM's own */
+	*(guest.anon ? &t->anon : &t->file) -= guest.rss;
+	t->guest = guest.rss;
 	return any;
 }
 
@@ -509,10 +531,12 @@ static int cmd_mem(int runs, double guest_mib, const char *raw_path, const char 
 				break;
 			if (got < 0)
 				die("wait4: %s", strerror(errno));
-			/* a zombie's smaps reads empty, leaving best alone */
+			/* a zombie's smaps reads empty, leaving best alone; a
+			 * sample taken before the guest touched its RAM (or
+			 * after the VMM unmapped it) does not count */
 			if (read_smaps(pid, guest_mib * 1024, &t)) {
 				samples++;
-				if (t.rss > best.rss)
+				if (t.guest > 0 && t.rss > best.rss)
 					best = t;
 			}
 			h = read_hwm(pid);
