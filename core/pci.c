@@ -246,13 +246,12 @@ static void msix_sync_all(struct pci_function *fn)
 		vector_sync(fn, v);
 }
 
-int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
-		 uint32_t table_offset, uint32_t pba_offset)
+int pci_adopt_msix(struct pci_function *fn, uint8_t cap, unsigned nvec,
+		   unsigned bar, uint32_t table_offset, uint32_t pba_offset)
 {
-	uint8_t body[12] = { 0 };
 	struct msix *m = &fn->msix;
 
-	if (!nvec || nvec > 2048)
+	if (!nvec || nvec > 2048 || !cap)
 		return -1;
 	m->vec = calloc(nvec, sizeof(*m->vec));
 	m->pba = calloc((nvec + 63) / 64, sizeof(*m->pba));
@@ -267,14 +266,23 @@ int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
 	m->bar = bar;
 	m->table_offset = table_offset;
 	m->pba_offset = pba_offset;
+	m->cap = cap;
+	pci_cfg_wmask(fn, m->cap + 2, 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	return 0;
+}
+
+int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
+		 uint32_t table_offset, uint32_t pba_offset)
+{
+	uint8_t body[12] = { 0 };
+
+	if (!nvec || nvec > 2048)
+		return -1;
 	put16(&body[2], (uint16_t)(nvec - 1));
 	put32(&body[4], table_offset | bar);
 	put32(&body[8], pba_offset | bar);
-	m->cap = pci_add_capability(fn, PCI_CAP_ID_MSIX, body, sizeof(body));
-	if (!m->cap)
-		return -1;
-	pci_cfg_wmask(fn, m->cap + 2, 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
-	return 0;
+	return pci_adopt_msix(fn, pci_add_capability(fn, PCI_CAP_ID_MSIX, body, sizeof(body)),
+			      nvec, bar, table_offset, pba_offset);
 }
 
 bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,

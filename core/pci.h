@@ -123,6 +123,10 @@ void pci_cfg_wmask(struct pci_function *fn, unsigned off, unsigned len,
  * offsets; the owner forwards accesses there to msix_table_access(). */
 int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
 		 uint32_t table_offset, uint32_t pba_offset);
+/* The same for a capability already in config space at `cap` (a VFIO
+ * device's own, whose place the guest's driver may rely on). */
+int pci_adopt_msix(struct pci_function *fn, uint8_t cap, unsigned nvec,
+		   unsigned bar, uint32_t table_offset, uint32_t pba_offset);
 bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
 		       unsigned len, bool write);
 /* Signals a vector (from any thread): delivered, or left pending while
