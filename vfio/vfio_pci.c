@@ -784,11 +784,11 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	v->can_reset = info.flags & VFIO_DEVICE_FLAGS_RESET;
 	vfio_at_exit(vfio_pci_release, v);
 	reset_device(v);
-	/* the device does nothing until the guest's driver turns it on */
-	cfg_write_dev(v, PCI_COMMAND, &cmd, 2);
 	pci_init_function(&v->fn, vm, v->name, 0, 0, 0, 0);
 	if (read_config(v))
 		return -1;
+	/* the device does nothing until the guest's driver turns it on */
+	cfg_write_dev(v, PCI_COMMAND, &cmd, 2);
 	vfio_pci_header(v);
 	for (unsigned n = 0; n < PCI_NUM_BARS; )
 		n += setup_bar(v, n);
