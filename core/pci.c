@@ -360,6 +360,18 @@ int msix_notify(struct pci_function *fn, unsigned vector)
 	return 0;
 }
 
+bool msix_vector_masked(struct pci_function *fn, unsigned vector)
+{
+	bool masked;
+
+	if (vector >= fn->msix.nvec)
+		return true;
+	pthread_mutex_lock(&fn->lock);
+	masked = vector_masked(fn, vector);
+	pthread_mutex_unlock(&fn->lock);
+	return masked;
+}
+
 int msix_vector_eventfd(struct pci_function *fn, unsigned vector)
 {
 	int fd;

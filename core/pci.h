@@ -135,6 +135,9 @@ int msix_notify(struct pci_function *fn, unsigned vector);
 /* The eventfd that fires the vector (for vhost-user back-ends), or -1. */
 int msix_vector_eventfd(struct pci_function *fn, unsigned vector);
 bool msix_enabled(const struct pci_function *fn);
+/* Whether the guest has vector v masked (or MSI-X off, or bus mastering
+ * off): an interrupt for it now waits in the PBA.  Takes the lock. */
+bool msix_vector_masked(struct pci_function *fn, unsigned vector);
 /* Bus mastering on: the function may touch memory and interrupt. */
 bool pci_bus_master(const struct pci_function *fn);
 

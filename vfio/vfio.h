@@ -40,6 +40,11 @@ int vfio_check_host_device(const char *path, struct vfio_host_device *dev,
  * Devices of one group share the group's fd. */
 int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev);
 
+/* Calls fn(opaque) on VFIO's interrupt thread whenever fd (an eventfd)
+ * is readable; fn reads it.  Any thread.  The watch lasts as long as
+ * wisp.  0, or -1 after a message. */
+int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque);
+
 /* Runs fn at exit (after the VM is gone), last registered first: the
  * devices reset themselves there.  At most a few per device. */
 void vfio_at_exit(void (*fn)(void *opaque), void *opaque);

@@ -6,8 +6,8 @@
  * Config space is the device's own, read and written through VFIO, except
  * what wisp must own: the BARs (the guest places them in wisp's PCI
  * window, not where the host has them), the expansion ROM (hidden), the
- * interrupt pin (no INTx: the machine has no INTx routing), the header
- * type's multi-function bit, and the MSI and MSI-X capabilities, which
+ * interrupt line and pin (INTx goes through wisp, see setup_intx), the
+ * header type's multi-function bit, and the MSI and MSI-X capabilities, which
  * core/pci.c-style emulation turns into KVM MSI routes.  The command
  * register is both: core/pci.c uses it to decode the BARs, and the device
  * gets it too (memory decoding, bus mastering).
@@ -20,6 +20,7 @@
  * Interrupts: each MSI-X vector (and the MSI vector) is a KVM irqfd; the
  * eventfd behind it is handed to VFIO_DEVICE_SET_IRQS, so the host
  * kernel signals the guest directly, without a wisp thread in between.
+ * Masked MSI-X vectors and INTx go through wisp's VFIO interrupt thread.
  *
  * The device is reset when wisp takes it and again at exit.  Its config
  * space writes are filtered by vfio-pci in the host kernel too, so a
@@ -33,8 +34,10 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "arch_layout.h"
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/pci.h"
@@ -100,10 +103,15 @@ struct vfio_pci {
 	/* MSI-X as VFIO has it: on, and the eventfd of each vector */
 	bool msix_on;
 	int *msix_fd;
+	struct msix_park *park;
 	/* MSI: the capability, one vector (multiple messages are hidden) */
 	uint8_t msi_cap;
 	bool msi_on;
 	int msi_gsi, msi_eventfd;
+	/* INTx: the wired line, VFIO's trigger eventfd, the unmask timer */
+	int intx_line;		/* -1: the guest sees no INTx pin */
+	bool intx_on;
+	int intx_fd, intx_timer;
 	unsigned bar_reports;	/* messages about BARs the guest misplaced */
 };
 
@@ -178,7 +186,8 @@ static void vfio_config_read(struct pci_function *fn, unsigned off, unsigned len
 	pthread_mutex_unlock(&fn->lock);
 }
 
-static void msix_update(struct vfio_pci *v);
+static void msix_update(struct vfio_pci *v, unsigned first, unsigned count);
+static void intx_set(struct vfio_pci *v, bool on);
 static void msi_update(struct vfio_pci *v);
 
 /* After the guest wrote (core/pci.c applied the write mask): the device's
@@ -217,7 +226,7 @@ static void vfio_config_written(struct pci_function *fn, unsigned off, unsigned 
 		cfg_write_dev(v, PCI_COMMAND, &cmd, 2);
 	}
 	if (fn->msix.nvec)
-		msix_update(v);
+		msix_update(v, 0, fn->msix.nvec);
 	if (v->msi_cap && off < v->msi_cap + 24u && off + len > v->msi_cap)
 		msi_update(v);
 	if (off < PCI_COMMAND + 2 && off + len > PCI_COMMAND && v->msi_cap)
@@ -252,10 +261,52 @@ static int set_irqs(struct vfio_pci *v, unsigned index, unsigned start,
 	return ret;
 }
 
-/* Makes VFIO's MSI-X state follow the guest's: enabled with the
- * capability, each vector's eventfd the irqfd core/pci.c made for it
- * (created when the guest first unmasks the vector). */
-static void msix_update(struct vfio_pci *v)
+/* A vector the guest masked: VFIO signals this eventfd instead of the
+ * irqfd, and the interrupt waits in the PBA (msix_notify) until the
+ * guest unmasks it, as the device's own PBA would hold it. */
+struct msix_park {
+	struct vfio_pci *dev;
+	unsigned vector;
+	int fd;
+};
+
+static void park_fired(void *opaque)
+{
+	struct msix_park *p = opaque;
+	uint64_t n;
+
+	if (read(p->fd, &n, sizeof(n)) == sizeof(n))
+		msix_notify(&p->dev->fn, p->vector);
+}
+
+/* What VFIO should signal for vector i: its irqfd while unmasked, its
+ * parking eventfd while masked, nothing before the guest first set it
+ * up. */
+static int msix_target(struct vfio_pci *v, unsigned i)
+{
+	struct msix_park *p = &v->park[i];
+	int irqfd = msix_vector_eventfd(&v->fn, i);
+
+	if (irqfd < 0)
+		return -1;
+	if (!msix_vector_masked(&v->fn, i))
+		return irqfd;
+	if (p->fd < 0) {
+		p->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (p->fd >= 0 && vfio_irq_watch(p->fd, park_fired, p)) {
+			close(p->fd);
+			p->fd = -1;
+		}
+		if (p->fd < 0)
+			return irqfd;	/* dropped while masked, as before */
+	}
+	return p->fd;
+}
+
+/* Makes VFIO's MSI-X state follow the guest's for vectors [first,
+ * first+count): enabled with the capability, each vector signalling
+ * msix_target(). */
+static void msix_update(struct vfio_pci *v, unsigned first, unsigned count)
 {
 	struct pci_function *fn = &v->fn;
 	unsigned n = fn->msix.nvec;
@@ -267,14 +318,16 @@ static void msix_update(struct vfio_pci *v)
 	pthread_mutex_unlock(&fn->lock);
 	if (want && !v->msix_on) {
 		for (unsigned i = 0; i < n; i++)
-			v->msix_fd[i] = msix_vector_eventfd(fn, i);
+			v->msix_fd[i] = msix_target(v, i);
+		intx_set(v, false);	/* VFIO has one kind on at a time */
 		v->msix_on = !set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, 0, n, v->msix_fd);
 	} else if (!want && v->msix_on) {
 		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL);
 		v->msix_on = false;
+		intx_set(v, !v->msi_on);
 	} else if (want) {
-		for (unsigned i = 0; i < n; i++) {
-			int fd = msix_vector_eventfd(fn, i);
+		for (unsigned i = first; i < n && i - first < count; i++) {
+			int fd = msix_target(v, i);
 
 			if (fd != v->msix_fd[i] &&
 			    !set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, i, 1, &fd))
@@ -321,13 +374,102 @@ static void msi_update(struct vfio_pci *v)
 	if (v->msi_gsi >= 0)
 		irq_msi_route_set(v->vm, v->msi_gsi, addr, data,
 				  !want || mask || !pci_bus_master(fn));
-	if (want && !v->msi_on)
+	if (want && !v->msi_on) {
+		intx_set(v, false);
 		v->msi_on = !set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &v->msi_eventfd);
-	else if (!want && v->msi_on) {
+	} else if (!want && v->msi_on) {
 		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL);
 		v->msi_on = false;
+		intx_set(v, !v->msix_on);
 	}
 	pthread_mutex_unlock(&v->irq_lock);
+}
+
+/* --------------------------------------------------------------- INTx */
+
+/* With the split irqchip KVM cannot resample a level interrupt, so INTx
+ * takes the way through wisp: VFIO masks the host's INTx when it fires
+ * and signals intx_fd; wisp pulses the guest's line and unmasks a
+ * millisecond later, when a device that still asserts INTx (the guest
+ * has not serviced it yet) fires again.  Nothing is lost; INTx is slow,
+ * which is why drivers use MSI-X. */
+#define INTX_UNMASK_NS 1000000
+
+/* irq_lock held.  VFIO has INTx on exactly while MSI and MSI-X are off. */
+static void intx_set(struct vfio_pci *v, bool on)
+{
+	if (v->intx_line < 0 || on == v->intx_on)
+		return;
+	if (on)
+		v->intx_on = !set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &v->intx_fd);
+	else {
+		set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+		v->intx_on = false;
+	}
+}
+
+#ifdef ARCH_PCI_INTX_LINES
+static void intx_fired(void *opaque)
+{
+	struct vfio_pci *v = opaque;
+	struct itimerspec later = { .it_value.tv_nsec = INTX_UNMASK_NS };
+	uint64_t n;
+
+	if (read(v->intx_fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	irq_pulse(v->vm, (unsigned)v->intx_line);
+	timerfd_settime(v->intx_timer, 0, &later, NULL);
+}
+
+static void intx_unmask(void *opaque)
+{
+	struct vfio_pci *v = opaque;
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_ACTION_UNMASK | VFIO_IRQ_SET_DATA_NONE,
+		.index = VFIO_PCI_INTX_IRQ_INDEX,
+		.count = 1,
+	};
+	uint64_t n;
+
+	if (read(v->intx_timer, &n, sizeof(n)) != sizeof(n))
+		return;
+	pthread_mutex_lock(&v->irq_lock);
+	if (v->intx_on)
+		ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set);
+	pthread_mutex_unlock(&v->irq_lock);
+}
+#endif
+
+/* INTx for a device with an interrupt pin, on one of the arch's lines
+ * (devices take turns); the guest sees pin and line.  Without lines, or
+ * without VFIO INTx, the pin reads 0 and the guest uses MSI(-X). */
+static void setup_intx(struct vfio_pci *v, uint8_t pin)
+{
+#ifdef ARCH_PCI_INTX_LINES
+	static const int lines[] = ARCH_PCI_INTX_LINES;
+	static unsigned next;
+	struct vfio_irq_info info = { .argsz = sizeof(info),
+				      .index = VFIO_PCI_INTX_IRQ_INDEX };
+
+	if (!pin || pin > 4 || ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || !info.count)
+		return;
+	v->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v->intx_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (v->intx_fd < 0 || v->intx_timer < 0 ||
+	    vfio_irq_watch(v->intx_fd, intx_fired, v) ||
+	    vfio_irq_watch(v->intx_timer, intx_unmask, v))
+		return;
+	v->intx_line = lines[next++ % (sizeof(lines) / sizeof(lines[0]))];
+	v->fn.cfg[PCI_INTERRUPT_PIN] = pin;
+	v->fn.cfg[PCI_INTERRUPT_LINE] = (uint8_t)v->intx_line;
+	pthread_mutex_lock(&v->irq_lock);
+	intx_set(v, true);
+	pthread_mutex_unlock(&v->irq_lock);
+#else
+	(void)v;
+	(void)pin;
+#endif
 }
 
 /* --------------------------------------------------------------- BARs */
@@ -340,8 +482,8 @@ static bool bar_access(struct vfio_bar *b, uint64_t off, void *data, unsigned le
 
 	if (v->fn.msix.nvec && v->fn.msix.bar == b->index &&
 	    msix_table_access(&v->fn, off, data, len, write)) {
-		if (write)
-			msix_update(v);
+		if (write && off >= v->fn.msix.table_offset)
+			msix_update(v, (unsigned)((off - v->fn.msix.table_offset) / 16), 1);
 		return true;
 	}
 	/* the guest's BAR is a power of two at least a page; the region
@@ -597,11 +739,14 @@ static int setup_msix(struct vfio_pci *v, uint8_t c)
 		return -1;
 	}
 	v->msix_fd = malloc(nvec * sizeof(int));
-	if (!v->msix_fd ||
+	v->park = calloc(nvec, sizeof(*v->park));
+	if (!v->msix_fd || !v->park ||
 	    pci_adopt_msix(fn, c, nvec, bir, table & ~PCI_MSIX_BIR, pba & ~PCI_MSIX_BIR))
 		return -1;
-	for (unsigned i = 0; i < nvec; i++)
+	for (unsigned i = 0; i < nvec; i++) {
 		v->msix_fd[i] = -1;
+		v->park[i] = (struct msix_park){ .dev = v, .vector = i, .fd = -1 };
+	}
 	/* the table and PBA stay trapped, whatever VFIO lets us map */
 	pieces_cut(&v->bar[bir], table & ~PCI_MSIX_BIR,
 		   (table & ~PCI_MSIX_BIR) + nvec * 16ULL);
@@ -646,7 +791,9 @@ static void vfio_pci_release(void *opaque)
 		set_irqs(v, VFIO_PCI_MSIX_IRQ_INDEX, 0, 0, NULL);
 	if (v->msi_on)
 		set_irqs(v, VFIO_PCI_MSI_IRQ_INDEX, 0, 0, NULL);
-	v->msix_on = v->msi_on = false;
+	if (v->intx_on)
+		set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
+	v->msix_on = v->msi_on = v->intx_on = false;
 	reset_device(v);
 	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
 		for (size_t i = 0; i < v->bar[n].npieces; i++)
@@ -752,6 +899,7 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	static bool checked;
 	struct vfio_pci *v;
 	uint16_t cmd = 0;
+	uint8_t host_pin;
 
 	if (!checked) {
 		checked = true;
@@ -771,6 +919,8 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	v->vm = vm;
 	v->msi_gsi = -1;
 	v->msi_eventfd = -1;
+	v->intx_line = -1;
+	v->intx_fd = v->intx_timer = -1;
 	pthread_mutex_init(&v->irq_lock, NULL);
 	snprintf(v->name, sizeof(v->name), "vfio %s", c->host.bdf);
 	v->fd = vfio_open_device(vm, &c->host);
@@ -789,6 +939,7 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 		return -1;
 	/* the device does nothing until the guest's driver turns it on */
 	cfg_write_dev(v, PCI_COMMAND, &cmd, 2);
+	host_pin = v->fn.cfg[PCI_INTERRUPT_PIN];
 	vfio_pci_header(v);
 	for (unsigned n = 0; n < PCI_NUM_BARS; )
 		n += setup_bar(v, n);
@@ -797,6 +948,7 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	/* after the MSI-X table and PBA were cut out of them */
 	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
 		map_pieces(v, &v->bar[n]);
+	setup_intx(v, host_pin);
 	v->fn.owner = v;
 	v->fn.bar_moved = vfio_bar_moved;
 	v->fn.config_read = vfio_config_read;
