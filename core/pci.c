@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "arch_layout.h"
 #include "core/irq.h"
 #include "core/vm.h"
 
@@ -507,6 +508,18 @@ static int assign_bars(struct pci_segment *seg, struct pci_function *fn)
 			put32(&fn->cfg[PCI_BAR0 + 4 * (n + 1)], (uint32_t)(at >> 32));
 	}
 	return 0;
+}
+
+int pci_intx_line(unsigned slot, unsigned pin)
+{
+#ifdef ARCH_PCI_INTX_GSI
+	if (pin >= 1 && pin <= 4 && slot < PCI_SLOTS)
+		return (int)(ARCH_PCI_INTX_GSI + (slot + pin - 1) % ARCH_PCI_INTX_GSIS);
+#else
+	(void)slot;
+	(void)pin;
+#endif
+	return -1;
 }
 
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment)

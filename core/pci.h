@@ -141,6 +141,11 @@ bool msix_vector_masked(struct pci_function *fn, unsigned vector);
 /* Bus mastering on: the function may touch memory and interrupt. */
 bool pci_bus_master(const struct pci_function *fn);
 
+/* The interrupt line INTx pin `pin` (1-4) of the function in `slot`
+ * raises (the host bridge describes the same routing), or -1 when the
+ * arch has no INTx lines for PCI. */
+int pci_intx_line(unsigned slot, unsigned pin);
+
 /* Places the function in segment `segment` (slot chosen here), assigns
  * its BARs in the segment's windows.  -1 with a message when full. */
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment);

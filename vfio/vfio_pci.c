@@ -37,7 +37,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "arch_layout.h"
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/pci.h"
@@ -408,7 +407,6 @@ static void intx_set(struct vfio_pci *v, bool on)
 	}
 }
 
-#ifdef ARCH_PCI_INTX_LINES
 static void intx_fired(void *opaque)
 {
 	struct vfio_pci *v = opaque;
@@ -439,20 +437,18 @@ static void intx_unmask(void *opaque)
 		ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set);
 	pthread_mutex_unlock(&v->irq_lock);
 }
-#endif
 
-/* INTx for a device with an interrupt pin, on one of the arch's lines
- * (devices take turns); the guest sees pin and line.  Without lines, or
- * without VFIO INTx, the pin reads 0 and the guest uses MSI(-X). */
+/* INTx for a device with an interrupt pin, once pci_add() gave it a
+ * slot: the line the host bridge routes that slot's pin to.  Without
+ * one (an arch without PCI INTx), or without VFIO INTx, the pin reads 0
+ * and the guest uses MSI(-X). */
 static void setup_intx(struct vfio_pci *v, uint8_t pin)
 {
-#ifdef ARCH_PCI_INTX_LINES
-	static const int lines[] = ARCH_PCI_INTX_LINES;
-	static unsigned next;
 	struct vfio_irq_info info = { .argsz = sizeof(info),
 				      .index = VFIO_PCI_INTX_IRQ_INDEX };
+	int line = pci_intx_line(v->fn.slot, pin);
 
-	if (!pin || pin > 4 || ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || !info.count)
+	if (line < 0 || ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || !info.count)
 		return;
 	v->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->intx_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -460,16 +456,14 @@ static void setup_intx(struct vfio_pci *v, uint8_t pin)
 	    vfio_irq_watch(v->intx_fd, intx_fired, v) ||
 	    vfio_irq_watch(v->intx_timer, intx_unmask, v))
 		return;
-	v->intx_line = lines[next++ % (sizeof(lines) / sizeof(lines[0]))];
+	pthread_mutex_lock(&v->fn.lock);
+	v->intx_line = line;
 	v->fn.cfg[PCI_INTERRUPT_PIN] = pin;
-	v->fn.cfg[PCI_INTERRUPT_LINE] = (uint8_t)v->intx_line;
+	v->fn.cfg[PCI_INTERRUPT_LINE] = (uint8_t)line;
+	pthread_mutex_unlock(&v->fn.lock);
 	pthread_mutex_lock(&v->irq_lock);
 	intx_set(v, true);
 	pthread_mutex_unlock(&v->irq_lock);
-#else
-	(void)v;
-	(void)pin;
-#endif
 }
 
 /* --------------------------------------------------------------- BARs */
@@ -948,12 +942,14 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	/* after the MSI-X table and PBA were cut out of them */
 	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
 		map_pieces(v, &v->bar[n]);
-	setup_intx(v, host_pin);
 	v->fn.owner = v;
 	v->fn.bar_moved = vfio_bar_moved;
 	v->fn.config_read = vfio_config_read;
 	v->fn.config_written = vfio_config_written;
-	return pci_add(vm, &v->fn, (uint16_t)c->pci_segment);
+	if (pci_add(vm, &v->fn, (uint16_t)c->pci_segment))
+		return -1;
+	setup_intx(v, host_pin > 4 ? 0 : host_pin);
+	return 0;
 }
 
 DEVICE_REGISTER(vfio_pci_desc) = {
