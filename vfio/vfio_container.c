@@ -201,9 +201,11 @@ static int map_guest_ram(struct vm *vm)
 		};
 
 		if (ioctl(container.fd, VFIO_IOMMU_MAP_DMA, &map)) {
-			wisp_err("--device: cannot DMA-map guest RAM %#llx+%#llx: %s",
+			wisp_err("--device: cannot DMA-map guest RAM %#llx+%#llx: %s%s",
 				 (unsigned long long)r->gpa, (unsigned long long)r->size,
-				 strerror(errno));
+				 strerror(errno), errno == ENOMEM || errno == EPERM ?
+				 " (the IOMMU pins guest RAM: raise ulimit -l, or give "
+				 "wisp CAP_IPC_LOCK)" : "");
 			return -1;
 		}
 	}

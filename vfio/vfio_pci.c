@@ -917,9 +917,11 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	v->intx_fd = v->intx_timer = -1;
 	pthread_mutex_init(&v->irq_lock, NULL);
 	snprintf(v->name, sizeof(v->name), "vfio %s", c->host.bdf);
+	/* a group or device another process holds, or RAM that cannot be
+	 * locked for DMA: what the user asked for cannot be done */
 	v->fd = vfio_open_device(vm, &c->host);
 	if (v->fd < 0)
-		return -1;
+		return EXIT_USAGE;
 	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &info) || !(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
 		wisp_err("%s: not a VFIO PCI device", v->name);
 		close(v->fd);

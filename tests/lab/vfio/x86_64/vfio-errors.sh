@@ -1,7 +1,7 @@
 # vfio-errors: bad --device input on a real host is refused with one line
 # and exit 2 before any guest starts: not a PCI device, a device bound to
 # another driver (or none), a group that is not viable, the same device
-# twice, iommu=on (not written yet).
+# twice, a group another wisp holds, iommu=on (not written yet).
 # lab-timeout: 60
 dev0=$(sed -n '1s/ .*//p' /run/lab-vfio)	# alone in its group
 dev1=$(sed -n '2s/ .*//p' /run/lab-vfio)	# these two share a group
@@ -30,6 +30,21 @@ refused twice "^wisp: --device: $dev0 is given twice" \
 	--device path=/sys/bus/pci/devices/$dev0 path=/sys/bus/pci/devices/$dev0
 refused iommu "^wisp: --device: iommu=on is not supported yet" \
 	--device path=/sys/bus/pci/devices/$dev0,iommu=on
+
+# a group another wisp holds: the second one is refused
+setsid "$WISP" --kernel "$GUEST_BZIMAGE" --memory size=128M --serial null --console off \
+	--device path=/sys/bus/pci/devices/$dev0 </dev/null >holder.log 2>&1 &
+holder=$!
+echo "$holder" >>"$LAB_CASE_DIR/sessions"
+for _ in $(seq 100); do
+	ls -l /proc/$holder/fd 2>/dev/null | grep -q "/dev/vfio/[0-9]" && break
+	sleep 0.1
+done
+ls -l /proc/$holder/fd 2>/dev/null | grep -q "/dev/vfio/[0-9]" || fail "the first wisp never opened the group: $(cat holder.log)"
+refused busy "^wisp: --device: .*$dev0.*(another process uses the group|in use by another process)" \
+	--device path=/sys/bus/pci/devices/$dev0
+kill -KILL -"$holder"
+wait "$holder" 2>/dev/null
 
 # dev2 to virtio-pci: dev1's group is no longer viable, and dev2 is not vfio's
 rebind() { # BDF DRIVER
