@@ -27,6 +27,8 @@
  * hostile guest can misprogram its device but not the host.
  */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
 #include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,13 +107,13 @@ struct vfio_pci {
 	struct msix_park *park;
 	/* MSI: the capability, one vector (multiple messages are hidden) */
 	uint8_t msi_cap;
-	bool msi_on;
+	bool msi_on, msi_failed;
 	int msi_gsi, msi_eventfd;
 	/* INTx: the wired line, VFIO's trigger eventfd, the unmask timer */
 	int intx_line;		/* -1: the guest sees no INTx pin */
 	bool intx_on;
 	int intx_fd, intx_timer;
-	unsigned bar_reports;	/* messages about BARs the guest misplaced */
+	atomic_uint reports;	/* guest-triggered messages so far (at most 8) */
 };
 
 static uint16_t cfg16(const struct vfio_pci *v, unsigned off)
@@ -128,6 +130,25 @@ static uint32_t cfg32(const struct vfio_pci *v, unsigned off)
 
 	memcpy(&x, &v->fn.cfg[off], 4);
 	return x;
+}
+
+/* A failure the guest can cause again and again (misplaced BARs, config
+ * writes the host refuses): reported, at most 8 times per device. */
+#define MAX_REPORTS 8
+__attribute__((format(printf, 2, 3)))
+static void guest_report(struct vfio_pci *v, const char *fmt, ...)
+{
+	unsigned n = atomic_fetch_add(&v->reports, 1);
+	char line[256];
+	va_list ap;
+
+	if (n >= MAX_REPORTS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	wisp_err("%s: %s%s", v->name, line,
+		 n + 1 == MAX_REPORTS ? " (no more such messages follow)" : "");
 }
 
 /* ------------------------------------------------------------ parsing */
@@ -161,11 +182,8 @@ static bool cfg_read_dev(struct vfio_pci *v, unsigned off, void *buf, unsigned l
 
 static void cfg_write_dev(struct vfio_pci *v, unsigned off, const void *buf, unsigned len)
 {
-	if (pwrite(v->fd, buf, len, (off_t)(v->cfg_offset + off)) != (ssize_t)len &&
-	    v->bar_reports < 8) {
-		v->bar_reports++;
-		wisp_err("%s: config write at %#x: %s", v->name, off, strerror(errno));
-	}
+	if (pwrite(v->fd, buf, len, (off_t)(v->cfg_offset + off)) != (ssize_t)len)
+		guest_report(v, "config write at %#x: %s", off, strerror(errno));
 }
 
 /* Before the guest reads: the device's bytes are fetched fresh (status
@@ -253,9 +271,10 @@ static int set_irqs(struct vfio_pci *v, unsigned index, unsigned start,
 		memcpy(set->data, fds, count * sizeof(int));
 	ret = ioctl(v->fd, VFIO_DEVICE_SET_IRQS, set);
 	if (ret)
-		wisp_err("%s: VFIO_DEVICE_SET_IRQS (%s %u+%u): %s", v->name,
-			 index == VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" : "MSI", start, count,
-			 strerror(errno));
+		guest_report(v, "VFIO_DEVICE_SET_IRQS (%s %u+%u): %s",
+			     index == VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" :
+			     index == VFIO_PCI_MSI_IRQ_INDEX ? "MSI" : "INTx", start, count,
+			     strerror(errno));
 	free(set);
 	return ret;
 }
@@ -360,16 +379,21 @@ static void msi_update(struct vfio_pci *v)
 	want = flags & PCI_MSI_FLAGS_ENABLE;
 	pthread_mutex_unlock(&fn->lock);
 
-	if (want && v->msi_gsi < 0) {
-		v->msi_gsi = irq_msi_route_alloc(v->vm);
+	/* the route and irqfd are made once; if that fails, MSI stays off
+	 * (retrying on every enable would use up GSIs) */
+	if (want && v->msi_gsi < 0 && !v->msi_failed) {
+		int gsi = irq_msi_route_alloc(v->vm);
+
 		v->msi_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (v->msi_gsi < 0 || v->msi_eventfd < 0 ||
-		    irq_irqfd(v->vm, v->msi_gsi, v->msi_eventfd, true)) {
-			wisp_err("%s: cannot set up the MSI vector", v->name);
-			v->msi_gsi = -1;
-			want = false;
+		if (gsi < 0 || v->msi_eventfd < 0 || irq_irqfd(v->vm, gsi, v->msi_eventfd, true)) {
+			guest_report(v, "cannot set up the MSI vector");
+			v->msi_failed = true;
+		} else {
+			v->msi_gsi = gsi;
 		}
 	}
+	if (v->msi_gsi < 0)
+		want = false;
 	if (v->msi_gsi >= 0)
 		irq_msi_route_set(v->vm, v->msi_gsi, addr, data,
 				  !want || mask || !pci_bus_master(fn));
@@ -532,11 +556,8 @@ static void vfio_bar_moved(struct pci_function *fn, unsigned n)
 		if (vm_slot_map(v->vm, p->slot, base + p->offset, p->host, p->size)) {
 			/* a guest that puts a BAR over RAM or another BAR
 			 * gets the trapped path there, nothing worse */
-			if (v->bar_reports < 8) {
-				v->bar_reports++;
-				wisp_err("%s: BAR %u at %#llx: cannot map it directly: %s",
-					 v->name, n, (unsigned long long)base, strerror(errno));
-			}
+			guest_report(v, "BAR %u at %#llx: cannot map it directly: %s",
+				     n, (unsigned long long)base, strerror(errno));
 			continue;
 		}
 		p->in_guest = true;
