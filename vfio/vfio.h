@@ -40,6 +40,20 @@ int vfio_check_host_device(const char *path, struct vfio_host_device *dev,
  * Devices of one group share the group's fd. */
 int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev);
 
+/* A part [offset, offset+size) of a BAR that VFIO lets wisp mmap. */
+struct vfio_area {
+	uint64_t offset;
+	uint64_t size;
+};
+
+/* Takes [start, end), widened to whole pages, out of the n areas in
+ * `area` (room for max): an area it falls inside is split in two while
+ * there is room (else its tail is dropped, which only means trapped),
+ * one it covers gets size 0.  Returns the new number of areas.  How the
+ * MSI-X table and PBA stay trapped in an mmapped BAR (vfio_pci.c). */
+size_t vfio_areas_cut(struct vfio_area *area, size_t n, size_t max,
+		      uint64_t start, uint64_t end);
+
 /* Calls fn(opaque) on VFIO's interrupt thread whenever fd (an eventfd)
  * is readable; fn reads it.  Any thread.  The watch lasts as long as
  * wisp.  0, or -1 after a message. */

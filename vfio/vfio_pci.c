@@ -82,7 +82,9 @@ struct vfio_bar {
 	unsigned index;
 	uint64_t region_offset;	/* of the region in the device fd */
 	uint64_t size;		/* the region's real size */
-	size_t npieces;
+	size_t nareas;		/* what may be mmapped, before mapping */
+	struct vfio_area area[MAX_PIECES];
+	size_t npieces;		/* what is mmapped */
 	struct mmap_piece piece[MAX_PIECES];
 };
 
@@ -565,24 +567,25 @@ static void vfio_bar_moved(struct pci_function *fn, unsigned n)
 	}
 }
 
-/* Takes [start, end) out of the pieces (the MSI-X table, the PBA). */
-static void pieces_cut(struct vfio_bar *b, uint64_t start, uint64_t end)
+size_t vfio_areas_cut(struct vfio_area *area, size_t n, size_t max,
+		      uint64_t start, uint64_t end)
 {
+	size_t count = n;
+
 	start &= ~(PAGE - 1);
 	end = (end + PAGE - 1) & ~(PAGE - 1);
-	for (size_t i = 0; i < b->npieces; i++) {
-		struct mmap_piece *p = &b->piece[i];
+	for (size_t i = 0; i < n; i++) {
+		struct vfio_area *p = &area[i];
 		uint64_t p_end = p->offset + p->size;
 
-		if (end <= p->offset || start >= p_end)
+		if (!p->size || end <= p->offset || start >= p_end)
 			continue;
-		if (start > p->offset && end < p_end && b->npieces < MAX_PIECES) {
+		if (start > p->offset && end < p_end && count < max) {
 			/* split in two */
-			b->piece[b->npieces++] = (struct mmap_piece){
-				.offset = end, .size = p_end - end };
+			area[count++] = (struct vfio_area){ .offset = end, .size = p_end - end };
 			p->size = start - p->offset;
 		} else if (start > p->offset) {
-			p->size = start - p->offset;
+			p->size = start - p->offset;	/* (no room to split: tail trapped) */
 		} else if (end < p_end) {
 			p->size = p_end - end;
 			p->offset = end;
@@ -590,6 +593,7 @@ static void pieces_cut(struct vfio_bar *b, uint64_t start, uint64_t end)
 			p->size = 0;
 		}
 	}
+	return count;
 }
 
 /* The parts of region `info` VFIO lets us mmap: its sparse areas, or all
@@ -599,7 +603,7 @@ static void pieces_from_region(struct vfio_bar *b, const struct vfio_region_info
 	const uint8_t *base = (const uint8_t *)info;
 	uint32_t at = (info->flags & VFIO_REGION_INFO_FLAG_CAPS) ? info->cap_offset : 0;
 
-	b->npieces = 0;
+	b->nareas = 0;
 	if (!(info->flags & VFIO_REGION_INFO_FLAG_MMAP))
 		return;
 	while (at && at + sizeof(struct vfio_info_cap_header) <= info->argsz) {
@@ -609,10 +613,10 @@ static void pieces_from_region(struct vfio_bar *b, const struct vfio_region_info
 		    at + sizeof(struct vfio_region_info_cap_sparse_mmap) <= info->argsz) {
 			const struct vfio_region_info_cap_sparse_mmap *s = (const void *)h;
 
-			for (uint32_t i = 0; i < s->nr_areas && b->npieces < MAX_PIECES; i++) {
+			for (uint32_t i = 0; i < s->nr_areas && b->nareas < MAX_PIECES; i++) {
 				if (at + sizeof(*s) + (i + 1) * sizeof(s->areas[0]) > info->argsz)
 					break;
-				b->piece[b->npieces++] = (struct mmap_piece){
+				b->area[b->nareas++] = (struct vfio_area){
 					.offset = s->areas[i].offset, .size = s->areas[i].size };
 			}
 			return;
@@ -621,7 +625,7 @@ static void pieces_from_region(struct vfio_bar *b, const struct vfio_region_info
 			break;
 		at = h->next;
 	}
-	b->piece[b->npieces++] = (struct mmap_piece){ .offset = 0, .size = info->size };
+	b->area[b->nareas++] = (struct vfio_area){ .offset = 0, .size = info->size };
 }
 
 /* Region info with its capability chain (freed by the caller). */
@@ -655,25 +659,24 @@ fail:
 	return NULL;
 }
 
-static int map_pieces(struct vfio_pci *v, struct vfio_bar *b)
+static void map_pieces(struct vfio_pci *v, struct vfio_bar *b)
 {
-	size_t kept = 0;
+	b->npieces = 0;
+	for (size_t i = 0; i < b->nareas; i++) {
+		const struct vfio_area *ar = &b->area[i];
+		struct mmap_piece p = { .offset = ar->offset, .size = ar->size };
 
-	for (size_t i = 0; i < b->npieces; i++) {
-		struct mmap_piece p = b->piece[i];
-
-		/* KVM slots are whole pages; a piece that is not stays trapped */
-		if (!p.size || (p.offset | p.size) & (PAGE - 1) || p.offset + p.size > b->size)
+		/* KVM slots are whole pages; an area that is not stays trapped */
+		if (!p.size || (p.offset | p.size) & (PAGE - 1) || p.offset > b->size ||
+		    p.size > b->size - p.offset)
 			continue;
 		p.host = mmap(NULL, p.size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd,
 			      (off_t)(b->region_offset + p.offset));
 		if (p.host == MAP_FAILED)
 			continue;	/* trapped instead: slower, still right */
 		p.slot = vm_slot_alloc(v->vm);
-		b->piece[kept++] = p;
+		b->piece[b->npieces++] = p;
 	}
-	b->npieces = kept;
-	return 0;
 }
 
 /* BAR n from the device: its type from the BAR register, its size from
@@ -744,6 +747,7 @@ static int setup_msix(struct vfio_pci *v, uint8_t c)
 	uint32_t table = cfg32(v, c + 4), pba = cfg32(v, c + 8);
 	unsigned nvec = (ctrl & PCI_MSIX_FLAGS_QSIZE) + 1;
 	unsigned bir = table & PCI_MSIX_BIR;
+	struct vfio_bar *b;
 
 	ctrl &= PCI_MSIX_FLAGS_QSIZE;
 	memcpy(&fn->cfg[c + 2], &ctrl, 2);
@@ -763,10 +767,11 @@ static int setup_msix(struct vfio_pci *v, uint8_t c)
 		v->park[i] = (struct msix_park){ .dev = v, .vector = i, .fd = -1 };
 	}
 	/* the table and PBA stay trapped, whatever VFIO lets us map */
-	pieces_cut(&v->bar[bir], table & ~PCI_MSIX_BIR,
-		   (table & ~PCI_MSIX_BIR) + nvec * 16ULL);
-	pieces_cut(&v->bar[bir], pba & ~PCI_MSIX_BIR,
-		   (pba & ~PCI_MSIX_BIR) + (nvec + 63) / 64 * 8ULL);
+	b = &v->bar[bir];
+	b->nareas = vfio_areas_cut(b->area, b->nareas, MAX_PIECES, table & ~PCI_MSIX_BIR,
+				   (table & ~PCI_MSIX_BIR) + nvec * 16ULL);
+	b->nareas = vfio_areas_cut(b->area, b->nareas, MAX_PIECES, pba & ~PCI_MSIX_BIR,
+				   (pba & ~PCI_MSIX_BIR) + (nvec + 63) / 64 * 8ULL);
 	return 0;
 }
 
