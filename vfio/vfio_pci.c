@@ -7,8 +7,9 @@
  * what wisp must own: the BARs (the guest places them in wisp's PCI
  * window, not where the host has them), the expansion ROM (hidden), the
  * interrupt line and pin (INTx goes through wisp, see setup_intx), the
- * header type's multi-function bit, and the MSI and MSI-X capabilities, which
- * core/pci.c-style emulation turns into KVM MSI routes.  The command
+ * header type's multi-function bit, and the MSI and MSI-X capabilities
+ * (MSI-X is core/pci.c's emulation, MSI one route of this file's; both
+ * become KVM MSI routes).  The command
  * register is both: core/pci.c uses it to decode the BARs, and the device
  * gets it too (memory decoding, bus mastering).
  *
@@ -27,9 +28,9 @@
  * hostile guest can misprogram its device but not the host.
  */
 #include <errno.h>
+#include <linux/vfio.h>
 #include <stdarg.h>
 #include <stdatomic.h>
-#include <linux/vfio.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
