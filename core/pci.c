@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "arch_layout.h"
 #include "core/irq.h"
 #include "core/vm.h"
 
@@ -246,13 +247,12 @@ static void msix_sync_all(struct pci_function *fn)
 		vector_sync(fn, v);
 }
 
-int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
-		 uint32_t table_offset, uint32_t pba_offset)
+int pci_adopt_msix(struct pci_function *fn, uint8_t cap, unsigned nvec,
+		   unsigned bar, uint32_t table_offset, uint32_t pba_offset)
 {
-	uint8_t body[12] = { 0 };
 	struct msix *m = &fn->msix;
 
-	if (!nvec || nvec > 2048)
+	if (!nvec || nvec > 2048 || !cap)
 		return -1;
 	m->vec = calloc(nvec, sizeof(*m->vec));
 	m->pba = calloc((nvec + 63) / 64, sizeof(*m->pba));
@@ -267,14 +267,23 @@ int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
 	m->bar = bar;
 	m->table_offset = table_offset;
 	m->pba_offset = pba_offset;
+	m->cap = cap;
+	pci_cfg_wmask(fn, m->cap + 2, 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	return 0;
+}
+
+int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
+		 uint32_t table_offset, uint32_t pba_offset)
+{
+	uint8_t body[12] = { 0 };
+
+	if (!nvec || nvec > 2048)
+		return -1;
 	put16(&body[2], (uint16_t)(nvec - 1));
 	put32(&body[4], table_offset | bar);
 	put32(&body[8], pba_offset | bar);
-	m->cap = pci_add_capability(fn, PCI_CAP_ID_MSIX, body, sizeof(body));
-	if (!m->cap)
-		return -1;
-	pci_cfg_wmask(fn, m->cap + 2, 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
-	return 0;
+	return pci_adopt_msix(fn, pci_add_capability(fn, PCI_CAP_ID_MSIX, body, sizeof(body)),
+			      nvec, bar, table_offset, pba_offset);
 }
 
 bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
@@ -350,6 +359,18 @@ int msix_notify(struct pci_function *fn, unsigned vector)
 	if (write(fd, &one, sizeof(one)) < 0)
 		return -1;
 	return 0;
+}
+
+bool msix_vector_masked(struct pci_function *fn, unsigned vector)
+{
+	bool masked;
+
+	if (vector >= fn->msix.nvec)
+		return true;
+	pthread_mutex_lock(&fn->lock);
+	masked = vector_masked(fn, vector);
+	pthread_mutex_unlock(&fn->lock);
+	return masked;
 }
 
 int msix_vector_eventfd(struct pci_function *fn, unsigned vector)
@@ -487,6 +508,18 @@ static int assign_bars(struct pci_segment *seg, struct pci_function *fn)
 			put32(&fn->cfg[PCI_BAR0 + 4 * (n + 1)], (uint32_t)(at >> 32));
 	}
 	return 0;
+}
+
+int pci_intx_line(unsigned slot, unsigned pin)
+{
+#ifdef ARCH_PCI_INTX_GSI
+	if (pin >= 1 && pin <= 4 && slot < PCI_SLOTS)
+		return (int)(ARCH_PCI_INTX_GSI + (slot + pin - 1) % ARCH_PCI_INTX_GSIS);
+#else
+	(void)slot;
+	(void)pin;
+#endif
+	return -1;
 }
 
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment)

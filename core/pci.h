@@ -123,6 +123,10 @@ void pci_cfg_wmask(struct pci_function *fn, unsigned off, unsigned len,
  * offsets; the owner forwards accesses there to msix_table_access(). */
 int pci_add_msix(struct pci_function *fn, unsigned nvec, unsigned bar,
 		 uint32_t table_offset, uint32_t pba_offset);
+/* The same for a capability already in config space at `cap` (a VFIO
+ * device's own, whose place the guest's driver may rely on). */
+int pci_adopt_msix(struct pci_function *fn, uint8_t cap, unsigned nvec,
+		   unsigned bar, uint32_t table_offset, uint32_t pba_offset);
 bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
 		       unsigned len, bool write);
 /* Signals a vector (from any thread): delivered, or left pending while
@@ -131,8 +135,16 @@ int msix_notify(struct pci_function *fn, unsigned vector);
 /* The eventfd that fires the vector (for vhost-user back-ends), or -1. */
 int msix_vector_eventfd(struct pci_function *fn, unsigned vector);
 bool msix_enabled(const struct pci_function *fn);
+/* Whether the guest has vector v masked (or MSI-X off, or bus mastering
+ * off): an interrupt for it now waits in the PBA.  Takes the lock. */
+bool msix_vector_masked(struct pci_function *fn, unsigned vector);
 /* Bus mastering on: the function may touch memory and interrupt. */
 bool pci_bus_master(const struct pci_function *fn);
+
+/* The interrupt line INTx pin `pin` (1-4) of the function in `slot`
+ * raises (the host bridge describes the same routing), or -1 when the
+ * arch has no INTx lines for PCI. */
+int pci_intx_line(unsigned slot, unsigned pin);
 
 /* Places the function in segment `segment` (slot chosen here), assigns
  * its BARs in the segment's windows.  -1 with a message when full. */

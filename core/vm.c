@@ -171,6 +171,23 @@ int vm_add_device_memory(struct vm *vm, void *host, uint64_t size, uint64_t alig
 	return set_slot(vm, r);
 }
 
+int vm_slot_alloc(struct vm *vm)
+{
+	return MEM_MAX_REGIONS + atomic_fetch_add(&vm->next_slot, 1);
+}
+
+int vm_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region kr = {
+		.slot = (uint32_t)slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0 ? -1 : 0;
+}
+
 static int create_devices(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;

@@ -71,6 +71,7 @@ struct vm {
 	void *gsi_routes;	/* struct kvm_irq_routing, owned by irq.c */
 
 	struct pci_segment *pci[4];	/* PCI_MAX_SEGMENTS, core/pci.c */
+	atomic_int next_slot;		/* vm_slot_alloc(), above guest_memory's */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;
@@ -102,6 +103,12 @@ int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque);
  * RAM and the PCI window; *gpa says where.  0 or -1. */
 int vm_add_device_memory(struct vm *vm, void *host, uint64_t size, uint64_t align,
 			 bool readonly, uint64_t *gpa);
+
+/* KVM memory slots for device memory that the guest moves (a VFIO BAR's
+ * mmap): a free slot number, then (re)placing it; size 0 removes it.
+ * Slots from vm_slot_alloc() are never guest RAM (gpa_ptr ignores them). */
+int vm_slot_alloc(struct vm *vm);
+int vm_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size);
 
 /* Runs a whole VM from a parsed config; returns wisp's exit status. */
 int vm_main(const struct vm_config *cfg);

@@ -108,6 +108,25 @@ static const struct bus_ops cf8_ops = { .read = cf8_read, .write = cf8_write };
 #endif
 
 #ifdef CONFIG_ACPI
+/* _PRT: INTx of every slot and pin to its I/O APIC pin (pci_intx_line),
+ * for functions that use INTx (VFIO devices). */
+static void pci_host_describe_prt(struct aml *a)
+{
+	aml_name(a, "_PRT");
+	aml_package_begin(a, PCI_SLOTS * 4);
+	for (unsigned slot = 0; slot < PCI_SLOTS; slot++) {
+		for (unsigned pin = 1; pin <= 4; pin++) {
+			aml_package_begin(a, 4);
+			aml_int(a, (uint64_t)slot << 16 | 0xffff);
+			aml_int(a, pin - 1);
+			aml_int(a, 0);	/* no link device: the GSI itself */
+			aml_int(a, (uint64_t)pci_intx_line(slot, pin));
+			aml_end(a);
+		}
+	}
+	aml_end(a);
+}
+
 static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 {
 	struct pci_host *h = opaque;
@@ -131,6 +150,7 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 			     (uint32_t)(seg->mmio32 + seg->mmio32_size - 1), false);
 	aml_res_qword_memory(a, seg->mmio64, seg->mmio64 + seg->mmio64_size - 1, true);
 	aml_resources_end(a);
+	pci_host_describe_prt(a);
 	aml_end(a);
 
 	/* the ECAM area is the motherboard's, so the OS leaves it alone */

@@ -18,6 +18,7 @@
 #include "core/irq.h"
 #include "core/kconfig.h"
 #include "core/memory.h"
+#include "core/pci.h"
 #include "core/vm.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -895,6 +896,53 @@ static void test_pm_describe(void **state)
 	aml_release(&a);
 }
 
+/* The host bridge's _PRT routes every slot's INTx as pci_intx_line()
+ * says (the swizzle VFIO devices raise their INTx on). */
+static void test_pci_host_prt(void **state)
+{
+	const struct device_desc *d = find_device("pci-host");
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct aml a;
+
+	(void)state;
+	if (!d) {
+		free(vm);
+		skip();
+	}
+	assert_non_null(vm);
+	assert_int_equal(pci_intx_line(0, 1), 16);
+	assert_int_equal(pci_intx_line(1, 1), 17);
+	assert_int_equal(pci_intx_line(7, 2), 16);
+	assert_int_equal(pci_intx_line(31, 4), 18);
+	assert_int_equal(pci_intx_line(1, 0), -1);
+	assert_int_equal(pci_intx_line(1, 5), -1);
+	assert_int_equal(pci_intx_line(32, 1), -1);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->mem.nram = vm->mem.nregions = 1;
+	vm->mem.region[0] = (struct mem_region){ .gpa = 0, .size = 512 << 20, .ram = true };
+	assert_int_equal(d->create(vm, NULL), 0);
+	assert_int_equal(vm->ndescribers, 1);
+	aml_init(&a);
+	vm->describers[0].fn(vm->describers[0].opaque, vm, &a);
+	assert_true(aml_ok(&a));
+	/* Name (_PRT, Package (128) {... */
+	assert_true(contains(a.buf, a.len, ((uint8_t[]){ 0x08, '_', 'P', 'R', 'T', 0x12 }), 6));
+	/* Package () { 0x1ffff, 0, 0, 17 }: slot 1, INTA, GSI 17 */
+	assert_true(contains(a.buf, a.len,
+			     ((uint8_t[]){ 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x01, 0x00,
+					   0x00, 0x00, 0x0a, 0x11 }), 12));
+	/* slot 31, INTD: GSI 18 */
+	assert_true(contains(a.buf, a.len,
+			     ((uint8_t[]){ 0x12, 0x0c, 0x04, 0x0c, 0xff, 0xff, 0x1f, 0x00,
+					   0x0a, 0x03, 0x00, 0x0a, 0x12 }), 13));
+	aml_release(&a);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	free(vm->pci[0]);
+	free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +964,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pm_junk, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_power_button, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_describe, pm_setup, pm_teardown),
+		cmocka_unit_test(test_pci_host_prt),
 	};
 
 	return cmocka_run_group_tests_name("acpi", tests, NULL, NULL);

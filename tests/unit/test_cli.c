@@ -390,6 +390,181 @@ static void test_flags(void **state)
 	assert_int_equal(parse_v((const char *const[]){ "--help", NULL }, false), CLI_EXIT);
 }
 
+#ifdef CONFIG_VFIO
+#include <sys/stat.h>
+
+#include "vfio/vfio.h"
+
+/* A fake sysfs and /dev for --device: vfio_check_host_device() reads
+ * only links and directory listings, which a temporary tree can hold. */
+static char vfio_tree[64];
+
+static void tree_path(char *out, size_t size, const char *rel)
+{
+	snprintf(out, size, "%s/%s", vfio_tree, rel);
+}
+
+static void tree_mkdir(const char *rel)
+{
+	char p[256], *s;
+
+	tree_path(p, sizeof(p), rel);
+	for (s = p + strlen(vfio_tree) + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
+static void tree_link(const char *rel, const char *target)
+{
+	char p[256];
+
+	tree_path(p, sizeof(p), rel);
+	unlink(p);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+static void tree_unlink(const char *rel)
+{
+	char p[256];
+
+	tree_path(p, sizeof(p), rel);
+	unlink(p);
+}
+
+static void tree_file(const char *rel)
+{
+	char p[256];
+	int fd;
+
+	tree_path(p, sizeof(p), rel);
+	fd = open(p, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* A PCI device in the fake sysfs, bound to `driver` (NULL: none), in
+ * IOMMU group `group` (-1: none). */
+static void fake_device(const char *bdf, const char *driver, int group)
+{
+	char rel[128], target[128];
+
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s", bdf);
+	tree_mkdir(rel);
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/subsystem", bdf);
+	tree_link(rel, "../../../bus/pci");
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/driver", bdf);
+	tree_unlink(rel);
+	if (driver) {
+		snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", driver);
+		tree_link(rel, target);
+	}
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/iommu_group", bdf);
+	tree_unlink(rel);
+	if (group >= 0) {
+		snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", group);
+		tree_link(rel, target);
+		snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%d/devices", group);
+		tree_mkdir(rel);
+		snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%d/devices/%s", group, bdf);
+		snprintf(target, sizeof(target), "../../../../devices/pci0000:00/%s", bdf);
+		tree_link(rel, target);
+	}
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", bdf);
+	snprintf(target, sizeof(target), "../../../devices/pci0000:00/%s", bdf);
+	tree_link(rel, target);
+}
+
+static enum cli_action parse_device(const char *bdf, const char *extra)
+{
+	char arg[256];
+
+	snprintf(arg, sizeof(arg), "path=%s/sys/bus/pci/devices/%s%s", vfio_tree, bdf,
+		 extra ? extra : "");
+	return PARSE("--device", arg);
+}
+
+static void test_vfio_device(void **state)
+{
+	char sys[96], dev[96];
+	enum cli_action a;
+
+	(void)state;
+	if (!device_lookup("device", NULL))
+		skip();
+	snprintf(vfio_tree, sizeof(vfio_tree), "/tmp/wisp-unit-vfio-XXXXXX");
+	assert_non_null(mkdtemp(vfio_tree));
+	tree_mkdir("sys/bus/pci/devices");
+	tree_mkdir("sys/bus/pci/drivers/vfio-pci");
+	tree_mkdir("dev/vfio");
+	tree_file("dev/vfio/vfio");
+	tree_file("dev/vfio/7");
+	tree_path(sys, sizeof(sys), "sys");
+	tree_path(dev, sizeof(dev), "dev");
+	vfio_sysfs_root = sys;
+	vfio_dev_root = dev;
+
+	expect_error(PARSE("--device", "pci_segment=0"), "--device: path=/sys/bus/pci/devices/DDDD:BB:DD.F is required");
+	expect_error(parse_device("0000:00:09.0", NULL), "--device: cannot open 'path=");
+	expect_error(PARSE("--device", "path=/tmp"), "--device: '/tmp' is not a PCI device");
+
+	fake_device("0000:00:05.0", "virtio-pci", 7);
+	expect_error(parse_device("0000:00:05.0", NULL),
+		     "--device: 0000:00:05.0 is bound to virtio-pci, not vfio-pci");
+	fake_device("0000:00:05.0", NULL, 7);
+	expect_error(parse_device("0000:00:05.0", NULL),
+		     "--device: 0000:00:05.0 is bound to no driver, not vfio-pci");
+	fake_device("0000:00:05.0", "vfio-pci", -1);
+	expect_error(parse_device("0000:00:05.0", NULL),
+		     "--device: 0000:00:05.0 has no IOMMU group: the host has no IOMMU on");
+
+	fake_device("0000:00:05.0", "vfio-pci", 7);
+	a = parse_device("0000:00:05.0", NULL);
+	if (a != CLI_RUN)
+		fail_msg("%s", err.msg);
+	cli_free(&cfg);
+	expect_error(parse_device("0000:00:05.0", ",iommu=on"),
+		     "--device: iommu=on is not supported yet");
+	expect_error(parse_device("0000:00:05.0", ",pci_segment=9"), "--device: ");
+
+	/* one group: the other device's driver decides */
+	fake_device("0000:00:06.0", "virtio-pci", 7);
+	expect_error(parse_device("0000:00:05.0", NULL),
+		     "--device: IOMMU group 7 of 0000:00:05.0 is not viable: 0000:00:06.0 is bound to virtio-pci");
+	fake_device("0000:00:06.0", "pcieport", 7);
+	assert_int_equal(parse_device("0000:00:05.0", NULL), CLI_RUN);
+	cli_free(&cfg);
+	fake_device("0000:00:06.0", NULL, 7);
+	assert_int_equal(parse_device("0000:00:05.0", NULL), CLI_RUN);
+	cli_free(&cfg);
+
+	/* the group's node missing (vfio-pci not loaded, or no permission) */
+	tree_unlink("dev/vfio/7");
+	expect_error(parse_device("0000:00:05.0", NULL), "/dev/vfio/7: No such file");
+	tree_file("dev/vfio/7");
+	tree_unlink("dev/vfio/vfio");
+	expect_error(parse_device("0000:00:05.0", NULL), "/dev/vfio/vfio: No such file");
+
+	vfio_sysfs_root = "/sys";
+	vfio_dev_root = "/dev";
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", vfio_tree);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+#else
+static void test_vfio_device(void **state)
+{
+	(void)state;
+	expect_error(PARSE("--device", "path=/sys/bus/pci/devices/0000:00:01.0"),
+		     "--device: vfio-pci is not built into this binary (CONFIG_VFIO is off)");
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_vfio_device),
 	};
 
 	return cmocka_run_group_tests_name("cli (" CONFIG_ARCH ")", tests,

@@ -75,6 +75,11 @@
 /* ISA interrupt lines (I/O APIC pins) */
 #define X86_IRQ_COM1		4
 #define X86_IRQ_ACPI_GED	9
+/* PCI INTx: slot s, pin p (1-4) raises I/O APIC pin
+ * ARCH_PCI_INTX_GSI + (s + p - 1) % ARCH_PCI_INTX_GSIS, the usual
+ * swizzle, as the host bridge's _PRT tells the guest. */
+#define ARCH_PCI_INTX_GSI	16
+#define ARCH_PCI_INTX_GSIS	8
 #define X86_IOAPIC_PINS		24
 
 #endif

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The interrupts VFIO devices cannot hand to KVM directly (an MSI-X
+ * vector the guest has masked, INTx) arrive on eventfds that wisp reads
+ * itself.  They get a thread of their own rather than the main event
+ * loop, because vCPU threads add them while handling an MMIO exit, and
+ * epoll_ctl is safe from any thread.
+ */
+#include "vfio/vfio.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "core/vm.h"
+
+struct watch {
+	void (*fn)(void *opaque);
+	void *opaque;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int epfd = -1;
+
+static void *irq_thread(void *arg)
+{
+	struct epoll_event ev[16];
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(epfd, ev, 16, -1);
+
+		for (int i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			w->fn(w->opaque);
+		}
+		if (n < 0 && errno != EINTR)
+			return NULL;
+	}
+}
+
+static int start(void)
+{
+	sigset_t all, old;
+	pthread_t t;
+	int ret;
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		return -1;
+	/* signals stay with the main and vCPU threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&t, NULL, irq_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret) {
+		errno = ret;
+		return -1;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
+int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque)
+{
+	struct watch *w = malloc(sizeof(*w));
+	struct epoll_event ev = { .events = EPOLLIN };
+	int ret = -1;
+
+	if (!w)
+		return -1;
+	*w = (struct watch){ fn, opaque };
+	ev.data.ptr = w;
+	pthread_mutex_lock(&lock);
+	if ((epfd >= 0 || !start()) && !epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
+		ret = 0;
+	pthread_mutex_unlock(&lock);
+	if (ret) {
+		wisp_err("--device: cannot watch an interrupt eventfd: %s", strerror(errno));
+		free(w);
+	}
+	return ret;
+}
