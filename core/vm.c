@@ -314,7 +314,12 @@ int vm_main(const struct vm_config *cfg)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	if (arch_vm_init(&vm) || memory_setup(&vm) || vcpus_create(&vm))
+	ret = arch_vm_init(&vm);
+	if (ret) {
+		status = ret == EXIT_USAGE ? EXIT_USAGE : EXIT_VM_ERROR;
+		goto out;
+	}
+	if (memory_setup(&vm) || vcpus_create(&vm))
 		goto out;
 	timeline_mark(TL_VM_CREATED);
 	ret = create_devices(&vm);
