@@ -90,6 +90,19 @@ int irq_msi_route_alloc(struct vm *vm)
 int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 		      bool masked)
 {
+	return irq_msi_route_set_dev(vm, gsi, addr, data, 0, masked);
+}
+
+/* KVM says whether MSIs must name their device (an ITS on AArch64: the
+ * device id picks the guest's interrupt translation table). */
+static bool msi_needs_devid(struct vm *vm)
+{
+	return ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MSI_DEVID) > 0;
+}
+
+int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
+			  uint32_t devid, bool masked)
+{
 	struct routes *r;
 	uint32_t i;
 	int ret = 0;
@@ -122,6 +135,11 @@ int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 			.u.msi.address_hi = (uint32_t)(addr >> 32),
 			.u.msi.data = data,
 		};
+
+		if (msi_needs_devid(vm)) {
+			e.flags = KVM_MSI_VALID_DEVID;
+			e.u.msi.devid = devid;
+		}
 
 		if (i == r->head.nr)
 			r->head.nr++;

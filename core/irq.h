@@ -42,6 +42,10 @@ int irq_msi(struct vm *vm, uint64_t addr, uint32_t data);
 int irq_msi_route_alloc(struct vm *vm);		/* -> gsi, or -1 */
 int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 		      bool masked);
+/* The same for a message from a PCI function: devid is its requester
+ * id (bus << 8 | devfn), which an ITS needs to translate it. */
+int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
+			  uint32_t devid, bool masked);
 int irq_irqfd(struct vm *vm, int gsi, int eventfd, bool assign);
 
 #endif

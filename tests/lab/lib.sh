@@ -2,7 +2,8 @@
 # /init before a case script; a case runs in $LAB_CASE_DIR (a fresh tmpfs dir)
 # and must end by calling pass or fail.
 #
-#   run_wisp TIMEOUT LOG -- ARGS...   run the VMM; its output (the guest's serial
+#   run_wisp TIMEOUT LOG -- ARGS...   run the VMM (stdin: $WISP_STDIN, default
+#                                      /dev/null); its output (the guest's serial
 #                                      console and wisp's own messages) goes to
 #                                      LOG and, prefixed, to the lab console;
 #                                      wisp's stderr alone also to LOG.err.
@@ -84,7 +85,7 @@ run_wisp() {
 	# stdout and stderr both go to LOG, in order; stderr alone also to LOG.err
 	{
 		{
-			setsid "$WISP" "$@" </dev/null 2>&1 1>&3 3>&- &
+			setsid "$WISP" "$@" <"${WISP_STDIN:-/dev/null}" 2>&1 1>&3 3>&- &
 			_wpid=$!
 			echo "$_wpid" >>"${LAB_CASE_DIR:-.}/sessions"
 			(
