@@ -17,8 +17,8 @@
  *   0x4000_0000  RAM: the kernel at its text_offset from here (2 MiB
  *                aligned); the initramfs and then the device tree at the
  *                top of RAM
- *   above RAM    the 64-bit PCI window (1 GiB aligned, at least 512 GiB),
- *                then device memory (virtio-pmem)
+ *   RAM end, 1 GiB aligned, + 64 GiB: device memory (virtio-pmem)
+ *   0x80_0000_0000  the 64-bit PCI window (64 GiB; higher if RAM is)
  */
 #ifndef WISP_ARCH_AARCH64_LAYOUT_H
 #define WISP_ARCH_AARCH64_LAYOUT_H
