@@ -38,6 +38,13 @@ void irq_eoi(struct vm *vm, unsigned vector)
 		vm->irqchip->eoi(vm->irqchip_opaque, vector);
 }
 
+/* An MSI the interrupt controller delivers as one of its lines. */
+static bool msi_as_line(struct vm *vm, uint64_t addr, uint32_t data, unsigned *line)
+{
+	return vm->irqchip && vm->irqchip->msi_line &&
+	       vm->irqchip->msi_line(vm->irqchip_opaque, addr, data, line);
+}
+
 int irq_msi(struct vm *vm, uint64_t addr, uint32_t data)
 {
 	struct kvm_msi msi = {
@@ -45,7 +52,12 @@ int irq_msi(struct vm *vm, uint64_t addr, uint32_t data)
 		.address_hi = (uint32_t)(addr >> 32),
 		.data = data,
 	};
+	unsigned line;
 
+	if (msi_as_line(vm, addr, data, &line)) {
+		irq_pulse(vm, line);
+		return 0;
+	}
 	return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -1 : 0;
 }
 
@@ -136,7 +148,14 @@ int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 			.u.msi.data = data,
 		};
 
-		if (msi_needs_devid(vm)) {
+		unsigned line;
+
+		if (msi_as_line(vm, addr, data, &line)) {
+			e.type = KVM_IRQ_ROUTING_IRQCHIP;
+			memset(&e.u, 0, sizeof(e.u));
+			e.u.irqchip.irqchip = 0;
+			e.u.irqchip.pin = line;
+		} else if (msi_needs_devid(vm)) {
 			e.flags = KVM_MSI_VALID_DEVID;
 			e.u.msi.devid = devid;
 		}

@@ -23,6 +23,10 @@ struct irqchip_ops {
 	void (*set_line)(void *opaque, unsigned line, bool level);
 	/* KVM_EXIT_IOAPIC_EOI: the guest ended a level interrupt. */
 	void (*eoi)(void *opaque, unsigned vector);
+	/* Optional: true, with *line set, for an MSI this controller turns
+	 * into one of its wired lines (a GICv2m frame); the router then
+	 * routes and delivers it as that line. */
+	bool (*msi_line)(void *opaque, uint64_t addr, uint32_t data, unsigned *line);
 };
 
 void irq_register_chip(struct vm *vm, const struct irqchip_ops *ops,

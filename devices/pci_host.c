@@ -4,7 +4,8 @@
  * through ECAM and (x86_64) the 0xcf8/0xcfc ports, and the guest's
  * description of the segment (a PNP0A08 root bridge in the DSDT with its
  * bus, I/O and memory windows on x86_64, a generic ECAM host bridge in
- * the device tree with its MSIs going to the GIC's ITS on AArch64), so
+ * the device tree with its MSIs going to the GIC's ITS or GICv2m frame on
+ * AArch64), so
  * Linux finds every PCI device without command-line hints.
  */
 #include <string.h>
@@ -170,7 +171,7 @@ static void pci_host_fdt(void *opaque, struct vm *vm, void *tables)
 		(uint32_t)(seg->mmio64_size >> 32), (uint32_t)seg->mmio64_size,
 	};
 	/* requester ids 0-0xffff go to the ITS as device ids, unchanged */
-	const uint32_t msi_map[] = { 0, t->its_phandle, 0, 0x10000 };
+	const uint32_t msi_map[] = { 0, t->msi_phandle, 0, 0x10000 };
 
 	(void)vm;
 	fdt_prop_str(t, node, "compatible", "pci-host-ecam-generic");
@@ -184,8 +185,10 @@ static void pci_host_fdt(void *opaque, struct vm *vm, void *tables)
 	fdt_prop_cells(t, node, "ranges", ranges, 14);
 	fdt_prop_empty(t, node, "dma-coherent");
 	/* MSI-X is the only interrupt wisp's PCI functions have */
-	if (t->its_phandle)
+	if (t->msi_phandle && t->msi_by_requester_id)
 		fdt_prop_cells(t, node, "msi-map", msi_map, 4);
+	else if (t->msi_phandle)
+		fdt_prop_u32(t, node, "msi-parent", t->msi_phandle);
 }
 #endif
 

@@ -20,12 +20,14 @@ struct arm_boot {
 	const char *cmdline;
 };
 
-/* gic.c: the in-kernel GICv3 (and its ITS when KVM has one).
- * arm_gic_create() before the vCPUs; 0, -1, or 2 when the host has no
- * GICv3 (bad input: the exit status).  arm_gic_finalize() once they
- * all exist. */
+/* gic.c: the in-kernel GICv3 (and its ITS when KVM has one), or on a
+ * host without one a GICv2 with a GICv2m frame.  arm_gic_create()
+ * before the vCPUs; 0, -1, or 2 when the host cannot give the guest a
+ * GIC for this many vCPUs (bad input: the exit status).
+ * arm_gic_finalize() once they all exist. */
 int arm_gic_create(struct vm *vm);
 int arm_gic_finalize(struct vm *vm);
+unsigned arm_gic_version(void);	/* 2 or 3 */
 bool arm_gic_has_its(void);
 
 /* image.c: the arm64 Image in the kernel file.  0, or 2 after reporting

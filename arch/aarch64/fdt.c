@@ -7,6 +7,7 @@
  * shows the result.
  */
 #include <libfdt.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +152,43 @@ static void add_cpus(struct fdt_tree *t, struct vm *vm)
 	}
 }
 
-static void add_gic(struct fdt_tree *t, struct vm *vm)
+/* GICv2 interrupt specifiers of PPIs name the CPUs they go to. */
+static uint32_t ppi_flags(const struct vm *vm, uint32_t flags)
+{
+	if (arm_gic_version() == 2)
+		flags |= ((1u << vm->ncpus) - 1) << 8;
+	return flags;
+}
+
+static void add_gicv2(struct fdt_tree *t, struct vm *vm)
+{
+	int gic = fdt_node(t, 0, "intc", ARM_GICV2_DIST);
+	const uint32_t reg[] = {
+		0, (uint32_t)ARM_GICV2_DIST, 0, KVM_VGIC_V2_DIST_SIZE,
+		0, (uint32_t)ARM_GICV2_CPU, 0, KVM_VGIC_V2_CPU_SIZE,
+	};
+	int v2m;
+
+	fdt_prop_str(t, gic, "compatible", "arm,cortex-a15-gic");
+	fdt_prop_u32(t, gic, "#interrupt-cells", 3);
+	fdt_prop_empty(t, gic, "interrupt-controller");
+	fdt_prop_u32(t, gic, "#address-cells", 2);
+	fdt_prop_u32(t, gic, "#size-cells", 2);
+	fdt_prop_empty(t, gic, "ranges");
+	fdt_prop_cells(t, gic, "reg", reg, 8);
+	t->gic_phandle = fdt_new_phandle(t, gic);
+
+	v2m = fdt_node(t, gic, "v2m", ARM_GICV2M);
+	fdt_prop_str(t, v2m, "compatible", "arm,gic-v2m-frame");
+	fdt_prop_empty(t, v2m, "msi-controller");
+	fdt_prop_reg(t, v2m, ARM_GICV2M, ARM_GICV2M_SIZE);
+	fdt_prop_u32(t, v2m, "arm,msi-base-spi", ARM_GICV2M_INTID_BASE);
+	fdt_prop_u32(t, v2m, "arm,msi-num-spis", ARM_GICV2M_INTID_COUNT);
+	t->msi_phandle = fdt_new_phandle(t, v2m);
+	(void)vm;
+}
+
+static void add_gicv3(struct fdt_tree *t, struct vm *vm)
 {
 	int gic = fdt_node(t, 0, "intc", ARM_GIC_DIST);
 	const uint32_t reg[] = {
@@ -178,18 +215,28 @@ static void add_gic(struct fdt_tree *t, struct vm *vm)
 		fdt_prop_empty(t, its, "msi-controller");
 		fdt_prop_u32(t, its, "#msi-cells", 1);
 		fdt_prop_reg(t, its, ARM_GIC_ITS, ARM_GIC_ITS_SIZE);
-		t->its_phandle = fdt_new_phandle(t, its);
+		t->msi_phandle = fdt_new_phandle(t, its);
+		t->msi_by_requester_id = true;
 	}
 }
 
-static void add_timer(struct fdt_tree *t)
+static void add_gic(struct fdt_tree *t, struct vm *vm)
+{
+	if (arm_gic_version() == 2)
+		add_gicv2(t, vm);
+	else
+		add_gicv3(t, vm);
+}
+
+static void add_timer(struct fdt_tree *t, struct vm *vm)
 {
 	int timer = fdt_node(t, 0, "timer", ~0ULL);
+	uint32_t level = ppi_flags(vm, FDT_IRQ_LEVEL_HIGH);
 	const uint32_t irqs[] = {
-		GIC_PPI, ARM_PPI_TIMER_SECURE, FDT_IRQ_LEVEL_HIGH,
-		GIC_PPI, ARM_PPI_TIMER_PHYS, FDT_IRQ_LEVEL_HIGH,
-		GIC_PPI, ARM_PPI_TIMER_VIRT, FDT_IRQ_LEVEL_HIGH,
-		GIC_PPI, ARM_PPI_TIMER_HYP, FDT_IRQ_LEVEL_HIGH,
+		GIC_PPI, ARM_PPI_TIMER_SECURE, level,
+		GIC_PPI, ARM_PPI_TIMER_PHYS, level,
+		GIC_PPI, ARM_PPI_TIMER_VIRT, level,
+		GIC_PPI, ARM_PPI_TIMER_HYP, level,
 	};
 
 	fdt_prop_str(t, timer, "compatible", "arm,armv8-timer");
@@ -232,7 +279,7 @@ int arm_fdt_build(struct vm *vm, const struct arm_boot *boot, void *buf, size_t 
 
 	add_gic(&t, vm);
 	fdt_prop_u32(&t, root, "interrupt-parent", t.gic_phandle);
-	add_timer(&t);
+	add_timer(&t, vm);
 
 	clk = fdt_node(&t, 0, "apb-pclk", ~0ULL);
 	fdt_prop_str(&t, clk, "compatible", "fixed-clock");

@@ -10,6 +10,7 @@
 #ifndef WISP_ARCH_AARCH64_FDT_H
 #define WISP_ARCH_AARCH64_FDT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +19,11 @@ struct fdt_tree {
 	int err;			/* first libfdt error (negative), or 0 */
 	uint32_t next_phandle;
 	uint32_t gic_phandle;		/* the interrupt controller */
-	uint32_t its_phandle;		/* the ITS (MSI controller), 0 if none */
+	/* The MSI controller, 0 if none: the ITS (which tells devices apart
+	 * by requester id: PCI says so with msi-map) or a GICv2m frame
+	 * (msi-parent). */
+	uint32_t msi_phandle;
+	bool msi_by_requester_id;
 	uint32_t clock_phandle;		/* the fixed APB clock PrimeCells need */
 };
 

@@ -8,6 +8,10 @@
  *   0x0800_0000  GICv3 distributor (64 KiB)
  *   0x0808_0000  GICv3 ITS (128 KiB)
  *   0x080a_0000  GICv3 redistributors, 128 KiB per vCPU (up to 123 vCPUs)
+ *   or, on a host without GICv3:
+ *   0x0800_0000  GICv2 distributor (4 KiB)
+ *   0x0801_0000  GICv2 CPU interface (8 KiB)
+ *   0x0802_0000  GICv2m MSI frame (4 KiB, emulated by wisp)
  *   0x0900_0000  PL011 UART (4 KiB)
  *   0x0901_0000  PL031 RTC (4 KiB)
  *   0x0903_0000  PL061 GPIO (4 KiB)
@@ -31,6 +35,15 @@
 #define ARM_GIC_REDIST_SIZE	0x20000ULL	/* per vCPU */
 #define ARM_GIC_REDIST_END	0x09000000ULL
 #define ARM_GIC_MAX_VCPUS	((ARM_GIC_REDIST_END - ARM_GIC_REDIST) / ARM_GIC_REDIST_SIZE)
+
+#define ARM_GICV2_DIST		0x08000000ULL
+#define ARM_GICV2_CPU		0x08010000ULL
+#define ARM_GICV2M		0x08020000ULL
+#define ARM_GICV2M_SIZE		0x1000ULL
+#define ARM_GICV2_MAX_VCPUS	8
+/* GICv2m: MSIs become these SPIs (INTIDs), edge-triggered */
+#define ARM_GICV2M_INTID_BASE	64
+#define ARM_GICV2M_INTID_COUNT	64
 
 #define ARM_PL011		0x09000000ULL
 #define ARM_PL031		0x09010000ULL
