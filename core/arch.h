@@ -14,7 +14,8 @@
 struct vm;
 struct vcpu;
 
-/* Interrupt controller mode and other VM-wide KVM set-up. */
+/* Interrupt controller mode and other VM-wide KVM set-up.  0, -1, or
+ * 2 (EXIT_USAGE) when the host cannot give what the user asked for. */
 int arch_vm_init(struct vm *vm);
 
 /* Splits `size` bytes of RAM into guest-physical ranges around the

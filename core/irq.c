@@ -38,6 +38,13 @@ void irq_eoi(struct vm *vm, unsigned vector)
 		vm->irqchip->eoi(vm->irqchip_opaque, vector);
 }
 
+/* An MSI the interrupt controller delivers as one of its lines. */
+static bool msi_as_line(struct vm *vm, uint64_t addr, uint32_t data, unsigned *line)
+{
+	return vm->irqchip && vm->irqchip->msi_line &&
+	       vm->irqchip->msi_line(vm->irqchip_opaque, addr, data, line);
+}
+
 int irq_msi(struct vm *vm, uint64_t addr, uint32_t data)
 {
 	struct kvm_msi msi = {
@@ -45,7 +52,12 @@ int irq_msi(struct vm *vm, uint64_t addr, uint32_t data)
 		.address_hi = (uint32_t)(addr >> 32),
 		.data = data,
 	};
+	unsigned line;
 
+	if (msi_as_line(vm, addr, data, &line)) {
+		irq_pulse(vm, line);
+		return 0;
+	}
 	return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -1 : 0;
 }
 
@@ -90,6 +102,19 @@ int irq_msi_route_alloc(struct vm *vm)
 int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 		      bool masked)
 {
+	return irq_msi_route_set_dev(vm, gsi, addr, data, 0, masked);
+}
+
+/* KVM says whether MSIs must name their device (an ITS on AArch64: the
+ * device id picks the guest's interrupt translation table). */
+static bool msi_needs_devid(struct vm *vm)
+{
+	return ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MSI_DEVID) > 0;
+}
+
+int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
+			  uint32_t devid, bool masked)
+{
 	struct routes *r;
 	uint32_t i;
 	int ret = 0;
@@ -122,6 +147,18 @@ int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 			.u.msi.address_hi = (uint32_t)(addr >> 32),
 			.u.msi.data = data,
 		};
+
+		unsigned line;
+
+		if (msi_as_line(vm, addr, data, &line)) {
+			e.type = KVM_IRQ_ROUTING_IRQCHIP;
+			memset(&e.u, 0, sizeof(e.u));
+			e.u.irqchip.irqchip = 0;
+			e.u.irqchip.pin = line;
+		} else if (msi_needs_devid(vm)) {
+			e.flags = KVM_MSI_VALID_DEVID;
+			e.u.msi.devid = devid;
+		}
 
 		if (i == r->head.nr)
 			r->head.nr++;

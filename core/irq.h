@@ -23,6 +23,10 @@ struct irqchip_ops {
 	void (*set_line)(void *opaque, unsigned line, bool level);
 	/* KVM_EXIT_IOAPIC_EOI: the guest ended a level interrupt. */
 	void (*eoi)(void *opaque, unsigned vector);
+	/* Optional: true, with *line set, for an MSI this controller turns
+	 * into one of its wired lines (a GICv2m frame); the router then
+	 * routes and delivers it as that line. */
+	bool (*msi_line)(void *opaque, uint64_t addr, uint32_t data, unsigned *line);
 };
 
 void irq_register_chip(struct vm *vm, const struct irqchip_ops *ops,
@@ -42,6 +46,10 @@ int irq_msi(struct vm *vm, uint64_t addr, uint32_t data);
 int irq_msi_route_alloc(struct vm *vm);		/* -> gsi, or -1 */
 int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 		      bool masked);
+/* The same for a message from a PCI function: devid is its requester
+ * id (bus << 8 | devfn), which an ITS needs to translate it. */
+int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
+			  uint32_t devid, bool masked);
 int irq_irqfd(struct vm *vm, int gsi, int eventfd, bool assign);
 
 #endif

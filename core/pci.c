@@ -230,7 +230,9 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 			return;
 		}
 	}
-	irq_msi_route_set(fn->vm, e->gsi, addr, e->data, vector_masked(fn, v));
+	/* requester id: bus 0, function 0 of the slot */
+	irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3,
+			      vector_masked(fn, v));
 	/* unmasked with an interrupt pending: deliver it now */
 	if (!vector_masked(fn, v) && (fn->msix.pba[v / 64] & (1ULL << (v % 64)))) {
 		uint64_t one = 1;

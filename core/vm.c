@@ -277,6 +277,22 @@ static int signals_setup(struct vm *vm, sigset_t *old)
 	return 0;
 }
 
+/* A SIGTERM that arrives while the VM is already stopping (the guest
+ * powered off as the signal came) stays pending; unblocked, it would
+ * kill wisp and turn the exit status that is already decided into 143. */
+static void drop_pending_stop_signals(void)
+{
+	const struct timespec now = { 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	while (sigtimedwait(&set, NULL, &now) > 0)
+		;
+}
+
 static int exit_status(struct vm *vm)
 {
 	switch (atomic_load(&vm->stop)) {
@@ -331,7 +347,12 @@ int vm_main(const struct vm_config *cfg)
 		status = EXIT_USAGE;
 		goto out;
 	}
-	if (arch_vm_init(&vm) || memory_setup(&vm) || vcpus_create(&vm))
+	ret = arch_vm_init(&vm);
+	if (ret) {
+		status = ret == EXIT_USAGE ? EXIT_USAGE : EXIT_VM_ERROR;
+		goto out;
+	}
+	if (memory_setup(&vm) || vcpus_create(&vm))
 		goto out;
 	timeline_mark(TL_VM_CREATED);
 	ret = create_devices(&vm);
@@ -356,6 +377,7 @@ out:
 	term_restore();
 	timeline_mark(TL_EXIT);
 	vm_teardown(&vm);
+	drop_pending_stop_signals();
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return status;
 }

@@ -1,39 +1,176 @@
 // SPDX-License-Identifier: MIT
 /*
- * The AArch64 machine is not written yet (GIC, PSCI, FDT, Image loader:
- * see the AArch64 issue).  This file lets the cross build link and
- * makes an AArch64 wisp say so plainly instead of misbehaving.
+ * The AArch64 machine: the in-kernel GICv3 (gic.c), vCPUs KVM resets
+ * to its preferred target with PSCI 0.2+ handled in the kernel (CPU_ON
+ * brings up secondaries, SYSTEM_OFF and SYSTEM_RESET come back as
+ * KVM_EXIT_SYSTEM_EVENT), one RAM range at 1 GiB, and arch_load():
+ * the Image (image.c), the initramfs and the device tree (fdt.c) in
+ * RAM, then x0 = the device tree and pc = the kernel's entry.
+ * arch_layout.h and docs/aarch64.md hold the memory map.
  */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "arch/aarch64/aarch64.h"
 #include "arch_layout.h"
 #include "core/arch.h"
+#include "core/cli.h"
+#include "core/file.h"
 #include "core/vm.h"
+
+#define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+			 (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
+#define REG_MPIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 5)
+#define MPIDR_AFFINITY 0xff00ffffffULL
+
+/* what KVM_ARM_PREFERRED_TARGET says, for every vCPU */
+static struct kvm_vcpu_init preferred;
 
 int arch_vm_init(struct vm *vm)
 {
-	(void)vm;
-	wisp_err("the AArch64 machine is not implemented yet in this version");
-	return -1;
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0) {
+		wisp_err("this host's KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2)");
+		return -1;
+	}
+	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &preferred) < 0) {
+		wisp_err("KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
+		return -1;
+	}
+	return arm_gic_create(vm);
 }
 
 size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max)
 {
 	(void)max;
-	layout[0][0] = ARM_RAM_BASE;	/* RAM base of the planned memory map */
+	layout[0][0] = ARM_RAM_BASE;
 	layout[0][1] = size;
 	return 1;
 }
 
+static int get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *val)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)val };
+
+	return ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg);
+}
+
+static int set_reg(struct vcpu *vcpu, uint64_t id, uint64_t val)
+{
+	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)&val };
+
+	if (ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg) < 0) {
+		wisp_err("vCPU %u: KVM_SET_ONE_REG %#llx: %s", vcpu->index,
+			 (unsigned long long)id, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Every vCPU but the first starts powered off, until the guest starts
+ * it with PSCI CPU_ON. */
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 {
+	struct kvm_vcpu_init init = preferred;
+
 	(void)vm;
-	(void)vcpu;
-	return -1;
+	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (vcpu->index)
+		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
+	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init) < 0) {
+		wisp_err("vCPU %u: KVM_ARM_VCPU_INIT: %s", vcpu->index, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+uint64_t arm_vcpu_mpidr(struct vcpu *vcpu)
+{
+	uint64_t mpidr = 0;
+
+	if (get_reg(vcpu, REG_MPIDR_EL1, &mpidr) < 0)
+		return vcpu->index;	/* KVM's own numbering, Aff0 first */
+	return mpidr & MPIDR_AFFINITY;
+}
+
+/* The initramfs goes right below the device tree at the top of RAM. */
+static int place_initrd(struct vm *vm, const struct mapped_file *f, struct arm_boot *boot)
+{
+	uint64_t addr;
+
+	if (f->size > boot->fdt - boot->kernel_end) {
+		wisp_err("--initramfs: %zu bytes do not fit between the kernel and the top of RAM; raise --memory",
+			 f->size);
+		return EXIT_USAGE;
+	}
+	addr = (boot->fdt - f->size) & ~0xfffULL;
+	if (addr < boot->kernel_end) {
+		wisp_err("--initramfs: %zu bytes do not fit between the kernel and the top of RAM; raise --memory",
+			 f->size);
+		return EXIT_USAGE;
+	}
+	if (gpa_write(&vm->mem, addr, f->data, f->size))
+		return EXIT_VM_ERROR;
+	boot->initrd = addr;
+	boot->initrd_size = f->size;
+	return 0;
+}
+
+static int load_fdt(struct vm *vm, struct arm_boot *boot)
+{
+	void *buf = calloc(1, ARM_FDT_MAX);
+	int ret = EXIT_VM_ERROR;
+
+	if (!buf) {
+		wisp_err("no memory for the device tree");
+		return ret;
+	}
+	if (!arm_fdt_build(vm, boot, buf, ARM_FDT_MAX) &&
+	    !gpa_write(&vm->mem, boot->fdt, buf, ARM_FDT_MAX))
+		ret = 0;
+	free(buf);
+	return ret;
 }
 
 int arch_load(struct vm *vm)
 {
-	(void)vm;
-	return 1;
+	const struct vm_config *cfg = vm->cfg;
+	struct arm_boot boot = { .cmdline = cfg->cmdline ? cfg->cmdline : "" };
+	struct mapped_file kernel, initrd = { 0 };
+	int ret;
+
+	if (!cfg->kernel) {
+		wisp_err("--firmware: AArch64 boots an arm64 Image with --kernel; firmware is not supported");
+		return EXIT_USAGE;
+	}
+	if (arm_gic_finalize(vm))
+		return EXIT_VM_ERROR;
+	/* the device tree's 2 MiB at the top of RAM, 2 MiB aligned */
+	boot.fdt = (memory_ram_end(&vm->mem) - ARM_FDT_MAX) & ~(ARM_FDT_MAX - 1);
+	if (file_map("kernel", cfg->kernel, &kernel))
+		return EXIT_USAGE;
+	ret = arm_image_load(vm, cfg->kernel, kernel.data, kernel.size, &boot);
+	file_unmap(&kernel);
+	if (ret)
+		return ret;
+	if (cfg->initramfs) {
+		if (file_map("initramfs", cfg->initramfs, &initrd))
+			return EXIT_USAGE;
+		ret = place_initrd(vm, &initrd, &boot);
+		file_unmap(&initrd);
+		if (ret)
+			return ret;
+	}
+	if (load_fdt(vm, &boot))
+		return EXIT_VM_ERROR;
+	if (set_reg(&vm->vcpus[0], CORE_REG(regs.pc), boot.entry) ||
+	    set_reg(&vm->vcpus[0], CORE_REG(regs.regs[0]), boot.fdt))
+		return EXIT_VM_ERROR;
+	return 0;
 }
 
 bool arch_handle_exit(struct vcpu *vcpu)
@@ -44,5 +181,31 @@ bool arch_handle_exit(struct vcpu *vcpu)
 
 void arch_dump_vcpu(struct vcpu *vcpu)
 {
-	(void)vcpu;
+	static const struct {
+		const char *name;
+		uint64_t id;
+	} regs[] = {
+		{ "pc", CORE_REG(regs.pc) },
+		{ "pstate", CORE_REG(regs.pstate) },
+		{ "sp_el1", CORE_REG(sp_el1) },
+		{ "elr_el1", CORE_REG(elr_el1) },
+		{ "x0", CORE_REG(regs.regs[0]) },
+		{ "x1", CORE_REG(regs.regs[1]) },
+		{ "x2", CORE_REG(regs.regs[2]) },
+		{ "x30", CORE_REG(regs.regs[30]) },
+		{ "esr_el1", ARM64_SYS_REG(3, 0, 5, 2, 0) },
+		{ "far_el1", ARM64_SYS_REG(3, 0, 6, 0, 0) },
+	};
+	char line[512];
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]) && n < sizeof(line); i++) {
+		uint64_t v = 0;
+
+		if (get_reg(vcpu, regs[i].id, &v) < 0)
+			continue;
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%#llx", regs[i].name,
+				      (unsigned long long)v);
+	}
+	wisp_err("vCPU %u:%s", vcpu->index, line);
 }

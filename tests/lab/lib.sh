@@ -2,7 +2,8 @@
 # /init before a case script; a case runs in $LAB_CASE_DIR (a fresh tmpfs dir)
 # and must end by calling pass or fail.
 #
-#   run_wisp TIMEOUT LOG -- ARGS...   run the VMM; its output (the guest's serial
+#   run_wisp TIMEOUT LOG -- ARGS...   run the VMM (stdin: $WISP_STDIN, default
+#                                      /dev/null); its output (the guest's serial
 #                                      console and wisp's own messages) goes to
 #                                      LOG and, prefixed, to the lab console;
 #                                      wisp's stderr alone also to LOG.err.
@@ -21,7 +22,8 @@
 #   pass / fail MSG                   verdict; both end the case
 #   note MSG                          a line in the lab log
 # Variables: GUEST_BZIMAGE GUEST_VMLINUX GUEST_INITRD, GUEST_KERNEL (what
-# boot_guest boots, default the bzImage), GUEST_LOGLEVEL, GUEST_CMDLINE_EXTRA,
+# boot_guest boots, default the bzImage; on aarch64 vmlinuz is the arm64
+# Image), GUEST_LOGLEVEL, GUEST_CMDLINE_EXTRA, GUEST_CONSOLE (ttyS0/ttyAMA0),
 # LAB_BOOT_TIMEOUT (tests/lab/run --boot-timeout), WISP.
 
 LAB=${LAB:-/lab}
@@ -40,8 +42,13 @@ LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-90}
 # need are printed by the guest's /init anyway. GUEST_LOGLEVEL=8 in a case
 # shows the guest's boot; GUEST_CMDLINE_EXTRA is appended (for instance
 # "wisp_modules=virtio_pci,virtio_blk").
+# the guest's serial console: the 16550 on x86_64, the PL011 on aarch64
+case "$(uname -m)" in
+aarch64) GUEST_CONSOLE=${GUEST_CONSOLE:-ttyAMA0} ;;
+*) GUEST_CONSOLE=${GUEST_CONSOLE:-ttyS0} ;;
+esac
 guest_cmdline() { # CASE: the usual guest kernel command line
-	echo "console=ttyS0 loglevel=${GUEST_LOGLEVEL:-4} panic=-1 wisp_case=$1${GUEST_CMDLINE_EXTRA:+ $GUEST_CMDLINE_EXTRA}"
+	echo "console=$GUEST_CONSOLE loglevel=${GUEST_LOGLEVEL:-4} panic=-1 wisp_case=$1${GUEST_CMDLINE_EXTRA:+ $GUEST_CMDLINE_EXTRA}"
 }
 
 note() { echo "[$LAB_CASE] $*"; }
@@ -78,7 +85,7 @@ run_wisp() {
 	# stdout and stderr both go to LOG, in order; stderr alone also to LOG.err
 	{
 		{
-			setsid "$WISP" "$@" </dev/null 2>&1 1>&3 3>&- &
+			setsid "$WISP" "$@" <"${WISP_STDIN:-/dev/null}" 2>&1 1>&3 3>&- &
 			_wpid=$!
 			echo "$_wpid" >>"${LAB_CASE_DIR:-.}/sessions"
 			(

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to arch/aarch64: the GIC, the Image loader, the device tree. */
+#ifndef WISP_ARCH_AARCH64_H
+#define WISP_ARCH_AARCH64_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+/* Where things went in guest memory, and what the device tree says. */
+struct arm_boot {
+	uint64_t entry;		/* the kernel's first instruction */
+	uint64_t kernel_end;	/* first byte after its image_size */
+	uint64_t initrd;
+	uint64_t initrd_size;
+	uint64_t fdt;
+	const char *cmdline;
+};
+
+/* gic.c: the in-kernel GICv3 (and its ITS when KVM has one), or on a
+ * host without one a GICv2 with a GICv2m frame.  arm_gic_create()
+ * before the vCPUs; 0, -1, or 2 when the host cannot give the guest a
+ * GIC for this many vCPUs (bad input: the exit status).
+ * arm_gic_finalize() once they all exist. */
+int arm_gic_create(struct vm *vm);
+int arm_gic_finalize(struct vm *vm);
+unsigned arm_gic_version(void);	/* 2 or 3 */
+bool arm_gic_has_its(void);
+
+/* image.c: the arm64 Image in the kernel file.  0, or 2 after reporting
+ * a file that is not one (x86 formats are named as such), 1 on other
+ * failures.  Fills in entry and kernel_end. */
+int arm_image_load(struct vm *vm, const char *path, const uint8_t *data,
+		   size_t size, struct arm_boot *boot);
+
+/* fdt.c: the whole device tree into buf (size bytes). */
+int arm_fdt_build(struct vm *vm, const struct arm_boot *boot, void *buf, size_t size);
+
+/* machine.c */
+uint64_t arm_vcpu_mpidr(struct vcpu *vcpu);
+
+#endif
