@@ -7,6 +7,7 @@
 #                                      LOG and, prefixed, to the lab console;
 #                                      wisp's stderr alone also to LOG.err.
 #                                      Sets WISP_RC (124 = timed out) and WISP_SECS.
+#                                      Standard input: $WISP_STDIN, else /dev/null.
 #   boot_guest TIMEOUT LOG CASE [WISP ARGS...]
 #                                     run_wisp with the usual guest: bzImage,
 #                                     initramfs, serial on stdout, and a cmdline
@@ -78,7 +79,7 @@ run_wisp() {
 	# stdout and stderr both go to LOG, in order; stderr alone also to LOG.err
 	{
 		{
-			setsid "$WISP" "$@" </dev/null 2>&1 1>&3 3>&- &
+			setsid "$WISP" "$@" <"${WISP_STDIN:-/dev/null}" 2>&1 1>&3 3>&- &
 			_wpid=$!
 			echo "$_wpid" >>"${LAB_CASE_DIR:-.}/sessions"
 			(
