@@ -53,7 +53,7 @@ endif
 
 .DEFAULT_GOAL := all
 .PHONY: all menuconfig nconfig defconfig olddefconfig oldconfig savedefconfig \
-	unit guests test run bench clean distclean help setup
+	unit guests test run bench clean distclean help setup firmware test-firmware
 
 # ---------------------------------------------------------------- config
 kconfig-env := KCONFIG_CONFIG=$(KCONFIG_CONFIG) ARCH=$(ARCH) srctree=$(srctree)
@@ -224,6 +224,16 @@ run: all guests
 	$(O)/wisp --kernel $(O)/tests/guests/hello.elf --memory size=64M \
 		--serial tty --console off --timeline
 
+# the CloudHv firmware, built once into ~/.cache/wisp/firmware (docs/firmware.md)
+firmware:
+	$(Q)$(srctree)/scripts/build-firmware
+
+test-firmware: all
+	$(Q)$(srctree)/scripts/setup lab firmware
+	$(Q)$(srctree)/scripts/build-firmware >/dev/null
+	$(Q)$(srctree)/tests/lab/run --arch x86_64 --wisp $(O)/wisp --build-dir $(O) \
+		--case-dir $(srctree)/tests/lab/firmware/x86_64 --log $(O)/lab-firmware.log
+
 bench:
 	$(Q)$(srctree)/scripts/setup bench
 	$(Q)$(srctree)/bench/run
@@ -239,6 +249,8 @@ help:
 	@echo "  all (default)     build $(O)/wisp, static, for ARCH=$(ARCH)"
 	@echo "  run               build and boot the demo guest"
 	@echo "  test              unit tests, direct tests on /dev/kvm, the lab"
+	@echo "  firmware          build the CloudHv firmware into ~/.cache/wisp/firmware"
+	@echo "  test-firmware     the firmware's lab cases (builds the firmware if needed)"
 	@echo "  unit              unit tests of this configuration (ASan+UBSan)"
 	@echo "  guests            the freestanding test guests"
 	@echo "  bench             benchmarks against QEMU -> docs/performance.md"

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * The hardware-reduced ACPI registers (ACPI 6.x, 4.8.3.7 and 5.6.9) at
- * I/O ports 0x600-0x60b, which the FADT and the DSDT (arch/x86_64/acpi.c)
- * point the guest at:
+ * I/O ports 0x600-0x60f, which the FADT and the DSDT (arch/x86_64/acpi.c)
+ * point the guest at, laid out as on Cloud Hypervisor so that its OVMF
+ * firmware (CloudHv) finds what it hard-codes:
  *
  *   0x600     sleep control: SLP_EN with SLP_TYP 5 (\_S5) powers off;
  *             other sleep types are ignored (wisp has no S1-S4)
  *   0x601     sleep status: WAK_STS, write 1 to clear (never set: the
  *             guest never wakes from anything)
  *   0x604     reset register: 0x01 reboots
- *   0x608     Generic Event Device event register, 32 bits: the pending
+ *   0x608     ACPI PM timer, 32 bits, read-only: 3.579545 MHz since the
+ *             VM was created.  The firmware times every delay with it
+ *             (OvmfPkg's AcpiTimerLib, CLOUDHV_ACPI_TIMER_IO_ADDRESS);
+ *             without it the firmware's first stall never ends
+ *   0x60c     Generic Event Device event register, 32 bits: the pending
  *             events; reading returns and clears them
  *
  * The GED (ACPI0013) raises ISA IRQ 9, level-triggered and active-high,
@@ -21,12 +26,13 @@
  * the pin is unmasked.
  *
  * Registers are bytes; a wider access is taken byte by byte, and bytes
- * outside 0x600-0x60b read as 0xff, so any access a guest makes is safe.
+ * outside 0x600-0x60f read as 0xff, so any access a guest makes is safe.
  */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "arch_layout.h"
 #include "arch/x86_64/acpi.h"
@@ -39,9 +45,16 @@
 #define PM_SLEEP_CTL	(X86_PORT_ACPI_SLEEP_CTL - X86_PORT_ACPI_PM)
 #define PM_SLEEP_STS	(X86_PORT_ACPI_SLEEP_STS - X86_PORT_ACPI_PM)
 #define PM_RESET	(X86_PORT_ACPI_RESET - X86_PORT_ACPI_PM)
+#define PM_TIMER	(X86_PORT_ACPI_PM_TIMER - X86_PORT_ACPI_PM)
+#define PM_TIMER_LEN	4
 #define PM_GED		(X86_PORT_ACPI_GED - X86_PORT_ACPI_PM)
 #define PM_GED_LEN	4
 #define PM_LEN		(PM_GED + PM_GED_LEN)
+_Static_assert(PM_TIMER + PM_TIMER_LEN <= PM_GED, "PM timer and GED overlap");
+
+/* The PM timer's frequency (ACPI 6.3, 4.8.3.3) */
+#define PM_TIMER_HZ	3579545ULL
+#define NSEC_PER_SEC	1000000000ULL
 
 /* GED event bits */
 #define GED_POWER_BUTTON	(1u << 0)
@@ -55,6 +68,7 @@ struct acpi_pm {
 	uint8_t sleep_sts;
 	uint32_t ged_events;	/* pending, not yet read by the guest */
 	bool ged_line;		/* what IRQ 9 was last set to */
+	uint64_t timer_start_ns;	/* CLOCK_MONOTONIC at creation */
 };
 
 /* One instance per VM, and one VM per wisp: no allocation to leak. */
@@ -78,13 +92,35 @@ static void ged_update_line(struct acpi_pm *pm)
 	}
 }
 
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* The timer's count now; it wraps at 32 bits as the hardware's does. */
+static uint32_t pm_timer_count(const struct acpi_pm *pm)
+{
+	uint64_t ns = monotonic_ns() - pm->timer_start_ns;
+
+	/* split so that the product cannot overflow for centuries */
+	return (uint32_t)(ns / NSEC_PER_SEC * PM_TIMER_HZ +
+			  ns % NSEC_PER_SEC * PM_TIMER_HZ / NSEC_PER_SEC);
+}
+
 static void acpi_pm_read(void *opaque, uint64_t offset, void *data,
 			 unsigned len)
 {
 	struct acpi_pm *pm = opaque;
 	uint8_t *out = data;
-	uint32_t events = 0;
+	uint32_t events = 0, timer = 0;
 	bool ged = false;
+
+	/* one reading for every byte of this access */
+	if (offset < PM_TIMER + PM_TIMER_LEN && offset + len > PM_TIMER)
+		timer = pm_timer_count(pm);
 
 	pthread_mutex_lock(&pm->lock);
 	/* the event bytes read are consumed, all of them at once */
@@ -106,6 +142,8 @@ static void acpi_pm_read(void *opaque, uint64_t offset, void *data,
 
 		if (r == PM_SLEEP_STS)
 			out[i] = pm->sleep_sts;
+		else if (r >= PM_TIMER && r < PM_TIMER + PM_TIMER_LEN)
+			out[i] = (uint8_t)(timer >> (8 * (r - PM_TIMER)));
 		else if (r >= PM_GED && r < PM_GED + PM_GED_LEN)
 			out[i] = (uint8_t)(events >> (8 * (r - PM_GED)));
 		else if (r < PM_LEN)
@@ -139,7 +177,7 @@ static void acpi_pm_write(void *opaque, uint64_t offset, const void *data,
 			if (v == X86_ACPI_RESET_VALUE)
 				vm_stop(pm->vm, VM_STOP_REBOOT);
 		}
-		/* the event register and reserved bytes ignore writes */
+		/* the timer, the event register and reserved bytes ignore writes */
 	}
 }
 
@@ -168,7 +206,7 @@ static void acpi_pm_power_button(void *opaque)
  *			Interrupt (ResourceConsumer, Level, ActiveHigh,
  *				   Exclusive) { 9 }
  *		})
- *		OperationRegion (GDST, SystemIO, 0x608, 4)
+ *		OperationRegion (GDST, SystemIO, 0x60c, 4)
  *		Field (GDST, DWordAcc, NoLock, Preserve) { GDAT, 32 }
  *		Method (_EVT, 1, Serialized) {
  *			Local0 = GDAT
@@ -228,6 +266,7 @@ static int acpi_pm_create(struct vm *vm, const void *config)
 	(void)config;
 	memset(pm, 0, sizeof(*pm));
 	pm->vm = vm;
+	pm->timer_start_ns = monotonic_ns();
 	pthread_mutex_init(&pm->lock, NULL);
 	if (bus_register(&vm->pio, X86_PORT_ACPI_PM, PM_LEN, &acpi_pm_ops, pm,
 			 "acpi-pm"))
@@ -241,7 +280,7 @@ static int acpi_pm_create(struct vm *vm, const void *config)
 
 DEVICE_REGISTER(acpi_pm) = {
 	.name = "acpi-pm",
-	.summary = "ACPI sleep/reset registers (0x600) and power button (GED, IRQ 9)",
+	.summary = "ACPI sleep/reset registers and PM timer (0x600) and power button (GED, IRQ 9)",
 	.order = ORDER_PLATFORM,
 	.create = acpi_pm_create,
 };

@@ -67,7 +67,7 @@ bool bzimage_probe(const struct x86_image *img)
 
 static int bad(const struct x86_image *img, const char *why)
 {
-	wisp_err("--kernel: '%s': %s", img->path, why);
+	wisp_err("--%s: '%s': %s", img->option, img->path, why);
 	return EXIT_USAGE;
 }
 

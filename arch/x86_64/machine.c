@@ -104,10 +104,17 @@ static int load_kernel(struct vm *vm, const struct x86_boot_params *bp,
 
 	if (file_map(option, cfg->kernel ? cfg->kernel : cfg->firmware, &kernel))
 		return EXIT_USAGE;
-	img = (struct x86_image){ cfg->kernel ? cfg->kernel : cfg->firmware,
+	img = (struct x86_image){ option, !cfg->kernel,
+				  cfg->kernel ? cfg->kernel : cfg->firmware,
 				  kernel.data, kernel.size };
 	if (pvh_probe(&img)) {
 		ret = pvh_load(vm, &img, bp, boot);
+	} else if (img.firmware) {
+		/* firmware comes as a PVH ELF (CLOUDHV.fd); a raw flash image
+		 * (OVMF.fd) would need a reset vector at 4 GiB wisp lacks */
+		wisp_err("--firmware: '%s' is not a PVH ELF (CLOUDHV.fd from OvmfPkg/CloudHv is one)",
+			 img.path);
+		ret = EXIT_USAGE;
 	} else if (IS_ENABLED(CONFIG_BOOT_BZIMAGE) && bzimage_probe(&img)) {
 		ret = bzimage_load(vm, &img, bp, boot);
 	} else {

@@ -66,7 +66,7 @@ bool pvh_probe(const struct x86_image *img)
 
 static int bad(const struct x86_image *img, const char *why)
 {
-	wisp_err("--kernel: '%s': %s", img->path, why);
+	wisp_err("--%s: '%s': %s", img->option, img->path, why);
 	return EXIT_USAGE;
 }
 
@@ -188,8 +188,8 @@ static int load_segments(struct vm *vm, const struct elf *e, uint64_t *entry,
 			return bad(img, "ELF segment outside the file (truncated?)");
 		dst = gpa_ptr(&vm->mem, ph.paddr, ph.memsz);
 		if (!dst || ph.paddr < X86_HIGH_MEMORY) {
-			wisp_err("--kernel: '%s': segment at %#llx+%#llx does not fit in guest RAM above 1 MiB",
-				 img->path, (unsigned long long)ph.paddr,
+			wisp_err("--%s: '%s': segment at %#llx+%#llx does not fit in guest RAM above 1 MiB (give more --memory?)",
+				 img->option, img->path, (unsigned long long)ph.paddr,
 				 (unsigned long long)ph.memsz);
 			return EXIT_USAGE;
 		}
@@ -199,7 +199,9 @@ static int load_segments(struct vm *vm, const struct elf *e, uint64_t *entry,
 			*kernel_end = ph.paddr + ph.memsz;
 	}
 	if (!have_entry)
-		return bad(img, "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build the kernel with CONFIG_PVH=y");
+		return bad(img, img->firmware ?
+			   "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): not a PVH firmware such as CLOUDHV.fd" :
+			   "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build the kernel with CONFIG_PVH=y");
 	if (!*kernel_end)
 		return bad(img, "ELF has nothing to load");
 	return 0;

@@ -41,8 +41,10 @@ struct x86_boot {
 	uint64_t cr3;
 };
 
-/* A kernel file read into memory. */
+/* A kernel or firmware file read into memory. */
 struct x86_image {
+	const char *option;	/* "kernel" or "firmware", for messages */
+	bool firmware;		/* given with --firmware: a PVH ELF only */
 	const char *path;
 	const uint8_t *data;
 	size_t size;

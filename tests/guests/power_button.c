@@ -2,7 +2,7 @@
 /*
  * The ACPI power button: the Generic Event Device raises ISA IRQ 9
  * (level, active high) while an event is pending, and its event register
- * at port 0x608 returns and clears the pending bits (bit 0: power
+ * at port 0x60c returns and clears the pending bits (bit 0: power
  * button).  The harness sends wisp SIGTERM after "POWER waiting"; wisp
  * presses the button, this guest sees the interrupt and powers off,
  * and wisp must then exit 0.
@@ -11,7 +11,7 @@
 
 #define GED_VECTOR 0x39
 #define GED_IRQ 9
-#define GED_EVENT_PORT 0x608
+#define GED_EVENT_PORT 0x60c
 #define GED_POWER_BUTTON 0x1
 #define WAIT_MS 15000
 

@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "arch_layout.h"
 #include "arch/x86_64/acpi.h"
@@ -868,6 +869,31 @@ static void test_pm_power_button(void **state)
 	assert_true(vm_running(vm));
 }
 
+/* The PM timer at 0x608 (where CloudHv OVMF reads it): 3.579545 MHz,
+ * read-only, one reading per access. */
+static void test_pm_timer(void **state)
+{
+	struct pm_fixture *f = *state;
+	struct vm *vm = &f->vm;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	uint32_t t0, t1, ticks;
+	uint8_t b[4] = { 0xff, 0xff, 0xff, 0xff };
+
+	assert_int_equal(X86_PORT_ACPI_PM_TIMER, 0x608);
+	t0 = pio_read(vm, X86_PORT_ACPI_PM_TIMER, 4);
+	nanosleep(&pause, NULL);
+	/* writes are ignored and do not stop or reset it */
+	assert_true(bus_access(&vm->pio, X86_PORT_ACPI_PM_TIMER, b, 4, true));
+	t1 = pio_read(vm, X86_PORT_ACPI_PM_TIMER, 4);
+	ticks = t1 - t0;
+	/* 20 ms is 71591 ticks; allow a slow, loaded machine */
+	assert_true(ticks >= 71000);
+	assert_true(ticks < 71591 * 50);
+	assert_true(vm_running(vm));
+	/* the GED next to it is untouched by timer reads */
+	assert_int_equal(f->chip.changes, 0);
+}
+
 static void test_pm_describe(void **state)
 {
 	struct pm_fixture *f = *state;
@@ -881,10 +907,10 @@ static void test_pm_describe(void **state)
 	/* Interrupt (ResourceConsumer, Level, ActiveHigh, Exclusive) {9} */
 	assert_true(contains(a.buf, a.len,
 			     ((uint8_t[]){ 0x89, 0x06, 0x00, 0x01, 0x01, 9, 0, 0, 0 }), 9));
-	/* OperationRegion (GDST, SystemIO, 0x608, 4) */
+	/* OperationRegion (GDST, SystemIO, 0x60c, 4) */
 	assert_true(contains(a.buf, a.len,
 			     ((uint8_t[]){ 0x5b, 0x80, 'G', 'D', 'S', 'T', 0x01,
-					   0x0b, 0x08, 0x06, 0x0a, 0x04 }), 12));
+					   0x0b, 0x0c, 0x06, 0x0a, 0x04 }), 12));
 	/* Name (_HID, EisaId ("PNP0C0C")) */
 	assert_true(contains(a.buf, a.len,
 			     ((uint8_t[]){ 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0,
@@ -963,6 +989,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pm_reset, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_junk, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_power_button, pm_setup, pm_teardown),
+		cmocka_unit_test_setup_teardown(test_pm_timer, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_describe, pm_setup, pm_teardown),
 		cmocka_unit_test(test_pci_host_prt),
 	};

@@ -63,12 +63,13 @@
 #define X86_PORT_CMOS		0x70	/* index 0x70, data 0x71 */
 #define X86_PORT_TIMELINE	0x440	/* boot-complete mark */
 #define ARCH_TIMELINE_PORT	X86_PORT_TIMELINE
-#define X86_PORT_ACPI_PM	0x600	/* sleep control, status, reset */
+#define X86_PORT_ACPI_PM	0x600	/* sleep control, status, reset, PM timer, GED */
 #define X86_PORT_ACPI_SLEEP_CTL	0x600
 #define X86_PORT_ACPI_SLEEP_STS	0x601
 #define X86_PORT_ACPI_RESET	0x604
 #define X86_ACPI_RESET_VALUE	0x01
-#define X86_PORT_ACPI_GED	0x608	/* GED event register, 4 bytes */
+#define X86_PORT_ACPI_PM_TIMER	0x608	/* PM timer, 4 bytes: where CloudHv OVMF reads it */
+#define X86_PORT_ACPI_GED	0x60c	/* GED event register, 4 bytes */
 #define X86_PORT_COM1		0x3f8
 #define X86_PORT_PCI_CONFIG	0xcf8	/* 0xcf8 address, 0xcfc data */
 
