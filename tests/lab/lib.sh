@@ -8,7 +8,6 @@
 #                                      LOG and, prefixed, to the lab console;
 #                                      wisp's stderr alone also to LOG.err.
 #                                      Sets WISP_RC (124 = timed out) and WISP_SECS.
-#                                      Standard input: $WISP_STDIN, else /dev/null.
 #   boot_guest TIMEOUT LOG CASE [WISP ARGS...]
 #                                     run_wisp with the usual guest: bzImage,
 #                                     initramfs, serial on stdout, and a cmdline
