@@ -96,6 +96,15 @@ static const char *vu_blk_check_config(void *opaque, void *config, unsigned len)
 	return NULL;
 }
 
+/* A read-only export may still claim DISCARD and WRITE_ZEROES
+ * (qemu-storage-daemon does); the guest should not try them. */
+static uint64_t vu_blk_fit_features(uint64_t features)
+{
+	if (features & (1ULL << VIRTIO_BLK_F_RO))
+		features &= ~((1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
+	return features;
+}
+
 static int vu_blk_create(struct vm *vm, const void *config)
 {
 	const struct vu_blk_config *c = config;
@@ -118,6 +127,7 @@ static int vu_blk_create(struct vm *vm, const void *config)
 		.config_len = BLK_CONFIG_LEN,
 		.check_config = vu_blk_check_config,
 		.opaque = (void *)c,
+		.fit_features = vu_blk_fit_features,
 	};
 
 	/* several queues need MQ from the back-end (the handshake checks

@@ -102,6 +102,10 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 	do
 		n = sendmsg(sock, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		set_err(err, errlen, "the back-end closed the connection");
+		return -1;
+	}
 	if (n < 0) {
 		set_err(err, errlen, "sending request %u: %s", request, strerror(errno));
 		return -1;
@@ -132,6 +136,8 @@ static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == ECONNRESET)
+			n = 0;	/* closed with our request unread */
 		if (n < 0) {
 			set_err(err, errlen, "%s", errno == EAGAIN || errno == EWOULDBLOCK ?
 				"no reply within the timeout" : strerror(errno));
@@ -803,6 +809,8 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	/* what both sides can do (the transport's own bits included) */
 	offer = (p->features | needed | (1ULL << VIRTIO_F_EVENT_IDX) |
 		 (1ULL << VIRTIO_F_INDIRECT_DESC)) & v->backend_features;
+	if (p->fit_features)
+		offer = p->fit_features(offer);
 	v->vdev.features = offer;
 	for (unsigned q = 0; q < p->nqueues; q++)
 		if (queue_fds(v, q))

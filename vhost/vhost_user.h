@@ -154,6 +154,9 @@ struct vhost_user_params {
 	 * a message when unusable, or NULL. */
 	const char *(*check_config)(void *opaque, void *config, unsigned len);
 	void *opaque;
+	/* Trims the features both sides have to a set that makes sense
+	 * together (no DISCARD on a read-only disk).  Optional. */
+	uint64_t (*fit_features)(uint64_t features);
 };
 
 struct vhost_user_dev;
