@@ -221,6 +221,7 @@ struct vhost_user_dev {
 	void *opaque;
 	int reconnect_timer;
 	bool reconnecting;
+	bool refused;			/* the last failure was a refusal, not a broken link */
 	unsigned reports;
 	unsigned nqueues;
 	uint8_t config[VU_MAX_CONFIG];
@@ -266,6 +267,7 @@ static int vu_set(struct vhost_user_dev *v, uint32_t request, const void *payloa
 		return -1;
 	if (ack) {
 		set_err(err, errlen, "the back-end refused request %u", request);
+		v->refused = true;
 		return -1;
 	}
 	return 0;
@@ -507,6 +509,7 @@ static int start_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 {
 	uint64_t features = v->vdev.driver_features;
 
+	v->refused = false;
 	if (v->protocol)
 		features |= 1ULL << VHOST_USER_F_PROTOCOL_FEATURES;
 	if (vu_set_u64(v, VU_SET_FEATURES, features, err, errlen) ||
@@ -590,6 +593,22 @@ static int watch_socket(struct vhost_user_dev *v)
 	return event_add(v->vm->loop, v->sock, EPOLLRDHUP, on_socket_hangup, v);
 }
 
+/* Starting the rings failed.  A back-end that said no (REPLY_ACK) is
+ * still there and will say no again: the device needs a reset.  Any
+ * other failure is a broken connection: reconnect. */
+static void rings_failed(struct vhost_user_dev *v, const char *err)
+{
+	char why[300];
+
+	if (!v->refused) {
+		disconnect(v, err);
+		return;
+	}
+	v->refused = false;
+	snprintf(why, sizeof(why), "back-end at '%s': %s", v->socket, err);
+	virtio_needs_reset(&v->vdev, why);
+}
+
 /* vCPU thread, device lock held: the driver set DRIVER_OK. */
 static void vu_activate(struct virtio_dev *d)
 {
@@ -600,7 +619,7 @@ static void vu_activate(struct virtio_dev *d)
 	if (v->sock < 0)
 		return;		/* the rings go over when the back-end is back */
 	if (start_rings(v, err, sizeof(err)))
-		disconnect(v, err);
+		rings_failed(v, err);
 }
 
 /* Device lock held: the driver reset the device (status 0). */
@@ -669,7 +688,7 @@ static void on_reconnect_timer(void *opaque, uint32_t events)
 	}
 	arm_reconnect(v, false);
 	if (v->active && start_rings(v, err, sizeof(err))) {
-		disconnect(v, err);
+		rings_failed(v, err);
 		goto out;
 	}
 	report(v, "back-end at '%s' reconnected%s", v->socket,
