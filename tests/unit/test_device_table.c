@@ -29,6 +29,7 @@ static const struct expected devices[] = {
 	{ "virtio-vsock", IS_ENABLED(CONFIG_VIRTIO_VSOCK) },
 	{ "virtio-net", IS_ENABLED(CONFIG_VIRTIO_NET) },
 	{ "vhost-user-blk", IS_ENABLED(CONFIG_VHOST_USER_BLK) },
+	{ "vhost-user-fs", IS_ENABLED(CONFIG_VHOST_USER_FS) },
 };
 
 static const struct device_desc *find(const char *name)
