@@ -77,6 +77,7 @@ static int vu_fs_create(struct vm *vm, const void *config)
 		.pci_class = PCI_CLASS_STORAGE_OTHER,
 		.pci_segment = (uint16_t)c->pci_segment,
 		.nqueues = 1 + (unsigned)c->num_queues,
+		.queues_without_mq = 2,
 		.queue_size = (uint16_t)(c->queue_size > 32768 ? 32768 : c->queue_size),
 		.config_len = sizeof(cfg),
 		.config = &cfg,

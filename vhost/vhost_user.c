@@ -222,6 +222,8 @@ struct vhost_user_dev {
 	int reconnect_timer;
 	bool reconnecting;
 	bool refused;			/* the last failure was a refusal, not a broken link */
+	uint64_t local_features;	/* offered by wisp itself, not the back-end */
+	unsigned queues_without_mq;
 	unsigned reports;
 	unsigned nqueues;
 	uint8_t config[VU_MAX_CONFIG];
@@ -347,7 +349,7 @@ static void describe_missing(uint64_t missing, char *buf, size_t len)
 /* The messages of a fresh connection: what the back-end can do, and
  * that it is ours.  `needed` are the virtio features it must offer. */
 static int handshake(struct vhost_user_dev *v, uint64_t needed, unsigned nqueues,
-		     char *err, size_t errlen)
+		     unsigned without_mq, char *err, size_t errlen)
 {
 	const uint64_t wanted_protocol = (1ULL << VU_PROTOCOL_F_MQ) |
 					 (1ULL << VU_PROTOCOL_F_REPLY_ACK) |
@@ -374,18 +376,18 @@ static int handshake(struct vhost_user_dev *v, uint64_t needed, unsigned nqueues
 			return -1;
 		v->protocol_features = protocol;
 	}
-	if (nqueues > 1) {
+	if (nqueues > without_mq) {
 		uint64_t n;
 
 		if (!(protocol & (1ULL << VU_PROTOCOL_F_MQ))) {
-			set_err(err, errlen, "num_queues=%u but the back-end offers no multiqueue (protocol feature MQ)",
+			set_err(err, errlen, "%u queues but the back-end offers no multiqueue (protocol feature MQ)",
 				nqueues);
 			return -1;
 		}
 		if (vu_get_u64(v, VU_GET_QUEUE_NUM, &n, err, errlen))
 			return -1;
 		if (n < nqueues) {
-			set_err(err, errlen, "num_queues=%u but the back-end serves %llu",
+			set_err(err, errlen, "%u queues but the back-end serves %llu",
 				nqueues, (unsigned long long)n);
 			return -1;
 		}
@@ -507,7 +509,7 @@ static int start_queue(struct vhost_user_dev *v, unsigned q, char *err, size_t e
 /* Hands every enabled queue to the back-end. */
 static int start_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 {
-	uint64_t features = v->vdev.driver_features;
+	uint64_t features = v->vdev.driver_features & ~v->local_features;
 
 	v->refused = false;
 	if (v->protocol)
@@ -666,8 +668,8 @@ static void on_reconnect_timer(void *opaque, uint32_t events)
 	if (v->sock < 0)
 		goto out;	/* not back yet: quietly try again */
 	/* the back-end must still serve what the guest was offered */
-	if (handshake(v, v->vdev.features | (1ULL << VIRTIO_F_VERSION_1), v->nqueues,
-		      err, sizeof(err)) ||
+	if (handshake(v, (v->vdev.features & ~v->local_features) | (1ULL << VIRTIO_F_VERSION_1),
+		      v->nqueues, v->queues_without_mq, err, sizeof(err)) ||
 	    (v->config_from_backend &&
 	     get_config(v, config, v->vdev.config_len, err, sizeof(err)))) {
 		report(v, "back-end at '%s' is back but unusable: %s", v->socket, err);
@@ -803,6 +805,7 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	v->name = strdup(p->name);
 	v->socket = strdup(p->socket);
 	v->nqueues = p->nqueues;
+	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
 	v->config_from_backend = p->config_from_backend;
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
@@ -811,7 +814,7 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		return EXIT_USAGE_STATUS;
 	}
-	if (handshake(v, needed, p->nqueues, err, sizeof(err)) ||
+	if (handshake(v, needed, p->nqueues, v->queues_without_mq, err, sizeof(err)) ||
 	    (p->config_from_backend && get_config(v, v->config, p->config_len, err, sizeof(err)))) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		close(v->sock);
@@ -830,7 +833,8 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		 (1ULL << VIRTIO_F_INDIRECT_DESC)) & v->backend_features;
 	if (p->fit_features)
 		offer = p->fit_features(offer);
-	v->vdev.features = offer;
+	v->local_features = p->local_features;
+	v->vdev.features = offer | p->local_features;
 	for (unsigned q = 0; q < p->nqueues; q++)
 		if (queue_fds(v, q))
 			return -1;

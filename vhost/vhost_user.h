@@ -139,11 +139,18 @@ struct vhost_user_params {
 	uint32_t pci_class;
 	uint16_t pci_segment;
 	unsigned nqueues;
+	/* how many queues a back-end serves without multiqueue (the
+	 * protocol feature MQ): 1 for blk, 2 for a net pair or for fs's
+	 * high-priority and request queue; 0 means 1 */
+	unsigned queues_without_mq;
 	uint16_t queue_size;
 	/* virtio features the device may offer if the back-end has them,
 	 * and those it must have (VERSION_1 is always required) */
 	uint64_t features;
 	uint64_t required_features;
+	/* features wisp provides itself (a MAC address in the config
+	 * space): offered whatever the back-end says, never sent to it */
+	uint64_t local_features;
 	/* Device config: from the back-end (GET_CONFIG; the back-end must
 	 * offer the CONFIG protocol feature), else these bytes. */
 	bool config_from_backend;

@@ -132,7 +132,7 @@ if command -v qemu-storage-daemon >/dev/null; then
 		# shellcheck disable=SC2086
 		vbad --kernel "$guests/virtio_blk.elf" $shared --disk "$vdisk,num_queues=4"
 		qsd_stop
-		expect_error 2 "^wisp: --disk: socket=.*: num_queues=4 but the back-end serves 1$"
+		expect_error 2 "^wisp: --disk: socket=.*: 4 queues but the back-end serves 1$"
 	fi
 
 	# --memory without shared=on: the back-end could not map guest RAM.

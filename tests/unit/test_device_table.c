@@ -30,6 +30,7 @@ static const struct expected devices[] = {
 	{ "virtio-net", IS_ENABLED(CONFIG_VIRTIO_NET) },
 	{ "vhost-user-blk", IS_ENABLED(CONFIG_VHOST_USER_BLK) },
 	{ "vhost-user-fs", IS_ENABLED(CONFIG_VHOST_USER_FS) },
+	{ "vhost-user-net", IS_ENABLED(CONFIG_VHOST_USER_NET) },
 };
 
 static const struct device_desc *find(const char *name)
