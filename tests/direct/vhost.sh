@@ -182,15 +182,15 @@ vhost_fake_case() {
 	fake_stop
 	expect_error 2 "^wisp: --disk: socket=.*: $2"
 }
-vhost_fake_case close 'the back-end closed the connection$'
+vhost_fake_case close 'the back-end closed the connection \(request 1\)$'
 vhost_fake_case garbage 'answered request 1 with request [0-9]+$'
 vhost_fake_case short 'reply to request 1 has 3 bytes, expected 8$'
 vhost_fake_case fds 'reply to request 1 carried file descriptors$'
 vhost_fake_case old 'the back-end lacks VIRTIO_F_VERSION_1, which the device needs$'
 vhost_fake_case noconfig 'the back-end does not offer its configuration \(protocol feature CONFIG\)$'
 vhost_fake_case zero 'unusable configuration from the back-end: capacity 0$'
-vhost_fake_case owner 'the back-end closed the connection$'
-vhost_fake_case silent 'no reply within the timeout$'
+vhost_fake_case owner 'the back-end closed the connection( \(request [0-9]+\))?$'
+vhost_fake_case silent 'no reply within the timeout \(request 1\)$'
 
 # A back-end that goes away when the driver starts the device: wisp
 # reports it and keeps trying to reconnect; the guest's request gets no
