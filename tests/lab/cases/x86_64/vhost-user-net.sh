@@ -16,16 +16,16 @@ tp_pid=$!
 for _ in $(seq 100); do [ -S vhost0.sock ] && [ -S vhost1.sock ] && break; sleep 0.2; done
 [ -S vhost1.sock ] || { cat testpmd.log; fail "dpdk-testpmd did not start (its log is above)"; }
 # the answering guest, in the background
-run_wisp $((LAB_BOOT_TIMEOUT + 60)) peer.log -- --kernel "$GUEST_BZIMAGE" --initramfs "$GUEST_INITRD" \
+run_wisp $((LAB_BOOT_TIMEOUT + 200)) peer.log -- --kernel "$GUEST_BZIMAGE" --initramfs "$GUEST_INITRD" \
 	--cmdline "$(GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_net wisp_ip=10.77.0.2/24 wisp_role=answer wisp_idle=300" guest_cmdline vhost-net)" \
 	--serial tty --console off --memory size=128M,shared=on \
-	--net vhost_user=on,socket=vhost1.sock,mac=52:54:00:77:00:02 >/dev/null &
+	--net vhost_user=on,socket=vhost1.sock,mac=52:54:00:77:00:02 | sed 's/^/peer /' &
 peer=$!
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_net wisp_ip=10.77.0.1/24 wisp_peer=10.77.0.2 wisp_role=ping wisp_idle=90" \
 	boot_guest $((LAB_BOOT_TIMEOUT + 150)) guest.log vhost-net --memory size=128M,shared=on \
 	--net vhost_user=on,socket=vhost0.sock,mac=52:54:00:77:00:01
 # what the peer and testpmd saw, for a failure's diagnosis
-note "peer: $(grep -o 'GUEST [a-z_]*=[^ ]*' peer.log 2>/dev/null | tr '\n' ' ')"
+note "peer: $(grep -o 'GUEST [a-z_]*=[^ ]*' peer.log 2>/dev/null | tr '\n' ' ') $(tail -c 300 peer.log.err 2>/dev/null)"
 note "testpmd: $(grep -E 'RX-packets|TX-packets|VHOST_CONFIG.*(ready|new device|destroy)' testpmd.log | tail -n 12 | tr -s ' ' | tr '\n' '|')"
 expect_guest_ok guest.log
 [ "$(guest_fact guest.log mac)" = 52:54:00:77:00:01 ] || fail "guest MAC $(guest_fact guest.log mac)"
