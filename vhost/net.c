@@ -80,12 +80,17 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 	c->queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
 	if (kv_str(args, "socket", &c->socket, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
-	    kv_u64(args, "num_queues", 2, 2, &c->num_queues, err) < 0 ||
+	    kv_u64(args, "num_queues", 2, 16, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
 		return -1;
 	if (!c->socket) {
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
+		return -1;
+	}
+	if (c->num_queues != 2) {
+		cli_errorf(err, "'num_queues=%llu': vhost-user-net serves one queue pair (num_queues=2) in this version",
+			   (unsigned long long)c->num_queues);
 		return -1;
 	}
 	if (mac) {

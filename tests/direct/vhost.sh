@@ -211,4 +211,67 @@ if fake_start runtime; then
 		pass
 	fi
 fi
-rm -f "$vsock" "$tmp/plain" "$tmp/dead.sock"
+
+# ---- vhost-user-fs and vhost-user-net: the same checks at start-up
+if "$wisp" --features | grep -q vhost-user-fs; then
+	case=vhost-user-fs-socket-missing
+	# shellcheck disable=SC2086
+	vbad --kernel "$guests/hello.elf" $shared --fs "tag=share,socket=$tmp/nonexistent.sock"
+	expect_error 2 "^wisp: --fs: socket=.*nonexistent.sock: No such file or directory$"
+
+	case=vhost-user-fs-bad-tag
+	vbad --kernel "$guests/hello.elf" --fs "tag=0123456789012345678901234567890123456,socket=$vsock"
+	expect_error 2 "^wisp: --fs: 'tag=0123456789012345678901234567890123456': 1 to 36 bytes$"
+
+	fsd="$(dirname "$wisp")/wisp-fsd"
+	if [ -x "$fsd" ]; then
+		mkdir -p "$tmp/share"
+		# wisp-fsd itself: a directory that is not there, a socket path
+		# that is a file
+		case=wisp-fsd-bad-dir
+		timeout 10 "$fsd" --socket "$vsock" --dir "$tmp/nonexistent" >"$tmp/out" 2>"$tmp/err"
+		status=$?
+		expect_error 2 "^wisp-fsd: cannot open the shared directory '.*nonexistent': No such file or directory$"
+		case=wisp-fsd-socket-is-a-file
+		timeout 10 "$fsd" --socket "$tmp/plain" --dir "$tmp/share" >"$tmp/out" 2>"$tmp/err"
+		status=$?
+		expect_error 2 "^wisp-fsd: --socket .*plain: exists and is not a socket$"
+
+		# a good wisp-fsd, but guest RAM that it could not map
+		case=vhost-user-fs-not-shared
+		rm -f "$vsock"
+		"$fsd" --socket "$vsock" --dir "$tmp/share" </dev/null >/dev/null 2>&1 &
+		fsd_pid=$!
+		for _ in $(seq 50); do [ -S "$vsock" ] && break; sleep 0.1; done
+		vbad --kernel "$guests/hello.elf" --memory size=64M --fs "tag=share,socket=$vsock"
+		expect_error 2 "^wisp: --fs: socket=.*: vhost-user needs guest RAM the back-end can map: add --memory shared=on$"
+
+		# and with shared memory the device is created and the guest runs
+		# (the test guests have no virtio-fs driver: negotiation only)
+		case=vhost-user-fs-handshake
+		# shellcheck disable=SC2086
+		run_guest hello /dev/null --console off $shared --fs "tag=share,socket=$vsock"
+		expect 0 '^RESULT hello PASS'
+		kill "$fsd_pid" 2>/dev/null
+		wait "$fsd_pid" 2>/dev/null
+	fi
+fi
+if "$wisp" --features | grep -q vhost-user-net; then
+	case=vhost-user-net-socket-missing
+	# shellcheck disable=SC2086
+	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$tmp/nonexistent.sock"
+	expect_error 2 "^wisp: --net: socket=.*nonexistent.sock: No such file or directory$"
+
+	case=vhost-user-net-backend-old
+	if fake_start old; then
+		# shellcheck disable=SC2086
+		vbad --kernel "$guests/hello.elf" $shared --net "$vdisk"
+		fake_stop
+		expect_error 2 "^wisp: --net: socket=.*: the back-end lacks VIRTIO_F_VERSION_1, which the device needs$"
+	fi
+
+	case=vhost-user-net-one-pair
+	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$vsock,num_queues=4"
+	expect_error 2 "^wisp: --net: 'num_queues=4': vhost-user-net serves one queue pair \(num_queues=2\) in this version$"
+fi
+rm -rf "$vsock" "$tmp/plain" "$tmp/dead.sock" "$tmp/share"

@@ -271,9 +271,53 @@ static void test_cli_disk(void **state)
 		expect_cli_error("vhost_user=off,socket=/tmp/s", "socket");
 }
 
+static void test_cli_fs_net(void **state)
+{
+	char *argv[] = { "wisp", "--kernel", "tests/unit/test_vhost_user.c", NULL, NULL, NULL };
+	FILE *out;
+	const struct {
+		const char *opt, *value, *error;	/* error NULL: accepted */
+	} cases[] = {
+		{ "--fs", "tag=share,socket=/tmp/s", NULL },
+		{ "--fs", "tag=share,socket=/tmp/s,num_queues=2,queue_size=512", NULL },
+		{ "--fs", "socket=/tmp/s", "tag=TAG and socket=PATH are required" },
+		{ "--fs", "tag=share", "tag=TAG and socket=PATH are required" },
+		{ "--fs", "tag=,socket=/tmp/s", "'tag' needs a value" },
+		{ "--fs", "tag=0123456789012345678901234567890123456,socket=/tmp/s", "1 to 36 bytes" },
+		{ "--fs", "tag=share,socket=/tmp/s,queue_size=1000", "must be a power of two" },
+		{ "--fs", "tag=share,socket=/tmp/s,num_queues=9", "'num_queues=9'" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,mac=52:54:00:00:00:01", NULL },
+		{ "--net", "vhost_user=on", "socket=PATH is required with vhost_user=on" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,mac=01:00:00:00:00:01", "not a unicast MAC" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=4", "serves one queue pair" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,tap=tap0", "tap" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum cli_action a;
+
+		if (!device_lookup(cases[i].opt + 2, strcmp(cases[i].opt, "--net") ? NULL : "vhost_user"))
+			continue;
+		argv[3] = (char *)cases[i].opt;
+		argv[4] = (char *)cases[i].value;
+		out = fopen("/dev/null", "w");
+		a = cli_parse(5, argv, &cfg, out, &cli_err);
+		fclose(out);
+		if (!cases[i].error) {
+			assert_int_equal(a, CLI_RUN);
+			cli_free(&cfg);
+		} else {
+			assert_int_equal(a, CLI_ERROR);
+			assert_contains(cli_err.msg, cases[i].error);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_fs_net),
 		cmocka_unit_test_setup_teardown(test_send_encoding, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_good_reply, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_split_reply, open_pair, close_pair),
