@@ -30,6 +30,7 @@
 #include "vhost/vhost_user.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/cli.h"
 #include "core/event.h"
 #include "core/vm.h"
 
@@ -55,8 +57,6 @@
 #define MAX_REPORTS 8
 
 #define NO_VECTOR 0xffff
-
-#define EXIT_USAGE_STATUS 2
 
 /* ------------------------------------------------------------ messages */
 
@@ -316,7 +316,9 @@ static int connect_socket(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* non-blocking for the connect only: a listener that does not
+	 * accept (its backlog full) must not block the event loop */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		set_err(err, errlen, "socket: %s", strerror(errno));
 		return -1;
@@ -324,9 +326,15 @@ static int connect_socket(const char *path, char *err, size_t errlen)
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
 		saved = errno;
 		set_err(err, errlen, "cannot connect: %s%s", strerror(saved),
-			saved == ECONNREFUSED ? " (nothing is listening there)" : "");
+			saved == ECONNREFUSED ? " (nothing is listening there)" :
+			saved == EAGAIN ? " (the back-end accepts no connection)" : "");
 		close(fd);
 		errno = saved;
+		return -1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		set_err(err, errlen, "fcntl: %s", strerror(errno));
+		close(fd);
 		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
@@ -811,14 +819,14 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	if (vm->mem.fd < 0) {
 		wisp_err("--%s: socket=%s: vhost-user needs guest RAM the back-end can map: add --memory shared=on",
 			 p->option, p->socket);
-		return EXIT_USAGE_STATUS;
+		return EXIT_USAGE;
 	}
 	if (p->config_len > VU_MAX_CONFIG || p->nqueues > VIRTIO_MAX_QUEUES)
 		return -1;
 	problem = socket_problem(p->socket, buf, sizeof(buf));
 	if (problem) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, problem);
-		return EXIT_USAGE_STATUS;
+		return EXIT_USAGE;
 	}
 	/* lives as long as the VM */
 	v = calloc(1, sizeof(*v));
@@ -836,13 +844,13 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	v->sock = connect_socket(p->socket, err, sizeof(err));
 	if (v->sock < 0) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
-		return EXIT_USAGE_STATUS;
+		return EXIT_USAGE;
 	}
 	if (handshake(v, needed, p->nqueues, v->queues_without_mq, err, sizeof(err)) ||
 	    (p->config_from_backend && get_config(v, v->config, p->config_len, err, sizeof(err)))) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		close(v->sock);
-		return EXIT_USAGE_STATUS;
+		return EXIT_USAGE;
 	}
 	if (!p->config_from_backend && p->config_len)
 		memcpy(v->config, p->config, p->config_len);
