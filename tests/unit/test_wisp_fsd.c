@@ -5,10 +5,14 @@
  * "..", symlinks pointing out of the share, unterminated names, bad node
  * ids and handles, writes claiming more data than they carry.  Nothing
  * may reach outside the shared directory; ordinary requests work.
+ * Its virtqueue code (tools/wisp-fsd/vring.c) gets hostile rings:
+ * loops, indices and addresses out of range, indirect descriptors it
+ * never offered, readable after writable; each stops the queue.
  */
 #include "unit.h"
 
 #include "../../tools/wisp-fsd/fuse_ops.c"
+#include "../../tools/wisp-fsd/vring.c"
 
 static char top[64], share[96], secret[128];
 static uint8_t req[FSD_MAX_MSG], rep[FSD_MAX_MSG];
@@ -218,7 +222,182 @@ static void test_ordinary(void **state)
 	assert_int_equal(e.attr.size, 5);
 }
 
+static int fuse_main(void);
+
+/* ----------------------------------------------- wisp-fsd's virtqueue */
+
+#define RING_SIZE 8
+#define RAM_SIZE 65536
+#define RAM_GPA 0x100000ULL
+#define RAM_QVA 0x7f0000000000ULL
+
+static uint8_t *ram;
+static struct fsd_mem mem;
+static struct fsd_vring vq;
+static struct fsd_chain chain;
+
+/* guest layout: descriptors at 0, avail at 0x1000, used at 0x2000 */
+static struct vring_desc *ring_desc(void) { return (void *)ram; }
+static uint16_t *ring_avail(void) { return (void *)(ram + 0x1000); }
+
+static int ring_setup(void **state)
+{
+	(void)state;
+	ram = aligned_alloc(4096, RAM_SIZE);
+	assert_non_null(ram);
+	memset(ram, 0, RAM_SIZE);
+	mem = (struct fsd_mem){ .n = 1 };
+	mem.r[0] = (struct fsd_region){ .gpa = RAM_GPA, .size = RAM_SIZE, .qva = RAM_QVA,
+					.host = ram };
+	vq = (struct fsd_vring){ .num = RING_SIZE, .desc_qva = RAM_QVA, .avail_qva = RAM_QVA + 0x1000,
+				 .used_qva = RAM_QVA + 0x2000, .kick = -1, .call = -1, .err = -1 };
+	assert_int_equal(vring_map(&vq, &mem), 0);
+	return 0;
+}
+
+static int ring_teardown(void **state)
+{
+	(void)state;
+	free(ram);
+	return 0;
+}
+
+static void post(uint16_t head)
+{
+	uint16_t *avail = ring_avail();
+
+	avail[2 + avail[1] % RING_SIZE] = head;
+	avail[1]++;
+}
+
+static void test_ring_good_chain(void **state)
+{
+	struct vring_desc *d = ring_desc();
+
+	(void)state;
+	d[0] = (struct vring_desc){ RAM_GPA + 0x4000, 40, 1, 1 };
+	d[1] = (struct vring_desc){ RAM_GPA + 0x5000, 100, 2, 0 };
+	post(0);
+	assert_int_equal(vring_pop(&vq, &mem, &chain), 1);
+	assert_int_equal(chain.nin, 1);
+	assert_int_equal(chain.nout, 1);
+	assert_ptr_equal(chain.out[0].iov_base, ram + 0x5000);
+	vring_push(&vq, chain.head, 16);
+	assert_int_equal(vring_pop(&vq, &mem, &chain), 0);
+}
+
+static void expect_broken(void)
+{
+	assert_int_equal(vring_pop(&vq, &mem, &chain), -1);
+	assert_true(vq.broken);
+	/* and stays broken: nothing more is taken */
+	assert_int_equal(vring_pop(&vq, &mem, &chain), -1);
+}
+
+static void test_ring_loop(void **state)
+{
+	struct vring_desc *d = ring_desc();
+
+	(void)state;
+	d[0] = (struct vring_desc){ RAM_GPA, 16, 1, 1 };
+	d[1] = (struct vring_desc){ RAM_GPA, 16, 1, 0 };
+	post(0);
+	expect_broken();
+}
+
+static void test_ring_head_out_of_range(void **state)
+{
+	(void)state;
+	post(RING_SIZE);
+	expect_broken();
+}
+
+static void test_ring_next_out_of_range(void **state)
+{
+	(void)state;
+	ring_desc()[0] = (struct vring_desc){ RAM_GPA, 16, 1, 200 };
+	post(0);
+	expect_broken();
+}
+
+static void test_ring_outside_memory(void **state)
+{
+	(void)state;
+	/* a buffer running past the end of guest memory, and one before it */
+	ring_desc()[0] = (struct vring_desc){ RAM_GPA + RAM_SIZE - 8, 16, 0, 0 };
+	post(0);
+	expect_broken();
+}
+
+static void test_ring_wraps_address(void **state)
+{
+	(void)state;
+	ring_desc()[0] = (struct vring_desc){ UINT64_MAX - 4, 16, 2, 0 };
+	post(0);
+	expect_broken();
+}
+
+static void test_ring_indirect_refused(void **state)
+{
+	(void)state;
+	ring_desc()[0] = (struct vring_desc){ RAM_GPA + 0x3000, 32, 4, 0 };
+	post(0);
+	expect_broken();
+}
+
+static void test_ring_readable_after_writable(void **state)
+{
+	struct vring_desc *d = ring_desc();
+
+	(void)state;
+	d[0] = (struct vring_desc){ RAM_GPA + 0x4000, 16, 2 | 1, 1 };
+	d[1] = (struct vring_desc){ RAM_GPA + 0x5000, 16, 0, 0 };
+	post(0);
+	expect_broken();
+}
+
+static void test_ring_avail_far_ahead(void **state)
+{
+	(void)state;
+	ring_avail()[1] = RING_SIZE + 1;
+	expect_broken();
+}
+
+/* rings the front end placed outside the memory table never map */
+static void test_ring_map_outside(void **state)
+{
+	struct fsd_vring bad = vq;
+
+	(void)state;
+	bad.used_qva = RAM_QVA + RAM_SIZE - 16;
+	assert_int_equal(vring_map(&bad, &mem), -1);
+	bad = vq;
+	bad.desc_qva = RAM_QVA + 8;	/* misaligned */
+	assert_int_equal(vring_map(&bad, &mem), -1);
+}
+
 int main(void)
+{
+	const struct CMUnitTest ring_tests[] = {
+		cmocka_unit_test_setup_teardown(test_ring_good_chain, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_loop, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_head_out_of_range, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_next_out_of_range, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_outside_memory, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_wraps_address, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_indirect_refused, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_readable_after_writable, ring_setup,
+						ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_avail_far_ahead, ring_setup, ring_teardown),
+		cmocka_unit_test_setup_teardown(test_ring_map_outside, ring_setup, ring_teardown),
+	};
+
+	if (cmocka_run_group_tests_name("wisp-fsd virtqueue", ring_tests, NULL, NULL))
+		return 1;
+	return fuse_main();
+}
+
+static int fuse_main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_names),
