@@ -1,8 +1,10 @@
 # vhost-user-blk against qemu-storage-daemon: the guest writes a record
 # to its disk and reads it back; the lab host then kills the daemon while
 # the guest idles and starts it again; wisp reconnects and restores the
-# queue, and the guest's next write and read succeed.  Afterwards the
-# image holds both records.
+# queue, and the guest's next write and read succeed.  Then the guest
+# unloads and reloads virtio_blk (a device reset: wisp takes the rings
+# back with GET_VRING_BASE, then hands them over again) and reads once
+# more.  Afterwards the image holds both records.
 # lab-timeout: 60
 # lab-boots: 1
 dd if=/dev/zero of=disk.img bs=1M count=16 2>/dev/null
@@ -43,6 +45,10 @@ expect_line guest.log.err "vhost-user-blk0: back-end at 'qsd.sock' reconnected; 
 [ "$(guest_fact guest.log vhost_write2)" = ok ] || fail "the write after the restart failed"
 [ "$(guest_fact guest.log vhost_read2)" = "WISP-VHOST-2 written after the restart" ] ||
 	fail "read-back after the restart: '$(guest_fact guest.log vhost_read2)'"
+[ "$(guest_fact guest.log vhost_rmmod)" = ok ] || fail "rmmod virtio_blk failed"
+[ "$(guest_fact guest.log vhost_read3)" = "WISP-VHOST-2 written after the restart" ] ||
+	fail "read after the driver's reset and reload: '$(guest_fact guest.log vhost_read3)'"
+reject_line guest.log.err 'needs a reset|unusable|refused' "wisp reported a problem"
 expect_exit 0
 kill "$(cat qsd.pid)" 2>/dev/null
 got1=$(dd if=disk.img bs=512 count=1 2>/dev/null | head -n 1)

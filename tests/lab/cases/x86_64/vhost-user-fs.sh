@@ -2,7 +2,8 @@
 # reads a file the host put there, creates, renames and deletes files and
 # a directory, copies 4 MiB in (md5 on both ends); the host sees each
 # change.  Escape attempts (symlinks the host placed pointing outside,
-# "..", a symlink or hard link made by the guest) all fail.
+# "..", a symlink or hard link made by the guest) all fail.  Finally the
+# guest reloads virtiofs (a device reset) and mounts the share again.
 # lab-timeout: 60
 # lab-boots: 1
 FSD=/lab/bin/wisp-fsd
@@ -32,6 +33,8 @@ expect_guest_ok guest.log
 [ "$(guest_fact guest.log fs_df)" = ok ] || fail "statfs: df says $(guest_fact guest.log fs_df)"
 [ "$(guest_fact guest.log fs_escape)" = no ] || fail "escape: $(guest_fact guest.log fs_escape)"
 [ "$(guest_fact guest.log fs_umount)" = ok ] || fail "umount failed"
+[ "$(guest_fact guest.log fs_remount)" = "created by the guest" ] ||
+	fail "after a reset (virtiofs reloaded) the share read '$(guest_fact guest.log fs_remount)'"
 expect_exit 0
 # the host's view
 [ "$(cat share/guest-new.txt 2>/dev/null)" = "created by the guest" ] || fail "the host lacks guest-new.txt"
