@@ -271,6 +271,7 @@ if "$wisp" --features | grep -q vhost-user-net; then
 	fi
 
 	case=vhost-user-net-one-pair
+	# shellcheck disable=SC2086
 	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$vsock,num_queues=4"
 	expect_error 2 "^wisp: --net: 'num_queues=4': vhost-user-net serves one queue pair \(num_queues=2\) in this version$"
 fi
