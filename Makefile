@@ -182,6 +182,17 @@ $(O)/wisp: $(O)/wisp.debug
 
 all: $(O)/wisp
 
+# wisp-fsd, the vhost-user-fs back-end (tools/wisp-fsd): static too, so
+# it runs in the lab host beside wisp
+ifeq ($(CONFIG_VHOST_USER_FS),y)
+fsd-srcs := $(wildcard tools/wisp-fsd/*.c)
+$(O)/wisp-fsd: $(fsd-srcs) $(wildcard tools/wisp-fsd/*.h) $(uapi-stamp)
+	@$(if $(Q),echo "  CC+LD   $@")
+	$(Q)$(CC) -std=gnu11 -Os -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+		-D_GNU_SOURCE -I$(uapi) -static -s -o $@ $(fsd-srcs)
+all: $(O)/wisp-fsd
+endif
+
 # ------------------------------------------------------- unit tests (host)
 # The same sources built for the host with glibc, ASan and UBSan, linked
 # with each cmocka test.  core/main.o is left out: tests have their own.

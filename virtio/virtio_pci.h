@@ -109,6 +109,10 @@ struct virtio_dev_info {
 	const struct virtio_ops *ops;
 	void *priv;
 	uint16_t pci_segment;
+	/* The queues are served by another process (vhost-user): each
+	 * queue's kick eventfd is for it to read, not the event loop, and
+	 * queue_notify is never called. */
+	bool external_queues;
 };
 
 /* Builds the PCI function and puts it on its segment.  0 or -1. */

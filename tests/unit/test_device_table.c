@@ -28,6 +28,9 @@ static const struct expected devices[] = {
 	{ "virtio-pmem", IS_ENABLED(CONFIG_VIRTIO_PMEM) },
 	{ "virtio-vsock", IS_ENABLED(CONFIG_VIRTIO_VSOCK) },
 	{ "virtio-net", IS_ENABLED(CONFIG_VIRTIO_NET) },
+	{ "vhost-user-blk", IS_ENABLED(CONFIG_VHOST_USER_BLK) },
+	{ "vhost-user-fs", IS_ENABLED(CONFIG_VHOST_USER_FS) },
+	{ "vhost-user-net", IS_ENABLED(CONFIG_VHOST_USER_NET) },
 	{ "vfio-pci", IS_ENABLED(CONFIG_VFIO) },
 };
 

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vhost-user: message encoding, strict validation of what a back-end
+ * answers (over a socketpair standing in for the back-end), and the
+ * --disk vhost_user=on command line.
+ */
+#include "unit.h"
+
+#include "core/kconfig.h"
+
+#if IS_ENABLED(CONFIG_VHOST_USER)
+
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/cli.h"
+#include "core/device.h"
+#include "vhost/vhost_user.h"
+
+static int sv[2];	/* [0] wisp's end, [1] the back-end's */
+static char err[256];
+
+static int open_pair(void **state)
+{
+	struct timeval tv = { .tv_usec = 200000 };
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* a missing reply must end in a timeout, not a hung test */
+	assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	err[0] = '\0';
+	return 0;
+}
+
+static int close_pair(void **state)
+{
+	(void)state;
+	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return 0;
+}
+
+/* The back-end's side: raw bytes, optionally with a descriptor. */
+static void backend_send(const void *buf, size_t len, int fd)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	char control[CMSG_SPACE(sizeof(int))];
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	assert_int_equal(sendmsg(sv[1], &msg, 0), (ssize_t)len);
+}
+
+static void backend_reply(uint32_t request, uint32_t flags, const void *payload, uint32_t size)
+{
+	uint8_t buf[sizeof(struct vu_header) + 64];
+	struct vu_header h = { .request = request, .flags = flags, .size = size };
+
+	assert_true(size <= 64);
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), payload, size);
+	backend_send(buf, sizeof(h) + size, -1);
+}
+
+/* A request goes out as header + payload with its descriptors. */
+static void test_send_encoding(void **state)
+{
+	struct vu_vring_state s = { .index = 3, .num = 256 };
+	uint8_t buf[64];
+	char control[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct vu_header h;
+	int fds[2] = { eventfd(0, 0), eventfd(0, 0) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	(void)state;
+	assert_int_equal(vu_send(sv[0], VU_SET_VRING_NUM, VU_FLAG_NEED_REPLY, &s, sizeof(s), fds, 2,
+				 err, sizeof(err)), 0);
+	n = recvmsg(sv[1], &msg, 0);
+	assert_int_equal(n, sizeof(h) + sizeof(s));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(h.request, VU_SET_VRING_NUM);
+	assert_int_equal(h.flags, VU_VERSION | VU_FLAG_NEED_REPLY);
+	assert_int_equal(h.size, sizeof(s));
+	assert_memory_equal(buf + sizeof(h), &s, sizeof(s));
+	cm = CMSG_FIRSTHDR(&msg);
+	assert_non_null(cm);
+	assert_int_equal(cm->cmsg_type, SCM_RIGHTS);
+	assert_int_equal(cm->cmsg_len, CMSG_LEN(2 * sizeof(int)));
+	for (int i = 0; i < 2; i++) {
+		int fd;
+
+		memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+		close(fd);
+		close(fds[i]);
+	}
+	/* more descriptors than a message carries: refused, nothing sent */
+	assert_int_equal(vu_send(sv[0], VU_SET_MEM_TABLE, 0, NULL, 0, fds, VU_MAX_FDS + 1, err,
+				 sizeof(err)), -1);
+}
+
+static void test_good_reply(void **state)
+{
+	uint64_t features = 1ULL << 32, got = 0;
+
+	(void)state;
+	backend_reply(VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, &features, 8);
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), 0);
+	assert_true(got == features);
+}
+
+/* A reply split over several writes is still one reply. */
+static void test_split_reply(void **state)
+{
+	struct vu_header h = { VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, 8 };
+	uint64_t features = 7, got = 0;
+
+	(void)state;
+	backend_send(&h, 5, -1);
+	backend_send((uint8_t *)&h + 5, sizeof(h) - 5, -1);
+	backend_send(&features, 8, -1);
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), 0);
+	assert_true(got == 7);
+}
+
+static void expect_bad(uint32_t request, uint32_t flags, uint32_t size, const char *msg)
+{
+	uint64_t payload = 0, got;
+
+	backend_reply(request, flags, &payload, size);
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
+	assert_contains(err, msg);
+}
+
+static void test_wrong_request(void **state)
+{
+	(void)state;
+	expect_bad(VU_GET_PROTOCOL_FEATURES, VU_VERSION | VU_FLAG_REPLY, 8,
+		   "answered request 1 with request 15");
+}
+
+static void test_not_a_reply(void **state)
+{
+	(void)state;
+	expect_bad(VU_GET_FEATURES, VU_VERSION, 8, "flags 0x1");
+}
+
+static void test_wrong_version(void **state)
+{
+	(void)state;
+	expect_bad(VU_GET_FEATURES, 2 | VU_FLAG_REPLY, 8, "flags 0x6");
+}
+
+static void test_wrong_size(void **state)
+{
+	(void)state;
+	expect_bad(VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, 4, "has 4 bytes, expected 8");
+}
+
+/* A huge announced size is refused without reading (or allocating) it. */
+static void test_huge_size(void **state)
+{
+	struct vu_header h = { VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, 0xffffffffu };
+	uint64_t got;
+
+	(void)state;
+	backend_send(&h, sizeof(h), -1);
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
+	assert_contains(err, "has 4294967295 bytes");
+}
+
+static void test_descriptors_refused(void **state)
+{
+	uint8_t buf[sizeof(struct vu_header) + 8] = { 0 };
+	struct vu_header h = { VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, 8 };
+	int fd = eventfd(0, 0);
+	uint64_t got;
+
+	(void)state;
+	memcpy(buf, &h, sizeof(h));
+	backend_send(buf, sizeof(buf), fd);
+	close(fd);
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
+	assert_contains(err, "carried file descriptors");
+}
+
+static void test_closed(void **state)
+{
+	uint64_t got;
+
+	(void)state;
+	close(sv[1]);
+	sv[1] = -1;
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
+	assert_contains(err, "the back-end closed the connection");
+	assert_int_equal(vu_send(sv[0], VU_SET_OWNER, 0, NULL, 0, NULL, 0, err, sizeof(err)), -1);
+	assert_contains(err, "the back-end closed the connection");
+}
+
+static void test_timeout(void **state)
+{
+	uint64_t got;
+
+	(void)state;
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
+	assert_contains(err, "no reply within the timeout");
+}
+
+/* ------------------------------------------------------------- the CLI */
+
+static struct vm_config cfg;
+static struct cli_error cli_err;
+
+/* any readable file will do as the kernel: the CLI only opens it */
+static enum cli_action parse(const char *disk)
+{
+	char *argv[] = { "wisp", "--kernel", "tests/unit/test_vhost_user.c", "--disk", (char *)disk,
+			 NULL };
+	FILE *out = fopen("/dev/null", "w");
+	enum cli_action a = cli_parse(5, argv, &cfg, out, &cli_err);
+
+	fclose(out);
+	return a;
+}
+
+static void expect_cli_error(const char *disk, const char *msg)
+{
+	assert_int_equal(parse(disk), CLI_ERROR);
+	assert_contains(cli_err.msg, msg);
+	assert_null(strchr(cli_err.msg, '\n'));
+}
+
+static void test_cli_disk(void **state)
+{
+	(void)state;
+	if (!device_lookup("disk", "vhost_user"))
+		skip();
+	/* the socket is looked at when the device is created, not here */
+	assert_int_equal(parse("vhost_user=on,socket=/tmp/s,num_queues=2,queue_size=64"), CLI_RUN);
+	{
+		bool found = false;
+
+		for (size_t i = 0; i < cfg.ndevices; i++)
+			found |= !strcmp(cfg.devices[i].desc->name, "vhost-user-blk");
+		assert_true(found);
+	}
+	cli_free(&cfg);
+	expect_cli_error("vhost_user=on", "--disk: socket=PATH is required with vhost_user=on");
+	expect_cli_error("vhost_user=on,socket=/tmp/s,queue_size=100",
+			 "'queue_size=100': must be a power of two");
+	expect_cli_error("vhost_user=on,socket=/tmp/s,num_queues=17", "'num_queues=17'");
+	expect_cli_error("vhost_user=on,socket=/tmp/s,path=/img", "path");
+	/* vhost_user=off is the plain virtio-blk */
+	if (device_lookup("disk", NULL))
+		expect_cli_error("vhost_user=off,socket=/tmp/s", "socket");
+}
+
+static void test_cli_fs_net(void **state)
+{
+	char *argv[] = { "wisp", "--kernel", "tests/unit/test_vhost_user.c", NULL, NULL, NULL };
+	FILE *out;
+	const struct {
+		const char *opt, *value, *error;	/* error NULL: accepted */
+	} cases[] = {
+		{ "--fs", "tag=share,socket=/tmp/s", NULL },
+		{ "--fs", "tag=share,socket=/tmp/s,num_queues=2,queue_size=512", NULL },
+		{ "--fs", "socket=/tmp/s", "tag=TAG and socket=PATH are required" },
+		{ "--fs", "tag=share", "tag=TAG and socket=PATH are required" },
+		{ "--fs", "tag=,socket=/tmp/s", "'tag' needs a value" },
+		{ "--fs", "tag=0123456789012345678901234567890123456,socket=/tmp/s", "1 to 36 bytes" },
+		{ "--fs", "tag=share,socket=/tmp/s,queue_size=1000", "must be a power of two" },
+		{ "--fs", "tag=share,socket=/tmp/s,num_queues=9", "'num_queues=9'" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,mac=52:54:00:00:00:01", NULL },
+		{ "--net", "vhost_user=on", "socket=PATH is required with vhost_user=on" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,mac=01:00:00:00:00:01", "not a unicast MAC" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=4", "serves one queue pair" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,tap=tap0", "tap" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum cli_action a;
+
+		if (!device_lookup(cases[i].opt + 2, strcmp(cases[i].opt, "--net") ? NULL : "vhost_user"))
+			continue;
+		argv[3] = (char *)cases[i].opt;
+		argv[4] = (char *)cases[i].value;
+		out = fopen("/dev/null", "w");
+		a = cli_parse(5, argv, &cfg, out, &cli_err);
+		fclose(out);
+		if (!cases[i].error) {
+			assert_int_equal(a, CLI_RUN);
+			cli_free(&cfg);
+		} else {
+			assert_int_equal(a, CLI_ERROR);
+			assert_contains(cli_err.msg, cases[i].error);
+		}
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cli_fs_net),
+		cmocka_unit_test_setup_teardown(test_send_encoding, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_good_reply, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_split_reply, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_wrong_request, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_not_a_reply, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_wrong_version, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_wrong_size, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_huge_size, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_descriptors_refused, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_closed, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_timeout, open_pair, close_pair),
+		cmocka_unit_test(test_cli_disk),
+	};
+
+	return cmocka_run_group_tests_name("vhost-user", tests, NULL, NULL);
+}
+
+#else
+
+static void test_not_built(void **state)
+{
+	(void)state;
+	skip();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_not_built),
+	};
+
+	return cmocka_run_group_tests_name("vhost-user (not built)", tests, NULL, NULL);
+}
+
+#endif

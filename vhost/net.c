@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vhost-user-net: a virtio network device (virtio spec 5.1) whose
+ * queues are served by a vhost-user back-end such as DPDK's net_vhost
+ * (dpdk-testpmd --vdev net_vhost0,iface=PATH).
+ *
+ *   --net vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2][,queue_size=N]
+ *
+ * One receive/transmit pair: several pairs need the control queue,
+ * which a vhost-user back-end does not serve and wisp does not relay
+ * yet.  The MAC address and link status are wisp's (the back-end never
+ * sees them); offloads and mergeable receive buffers are offered when
+ * the back-end has them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/device.h"
+#include "core/vm.h"
+#include "vhost/vhost_user.h"
+
+#define DEFAULT_QUEUE_SIZE 256
+#define PCI_CLASS_NETWORK_ETHERNET 0x020000
+
+/* feature bits (5.1.3) */
+#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN 9
+#define VIRTIO_NET_F_GUEST_UFO 10
+#define VIRTIO_NET_F_HOST_TSO4 11
+#define VIRTIO_NET_F_HOST_TSO6 12
+#define VIRTIO_NET_F_HOST_ECN 13
+#define VIRTIO_NET_F_HOST_UFO 14
+#define VIRTIO_NET_F_MRG_RXBUF 15
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_S_LINK_UP 1
+
+struct vu_net_config {
+	const char *socket;
+	uint8_t mac[6];
+	bool have_mac;
+	uint64_t num_queues;
+	uint64_t queue_size;
+	uint64_t pci_segment;
+};
+
+/* the configuration space up to max_virtqueue_pairs (5.1.4) */
+struct virtio_net_config {
+	uint8_t mac[6];
+	uint16_t status;
+	uint16_t max_virtqueue_pairs;
+} __attribute__((packed));
+
+static unsigned nnets;
+
+/* "52:54:00:12:34:56": six hex pairs, unicast. */
+static int parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (strlen(text) != 17 ||
+	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return (mac[0] & 1) ? -1 : 0;
+}
+
+static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *err)
+{
+	struct vu_net_config *c = config;
+	const char *mac = NULL;
+
+	c->num_queues = 2;
+	c->queue_size = DEFAULT_QUEUE_SIZE;
+	/* vhost_user=on itself was consumed in choosing this device */
+	if (kv_str(args, "socket", &c->socket, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
+	    kv_u64(args, "num_queues", 2, 16, &c->num_queues, err) < 0 ||
+	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+		return -1;
+	if (!c->socket) {
+		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
+		return -1;
+	}
+	if (c->num_queues != 2) {
+		cli_errorf(err, "'num_queues=%llu': vhost-user-net serves one queue pair (num_queues=2) in this version",
+			   (unsigned long long)c->num_queues);
+		return -1;
+	}
+	if (mac) {
+		if (parse_mac(mac, c->mac)) {
+			cli_errorf(err, "'mac=%s': not a unicast MAC address (like 52:54:00:12:34:56)", mac);
+			return -1;
+		}
+		c->have_mac = true;
+	}
+	if (c->queue_size & (c->queue_size - 1)) {
+		cli_errorf(err, "'queue_size=%llu': must be a power of two",
+			   (unsigned long long)c->queue_size);
+		return -1;
+	}
+	return 0;
+}
+
+static int vu_net_create(struct vm *vm, const void *config)
+{
+	const struct vu_net_config *c = config;
+	struct virtio_net_config cfg = {
+		/* locally administered, one per device */
+		.mac = { 0x52, 0x54, 0x00, 0x76, 0x75, (uint8_t)(0x10 + nnets) },
+		.status = VIRTIO_NET_S_LINK_UP,
+		.max_virtqueue_pairs = 1,
+	};
+	char name[32];
+	struct vhost_user_params p = {
+		.option = "net",
+		.name = name,
+		.socket = c->socket,
+		.device_id = VIRTIO_ID_NET,
+		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
+		.pci_segment = (uint16_t)c->pci_segment,
+		.nqueues = (unsigned)c->num_queues,
+		.queues_without_mq = 2,
+		.queue_size = (uint16_t)c->queue_size,
+		.features = (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
+			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
+			    (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO) |
+			    (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+			    (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |
+			    (1ULL << VIRTIO_NET_F_MRG_RXBUF),
+		.local_features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS),
+		.config_len = sizeof(cfg),
+		.config = &cfg,
+	};
+
+	if (c->have_mac)
+		memcpy(cfg.mac, c->mac, sizeof(cfg.mac));
+	snprintf(name, sizeof(name), "vhost-user-net%u", nnets++);
+	return vhost_user_device_create(vm, &p);
+}
+
+DEVICE_REGISTER(vhost_user_net) = {
+	.name = "vhost-user-net",
+	.summary = "virtio network device served by a vhost-user back-end",
+	.option = "net",
+	.variant = "vhost_user",
+	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2][,queue_size=N]",
+	.repeatable = true,
+	.order = ORDER_PCI_DEVICE,
+	.config_size = sizeof(struct vu_net_config),
+	.parse = vu_net_parse,
+	.create = vu_net_create,
+};

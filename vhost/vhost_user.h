@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vhost-user front end: the VMM side of the protocol that hands a
+ * virtio device's queues to a back-end process over a Unix socket
+ * (qemu-storage-daemon, DPDK, wisp-fsd).
+ *
+ * Two layers:
+ *  - messages (vu_send/vu_recv_reply and the typed helpers): encoding,
+ *    file descriptors in SCM_RIGHTS, and strict validation of every
+ *    reply -- a back-end is another program and may be broken;
+ *  - struct vhost_user_dev: a virtio-pci device whose queues live in
+ *    the back-end.  The transport's per-queue ioeventfd is the
+ *    back-end's kick fd and the queue's MSI-X irqfd eventfd is its call
+ *    fd, so no wisp thread is in the data path.  wisp talks to the
+ *    back-end only when the driver starts or resets the device, and
+ *    when the back-end goes away (it then reconnects, and restores a
+ *    running device).
+ *
+ * The device files (vhost/blk.c, net.c, fs.c) fill in a
+ * struct vhost_user_params and call vhost_user_device_create().
+ */
+#ifndef WISP_VHOST_VHOST_USER_H
+#define WISP_VHOST_VHOST_USER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtio/virtio_pci.h"
+
+/* ------------------------------------------------------------ protocol */
+
+enum vu_request {
+	VU_GET_FEATURES = 1,
+	VU_SET_FEATURES = 2,
+	VU_SET_OWNER = 3,
+	VU_RESET_OWNER = 4,
+	VU_SET_MEM_TABLE = 5,
+	VU_SET_VRING_NUM = 8,
+	VU_SET_VRING_ADDR = 9,
+	VU_SET_VRING_BASE = 10,
+	VU_GET_VRING_BASE = 11,
+	VU_SET_VRING_KICK = 12,
+	VU_SET_VRING_CALL = 13,
+	VU_SET_VRING_ERR = 14,
+	VU_GET_PROTOCOL_FEATURES = 15,
+	VU_SET_PROTOCOL_FEATURES = 16,
+	VU_GET_QUEUE_NUM = 17,
+	VU_SET_VRING_ENABLE = 18,
+	VU_GET_CONFIG = 24,
+	VU_SET_CONFIG = 25,
+};
+
+/* header flags */
+#define VU_VERSION 0x1
+#define VU_VERSION_MASK 0x3
+#define VU_FLAG_REPLY 0x4
+#define VU_FLAG_NEED_REPLY 0x8
+
+/* the virtio feature bit that says protocol features exist */
+#define VHOST_USER_F_PROTOCOL_FEATURES 30
+
+/* protocol feature bits */
+#define VU_PROTOCOL_F_MQ 0
+#define VU_PROTOCOL_F_REPLY_ACK 3
+#define VU_PROTOCOL_F_CONFIG 9
+
+/* vring fd messages: the queue index, and "no fd" */
+#define VU_VRING_IDX_MASK 0xff
+#define VU_VRING_NOFD 0x100
+
+#define VU_MAX_MEM_REGIONS 8
+#define VU_MAX_FDS VU_MAX_MEM_REGIONS
+#define VU_MAX_CONFIG 256
+
+struct vu_header {
+	uint32_t request;
+	uint32_t flags;
+	uint32_t size;		/* of the payload that follows */
+} __attribute__((packed));
+
+struct vu_mem_region {
+	uint64_t guest_addr;
+	uint64_t size;
+	uint64_t user_addr;	/* where the front end has it mapped */
+	uint64_t mmap_offset;	/* where it starts in the fd */
+};
+
+struct vu_mem_table {
+	uint32_t nregions;
+	uint32_t padding;
+	struct vu_mem_region region[VU_MAX_MEM_REGIONS];
+};
+
+struct vu_vring_state {
+	uint32_t index;
+	uint32_t num;
+};
+
+struct vu_vring_addr {
+	uint32_t index;
+	uint32_t flags;
+	uint64_t desc;		/* front-end virtual addresses */
+	uint64_t used;
+	uint64_t avail;
+	uint64_t log;
+};
+
+struct vu_config {
+	uint32_t offset;
+	uint32_t size;
+	uint32_t flags;
+	uint8_t payload[VU_MAX_CONFIG];
+};
+
+/* Longest payload wisp sends or accepts. */
+#define VU_MAX_PAYLOAD sizeof(struct vu_config)
+
+/* Sends one message with up to VU_MAX_FDS descriptors.  0, or -1 with
+ * a description in err. */
+int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
+	    uint32_t size, const int *fds, unsigned nfds, char *err, size_t errlen);
+
+/* Receives the reply to `request`: exactly `size` payload bytes into
+ * payload.  Anything else -- another request, a wrong version or flag,
+ * another size, descriptors, a closed socket -- is -1 with err set.
+ * `size` is checked strictly because every reply wisp asks for has one
+ * fixed size. */
+int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
+		  char *err, size_t errlen);
+
+/* --------------------------------------------------------------- device */
+
+struct vhost_user_params {
+	const char *option;		/* "disk": for messages */
+	const char *name;		/* "vhost-user-blk0" */
+	const char *socket;
+	uint16_t device_id;
+	uint32_t pci_class;
+	uint16_t pci_segment;
+	unsigned nqueues;
+	/* how many queues a back-end serves without multiqueue (the
+	 * protocol feature MQ): 1 for blk, 2 for a net pair or for fs's
+	 * high-priority and request queue; 0 means 1 */
+	unsigned queues_without_mq;
+	uint16_t queue_size;
+	/* virtio features the device may offer if the back-end has them,
+	 * and those it must have (VERSION_1 is always required) */
+	uint64_t features;
+	uint64_t required_features;
+	/* features wisp provides itself (a MAC address in the config
+	 * space): offered whatever the back-end says, never sent to it */
+	uint64_t local_features;
+	/* Device config: from the back-end (GET_CONFIG; the back-end must
+	 * offer the CONFIG protocol feature), else these bytes. */
+	bool config_from_backend;
+	unsigned config_len;
+	const void *config;
+	/* Checks a back-end's config and adjusts it for the guest (a
+	 * capacity of 0 is refused, num_queues set to the device's own):
+	 * a message when unusable, or NULL. */
+	const char *(*check_config)(void *opaque, void *config, unsigned len);
+	void *opaque;
+	/* Trims the features both sides have to a set that makes sense
+	 * together (no DISCARD on a read-only disk).  Optional. */
+	uint64_t (*fit_features)(uint64_t features);
+};
+
+struct vhost_user_dev;
+
+/* Connects to the back-end, negotiates, and adds the PCI device.
+ * 0; 2 after a message when the user's input cannot work (no socket,
+ * a back-end lacking features, --memory without shared=on); -1 on
+ * other failures. */
+int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p);
+
+#endif
