@@ -21,6 +21,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/device.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
@@ -117,6 +118,8 @@ struct blk {
 };
 
 static unsigned ndisks;
+/* the I/O threads' seccomp filter (core/seccomp.h) */
+static unsigned io_thread_kind;
 
 /* The disk's size in bytes; image sizes that are not a multiple of a
  * sector lose the tail, as every VMM does. */
@@ -367,6 +370,11 @@ static void *io_thread(void *opaque)
 {
 	struct blk *b = opaque;
 
+	/* waits until set-up is over; without its filter it must not run */
+	if (seccomp_enter(io_thread_kind)) {
+		vm_stop(b->vdev.vm, VM_STOP_ERROR);
+		return NULL;
+	}
 	pthread_mutex_lock(&b->qlock);
 	for (;;) {
 		struct blk_request req;
@@ -470,6 +478,15 @@ static const struct virtio_ops blk_ops = {
 	.reset = blk_reset,
 };
 
+/* The I/O threads' own filter: file I/O into guest memory, FLUSH,
+ * DISCARD/WRITE_ZEROES, and the completion interrupt (an irqfd write). */
+static const struct seccomp_rule io_thread_seccomp[] = {
+	SC_ALLOW(SYS_preadv),
+	SC_ALLOW(SYS_pwritev),
+	SC_ALLOW(SYS_fdatasync),
+	SC_ALLOW(SYS_fallocate),
+};
+
 static int blk_create(struct vm *vm, const void *config)
 {
 	const struct blk_config *c = config;
@@ -543,6 +560,10 @@ static int blk_create(struct vm *vm, const void *config)
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
+	io_thread_kind = seccomp_kind("virtio-blk I/O");
+	if (!io_thread_kind ||
+	    seccomp_allow(io_thread_kind, io_thread_seccomp, SC_COUNT(io_thread_seccomp)))
+		return -1;
 	for (unsigned i = 0; i < IO_THREADS; i++) {
 		if (pthread_create(&b->thread[i], NULL, io_thread, b)) {
 			wisp_err("--disk: cannot start an I/O thread");

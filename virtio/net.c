@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
@@ -467,6 +468,14 @@ static int open_taps(struct net *n, const struct net_config *c)
 	return 0;
 }
 
+/* frames to and from the TAP queues; offloads follow the guest's
+ * features when it sets DRIVER_OK (a vCPU thread) */
+static const struct seccomp_rule net_seccomp[] = {
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_writev),
+	SC_IOCTL(TUNSETOFFLOAD),
+};
+
 static int net_create(struct vm *vm, const void *config)
 {
 	const struct net_config *c = config;
@@ -521,6 +530,8 @@ static int net_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
 	info.pci_segment = (uint16_t)c->pci_segment;
+	if (seccomp_allow(SECCOMP_DEVICE, net_seccomp, SC_COUNT(net_seccomp)))
+		return -1;
 	return virtio_pci_create(vm, &n->vdev, &info);
 }
 
