@@ -113,9 +113,11 @@ static const struct seccomp_rule common_rules[] = {
 };
 
 /* vCPU threads: KVM_RUN and what exits lead to in core -- interrupts
- * (I/O APIC MSIs, MSI-X routes and their irqfds), register dumps are
+ * (I/O APIC MSIs, MSI-X routes and their irqfds) and event-loop watches
+ * that device code changes (event_mod on DRIVER_OK); register dumps are
  * the arch's to add. */
 static const struct seccomp_rule vcpu_rules[] = {
+	SC_ALLOW(SYS_epoll_ctl),
 	SC_IOCTL(KVM_RUN),
 	SC_IOCTL(KVM_SIGNAL_MSI),
 	SC_IOCTL(KVM_SET_GSI_ROUTING),
