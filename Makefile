@@ -237,10 +237,10 @@ $(O)/fuzzobj/%.o: %.c $(autoconf) | $(fuzz-stamp)
 	@$(if $(Q),echo "  FUZZCC  $<")
 	$(Q)$(FUZZ_CC) $(fuzz-cflags) -c $< -o $@
 
-$(O)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(fuzz-objs) | $(fuzz-stamp)
+$(O)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/unit/fake_vm.h $(fuzz-objs) | $(fuzz-stamp)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  FUZZLD  $@")
-	$(Q)$(FUZZ_CC) $(fuzz-cflags) -fsanitize=fuzzer -Itests/fuzz -o $@ $< $(fuzz-objs) \
+	$(Q)$(FUZZ_CC) $(fuzz-cflags) -fsanitize=fuzzer -Itests/fuzz -Itests/unit -o $@ $< $(fuzz-objs) \
 		$(host-libs) -lpthread
 
 fuzz-build: $(fuzz-bins)
