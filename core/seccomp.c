@@ -51,7 +51,7 @@
 
 /* BPF_MAXINSNS is 4096; a kind needing more is a bug worth reporting */
 #define MAX_INSNS 4096
-#define MAX_RULES 512
+#define MAX_RULES 256
 
 struct kind {
 	const char *name;
@@ -61,15 +61,19 @@ struct kind {
 	unsigned short len;
 };
 
+/* zero-initialised, so in .bss: it costs the binary nothing */
+static struct kind kind_table[SECCOMP_MAX_KINDS];
+
 static struct {
 	enum seccomp_mode mode;
 	unsigned nkinds;
-	struct kind kind[SECCOMP_MAX_KINDS];
+	struct kind *kind;
 	bool sealed, failed;
 	pthread_mutex_t lock;
 	pthread_cond_t sealed_cond;
 } sc = {
 	.mode = SECCOMP_OFF,
+	.kind = kind_table,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sealed_cond = PTHREAD_COND_INITIALIZER,
 };
@@ -159,6 +163,17 @@ static unsigned add_kind(const char *name)
 	return 1u << sc.nkinds++;
 }
 
+static bool has_rule(const struct kind *k, const struct seccomp_rule *r)
+{
+	for (size_t i = 0; i < k->nrules; i++)
+		if (k->rules[i].nr == r->nr && k->rules[i].arg == r->arg &&
+		    (r->arg < 0 || (k->rules[i].mask == r->mask && k->rules[i].value == r->value)))
+			return true;
+	return false;
+}
+
+/* Adds the rules to each kind in `kinds`, once each (every disk and
+ * every NIC registers the same ones). */
 static int allow_locked(unsigned kinds, const struct seccomp_rule *rules, size_t n)
 {
 	for (unsigned i = 0; i < sc.nkinds; i++) {
@@ -166,13 +181,16 @@ static int allow_locked(unsigned kinds, const struct seccomp_rule *rules, size_t
 
 		if (!(kinds & (1u << i)))
 			continue;
-		if (k->nrules + n > MAX_RULES) {
-			wisp_err("seccomp: more than %d rules for the %s threads", MAX_RULES,
-				 k->name);
-			return -1;
+		for (size_t r = 0; r < n; r++) {
+			if (has_rule(k, &rules[r]))
+				continue;
+			if (k->nrules == MAX_RULES) {
+				wisp_err("seccomp: more than %d rules for the %s threads", MAX_RULES,
+					 k->name);
+				return -1;
+			}
+			k->rules[k->nrules++] = rules[r];
 		}
-		memcpy(&k->rules[k->nrules], rules, n * sizeof(*rules));
-		k->nrules += n;
 	}
 	return 0;
 }
