@@ -187,12 +187,12 @@ static struct virtq_avail *avail(unsigned q, unsigned size)
 	return ram(FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(size));
 }
 
+#if IS_ENABLED(CONFIG_VIRTIO_NET)
 static struct virtq_used *used(unsigned q, unsigned size)
 {
 	return ram(FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(size));
 }
 
-#if IS_ENABLED(CONFIG_VIRTIO_NET)
 #define NET_FRAMES 100000
 #define RXQ_SIZE 16
 

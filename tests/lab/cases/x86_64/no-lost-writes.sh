@@ -5,28 +5,30 @@
 # before the kill must be whole in the image.  (A process kill loses
 # nothing the kernel already has; what this catches is wisp
 # acknowledging a write or a FLUSH before the data reached the file.)
-# lab-timeout: 30
+# lab-timeout: 60
 # lab-boots: 1
 KILL_AT=8
 dd if=/dev/zero of=disk.img bs=1M count=16 2>/dev/null
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk"
 note "wisp --disk path=disk.img, killed at WISP-FLUSHED $KILL_AT"
+: >guest.log
 setsid "$WISP" --kernel "${GUEST_KERNEL:-$GUEST_BZIMAGE}" --initramfs "$GUEST_INITRD" \
 	--cmdline "$(guest_cmdline nolost)" --serial tty --console off \
 	--memory size=256M --disk path=disk.img </dev/null >guest.log 2>&1 &
 wpid=$!
 echo "$wpid" >>"${LAB_CASE_DIR:-.}/sessions"
 killed=""
-t=0
-while [ $t -lt $((LAB_BOOT_TIMEOUT * 20)) ]; do
-	if tr -d '\r' <guest.log | grep -q "^WISP-FLUSHED $KILL_AT\$"; then
+# watch the console (lines end in CR LF) until the announcement or the
+# boot time limit; the kill follows the line within one poll
+deadline=$(($(_lab_cs) + LAB_BOOT_TIMEOUT * 100))
+while [ "$(_lab_cs)" -lt "$deadline" ]; do
+	if grep -q "^WISP-FLUSHED $KILL_AT[^0-9]*\$" guest.log; then
 		kill -KILL "$wpid"
 		killed=yes
 		break
 	fi
 	kill -0 "$wpid" 2>/dev/null || break
 	sleep 0.05
-	t=$((t + 1))
 done
 wait "$wpid"
 rc=$?
