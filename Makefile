@@ -249,7 +249,7 @@ fuzz: $(fuzz-bins)
 	$(Q)set -e; for t in $(fuzz-names); do \
 		mkdir -p tests/fuzz/$$t/corpus tests/fuzz/$$t/crashes $(O)/fuzz/$$t-work $(O)/fuzz/$$t-artifacts; \
 		echo "== fuzz $$t for $(FUZZ_TIME) s"; \
-		$(O)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		$(O)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -close_fd_mask=2 \
 			-artifact_prefix=$(O)/fuzz/$$t-artifacts/ $(O)/fuzz/$$t-work \
 			tests/fuzz/$$t/corpus tests/fuzz/$$t/crashes 2>$(O)/fuzz/$$t.log || \
 			{ tail -40 $(O)/fuzz/$$t.log; exit 1; }; \
@@ -263,7 +263,7 @@ fuzz-replay: $(fuzz-bins)
 		dirs=$$(for d in corpus crashes; do test -d tests/fuzz/$$t/$$d && echo tests/fuzz/$$t/$$d; done); \
 		n=$$(cat /dev/null $$(for d in $$dirs; do find $$d -type f; done) | wc -l); \
 		printf '%-12s ' $$t; \
-		$(O)/fuzz/$$t -runs=0 $$dirs >$(O)/fuzz/$$t-replay.log 2>&1 || \
+		$(O)/fuzz/$$t -runs=0 -close_fd_mask=2 $$dirs >$(O)/fuzz/$$t-replay.log 2>&1 || \
 			{ echo FAIL; tail -40 $(O)/fuzz/$$t-replay.log; exit 1; }; \
 		echo "$$(find $$dirs -type f | wc -l) inputs replayed"; \
 	done

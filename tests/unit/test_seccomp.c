@@ -126,6 +126,41 @@ static void test_ioctl_numbers(void **state)
 	assert_contains(o.err, want);
 }
 
+/* 200 ioctl numbers for one call: a block far longer than BPF's 8-bit
+ * conditional jumps reach.  The last one listed works; one past it
+ * does not. */
+#define MANY 200
+static void child_many_rules(void)
+{
+	struct seccomp_rule many[MANY];
+	unsigned kind;
+	int p[2];
+
+	seccomp_init(SECCOMP_ON);
+	kind = seccomp_kind("many");
+	for (unsigned i = 0; i < MANY; i++)
+		many[i] = (struct seccomp_rule)SC_IOCTL(0x7000 + i);
+	many[MANY - 1] = (struct seccomp_rule)SC_IOCTL(FIONREAD);
+	if (!kind || seccomp_allow(kind, many, MANY) ||
+	    seccomp_allow(kind, test_rules, SC_COUNT(test_rules)) || seccomp_seal() ||
+	    seccomp_enter(kind) || pipe(p))
+		_exit(11);
+	if (ioctl(p[0], FIONREAD, &(int){ 0 }))
+		_exit(13);
+	syscall(SYS_getuid);		/* a rule after the long block */
+	ioctl(p[0], 0x7000 + MANY, 0);
+	_exit(12);
+}
+
+static void test_long_blocks(void **state)
+{
+	struct outcome o;
+
+	run_child(child_many_rules, &o);
+	assert_sigsys(&o);
+	assert_contains(o.err, "request 0x70c8");
+}
+
 static void child_exec_mapping(void)
 {
 	void *m;
@@ -230,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_disallowed_call_is_sigsys),
 		cmocka_unit_test(test_ioctl_numbers),
 		cmocka_unit_test(test_argument_rule),
+		cmocka_unit_test(test_long_blocks),
 		cmocka_unit_test(test_kinds_are_separate),
 		cmocka_unit_test(test_log_mode_lets_calls_through),
 		cmocka_unit_test(test_off_installs_nothing),
