@@ -119,12 +119,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 8: {	/* a frame from the host side of a TAP queue */
 			size_t n = (size_t)fuzz_take(&in, 2) % 2048;
+			unsigned peer = (unsigned)fuzz_take(&in, 1);
 
 			if (n > in.left)
 				n = in.left;
 			if (net_test_npeers &&
-			    send(net_test_peer[fuzz_take(&in, 1) % net_test_npeers], in.p, n,
-				 MSG_DONTWAIT) < 0)
+			    send(net_test_peer[peer % net_test_npeers], in.p, n, MSG_DONTWAIT) < 0)
 				n = 0;
 			in.p += n;
 			in.left -= n;
