@@ -54,3 +54,22 @@ if dmsetup create "$dm" --table "0 8192 error" 2>/dev/null; then
 else
 	echo "DIRECT $case: SKIP (no device-mapper here)"
 fi
+
+# Unprivileged: wisp needs only /dev/kvm and the files it is given.  As
+# "nobody" with /dev/kvm's group, the hostile-blk guest runs the same.
+case=unprivileged
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	udir=$(mktemp -d)
+	chmod 755 "$udir"
+	hardening_image "$udir/disk.img"
+	chown 65534:65534 "$udir/disk.img"
+	out=$(setpriv --reuid=65534 --regid=65534 --groups="$(stat -c %g /dev/kvm)" \
+		timeout 60 "$wisp" --kernel "$guests/hostile_blk.elf" --memory size=64M \
+		--serial tty --disk path="$udir/disk.img" </dev/null 2>"$tmp/err")
+	status=$?
+	printf '%s\n' "$out" >"$tmp/out"
+	expect 0 '^RESULT hostile_blk PASS'
+	rm -rf "$udir"
+else
+	echo "DIRECT $case: SKIP (needs root to drop to another user)"
+fi
