@@ -216,8 +216,11 @@ unit: $(unit-bins)
 # each for FUZZ_TIME seconds, growing tests/fuzz/NAME/corpus (merged, so
 # it stays small) and leaving crash inputs in $(O)/fuzz/NAME-artifacts;
 # `make fuzz-replay` runs every stored input once (corpus and the
-# regression inputs in tests/fuzz/NAME/crashes).  docs/security.md.
+# regression inputs in tests/fuzz/NAME/crashes); `make fuzz FUZZ_TIME=10
+# FUZZ_MERGE=0` is a smoke run that changes nothing.  docs/security.md.
 FUZZ_TIME ?= 60
+# 0: leave tests/fuzz alone (a smoke run from tests/run)
+FUZZ_MERGE ?= 1
 FUZZ_CC ?= clang-14
 fuzz-san := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz-cflags := $(common-cflags) -O1 -g $(fuzz-san) -fsanitize=fuzzer-no-link \
@@ -254,8 +257,10 @@ fuzz: $(fuzz-bins)
 			tests/fuzz/$$t/corpus tests/fuzz/$$t/crashes 2>$(O)/fuzz/$$t.log || \
 			{ tail -40 $(O)/fuzz/$$t.log; exit 1; }; \
 		grep -E "stat::number_of_executed_units|stat::new_units_added" $(O)/fuzz/$$t.log; \
-		$(O)/fuzz/$$t -merge=1 tests/fuzz/$$t/corpus $(O)/fuzz/$$t-work >/dev/null 2>&1; \
-		echo "   corpus: $$(ls tests/fuzz/$$t/corpus | wc -l) inputs"; \
+		if [ "$(FUZZ_MERGE)" = 1 ]; then \
+			$(O)/fuzz/$$t -merge=1 tests/fuzz/$$t/corpus $(O)/fuzz/$$t-work >/dev/null 2>&1; \
+			echo "   corpus: $$(ls tests/fuzz/$$t/corpus | wc -l) inputs"; \
+		fi; \
 	done
 
 fuzz-replay: $(fuzz-bins)
