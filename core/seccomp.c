@@ -69,13 +69,16 @@ static struct {
 	unsigned nkinds;
 	struct kind *kind;
 	bool sealed, failed;
+	int starting;		/* threads of seccomp_thread_create() not yet filtered */
 	pthread_mutex_t lock;
 	pthread_cond_t sealed_cond;
+	pthread_cond_t entered_cond;	/* starting went down */
 } sc = {
 	.mode = SECCOMP_OFF,
 	.kind = kind_table,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sealed_cond = PTHREAD_COND_INITIALIZER,
+	.entered_cond = PTHREAD_COND_INITIALIZER,
 };
 
 /* The filtered thread's kind, for the SIGSYS report. */
@@ -201,6 +204,7 @@ void seccomp_init(enum seccomp_mode mode)
 	for (unsigned i = 0; i < sc.nkinds; i++)
 		free(sc.kind[i].prog);
 	sc.nkinds = 0;
+	sc.starting = 0;
 	sc.sealed = sc.failed = false;
 	sc.mode = mode;
 	/* SECCOMP_VCPU and SECCOMP_MAIN are bits 0 and 1, in this order */
@@ -439,6 +443,9 @@ int seccomp_seal(void)
 	sc.sealed = true;
 	sc.failed = ret != 0;
 	pthread_cond_broadcast(&sc.sealed_cond);
+	/* the guest must not run while a device thread is unfiltered */
+	while (sc.starting > 0)
+		pthread_cond_wait(&sc.entered_cond, &sc.lock);
 	pthread_mutex_unlock(&sc.lock);
 	return ret;
 }
@@ -474,4 +481,47 @@ int seccomp_enter(unsigned kind)
 		return -1;
 	}
 	return 0;
+}
+
+struct thread_start {
+	unsigned kind;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *filtered_thread(void *opaque)
+{
+	struct thread_start ts = *(struct thread_start *)opaque;
+	int ret;
+
+	free(opaque);
+	ret = seccomp_enter(ts.kind);
+	pthread_mutex_lock(&sc.lock);
+	sc.starting--;
+	pthread_cond_broadcast(&sc.entered_cond);
+	pthread_mutex_unlock(&sc.lock);
+	/* without its filter the thread must not serve the guest */
+	return ret ? NULL : ts.fn(ts.arg);
+}
+
+int seccomp_thread_create(pthread_t *thread, unsigned kind, void *(*fn)(void *), void *arg)
+{
+	struct thread_start *ts = malloc(sizeof(*ts));
+	int err;
+
+	if (!ts)
+		return ENOMEM;
+	*ts = (struct thread_start){ kind, fn, arg };
+	pthread_mutex_lock(&sc.lock);
+	sc.starting++;
+	pthread_mutex_unlock(&sc.lock);
+	err = pthread_create(thread, NULL, filtered_thread, ts);
+	if (err) {
+		free(ts);
+		pthread_mutex_lock(&sc.lock);
+		sc.starting--;
+		pthread_cond_broadcast(&sc.entered_cond);
+		pthread_mutex_unlock(&sc.lock);
+	}
+	return err;
 }

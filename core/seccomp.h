@@ -14,9 +14,12 @@
  *
  * The filters go on after set-up, before the guest runs: vm_main() seals
  * the lists once every device exists, then every thread installs its own
- * filter with seccomp_enter() (a device thread started during set-up
- * waits in seccomp_enter() until the lists are sealed).  A thread started
- * after that inherits its creator's filter as well as its own.
+ * filter with seccomp_enter().  A device starts its threads with
+ * seccomp_thread_create(), whose threads wait for the seal, install
+ * their kind's filter and only then run; the seal returns once all of
+ * them have, so no device thread is unfiltered when the guest starts.
+ * A thread started after the seal inherits its creator's filter as well
+ * as its own.
  *
  * --seccomp true: a disallowed call prints one line naming the thread
  * kind, the system call number and name (and the ioctl number) and the
@@ -26,6 +29,7 @@
 #ifndef WISP_CORE_SECCOMP_H
 #define WISP_CORE_SECCOMP_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
@@ -70,6 +74,10 @@ int seccomp_seal(void);
 /* Puts the calling thread under its kind's filter (waiting for the
  * seal first).  0 or -1 (reported); 0 at once when seccomp is off. */
 int seccomp_enter(unsigned kind);
+/* pthread_create() for a device's thread of that kind: the thread runs
+ * fn(arg) under its filter, or ends at once (reported) if the filter
+ * cannot be installed.  Returns pthread_create()'s result. */
+int seccomp_thread_create(pthread_t *thread, unsigned kind, void *(*fn)(void *), void *arg);
 #else
 static inline void seccomp_init(enum seccomp_mode mode) { (void)mode; }
 static inline unsigned seccomp_kind(const char *name) { (void)name; return 1u << 2; }
@@ -80,6 +88,12 @@ static inline int seccomp_allow(unsigned kinds, const struct seccomp_rule *rules
 }
 static inline int seccomp_seal(void) { return 0; }
 static inline int seccomp_enter(unsigned kind) { (void)kind; return 0; }
+static inline int seccomp_thread_create(pthread_t *thread, unsigned kind,
+					void *(*fn)(void *), void *arg)
+{
+	(void)kind;
+	return pthread_create(thread, NULL, fn, arg);
+}
 #endif
 
 #endif

@@ -370,11 +370,6 @@ static void *io_thread(void *opaque)
 {
 	struct blk *b = opaque;
 
-	/* waits until set-up is over; without its filter it must not run */
-	if (seccomp_enter(io_thread_kind)) {
-		vm_stop(b->vdev.vm, VM_STOP_ERROR);
-		return NULL;
-	}
 	pthread_mutex_lock(&b->qlock);
 	for (;;) {
 		struct blk_request req;
@@ -565,7 +560,8 @@ static int blk_create(struct vm *vm, const void *config)
 	    seccomp_allow(io_thread_kind, io_thread_seccomp, SC_COUNT(io_thread_seccomp)))
 		return -1;
 	for (unsigned i = 0; i < IO_THREADS; i++) {
-		if (pthread_create(&b->thread[i], NULL, io_thread, b)) {
+		/* under their own filter from their first instruction */
+		if (seccomp_thread_create(&b->thread[i], io_thread_kind, io_thread, b)) {
 			wisp_err("--disk: cannot start an I/O thread");
 			return -1;
 		}

@@ -73,3 +73,34 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
 	echo "DIRECT $case: SKIP (needs root to drop to another user)"
 fi
+
+# The filters are really on every thread with --seccomp true (the
+# default) and log, and on none with false: /proc's Seccomp field (2:
+# filtered) of each of wisp's threads while the guest waits for input.
+for mode in true log false; do
+	case=seccomp-$mode
+	rm -f "$tmp/sfifo"
+	mkfifo "$tmp/sfifo"
+	"$wisp" --kernel "$guests/serial_rx.elf" --memory size=64M --serial tty \
+		--disk path="$tmp/hostile.img" --seccomp $mode <"$tmp/sfifo" >"$tmp/out" 2>"$tmp/err" &
+	pid=$!
+	exec 9>"$tmp/sfifo"
+	if wait_for '^RX ready'; then
+		# every thread: main, the vCPU, the disk's I/O threads
+		states=$(cat /proc/$pid/task/*/status | sed -n 's/^Seccomp:[[:space:]]*//p' | sort | uniq -c | tr -s ' ')
+		nthreads=$(ls /proc/$pid/task | wc -l)
+		kill -KILL $pid
+		want=2
+		[ $mode = false ] && want=0
+		if [ "$states" = " $nthreads $want" ] && [ "$nthreads" -ge 6 ]; then
+			pass
+		else
+			fail "thread Seccomp states '$states' over $nthreads threads, expected all $want"
+		fi
+	else
+		kill -KILL $pid
+		fail "the guest never waited for input"
+	fi
+	wait $pid 2>/dev/null
+	exec 9>&-
+done
