@@ -53,7 +53,8 @@ endif
 
 .DEFAULT_GOAL := all
 .PHONY: all menuconfig nconfig defconfig olddefconfig oldconfig savedefconfig \
-	unit guests test run bench clean distclean help setup firmware test-firmware
+	unit guests test run bench clean distclean help setup firmware test-firmware \
+	fuzz fuzz-build fuzz-replay
 
 # ---------------------------------------------------------------- config
 kconfig-env := KCONFIG_CONFIG=$(KCONFIG_CONFIG) ARCH=$(ARCH) srctree=$(srctree)
@@ -222,6 +223,69 @@ unit: $(unit-bins)
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t; \
 	done
 
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer targets (tests/fuzz/fuzz_NAME.c) linked against the same
+# sources built by clang with ASan+UBSan and coverage.  `make fuzz` runs
+# each for FUZZ_TIME seconds, growing tests/fuzz/NAME/corpus (merged, so
+# it stays small) and leaving crash inputs in $(O)/fuzz/NAME-artifacts;
+# `make fuzz-replay` runs every stored input once (corpus and the
+# regression inputs in tests/fuzz/NAME/crashes); `make fuzz FUZZ_TIME=10
+# FUZZ_MERGE=0` is a smoke run that changes nothing.  docs/security.md.
+FUZZ_TIME ?= 60
+# 0: leave tests/fuzz alone (a smoke run from tests/run)
+FUZZ_MERGE ?= 1
+FUZZ_CC ?= clang-14
+fuzz-san := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+fuzz-cflags := $(common-cflags) -O1 -g $(fuzz-san) -fsanitize=fuzzer-no-link \
+	-DWISP_UNIT_TEST -DWISP_FUZZ -Wno-gnu-variable-sized-type-not-at-end
+fuzz-objs := $(addprefix $(O)/fuzzobj/,$(filter-out core/main.o,$(objs)))
+fuzz-srcs := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz-names := $(patsubst tests/fuzz/fuzz_%.c,%,$(fuzz-srcs))
+fuzz-bins := $(addprefix $(O)/fuzz/,$(fuzz-names))
+fuzz-stamp := $(O)/.setup-fuzz
+
+$(fuzz-stamp):
+	$(Q)$(srctree)/scripts/setup fuzz
+	$(Q)mkdir -p $(O) && touch $@
+
+$(O)/fuzzobj/%.o: %.c $(autoconf) | $(fuzz-stamp)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZCC  $<")
+	$(Q)$(FUZZ_CC) $(fuzz-cflags) -c $< -o $@
+
+$(O)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/unit/fake_vm.h $(fuzz-objs) | $(fuzz-stamp)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZLD  $@")
+	$(Q)$(FUZZ_CC) $(fuzz-cflags) -fsanitize=fuzzer -Itests/fuzz -Itests/unit -o $@ $< $(fuzz-objs) \
+		$(host-libs) -lpthread
+
+fuzz-build: $(fuzz-bins)
+
+fuzz: $(fuzz-bins)
+	$(Q)set -e; for t in $(fuzz-names); do \
+		mkdir -p tests/fuzz/$$t/corpus tests/fuzz/$$t/crashes $(O)/fuzz/$$t-work $(O)/fuzz/$$t-artifacts; \
+		echo "== fuzz $$t for $(FUZZ_TIME) s"; \
+		$(O)/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -close_fd_mask=2 \
+			-artifact_prefix=$(O)/fuzz/$$t-artifacts/ $(O)/fuzz/$$t-work \
+			tests/fuzz/$$t/corpus tests/fuzz/$$t/crashes 2>$(O)/fuzz/$$t.log || \
+			{ tail -40 $(O)/fuzz/$$t.log; exit 1; }; \
+		grep -E "stat::number_of_executed_units|stat::new_units_added" $(O)/fuzz/$$t.log; \
+		if [ "$(FUZZ_MERGE)" = 1 ]; then \
+			$(O)/fuzz/$$t -merge=1 tests/fuzz/$$t/corpus $(O)/fuzz/$$t-work >/dev/null 2>&1; \
+			echo "   corpus: $$(ls tests/fuzz/$$t/corpus | wc -l) inputs"; \
+		fi; \
+	done
+
+fuzz-replay: $(fuzz-bins)
+	$(Q)set -e; for t in $(fuzz-names); do \
+		dirs=$$(for d in corpus crashes; do test -d tests/fuzz/$$t/$$d && echo tests/fuzz/$$t/$$d; done); \
+		n=$$(cat /dev/null $$(for d in $$dirs; do find $$d -type f; done) | wc -l); \
+		printf '%-12s ' $$t; \
+		$(O)/fuzz/$$t -runs=0 -close_fd_mask=2 $$dirs >$(O)/fuzz/$$t-replay.log 2>&1 || \
+			{ echo FAIL; tail -40 $(O)/fuzz/$$t-replay.log; exit 1; }; \
+		echo "$$(find $$dirs -type f | wc -l) inputs replayed"; \
+	done
+
 # ------------------------------------------------------------ test guests
 guests: | $(setup-stamp)
 	$(Q)$(MAKE) --no-print-directory -C tests/guests O=$(abspath $(O))/tests/guests $(if $(V),V=$(V))
@@ -250,7 +314,7 @@ bench:
 	$(Q)$(srctree)/bench/run
 
 clean:
-	rm -rf $(O)/obj $(O)/host $(O)/tests $(O)/wisp $(O)/wisp.debug
+	rm -rf $(O)/obj $(O)/host $(O)/tests $(O)/wisp $(O)/wisp.debug $(O)/fuzzobj $(O)/fuzz
 
 distclean:
 	rm -rf $(O)
@@ -264,13 +328,15 @@ help:
 	@echo "  test-firmware     the firmware's lab cases (builds the firmware if needed)"
 	@echo "  unit              unit tests of this configuration (ASan+UBSan)"
 	@echo "  guests            the freestanding test guests"
+	@echo "  fuzz              run each libFuzzer target for FUZZ_TIME s (default 60)"
+	@echo "  fuzz-replay       replay the stored fuzz corpora and crash inputs once"
 	@echo "  bench             benchmarks against QEMU -> docs/performance.md"
 	@echo "  menuconfig, defconfig, NAME_defconfig, olddefconfig, savedefconfig"
 	@echo "  clean, distclean"
 	@echo "Variables: O=dir (build), ARCH=x86_64|aarch64, V=1"
 
-.SECONDARY: $(wisp-objs) $(host-objs)
--include $(wisp-objs:.o=.d) $(host-objs:.o=.d)
+.SECONDARY: $(wisp-objs) $(host-objs) $(fuzz-objs)
+-include $(wisp-objs:.o=.d) $(host-objs:.o=.d) $(fuzz-objs:.o=.d)
 -include $(unit-bins:=.d)
 
 endif

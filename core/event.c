@@ -105,34 +105,36 @@ int event_del(struct event_loop *loop, int fd)
 	return epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
-int event_loop_run(struct event_loop *loop)
+int event_loop_poll(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[32];
+	int n = epoll_wait(loop->epfd, evs, 32, timeout_ms);
 
-	while (!loop->stopping) {
-		int n = epoll_wait(loop->epfd, evs, 32, -1);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n && !loop->stopping; i++) {
+		struct watch *w = evs[i].data.ptr;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
+		if (!w) {
+			uint64_t v;
+
+			/* only the wake-up itself matters */
+			if (read(loop->wakefd, &v, sizeof(v)) != sizeof(v))
+				v = 0;
+			continue;
 		}
-		for (int i = 0; i < n && !loop->stopping; i++) {
-			struct watch *w = evs[i].data.ptr;
-
-			if (!w) {
-				uint64_t v;
-
-				/* only the wake-up itself matters */
-				if (read(loop->wakefd, &v, sizeof(v)) != sizeof(v))
-					v = 0;
-				continue;
-			}
-			/* a callback may have removed this watch */
-			if (w->fd >= 0)
-				w->fn(w->opaque, evs[i].events);
-		}
+		/* a callback may have removed this watch */
+		if (w->fd >= 0)
+			w->fn(w->opaque, evs[i].events);
 	}
+	return n;
+}
+
+int event_loop_run(struct event_loop *loop)
+{
+	while (!loop->stopping)
+		if (event_loop_poll(loop, -1) < 0)
+			return -1;
 	return 0;
 }
 

@@ -22,6 +22,10 @@ int event_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn,
 int event_mod(struct event_loop *loop, int fd, uint32_t events);
 int event_del(struct event_loop *loop, int fd);
 
+/* Serves what is ready, waiting up to timeout_ms (-1: until something
+ * is); returns how many events there were, or -1 on an epoll failure.
+ * The fuzzers drive devices with it. */
+int event_loop_poll(struct event_loop *loop, int timeout_ms);
 /* Runs until event_loop_stop(); returns 0, or -1 on an epoll failure. */
 int event_loop_run(struct event_loop *loop);
 /* Safe from any thread. */

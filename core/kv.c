@@ -15,6 +15,11 @@ void cli_errorf(struct cli_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
+	/* the message quotes the user's input: a newline or an escape in
+	 * it must not break the one-line report or reach the terminal */
+	for (char *c = err->msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 }
 
 void kv_free(struct kv_list *kv)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/arch.h"
+#include "core/seccomp.h"
 #include "core/timeline.h"
 #include "core/vm.h"
 
@@ -150,6 +151,8 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	if (seccomp_enter(SECCOMP_VCPU))
+		vm_stop(v->vm, VM_STOP_ERROR);
 	while (vm_running(v->vm)) {
 		if (v->index == 0)
 			timeline_mark(TL_FIRST_VCPU_ENTRY);

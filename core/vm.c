@@ -26,6 +26,7 @@
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/seccomp.h"
 #include "core/term.h"
 #include "core/timeline.h"
 #include "core/vcpu.h"
@@ -337,6 +338,8 @@ int vm_main(const struct vm_config *cfg)
 	sigset_t old;
 	int ret;
 
+	/* before anything registers what its threads will need */
+	seccomp_init(cfg->seccomp);
 	bus_init(&vm.pio, "pio");
 	bus_init(&vm.mmio, "mmio");
 	pthread_mutex_init(&vm.gsi_lock, NULL);
@@ -366,8 +369,11 @@ int vm_main(const struct vm_config *cfg)
 		goto out;
 	}
 	timeline_mark(TL_GUEST_LOADED);
-	if (vcpus_start(&vm))
+	/* set-up is over: every device has said what its threads need */
+	if (seccomp_seal() || vcpus_start(&vm))
 		goto out;
+	if (seccomp_enter(SECCOMP_MAIN))
+		vm_stop(&vm, VM_STOP_ERROR);
 	if (event_loop_run(vm.loop))
 		wisp_err("event loop: %s", strerror(errno));
 	vm_stop(&vm, VM_STOP_ERROR);	/* no-op unless the loop failed */

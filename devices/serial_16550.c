@@ -19,6 +19,7 @@
 #ifdef CONFIG_ACPI
 #include "arch/x86_64/aml.h"
 #endif
+#include "core/seccomp.h"
 #include "core/chardev.h"
 #include "core/device.h"
 #include "core/event.h"
@@ -323,6 +324,13 @@ static void serial_describe(void *opaque, struct vm *vm, void *tables)
 }
 #endif
 
+/* stdin and the output (a terminal or a file): read from the event loop
+ * and on register reads, written on vCPU threads */
+static const struct seccomp_rule serial_seccomp[] = {
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_write),
+};
+
 static int serial_create(struct vm *vm, const void *config)
 {
 	const struct chardev_config *c = config;
@@ -347,6 +355,8 @@ static int serial_create(struct vm *vm, const void *config)
 	if (vm_add_describer(vm, serial_describe, s))
 		return -1;
 #endif
+	if (seccomp_allow(SECCOMP_DEVICE, serial_seccomp, SC_COUNT(serial_seccomp)))
+		return -1;
 	return bus_register(&vm->pio, X86_PORT_COM1, 8, &serial_ops, s, "serial");
 }
 

@@ -12,6 +12,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/chardev.h"
 #include "core/device.h"
 #include "core/event.h"
@@ -151,6 +152,13 @@ static const struct virtio_ops console_ops = {
 	.activate = console_activate,
 };
 
+/* input into the guest's buffers, output to the terminal or a file */
+static const struct seccomp_rule console_seccomp[] = {
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_readv),
+	SC_ALLOW(SYS_write),
+};
+
 static int console_create(struct vm *vm, const void *config)
 {
 	const struct chardev_config *conf = config;
@@ -180,6 +188,8 @@ static int console_create(struct vm *vm, const void *config)
 		if (!c->in_watched && errno != EPERM)
 			c->io.in_fd = -1;
 	}
+	if (seccomp_allow(SECCOMP_DEVICE, console_seccomp, SC_COUNT(console_seccomp)))
+		return -1;
 	return virtio_pci_create(vm, &c->vdev, &info);
 }
 

@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
@@ -176,12 +177,37 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 
 /* --------------------------------------------------------------- TAP */
 
+#ifdef WISP_UNIT_TEST
+#include "virtio/net_test.h"
+
+bool net_test_fake_tap;
+int net_test_peer[NET_TEST_MAX_PEERS];
+unsigned net_test_npeers;
+
+static int fake_tap(char *actual)
+{
+	int sv[2];
+
+	if (net_test_npeers == NET_TEST_MAX_PEERS ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	net_test_peer[net_test_npeers++] = sv[1];
+	snprintf(actual, IFNAMSIZ, "fake%u", net_test_npeers);
+	return sv[0];
+}
+#endif
+
 static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
 	int hdr = NET_HDR_LEN;
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	int fd;
 
+#ifdef WISP_UNIT_TEST
+	if (net_test_fake_tap)
+		return fake_tap(actual);
+#endif
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
 	if (multiqueue)
@@ -447,6 +473,11 @@ static const struct virtio_ops net_ops = {
 static int open_taps(struct net *n, const struct net_config *c)
 {
 	bool created = !c->tap || !interface_exists(c->tap);
+
+#ifdef WISP_UNIT_TEST
+	if (net_test_fake_tap)
+		created = false;	/* nothing to configure */
+#endif
 	char wanted[IFNAMSIZ];
 
 	snprintf(wanted, sizeof(wanted), "%s", c->tap ? c->tap : "wisptap%d");
@@ -466,6 +497,14 @@ static int open_taps(struct net *n, const struct net_config *c)
 	}
 	return 0;
 }
+
+/* frames to and from the TAP queues; offloads follow the guest's
+ * features when it sets DRIVER_OK (a vCPU thread) */
+static const struct seccomp_rule net_seccomp[] = {
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_writev),
+	SC_IOCTL(TUNSETOFFLOAD),
+};
 
 static int net_create(struct vm *vm, const void *config)
 {
@@ -521,6 +560,8 @@ static int net_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
 	info.pci_segment = (uint16_t)c->pci_segment;
+	if (seccomp_allow(SECCOMP_DEVICE, net_seccomp, SC_COUNT(net_seccomp)))
+		return -1;
 	return virtio_pci_create(vm, &n->vdev, &info);
 }
 

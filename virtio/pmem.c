@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/device.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
@@ -132,6 +133,11 @@ static const struct virtio_ops pmem_ops = {
 	.queue_notify = pmem_notify,
 };
 
+/* FLUSH */
+static const struct seccomp_rule pmem_seccomp[] = {
+	SC_ALLOW(SYS_fdatasync),
+};
+
 static int pmem_create(struct vm *vm, const void *config)
 {
 	const struct pmem_config *c = config;
@@ -170,6 +176,8 @@ static int pmem_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(p->cfg);
 	info.priv = p;
 	info.pci_segment = (uint16_t)c->pci_segment;
+	if (seccomp_allow(SECCOMP_DEVICE, pmem_seccomp, SC_COUNT(pmem_seccomp)))
+		return -1;
 	return virtio_pci_create(vm, &p->vdev, &info);
 }
 

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/event.h"
 #include "core/vm.h"
 
@@ -481,10 +482,18 @@ static void add_pci_cfg_cap(struct virtio_dev *d)
 	d->pci.config_read = pci_cfg_read;
 }
 
+/* A BAR move (a config write on a vCPU thread) moves the queues'
+ * ioeventfds; a queue without one is served on the vCPU thread. */
+static const struct seccomp_rule virtio_pci_seccomp[] = {
+	SC_IOCTL(KVM_IOEVENTFD),
+};
+
 int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 		      const struct virtio_dev_info *info)
 {
 	if (info->nqueues > VIRTIO_MAX_QUEUES || info->config_len > BAR_NOTIFY - BAR_DEVICE)
+		return -1;
+	if (seccomp_allow(SECCOMP_VCPU, virtio_pci_seccomp, SC_COUNT(virtio_pci_seccomp)))
 		return -1;
 	memset(d, 0, sizeof(*d));
 	d->vm = vm;

@@ -18,6 +18,7 @@
 #include "virtio/virtqueue.h"
 
 #include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/memory.h"
@@ -59,6 +60,7 @@ static void *dma_map(const struct virtq *q, uint64_t addr, uint64_t len,
 
 void virtq_reset(struct virtq *q)
 {
+	free(q->in_flight);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -91,6 +93,9 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 	q->avail_event = (uint16_t *)(void *)&q->used->ring[size];
 	q->event_idx = (features >> VIRTQ_FEATURE_EVENT_IDX) & 1;
 	q->indirect = (features >> VIRTQ_FEATURE_INDIRECT_DESC) & 1;
+	q->in_flight = calloc((size + 7u) / 8, 1);
+	if (!q->in_flight)
+		return -1;
 	q->size = size;
 	return 0;
 }
@@ -236,12 +241,13 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 	}
 	slot = q->last_avail_idx & (uint16_t)(q->size - 1);
 	head = le16toh(load_relaxed(&q->avail->ring[slot]));
-	if (walk_chain(q, c, head)) {
+	if (walk_chain(q, c, head) || (q->in_flight[head / 8] & (1u << (head % 8)))) {
 		q->broken = true;
 		c->nout = c->nin = 0;
 		c->out_len = c->in_len = 0;
 		return -1;
 	}
+	q->in_flight[head / 8] |= (uint8_t)(1u << (head % 8));
 	q->last_avail_idx++;
 	return 1;
 }
@@ -264,6 +270,8 @@ void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written)
 		return;
 	if (written > c->in_len)
 		written = (uint32_t)c->in_len;
+	if (c->head < q->size)
+		q->in_flight[c->head / 8] &= (uint8_t)~(1u << (c->head % 8));
 	e = &q->used->ring[q->fill_idx & (uint16_t)(q->size - 1)];
 	store_relaxed(&e->id, htole32(c->head));
 	store_relaxed(&e->len, htole32(written));

@@ -122,6 +122,10 @@ struct virtq {
 	bool indirect;			/* VIRTIO_F_INDIRECT_DESC negotiated */
 	bool notify_disabled;
 	bool broken;
+	/* a bit per head taken by virtq_pop and not yet given back by
+	 * virtq_fill: a head the driver makes available again while the
+	 * device still holds it breaks the queue (virtio 1.2 2.7.13) */
+	uint8_t *in_flight;
 };
 
 /*

@@ -49,6 +49,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/seccomp.h"
 #include "core/device.h"
 #include "core/event.h"
 #include "core/kv.h"
@@ -1090,6 +1091,32 @@ static void vsock_atexit(void)
 		unlink(vsock_state.path);
 }
 
+/* Host connections come in on the listening socket; guest connections
+ * go out to Unix sockets (AF_UNIX only); data moves with send, sendmsg,
+ * recv and readv; a reset (a vCPU thread) closes them all; the socket
+ * file is removed at exit. */
+static const struct seccomp_rule vsock_seccomp[] = {
+	SC_ALLOW(SYS_accept4),
+	SC_ARG(SYS_socket, 0, 0xffffffffu, AF_UNIX),
+	SC_ALLOW(SYS_connect),
+	SC_ALLOW(SYS_sendto),
+	SC_ALLOW(SYS_sendmsg),
+	SC_ALLOW(SYS_recvfrom),
+	SC_ALLOW(SYS_readv),
+	SC_ALLOW(SYS_shutdown),
+	SC_ALLOW(SYS_close),
+	SC_IOCTL(FIONREAD),
+	SC_ALLOW(SYS_epoll_ctl),
+	SC_ALLOW(SYS_epoll_pwait),
+#ifdef SYS_epoll_wait
+	SC_ALLOW(SYS_epoll_wait),
+#endif
+#ifdef SYS_unlink
+	SC_ALLOW(SYS_unlink),
+#endif
+	SC_ALLOW(SYS_unlinkat),
+};
+
 static int vsock_create(struct vm *vm, const void *config)
 {
 	const struct vsock_config *c = config;
@@ -1112,6 +1139,8 @@ static int vsock_create(struct vm *vm, const void *config)
 		vsock_close(v);
 		return -1;
 	}
+	if (seccomp_allow(SECCOMP_DEVICE, vsock_seccomp, SC_COUNT(vsock_seccomp)))
+		return -1;
 	atexit(vsock_atexit);
 	if (event_add(vm->loop, v->epfd, EPOLLIN, on_events, v)) {
 		wisp_err("--vsock: event loop: %s", strerror(errno));

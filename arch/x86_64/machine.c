@@ -14,11 +14,19 @@
 #include "core/cli.h"
 #include "core/file.h"
 #include "core/kconfig.h"
+#include "core/seccomp.h"
 #include "core/vm.h"
 
 /* Intel VMX needs these three pages somewhere the guest never uses. */
 #define X86_TSS_ADDR		0xfffbd000ULL
 #define X86_IDENTITY_MAP	0xfffbc000ULL
+
+/* What vCPU threads do here beyond core's needs: dump their registers
+ * when the VM fails or is stopped from outside (arch_dump_vcpu). */
+static const struct seccomp_rule vcpu_seccomp[] = {
+	SC_IOCTL(KVM_GET_REGS),
+	SC_IOCTL(KVM_GET_SREGS),
+};
 
 int arch_vm_init(struct vm *vm)
 {
@@ -38,7 +46,7 @@ int arch_vm_init(struct vm *vm)
 		wisp_err("KVM_CAP_SPLIT_IRQCHIP: %s", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return seccomp_allow(SECCOMP_VCPU, vcpu_seccomp, SC_COUNT(vcpu_seccomp));
 }
 
 size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max)

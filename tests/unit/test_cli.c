@@ -132,6 +132,9 @@ static void test_unknown_option(void **state)
 	(void)state;
 	expect_error(PARSE("--frobnicate", "x"), "unknown option '--frobnicate'");
 	expect_error(PARSE("stray"), "unexpected argument 'stray'");
+	/* found by the CLI fuzzer: quoted input kept its newline */
+	expect_error(PARSE("two\nlines\033[2J"), "unexpected argument 'two?lines?[2J'");
+	expect_error(PARSE("--disk", "path=/nonexistent/a\nb"), "'/nonexistent/a?b'");
 }
 
 static void test_malformed_kv(void **state)

@@ -73,6 +73,7 @@ static int teardown(void **state)
 {
 	struct fake *f = *state;
 
+	virtq_reset(&f->q);
 	memory_destroy(&f->mem);
 	free(f);
 	return 0;
@@ -1329,6 +1330,27 @@ static void test_stress_flags_polling(void **state)
 	stress(*state, false, true);
 }
 
+/* A head made available again while the device still holds it (popped,
+ * not yet filled) breaks the queue; once filled it may come back. */
+static void test_reused_head(void **state)
+{
+	struct fake *f = *state;
+	struct virtq_chain c, c2;
+
+	start(f, 16, 0);
+	DESC(3, BUF(0), 64, VIRTQ_DESC_F_WRITE, 0);
+	post(f, 3);
+	expect_pop(f, &c, 0, 1);
+	virtq_push(&f->q, &c, 0);
+	post(f, 3);		/* returned: legal to post again */
+	expect_pop(f, &c, 0, 1);
+	DESC(4, BUF(1), 64, VIRTQ_DESC_F_WRITE, 0);
+	post(f, 4);
+	expect_pop(f, &c2, 0, 1);
+	post(f, 3);		/* still held by the device */
+	expect_malformed(f);
+}
+
 /* ------------------------------------------------------------------ */
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1337,6 +1359,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_init_sizes),
+		T(test_reused_head),
 		T(test_init_bad_size),
 		T(test_init_misaligned),
 		T(test_init_alignment_both_sides),

@@ -9,7 +9,11 @@
  * after them, the used ring at the next 4-byte boundary.  16 entries
  * take 256 + 38 + 2 + 134 bytes. */
 #define VQ_MEM_BYTES 512
-static uint8_t vq_mem[VIRTIO_MAX_VQ][VQ_MEM_BYTES] __attribute__((aligned(4096)));
+/* ring memory, handed out per (device, queue) on first use, so that a
+ * guest may drive two devices at once */
+#define VQ_MEM_BLOCKS (2 * VIRTIO_MAX_VQ)
+static uint8_t vq_mem[VQ_MEM_BLOCKS][VQ_MEM_BYTES] __attribute__((aligned(4096)));
+static unsigned vq_mem_taken;
 
 volatile uint32_t virtio_irqs[VIRTIO_MAX_VECTORS];
 static uint8_t virtio_irq_base;
@@ -236,7 +240,11 @@ void vq_setup(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix)
 	got = virtio_cc_read16(d, VIRTIO_CC_Q_SIZE);
 	CHECK(got == size, "queue %u: queue_size reads %u after writing %u", q, got, size);
 
-	mem = vq_mem[q];
+	if (!d->vq_mem[q]) {
+		CHECK(vq_mem_taken < VQ_MEM_BLOCKS, "more than %u queues set up", VQ_MEM_BLOCKS);
+		d->vq_mem[q] = vq_mem[vq_mem_taken++];
+	}
+	mem = d->vq_mem[q];
 	for (unsigned i = 0; i < VQ_MEM_BYTES / 8; i++)
 		((volatile uint64_t *)mem)[i] = 0;
 	memset(vq, 0, sizeof(*vq));

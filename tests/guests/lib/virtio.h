@@ -153,6 +153,7 @@ struct virtio_dev {
 	uint8_t vector_base;		/* IDT vector of MSI-X entry 0 */
 	uint64_t features;		/* negotiated */
 	struct vq vq[VIRTIO_MAX_VQ];
+	uint8_t *vq_mem[VIRTIO_MAX_VQ];	/* each queue's ring memory */
 };
 
 struct vq_buf {

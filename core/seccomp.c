@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: MIT
+/*
+ * seccomp-bpf filters, generated here (libseccomp does not link with
+ * musl).  See core/seccomp.h for the model.
+ *
+ * Each kind's program:
+ *     load arch;  arch != this build's arch        -> kill the process
+ *     load nr;    for every allowed nr:  nr == it  -> its block
+ *     default action (trap, or log)
+ * and a block is "allow" for an unconditional rule, else one test per
+ * rule on the low 32 bits of an argument, falling to the default.
+ */
+#include "core/seccomp.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "core/term.h"
+#include "core/vm.h"
+
+#if defined(__x86_64__)
+#define THIS_AUDIT_ARCH AUDIT_ARCH_X86_64
+#define ARCH_NAME "x86_64"
+#elif defined(__aarch64__)
+#define THIS_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#define ARCH_NAME "aarch64"
+#else
+#error "seccomp: unknown architecture"
+#endif
+
+#ifndef SECCOMP_RET_KILL_PROCESS
+#define SECCOMP_RET_KILL_PROCESS 0x80000000U
+#endif
+#ifndef SECCOMP_RET_LOG
+#define SECCOMP_RET_LOG 0x7ffc0000U
+#endif
+
+/* BPF_MAXINSNS is 4096; a kind needing more is a bug worth reporting */
+#define MAX_INSNS 4096
+#define MAX_RULES 256
+
+struct kind {
+	const char *name;
+	size_t nrules;
+	struct seccomp_rule rules[MAX_RULES];
+	struct sock_filter *prog;
+	unsigned short len;
+};
+
+/* zero-initialised, so in .bss: it costs the binary nothing */
+static struct kind kind_table[SECCOMP_MAX_KINDS];
+
+static struct {
+	enum seccomp_mode mode;
+	unsigned nkinds;
+	struct kind *kind;
+	bool sealed, failed;
+	int starting;		/* threads of seccomp_thread_create() not yet filtered */
+	pthread_mutex_t lock;
+	pthread_cond_t sealed_cond;
+	pthread_cond_t entered_cond;	/* starting went down */
+} sc = {
+	.mode = SECCOMP_OFF,
+	.kind = kind_table,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.sealed_cond = PTHREAD_COND_INITIALIZER,
+	.entered_cond = PTHREAD_COND_INITIALIZER,
+};
+
+/* The filtered thread's kind, for the SIGSYS report. */
+static __thread const char *thread_kind;
+
+/* ------------------------------------------------------ core's own needs */
+
+/* Every thread: memory (musl's malloc), locks, writing to stderr (error
+ * lines), its signal mask and handlers (the kick and crash handlers),
+ * time, and dying.  No executable mappings. */
+static const struct seccomp_rule common_rules[] = {
+	SC_ALLOW(SYS_futex),
+	SC_ALLOW(SYS_write),
+	SC_ALLOW(SYS_writev),
+	SC_ALLOW(SYS_brk),
+	SC_ARG(SYS_mmap, 2, PROT_EXEC, 0),
+	SC_ARG(SYS_mprotect, 2, PROT_EXEC, 0),
+	SC_ALLOW(SYS_munmap),
+	SC_ALLOW(SYS_mremap),
+	SC_ALLOW(SYS_madvise),
+	SC_ALLOW(SYS_rt_sigprocmask),
+	SC_ALLOW(SYS_rt_sigreturn),
+	SC_ALLOW(SYS_rt_sigaction),
+	SC_ALLOW(SYS_sigaltstack),
+	SC_ALLOW(SYS_gettid),
+	SC_ALLOW(SYS_getpid),
+	SC_ALLOW(SYS_tkill),
+	SC_ALLOW(SYS_tgkill),
+	SC_ALLOW(SYS_clock_gettime),
+	SC_ALLOW(SYS_clock_nanosleep),
+#ifdef SYS_nanosleep
+	SC_ALLOW(SYS_nanosleep),
+#endif
+	SC_ALLOW(SYS_sched_yield),
+	SC_ALLOW(SYS_exit),
+	SC_ALLOW(SYS_exit_group),
+	/* a dying wisp puts the user's terminal back (core/term.c) */
+	SC_IOCTL(TCSETS),
+};
+
+/* vCPU threads: KVM_RUN and what exits lead to in core -- interrupts
+ * (I/O APIC MSIs, MSI-X routes and their irqfds) and event-loop watches
+ * that device code changes (event_mod on DRIVER_OK); register dumps are
+ * the arch's to add. */
+static const struct seccomp_rule vcpu_rules[] = {
+	SC_ALLOW(SYS_epoll_ctl),
+	SC_IOCTL(KVM_RUN),
+	SC_IOCTL(KVM_SIGNAL_MSI),
+	SC_IOCTL(KVM_SET_GSI_ROUTING),
+	SC_IOCTL(KVM_IRQFD),
+	SC_ALLOW(SYS_eventfd2),
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_close),
+};
+
+/* The main thread: the event loop, signals, the power-button grace
+ * timer, stopping the vCPUs, and tearing down. */
+static const struct seccomp_rule main_rules[] = {
+	SC_ALLOW(SYS_epoll_pwait),
+#ifdef SYS_epoll_wait
+	SC_ALLOW(SYS_epoll_wait),
+#endif
+	SC_ALLOW(SYS_epoll_ctl),
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_close),
+	SC_ALLOW(SYS_timerfd_create),
+	SC_ALLOW(SYS_timerfd_settime),
+	SC_IOCTL(KVM_SIGNAL_MSI),
+	SC_IOCTL(KVM_SET_GSI_ROUTING),
+	SC_IOCTL(KVM_IRQFD),
+	SC_ALLOW(SYS_eventfd2),
+};
+
+/* ------------------------------------------------------------ the lists */
+
+static unsigned add_kind(const char *name)
+{
+	struct kind *k;
+
+	if (sc.nkinds == SECCOMP_MAX_KINDS)
+		return 0;
+	k = &sc.kind[sc.nkinds];
+	memset(k, 0, sizeof(*k));
+	k->name = name;
+	return 1u << sc.nkinds++;
+}
+
+static bool has_rule(const struct kind *k, const struct seccomp_rule *r)
+{
+	for (size_t i = 0; i < k->nrules; i++)
+		if (k->rules[i].nr == r->nr && k->rules[i].arg == r->arg &&
+		    (r->arg < 0 || (k->rules[i].mask == r->mask && k->rules[i].value == r->value)))
+			return true;
+	return false;
+}
+
+/* Adds the rules to each kind in `kinds`, once each (every disk and
+ * every NIC registers the same ones). */
+static int allow_locked(unsigned kinds, const struct seccomp_rule *rules, size_t n)
+{
+	for (unsigned i = 0; i < sc.nkinds; i++) {
+		struct kind *k = &sc.kind[i];
+
+		if (!(kinds & (1u << i)))
+			continue;
+		for (size_t r = 0; r < n; r++) {
+			if (has_rule(k, &rules[r]))
+				continue;
+			if (k->nrules == MAX_RULES) {
+				wisp_err("seccomp: more than %d rules for the %s threads", MAX_RULES,
+					 k->name);
+				return -1;
+			}
+			k->rules[k->nrules++] = rules[r];
+		}
+	}
+	return 0;
+}
+
+void seccomp_init(enum seccomp_mode mode)
+{
+	pthread_mutex_lock(&sc.lock);
+	for (unsigned i = 0; i < sc.nkinds; i++)
+		free(sc.kind[i].prog);
+	sc.nkinds = 0;
+	sc.starting = 0;
+	sc.sealed = sc.failed = false;
+	sc.mode = mode;
+	/* SECCOMP_VCPU and SECCOMP_MAIN are bits 0 and 1, in this order */
+	add_kind("vCPU");
+	add_kind("main");
+	allow_locked(~0u, common_rules, SC_COUNT(common_rules));
+	allow_locked(SECCOMP_VCPU, vcpu_rules, SC_COUNT(vcpu_rules));
+	allow_locked(SECCOMP_MAIN, main_rules, SC_COUNT(main_rules));
+	pthread_mutex_unlock(&sc.lock);
+}
+
+unsigned seccomp_kind(const char *name)
+{
+	unsigned bit;
+
+	pthread_mutex_lock(&sc.lock);
+	for (unsigned i = 0; i < sc.nkinds; i++) {
+		if (!strcmp(sc.kind[i].name, name)) {
+			pthread_mutex_unlock(&sc.lock);
+			return 1u << i;
+		}
+	}
+	bit = sc.sealed ? 0 : add_kind(name);
+	if (bit)
+		allow_locked(bit, common_rules, SC_COUNT(common_rules));
+	pthread_mutex_unlock(&sc.lock);
+	if (!bit)
+		wisp_err("seccomp: no filter for the %s threads: %s", name,
+			 sc.sealed ? "the filters are built already" : "too many kinds");
+	return bit;
+}
+
+int seccomp_allow(unsigned kinds, const struct seccomp_rule *rules, size_t n)
+{
+	int ret;
+
+	pthread_mutex_lock(&sc.lock);
+	if (sc.sealed) {
+		pthread_mutex_unlock(&sc.lock);
+		wisp_err("seccomp: rules added after the filters were built");
+		return -1;
+	}
+	ret = allow_locked(kinds, rules, n);
+	pthread_mutex_unlock(&sc.lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------ BPF */
+
+struct prog {
+	struct sock_filter insn[MAX_INSNS];
+	size_t len;
+	bool overflow;
+};
+
+static void emit(struct prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k)
+{
+	if (p->len == MAX_INSNS) {
+		p->overflow = true;
+		return;
+	}
+	p->insn[p->len++] = (struct sock_filter){ code, jt, jf, k };
+}
+
+#define ARG_LO(i) ((uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i)))
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct seccomp_rule *x = a, *y = b;
+
+	return (x->nr > y->nr) - (x->nr < y->nr);
+}
+
+/* The block for the rules [first, end), which share one nr: allow when
+ * any matches, else the default action. */
+static void emit_conditions(struct prog *p, const struct seccomp_rule *first,
+			    const struct seccomp_rule *end, uint32_t dflt)
+{
+	for (const struct seccomp_rule *r = first; r < end; r++) {
+		if (r->arg < 0) {
+			emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+			return;
+		}
+	}
+	for (const struct seccomp_rule *r = first; r < end; r++) {
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(r->arg));
+		if (r->mask != 0xffffffffu)
+			emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, r->mask);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, r->value);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	}
+	emit(p, BPF_RET | BPF_K, 0, 0, dflt);
+}
+
+static int build(struct kind *k, uint32_t dflt)
+{
+	struct prog *p = calloc(1, sizeof(*p));
+	struct seccomp_rule *r = k->rules;
+	size_t n = k->nrules;
+
+	if (!p)
+		return -1;
+	qsort(r, n, sizeof(*r), rule_cmp);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, THIS_AUDIT_ARCH);
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_KILL_PROCESS);
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < n;) {
+		size_t j = i, ja;
+
+		while (j < n && r[j].nr == r[i].nr)
+			j++;
+		/* nr == it: step over the jump into the block; else jump
+		 * past the block (ja takes a 32-bit offset, jt/jf 8 bits) */
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, (uint32_t)r[i].nr);
+		ja = p->len;
+		emit(p, BPF_JMP | BPF_JA, 0, 0, 0);
+		emit_conditions(p, &r[i], &r[j], dflt);
+		if (!p->overflow)
+			p->insn[ja].k = (uint32_t)(p->len - ja - 1);
+		/* every block ends in a return, so A needs no reloading */
+		i = j;
+	}
+	emit(p, BPF_RET | BPF_K, 0, 0, dflt);
+	if (p->overflow) {
+		wisp_err("seccomp: the %s threads' filter is longer than %d instructions",
+			 k->name, MAX_INSNS);
+		free(p);
+		return -1;
+	}
+	k->len = (unsigned short)p->len;
+	k->prog = malloc(p->len * sizeof(*k->prog));
+	if (k->prog)
+		memcpy(k->prog, p->insn, p->len * sizeof(*k->prog));
+	free(p);
+	return k->prog ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ SIGSYS */
+
+static const struct { int nr; const char *name; } known_names[] = {
+#define N(x) { SYS_##x, #x }
+	N(read), N(write), N(close), N(ioctl), N(mmap), N(mprotect), N(munmap),
+	N(openat), N(socket), N(connect), N(accept4), N(bind), N(listen),
+	N(sendto), N(recvfrom), N(sendmsg), N(recvmsg), N(clone), N(execve),
+	N(execveat), N(kill), N(ptrace), N(mount), N(getppid), N(setuid),
+	N(readv), N(writev), N(preadv), N(pwritev), N(pread64), N(pwrite64),
+	N(fsync), N(fdatasync), N(fallocate), N(epoll_ctl), N(epoll_pwait),
+	N(eventfd2), N(timerfd_create), N(timerfd_settime), N(unlinkat),
+	N(shutdown), N(fcntl), N(prctl), N(seccomp), N(getrandom), N(msync),
+	N(newfstatat), N(fstat), N(lseek), N(dup3), N(pipe2), N(wait4),
+	N(clone3), N(memfd_create), N(ftruncate), N(statx), N(faccessat),
+#ifdef SYS_open
+	N(open), N(unlink), N(fork), N(vfork), N(poll), N(epoll_wait), N(stat),
+	N(pipe), N(dup2), N(access),
+#endif
+#undef N
+};
+
+static const char *syscall_name(int nr)
+{
+	for (size_t i = 0; i < SC_COUNT(known_names); i++)
+		if (known_names[i].nr == nr)
+			return known_names[i].name;
+	return "?";
+}
+
+static void syscall_args(const ucontext_t *uc, unsigned long a[6])
+{
+#if defined(__x86_64__)
+	const greg_t *g = uc->uc_mcontext.gregs;
+
+	a[0] = (unsigned long)g[REG_RDI];
+	a[1] = (unsigned long)g[REG_RSI];
+	a[2] = (unsigned long)g[REG_RDX];
+	a[3] = (unsigned long)g[REG_R10];
+	a[4] = (unsigned long)g[REG_R8];
+	a[5] = (unsigned long)g[REG_R9];
+#else
+	for (int i = 0; i < 6; i++)
+		a[i] = (unsigned long)uc->uc_mcontext.regs[i];
+#endif
+}
+
+/* A disallowed call (--seccomp true): say which, then die of SIGSYS by
+ * making the same call again -- the handler was reset to the default on
+ * entry (SA_RESETHAND), so the second trap ends the process. */
+static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+	unsigned long a[6];
+	char line[200];
+	int n;
+
+	(void)sig;
+	syscall_args(ctx, a);
+	term_restore();
+	n = snprintf(line, sizeof(line),
+		     "wisp: seccomp: a %s thread made system call %d (%s, " ARCH_NAME ")",
+		     thread_kind ? thread_kind : "wisp", si->si_syscall,
+		     syscall_name(si->si_syscall));
+	if (si->si_syscall == SYS_ioctl && n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " request %#lx",
+			      a[1] & 0xffffffffUL);
+	if (n > 0 && (size_t)n < sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+			      ", which its filter does not allow: stopping\n");
+	if (n > 0 && write(STDERR_FILENO, line, strlen(line)) < 0)
+		n = 0;
+	syscall(si->si_syscall, a[0], a[1], a[2], a[3], a[4], a[5]);
+	/* not reached: the call traps again, now fatally */
+	_exit(128 + SIGSYS);
+}
+
+int seccomp_seal(void)
+{
+	uint32_t dflt;
+	int ret = 0;
+
+	pthread_mutex_lock(&sc.lock);
+	if (sc.mode == SECCOMP_OFF || sc.sealed) {
+		pthread_mutex_unlock(&sc.lock);
+		return 0;
+	}
+	dflt = sc.mode == SECCOMP_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP;
+	for (unsigned i = 0; i < sc.nkinds && !ret; i++)
+		ret = build(&sc.kind[i], dflt);
+	if (!ret && sc.mode == SECCOMP_ON) {
+		struct sigaction sa = {
+			.sa_sigaction = on_sigsys,
+			.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER,
+		};
+
+		sigemptyset(&sa.sa_mask);
+		ret = sigaction(SIGSYS, &sa, NULL);
+	}
+	sc.sealed = true;
+	sc.failed = ret != 0;
+	pthread_cond_broadcast(&sc.sealed_cond);
+	/* the guest must not run while a device thread is unfiltered */
+	while (sc.starting > 0)
+		pthread_cond_wait(&sc.entered_cond, &sc.lock);
+	pthread_mutex_unlock(&sc.lock);
+	return ret;
+}
+
+int seccomp_enter(unsigned kind)
+{
+	struct sock_fprog fprog;
+	unsigned i;
+
+	pthread_mutex_lock(&sc.lock);
+	while (sc.mode != SECCOMP_OFF && !sc.sealed)
+		pthread_cond_wait(&sc.sealed_cond, &sc.lock);
+	if (sc.mode == SECCOMP_OFF) {
+		pthread_mutex_unlock(&sc.lock);
+		return 0;
+	}
+	for (i = 0; i < sc.nkinds && kind != 1u << i; i++)
+		;
+	if (sc.failed || i == sc.nkinds || !sc.kind[i].prog) {
+		pthread_mutex_unlock(&sc.lock);
+		wisp_err("seccomp: no filter for this thread (kind %#x)", kind);
+		return -1;
+	}
+	fprog.len = sc.kind[i].len;
+	fprog.filter = sc.kind[i].prog;
+	thread_kind = sc.kind[i].name;
+	pthread_mutex_unlock(&sc.lock);
+	/* without no_new_privs an unprivileged process may not filter */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog)) {
+		wisp_err("seccomp: cannot install the %s threads' filter: %s", thread_kind,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct thread_start {
+	unsigned kind;
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *filtered_thread(void *opaque)
+{
+	struct thread_start ts = *(struct thread_start *)opaque;
+	int ret;
+
+	free(opaque);
+	ret = seccomp_enter(ts.kind);
+	pthread_mutex_lock(&sc.lock);
+	sc.starting--;
+	pthread_cond_broadcast(&sc.entered_cond);
+	pthread_mutex_unlock(&sc.lock);
+	/* without its filter the thread must not serve the guest */
+	return ret ? NULL : ts.fn(ts.arg);
+}
+
+int seccomp_thread_create(pthread_t *thread, unsigned kind, void *(*fn)(void *), void *arg)
+{
+	struct thread_start *ts = malloc(sizeof(*ts));
+	int err;
+
+	if (!ts)
+		return ENOMEM;
+	*ts = (struct thread_start){ kind, fn, arg };
+	pthread_mutex_lock(&sc.lock);
+	sc.starting++;
+	pthread_mutex_unlock(&sc.lock);
+	err = pthread_create(thread, NULL, filtered_thread, ts);
+	if (err) {
+		free(ts);
+		pthread_mutex_lock(&sc.lock);
+		sc.starting--;
+		pthread_cond_broadcast(&sc.entered_cond);
+		pthread_mutex_unlock(&sc.lock);
+	}
+	return err;
+}
