@@ -64,16 +64,35 @@ int irq_msi(struct vm *vm, uint64_t addr, uint32_t data)
 /* The routing table KVM holds is replaced whole on every change; this
  * is its copy.  Entries are kept one per GSI, in GSI order. */
 struct routes {
+	/* KVM says whether MSIs must name their device (an ITS on AArch64:
+	 * the device id picks the guest's interrupt translation table).
+	 * Asked once by irq_init(): the vCPU threads that later change
+	 * routes may not ask KVM (seccomp). */
+	bool needs_devid;
 	struct kvm_irq_routing head;
 	struct kvm_irq_routing_entry entry[MAX_GSI];
 };
 
+int irq_init(struct vm *vm)
+{
+	struct routes *r = calloc(1, sizeof(struct routes));
+
+	if (!r) {
+		wisp_err("out of memory for the interrupt routes");
+		return -1;
+	}
+	r->needs_devid = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MSI_DEVID) > 0;
+	vm->gsi_routes = r;
+	vm->next_gsi = FIRST_MSI_GSI;
+	return 0;
+}
+
+/* NULL only when memory ran out; vm_main() has called irq_init() before
+ * any device exists, so only test harnesses get here without it. */
 static struct routes *routes_of(struct vm *vm)
 {
-	if (!vm->gsi_routes) {
-		vm->gsi_routes = calloc(1, sizeof(struct routes));
-		vm->next_gsi = FIRST_MSI_GSI;
-	}
+	if (!vm->gsi_routes)
+		irq_init(vm);
 	return vm->gsi_routes;
 }
 
@@ -103,13 +122,6 @@ int irq_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 		      bool masked)
 {
 	return irq_msi_route_set_dev(vm, gsi, addr, data, 0, masked);
-}
-
-/* KVM says whether MSIs must name their device (an ITS on AArch64: the
- * device id picks the guest's interrupt translation table). */
-static bool msi_needs_devid(struct vm *vm)
-{
-	return ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MSI_DEVID) > 0;
 }
 
 int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
@@ -155,7 +167,7 @@ int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 			memset(&e.u, 0, sizeof(e.u));
 			e.u.irqchip.irqchip = 0;
 			e.u.irqchip.pin = line;
-		} else if (msi_needs_devid(vm)) {
+		} else if (r->needs_devid) {
 			e.flags = KVM_MSI_VALID_DEVID;
 			e.u.msi.devid = devid;
 		}

@@ -29,6 +29,10 @@ struct irqchip_ops {
 	bool (*msi_line)(void *opaque, uint64_t addr, uint32_t data, unsigned *line);
 };
 
+/* The routing table's set-up, once the VM exists and before any device:
+ * 0, or -1 (reported). */
+int irq_init(struct vm *vm);
+
 void irq_register_chip(struct vm *vm, const struct irqchip_ops *ops,
 		       void *opaque);
 

@@ -146,6 +146,9 @@ static const struct seccomp_rule main_rules[] = {
 	SC_ALLOW(SYS_close),
 	SC_ALLOW(SYS_timerfd_create),
 	SC_ALLOW(SYS_timerfd_settime),
+	/* stop signals that arrived as the guest powered off are dropped
+	 * before the signal mask is restored */
+	SC_ALLOW(SYS_rt_sigtimedwait),
 	SC_IOCTL(KVM_SIGNAL_MSI),
 	SC_IOCTL(KVM_SET_GSI_ROUTING),
 	SC_IOCTL(KVM_IRQFD),

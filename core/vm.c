@@ -26,6 +26,7 @@
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/irq.h"
 #include "core/seccomp.h"
 #include "core/term.h"
 #include "core/timeline.h"
@@ -355,7 +356,7 @@ int vm_main(const struct vm_config *cfg)
 		status = ret == EXIT_USAGE ? EXIT_USAGE : EXIT_VM_ERROR;
 		goto out;
 	}
-	if (memory_setup(&vm) || vcpus_create(&vm))
+	if (irq_init(&vm) || memory_setup(&vm) || vcpus_create(&vm))
 		goto out;
 	timeline_mark(TL_VM_CREATED);
 	ret = create_devices(&vm);

@@ -57,6 +57,9 @@ size_t vfio_areas_cut(struct vfio_area *area, size_t n, size_t max,
 /* Calls fn(opaque) on VFIO's interrupt thread whenever fd (an eventfd)
  * is readable; fn reads it.  Any thread.  The watch lasts as long as
  * wisp.  0, or -1 after a message. */
+/* Starts the interrupt thread (during set-up, so that it runs under its
+ * own seccomp filter from the start): 0, or -1 (reported). */
+int vfio_irq_start(void);
 int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque);
 
 /* Runs fn at exit (after the VM is gone), last registered first: the

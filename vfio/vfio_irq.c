@@ -9,12 +9,15 @@
 #include "vfio/vfio.h"
 
 #include <errno.h>
+#include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "core/seccomp.h"
 #include "core/vm.h"
 
 struct watch {
@@ -43,19 +46,40 @@ static void *irq_thread(void *arg)
 	}
 }
 
+/* The thread's own system calls (its seccomp kind): waiting, reading the
+ * eventfds and timer, and what the callbacks do -- an MSI-X vector made
+ * pending or delivered, an INTx line pulsed through the interrupt
+ * controller, the host's INTx unmasked. */
+static const struct seccomp_rule irq_thread_seccomp[] = {
+	SC_ALLOW(SYS_epoll_pwait),
+#ifdef SYS_epoll_wait
+	SC_ALLOW(SYS_epoll_wait),
+#endif
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_timerfd_settime),
+	SC_IOCTL(VFIO_DEVICE_SET_IRQS),
+	SC_IOCTL(KVM_SIGNAL_MSI),
+	SC_IOCTL(KVM_IRQ_LINE),
+	SC_IOCTL(KVM_SET_GSI_ROUTING),
+};
+
 static int start(void)
 {
 	sigset_t all, old;
 	pthread_t t;
+	unsigned kind;
 	int ret;
 
+	kind = seccomp_kind("VFIO interrupt");
+	if (!kind || seccomp_allow(kind, irq_thread_seccomp, SC_COUNT(irq_thread_seccomp)))
+		return -1;
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
 		return -1;
 	/* signals stay with the main and vCPU threads */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&t, NULL, irq_thread, NULL);
+	ret = seccomp_thread_create(&t, kind, irq_thread, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
 		errno = ret;
@@ -63,6 +87,19 @@ static int start(void)
 	}
 	pthread_detach(t);
 	return 0;
+}
+
+int vfio_irq_start(void)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&lock);
+	if (epfd < 0)
+		ret = start();
+	pthread_mutex_unlock(&lock);
+	if (ret)
+		wisp_err("--device: cannot start the VFIO interrupt thread: %s", strerror(errno));
+	return ret;
 }
 
 int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque)

@@ -28,6 +28,7 @@
  * hostile guest can misprogram its device but not the host.
  */
 #include <errno.h>
+#include <linux/kvm.h>
 #include <linux/vfio.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -43,6 +44,7 @@
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/pci.h"
+#include "core/seccomp.h"
 #include "core/vm.h"
 #include "vfio/vfio.h"
 
@@ -913,6 +915,23 @@ static void vfio_pci_header(struct vfio_pci *v)
 	}
 }
 
+/* What a passed-through device does once the guest runs: config space and
+ * trapped BAR accesses (pread/pwrite on the device), MSI/MSI-X/INTx
+ * changes, BARs the guest moves (KVM memory slots), parking eventfds for
+ * masked vectors, and the reset at exit. */
+static const struct seccomp_rule vfio_pci_seccomp[] = {
+	SC_ALLOW(SYS_pread64),
+	SC_ALLOW(SYS_pwrite64),
+	SC_ALLOW(SYS_eventfd2),
+	SC_ALLOW(SYS_epoll_ctl),
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_close),
+	SC_ALLOW(SYS_timerfd_settime),
+	SC_IOCTL(VFIO_DEVICE_SET_IRQS),
+	SC_IOCTL(VFIO_DEVICE_RESET),
+	SC_IOCTL(KVM_SET_USER_MEMORY_REGION),
+};
+
 static int vfio_pci_create(struct vm *vm, const void *config)
 {
 	const struct vfio_pci_config *c = config;
@@ -932,6 +951,9 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 			 (unsigned long long)c->pci_segment);
 		return EXIT_USAGE;
 	}
+	if (seccomp_allow(SECCOMP_DEVICE, vfio_pci_seccomp, SC_COUNT(vfio_pci_seccomp)) ||
+	    vfio_irq_start())
+		return -1;
 	/* lives as long as the VM, and past it: reset at exit */
 	v = calloc(1, sizeof(*v));
 	if (!v)

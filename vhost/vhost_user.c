@@ -45,6 +45,7 @@
 
 #include "core/cli.h"
 #include "core/event.h"
+#include "core/seccomp.h"
 #include "core/vm.h"
 
 /* How long a back-end gets to answer one request (DPDK mapping guest
@@ -798,6 +799,24 @@ static const char *socket_problem(const char *path, char *buf, size_t len)
 	return NULL;
 }
 
+/* What the front end does once the guest runs, on the vCPU threads (the
+ * guest's status and queue writes start and stop the back-end) and on the
+ * main thread (replies, hang-ups, reconnecting). */
+static const struct seccomp_rule vhost_user_seccomp[] = {
+	SC_ALLOW(SYS_sendmsg),
+	SC_ALLOW(SYS_recvmsg),
+	SC_ARG(SYS_socket, 0, 0xffffffffu, AF_UNIX),
+	SC_ALLOW(SYS_connect),
+	SC_ALLOW(SYS_setsockopt),
+	SC_ALLOW(SYS_fcntl),
+	SC_ALLOW(SYS_close),
+	SC_ALLOW(SYS_read),
+	SC_ALLOW(SYS_eventfd2),
+	SC_ALLOW(SYS_timerfd_create),
+	SC_ALLOW(SYS_timerfd_settime),
+	SC_ALLOW(SYS_epoll_ctl),
+};
+
 int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 {
 	struct vhost_user_dev *v;
@@ -821,7 +840,8 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 			 p->option, p->socket);
 		return EXIT_USAGE;
 	}
-	if (p->config_len > VU_MAX_CONFIG || p->nqueues > VIRTIO_MAX_QUEUES)
+	if (p->config_len > VU_MAX_CONFIG || p->nqueues > VIRTIO_MAX_QUEUES ||
+	    seccomp_allow(SECCOMP_DEVICE, vhost_user_seccomp, SC_COUNT(vhost_user_seccomp)))
 		return -1;
 	problem = socket_problem(p->socket, buf, sizeof(buf));
 	if (problem) {

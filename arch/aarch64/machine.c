@@ -21,6 +21,7 @@
 #include "core/arch.h"
 #include "core/cli.h"
 #include "core/file.h"
+#include "core/seccomp.h"
 #include "core/vm.h"
 
 #define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
@@ -31,8 +32,18 @@
 /* what KVM_ARM_PREFERRED_TARGET says, for every vCPU */
 static struct kvm_vcpu_init preferred;
 
+/* What threads do here beyond core's needs once the guest runs: wired
+ * interrupts (PL011, PL031, PL061) go to the in-kernel GIC from whichever
+ * thread raises them, and vCPUs dump their registers when the VM fails. */
+static const struct seccomp_rule arm_seccomp[] = {
+	SC_IOCTL(KVM_IRQ_LINE),
+	SC_IOCTL(KVM_GET_ONE_REG),
+};
+
 int arch_vm_init(struct vm *vm)
 {
+	if (seccomp_allow(SECCOMP_DEVICE, arm_seccomp, SC_COUNT(arm_seccomp)))
+		return -1;
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0) {
 		wisp_err("this host's KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2)");
 		return -1;
