@@ -18,6 +18,7 @@
 #include "core/memory.h"
 
 struct event_loop;
+struct iommu;
 struct kvm_run;
 struct pci_segment;
 
@@ -71,6 +72,7 @@ struct vm {
 	void *gsi_routes;	/* struct kvm_irq_routing, owned by irq.c */
 
 	struct pci_segment *pci[4];	/* PCI_MAX_SEGMENTS, core/pci.c */
+	struct iommu *iommu;		/* core/iommu.h, if a device provides one */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;

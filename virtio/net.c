@@ -77,6 +77,7 @@ struct net_config {
 	uint64_t num_queues;	/* rx + tx queues, even */
 	uint64_t queue_size;
 	uint64_t pci_segment;
+	bool iommu;
 };
 
 struct net_cfg_space {
@@ -136,7 +137,8 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_str(args, "ip", &c->ip, err) < 0 || kv_str(args, "mask", &c->mask, err) < 0 ||
 	    kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
+	    virtio_parse_iommu(args, &c->iommu, err) < 0)
 		return -1;
 	if (c->tap && (!*c->tap || strlen(c->tap) >= IFNAMSIZ)) {
 		cli_errorf(err, "'tap=%s': an interface name has 1 to %d characters",
@@ -521,6 +523,9 @@ static int net_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
 	info.pci_segment = (uint16_t)c->pci_segment;
+	/* every chain is popped, used and pushed within one event-loop
+	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
+	info.iommu = c->iommu;
 	return virtio_pci_create(vm, &n->vdev, &info);
 }
 
@@ -528,7 +533,7 @@ DEVICE_REGISTER(virtio_net) = {
 	.name = "virtio-net",
 	.summary = "virtio network device over a host TAP",
 	.option = "net",
-	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N]",
+	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N][,iommu=on]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct net_config),

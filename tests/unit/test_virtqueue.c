@@ -254,13 +254,13 @@ struct skew {
 	int64_t by;
 };
 
-static void *skew_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *skew_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
 	const struct skew *s = opaque;
 
 	if (addr >= s->from && addr - s->from < 0x10000)
 		addr += (uint64_t)s->by;
-	return gpa_ptr(s->mem, addr, len);
+	return gpa_ptr(s->mem, addr, *len);
 }
 
 static void test_init_alignment_both_sides(void **state)
@@ -272,7 +272,7 @@ static void test_init_alignment_both_sides(void **state)
 
 	for (int r = 0; r < 3; r++) {
 		struct skew s = { &f->mem, ring[r].gpa, 0 };
-		struct virtq_dma dma = { skew_map, &s };
+		struct virtq_dma dma = { .map = skew_map, .opaque = &s };
 		uint64_t addr[3] = { DESC_GPA, AVAIL_GPA, USED_GPA };
 		const uint64_t half = ring[r].align / 2;
 
