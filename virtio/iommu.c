@@ -380,7 +380,7 @@ static void *ep_map(void *opaque, uint64_t iova, uint64_t *len, bool write)
 	} else {
 		ok = translate(e->domain, iova, write ? MAP_F_WRITE : MAP_F_READ, &gpa, &contig);
 		if (!ok)
-			why = "no mapping with that permission";
+			why = write ? "not mapped for writing" : "not mapped for reading";
 	}
 	pthread_rwlock_unlock(&v->lock);
 	if (!ok) {

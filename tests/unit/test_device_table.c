@@ -28,6 +28,7 @@ static const struct expected devices[] = {
 	{ "virtio-pmem", IS_ENABLED(CONFIG_VIRTIO_PMEM) },
 	{ "virtio-vsock", IS_ENABLED(CONFIG_VIRTIO_VSOCK) },
 	{ "virtio-net", IS_ENABLED(CONFIG_VIRTIO_NET) },
+	{ "virtio-iommu", IS_ENABLED(CONFIG_VIRTIO_IOMMU) },
 };
 
 static const struct device_desc *find(const char *name)

@@ -1054,7 +1054,7 @@ struct racy_dma {
 	unsigned calls;
 };
 
-static void *racy_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *racy_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
 	struct racy_dma *r = opaque;
 	struct fake *f = r->f;
@@ -1069,7 +1069,7 @@ static void test_descriptor_read_once(void **state)
 {
 	struct fake *f = *state;
 	struct racy_dma r = { .inner = f->dma, .f = f };
-	struct virtq_dma dma = { racy_map, &r };
+	struct virtq_dma dma = { .map = racy_map, .opaque = &r };
 	struct virtq_chain c;
 
 	f->size = 16;
@@ -1088,17 +1088,18 @@ static void test_descriptor_read_once(void **state)
 /* Addresses that are IOVAs: a DMA map other than guest-physical. */
 #define IOVA_BASE 0x7000000000000000ull
 
-static void *iova_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *iova_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
+	(void)write;
 	if (addr < IOVA_BASE)
 		return NULL;
-	return gpa_ptr(opaque, addr - IOVA_BASE, len);
+	return gpa_ptr(opaque, addr - IOVA_BASE, *len);
 }
 
 static void test_translating_dma(void **state)
 {
 	struct fake *f = *state;
-	struct virtq_dma dma = { iova_map, &f->mem };
+	struct virtq_dma dma = { .map = iova_map, .opaque = &f->mem };
 	struct virtq_chain c;
 
 	f->size = 16;
