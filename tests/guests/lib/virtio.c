@@ -8,7 +8,6 @@
 /* The rings of each queue: descriptors at 0, the available ring right
  * after them, the used ring at the next 4-byte boundary.  16 entries
  * take 256 + 38 + 2 + 134 bytes. */
-#define VQ_MEM_BYTES 512
 static uint8_t vq_mem[VIRTIO_MAX_VQ][VQ_MEM_BYTES] __attribute__((aligned(4096)));
 
 volatile uint32_t virtio_irqs[VIRTIO_MAX_VECTORS];
@@ -221,8 +220,14 @@ static void vq_write64(const struct virtio_dev *d, unsigned off, uintptr_t a)
 
 void vq_setup(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix)
 {
+	CHECK(q < VIRTIO_MAX_VQ, "queue %u: the library handles %u", q, VIRTIO_MAX_VQ);
+	vq_setup_mem(d, q, size, msix, vq_mem[q]);
+}
+
+void vq_setup_mem(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix, void *ring_mem)
+{
 	struct vq *vq = &d->vq[q];
-	uint8_t *mem;
+	uint8_t *mem = ring_mem;
 	uint16_t max, got, noff;
 	uintptr_t used;
 
@@ -236,7 +241,6 @@ void vq_setup(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix)
 	got = virtio_cc_read16(d, VIRTIO_CC_Q_SIZE);
 	CHECK(got == size, "queue %u: queue_size reads %u after writing %u", q, got, size);
 
-	mem = vq_mem[q];
 	for (unsigned i = 0; i < VQ_MEM_BYTES / 8; i++)
 		((volatile uint64_t *)mem)[i] = 0;
 	memset(vq, 0, sizeof(*vq));
