@@ -355,6 +355,18 @@ static void on_tap(void *opaque, uint32_t events)
 
 /* ----------------------------------------------------------- transmit */
 
+/* A frame from the guest that cannot go out (no header, too long, the
+ * TAP refused it): dropped, counted, and the first few said on stderr. */
+#define DROP_REPORTS 8
+
+static void frame_dropped(struct net *n)
+{
+	if (++n->dropped <= DROP_REPORTS)
+		wisp_err("%s: guest frame dropped, %llu so far%s", n->vdev.name,
+			 (unsigned long long)n->dropped,
+			 n->dropped == DROP_REPORTS ? "; further ones not reported" : "");
+}
+
 static void transmit(struct net_pair *p)
 {
 	struct virtio_dev *d = &p->net->vdev;
@@ -367,7 +379,7 @@ static void transmit(struct net_pair *p)
 		 * the guest's mistake: dropped and counted */
 		if (c.nin || c.out_len < NET_HDR_LEN || c.out_len > MAX_FRAME ||
 		    writev(p->tap, c.out, (int)c.nout) < 0)
-			p->net->dropped++;
+			frame_dropped(p->net);
 		virtq_push(txq, &c, 0);
 	}
 	if (got < 0)

@@ -337,6 +337,9 @@ if "$wisp" --features | grep -q virtio-vsock; then
 			passed=$((passed - 1)); fail "host side: $(tr '\n' '|' <"$tmp/host.out")"
 		elif [ -e "$tmp/vsock.sock" ]; then
 			passed=$((passed - 1)); fail "wisp left $tmp/vsock.sock behind"
+		elif ! grep -q '^wisp: virtio-vsock: guest packet dropped (bad header, length or CIDs), [0-9]* so far' "$tmp/err"; then
+			# the hostile packets are dropped and counted, and wisp says so
+			passed=$((passed - 1)); fail "no 'guest packet dropped' report on stderr"
 		fi
 	fi
 	rm -f "$tmp"/vsock.sock*
