@@ -9,7 +9,7 @@
 #   [net] RESULT VMM KEY=MBIT    (one line per run; bench/lab/run takes medians)
 #   [net] COMMAND VMM ...
 # Needs `tests/lab/run --with-qemu` (QEMU, vhost_net in the lab host).
-# lab-timeout: 240
+# lab-timeout: 520
 # lab-boots: 3
 SECS=3
 RUNS=3
@@ -64,7 +64,7 @@ wargs="--memory size=256M --net tap=wtap0,ip=$HOST_IP,mask=255.255.255.0 --vsock
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_net,vmw_vsock_virtio_transport $BASE_CMDLINE wisp_bench_vsock=1"
 note "COMMAND wisp wisp --kernel vmlinuz --initramfs initrd.gz --cmdline '$(guest_cmdline netbench)' --serial tty --console off $wargs"
 # shellcheck disable=SC2086
-boot_guest "$LAB_BOOT_TIMEOUT" wisp.log netbench $wargs
+boot_guest $((LAB_BOOT_TIMEOUT + 150)) wisp.log netbench $wargs
 servers_stop
 expect_guest_ok wisp.log
 results wisp.log wisp
@@ -90,7 +90,7 @@ for vhost in off on; do
 	servers $vmm ""
 	WISP=$QEMU_BIN
 	# shellcheck disable=SC2086
-	run_wisp "$LAB_BOOT_TIMEOUT" $vmm.log -- $qargs \
+	run_wisp $((LAB_BOOT_TIMEOUT + 150)) $vmm.log -- $qargs \
 		-kernel "$GUEST_BZIMAGE" -initrd "$GUEST_INITRD" -append "$(guest_cmdline netbench)" $qnet
 	servers_stop
 	expect_guest_ok $vmm.log
