@@ -85,7 +85,7 @@ qargs="$qargs -smp 1 -m 256M"
 for vhost in off on; do
 	vmm=qemu
 	[ $vhost = on ] && vmm=qemuvhost
-	qnet="-netdev tap,id=n0,ifname=qtap0,script=$PWD/ifup,downscript=no,vhost=$vhost -device virtio-net-pci,netdev=n0"
+	qnet="-netdev tap,id=n0,ifname=qtap0,script=$PWD/ifup,downscript=no,vhost=$vhost -device virtio-net-pci,netdev=n0,romfile="
 	note "COMMAND $vmm qemu-system-x86_64 $qargs -kernel vmlinuz -initrd initrd.gz -append '$(guest_cmdline netbench)' $qnet"
 	servers $vmm ""
 	WISP=$QEMU_BIN
