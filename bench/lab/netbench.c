@@ -14,8 +14,8 @@
  *                                         accept forever; write SECS to each
  *
  * The receiving side measures, from its first byte to EOF, and prints
- *   NETBENCH bytes=N usecs=N mbit=N
- * (mbit: 10^6 bits per second).  Errors: "NETBENCH error ..." on stderr,
+ *   NETBENCH bytes=N usecs=N kbit=N
+ * (kbit: 10^3 bits per second).  Errors: "NETBENCH error ..." on stderr,
  * exit 1.
  */
 #include <arpa/inet.h>
@@ -131,11 +131,11 @@ static void receive(int fd)
 	}
 	t1 = now_us();
 	if (!bytes || t1 <= t0) {
-		printf("NETBENCH bytes=%llu usecs=0 mbit=0\n", (unsigned long long)bytes);
+		printf("NETBENCH bytes=%llu usecs=0 kbit=0\n", (unsigned long long)bytes);
 	} else {
-		printf("NETBENCH bytes=%llu usecs=%llu mbit=%llu\n", (unsigned long long)bytes,
+		printf("NETBENCH bytes=%llu usecs=%llu kbit=%llu\n", (unsigned long long)bytes,
 		       (unsigned long long)(t1 - t0),
-		       (unsigned long long)(bytes * 8 / (t1 - t0)));
+		       (unsigned long long)(bytes * 8000 / (t1 - t0)));
 	}
 	fflush(stdout);
 }

@@ -6,7 +6,7 @@
 # same with vhost=on (the lab host's vhost_net); and vsock streams through
 # wisp's hybrid vsock (Unix sockets on the host).  Each direction is
 # measured RUNS times at the receiving end.  Prints
-#   [net] RESULT VMM KEY=MBIT    (one line per run; bench/lab/run takes medians)
+#   [net] RESULT VMM KEY=KBIT    (one line per run; bench/lab/run takes medians)
 #   [net] COMMAND VMM ...
 # Needs `tests/lab/run --with-qemu` (QEMU, vhost_net in the lab host).
 # lab-timeout: 520
@@ -46,12 +46,12 @@ results() {
 	grep -q '^BENCH net done' "$1" || fail "$2: no 'BENCH net done'"
 	[ "$(guest_fact "$1" ping)" = ok ] || fail "$2: the guest could not ping the host"
 	for dir in tcp vsock; do
-		sed -n "s/^BENCH net ${dir}_rx NETBENCH .* mbit=\([0-9]*\)$/\1/p" "$1" | while read -r v; do
-			note "RESULT $2 ${dir}_rx_mbit=$v"
+		sed -n "s/^BENCH net ${dir}_rx NETBENCH .* kbit=\([0-9]*\)$/\1/p" "$1" | while read -r v; do
+			note "RESULT $2 ${dir}_rx_kbit=$v"
 		done
 		[ -f "$2-${dir}_tx.out" ] || continue
-		sed -n 's/^NETBENCH .* mbit=\([0-9]*\)$/\1/p' "$2-${dir}_tx.out" | while read -r v; do
-			note "RESULT $2 ${dir}_tx_mbit=$v"
+		sed -n 's/^NETBENCH .* kbit=\([0-9]*\)$/\1/p' "$2-${dir}_tx.out" | while read -r v; do
+			note "RESULT $2 ${dir}_tx_kbit=$v"
 		done
 	done
 	n=$(grep -c "^BENCH net tcp_rx NETBENCH" "$1")
