@@ -35,6 +35,7 @@ servers() {
 	sleep 0.5
 }
 servers_stop() {
+	# shellcheck disable=SC2046
 	kill $(cat servers.pids) 2>/dev/null
 	rm -f servers.pids
 	sleep 0.5
