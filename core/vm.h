@@ -18,6 +18,7 @@
 #include "core/memory.h"
 
 struct event_loop;
+struct iommu;
 struct kvm_run;
 struct pci_segment;
 
@@ -72,6 +73,7 @@ struct vm {
 
 	struct pci_segment *pci[4];	/* PCI_MAX_SEGMENTS, core/pci.c */
 	atomic_int next_slot;		/* vm_slot_alloc(), above guest_memory's */
+	struct iommu *iommu;		/* core/iommu.h, if a device provides one */
 
 	unsigned ncpus;
 	struct vcpu *vcpus;

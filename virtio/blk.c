@@ -68,6 +68,7 @@ struct blk_config {
 	uint64_t num_queues;
 	uint64_t queue_size;
 	uint64_t pci_segment;
+	bool iommu;
 };
 
 /* struct virtio_blk_config, the fields wisp fills in (little-endian) */
@@ -93,6 +94,7 @@ struct blk_cfg_space {
 
 struct blk_request {
 	unsigned queue;
+	unsigned dma_hold;	/* behind an IOMMU: held from pop to push */
 	struct virtq_chain chain;
 };
 
@@ -166,7 +168,8 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64(args, "num_queues", 1, MAX_QUEUES, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
+	    virtio_parse_iommu(args, &c->iommu, err) < 0)
 		return -1;
 	if (!c->path) {
 		cli_errorf(err, "path=FILE is required in '%s'", args->source);
@@ -405,6 +408,8 @@ static void *io_thread(void *opaque)
 			virtio_queue_interrupt(&b->vdev, req.queue);
 		}
 		virtio_unlock(&b->vdev);
+		/* only now may an UNMAP of this request's buffers complete */
+		virtq_dma_release(&b->vdev.dma, req.dma_hold);
 		pthread_mutex_lock(&b->qlock);
 	}
 	pthread_mutex_unlock(&b->qlock);
@@ -439,6 +444,9 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 			virtq_mark_broken(vq);
 			got = -1;
 		} else if (got > 0) {
+			/* the I/O thread uses the chain after this callback
+			 * returns: hold its translations until it is pushed */
+			slot->dma_hold = virtq_dma_hold(&d->dma);
 			slot->queue = q;
 			b->count++;
 			pthread_cond_signal(&b->qcond);
@@ -462,6 +470,8 @@ static void blk_reset(struct virtio_dev *d)
 	 * has taken back) but are never completed. */
 	pthread_mutex_lock(&b->qlock);
 	b->generation++;
+	for (unsigned i = 0; i < b->count; i++)
+		virtq_dma_release(&d->dma, b->pending[(b->head + i) % b->pending_max].dma_hold);
 	b->count = 0;
 	while (b->running)
 		pthread_cond_wait(&b->idle, &b->qlock);
@@ -552,6 +562,7 @@ static int blk_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(b->cfg);
 	info.priv = b;
 	info.pci_segment = (uint16_t)c->pci_segment;
+	info.iommu = c->iommu;
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
@@ -573,7 +584,7 @@ DEVICE_REGISTER(virtio_blk) = {
 	.name = "virtio-blk",
 	.summary = "virtio block device backed by a raw image",
 	.option = "disk",
-	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID]",
+	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,iommu=on]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct blk_config),

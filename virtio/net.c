@@ -78,6 +78,7 @@ struct net_config {
 	uint64_t num_queues;	/* rx + tx queues, even */
 	uint64_t queue_size;
 	uint64_t pci_segment;
+	bool iommu;
 };
 
 struct net_cfg_space {
@@ -137,7 +138,8 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_str(args, "ip", &c->ip, err) < 0 || kv_str(args, "mask", &c->mask, err) < 0 ||
 	    kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
+	    virtio_parse_iommu(args, &c->iommu, err) < 0)
 		return -1;
 	if (c->tap && (!*c->tap || strlen(c->tap) >= IFNAMSIZ)) {
 		cli_errorf(err, "'tap=%s': an interface name has 1 to %d characters",
@@ -379,6 +381,18 @@ static void on_tap(void *opaque, uint32_t events)
 
 /* ----------------------------------------------------------- transmit */
 
+/* A frame from the guest that cannot go out (no header, too long, the
+ * TAP refused it): dropped, counted, and the first few said on stderr. */
+#define DROP_REPORTS 8
+
+static void frame_dropped(struct net *n)
+{
+	if (++n->dropped <= DROP_REPORTS)
+		wisp_err("%s: guest frame dropped, %llu so far%s", n->vdev.name,
+			 (unsigned long long)n->dropped,
+			 n->dropped == DROP_REPORTS ? "; further ones not reported" : "");
+}
+
 static void transmit(struct net_pair *p)
 {
 	struct virtio_dev *d = &p->net->vdev;
@@ -391,7 +405,7 @@ static void transmit(struct net_pair *p)
 		 * the guest's mistake: dropped and counted */
 		if (c.nin || c.out_len < NET_HDR_LEN || c.out_len > MAX_FRAME ||
 		    writev(p->tap, c.out, (int)c.nout) < 0)
-			p->net->dropped++;
+			frame_dropped(p->net);
 		virtq_push(txq, &c, 0);
 	}
 	if (got < 0)
@@ -562,6 +576,9 @@ static int net_create(struct vm *vm, const void *config)
 	info.pci_segment = (uint16_t)c->pci_segment;
 	if (seccomp_allow(SECCOMP_DEVICE, net_seccomp, SC_COUNT(net_seccomp)))
 		return -1;
+	/* every chain is popped, used and pushed within one event-loop
+	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
+	info.iommu = c->iommu;
 	return virtio_pci_create(vm, &n->vdev, &info);
 }
 
@@ -569,7 +586,7 @@ DEVICE_REGISTER(virtio_net) = {
 	.name = "virtio-net",
 	.summary = "virtio network device over a host TAP",
 	.option = "net",
-	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N]",
+	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N][,iommu=on]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct net_config),

@@ -22,6 +22,9 @@
 
 #include "core/seccomp.h"
 #include "core/event.h"
+#include "core/iommu.h"
+#include "core/kconfig.h"
+#include "core/kv.h"
 #include "core/vm.h"
 
 #define BAR_COMMON 0x0000
@@ -223,6 +226,7 @@ static void write_status(struct virtio_dev *d, uint8_t status)
 	/* FEATURES_OK sticks only for a feature set we offered, with 1.0 */
 	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    ((d->driver_features & ~d->features) ||
+	     (d->required & ~d->driver_features) ||
 	     !(d->driver_features & (1ULL << VIRTIO_F_VERSION_1))))
 		status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	d->status = (uint8_t)(status | (old & VIRTIO_STATUS_NEEDS_RESET));
@@ -540,5 +544,30 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 	/* one vector per queue and one for config changes */
 	if (pci_add_msix(&d->pci, d->nqueues + 1, 0, BAR_MSIX_TABLE, BAR_MSIX_PBA))
 		return -1;
-	return pci_add(vm, &d->pci, info->pci_segment);
+	if (pci_add(vm, &d->pci, info->pci_segment))
+		return -1;
+	if (info->iommu) {
+		/* the endpoint id is the function's BDF, known only now */
+		struct iommu_endpoint *ep = iommu_add_pci(vm, &d->pci);
+
+		if (!ep)
+			return -1;
+		virtq_dma_endpoint(&d->dma, ep);
+		/* "the device MAY fail" without it: the driver would hand us
+		 * guest-physical addresses where we expect I/O virtual ones */
+		d->features |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+		d->required |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
+	}
+	return 0;
+}
+
+int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err)
+{
+	if (kv_bool(args, "iommu", iommu, err) < 0)
+		return -1;
+	if (*iommu && !IS_ENABLED(CONFIG_VIRTIO_IOMMU)) {
+		cli_errorf(err, "'iommu=on': this wisp is built without virtio-iommu");
+		return -1;
+	}
+	return 0;
 }

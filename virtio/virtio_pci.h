@@ -81,6 +81,7 @@ struct virtio_dev {
 	pthread_mutex_t lock;
 
 	uint64_t features;		/* offered */
+	uint64_t required;		/* FEATURES_OK only with these accepted */
 	uint64_t driver_features;	/* accepted (valid after FEATURES_OK) */
 	uint32_t dfselect, gfselect;
 	uint8_t status;
@@ -113,11 +114,22 @@ struct virtio_dev_info {
 	 * queue's kick eventfd is for it to read, not the event loop, and
 	 * queue_notify is never called. */
 	bool external_queues;
+	/* Behind the VM's IOMMU (iommu=on): the queues' addresses are I/O
+	 * virtual addresses and VIRTIO_F_ACCESS_PLATFORM is required. */
+	bool iommu;
 };
 
 /* Builds the PCI function and puts it on its segment.  0 or -1. */
 int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 		      const struct virtio_dev_info *info);
+
+struct kv_list;
+struct cli_error;
+
+/* The iommu=on|off key of a device option, for devices that can sit
+ * behind the IOMMU; refuses "on" when wisp has no IOMMU built in.  -1
+ * with err filled in on bad input, else 0. */
+int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err);
 
 static inline bool virtio_has(const struct virtio_dev *d, unsigned feature)
 {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iommu.h"
 #include "core/memory.h"
 
 #define load_relaxed(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
@@ -31,7 +32,7 @@
 
 /* ------------------------------------------------------------ DMA */
 
-static void *guest_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *guest_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
 	const struct guest_memory *mem = opaque;
 
@@ -41,19 +42,39 @@ static void *guest_map(void *opaque, uint64_t addr, uint64_t len, bool write)
 		if (!r || r->readonly)
 			return NULL;
 	}
-	return gpa_ptr(mem, addr, len);
+	return gpa_ptr(mem, addr, *len);
 }
 
 void virtq_dma_guest(struct virtq_dma *dma, const struct guest_memory *mem)
 {
-	dma->map = guest_map;
-	dma->opaque = (void *)mem;
+	*dma = (struct virtq_dma){ .map = guest_map, .opaque = (void *)mem };
 }
 
-static void *dma_map(const struct virtq *q, uint64_t addr, uint64_t len,
-		     bool write)
+void virtq_dma_endpoint(struct virtq_dma *dma, struct iommu_endpoint *ep)
 {
-	return q->dma.map(q->dma.opaque, addr, len, write);
+	*dma = (struct virtq_dma){
+		.map = ep->map,
+		.opaque = ep,
+		.revoked = ep->revoked,
+		.hold = ep->hold,
+		.release = ep->release,
+	};
+}
+
+/* A pointer to all len bytes at addr in one piece, or NULL: rings and
+ * indirect tables are read through one pointer. */
+static void *map_whole(const struct virtq_dma *dma, uint64_t addr, uint64_t len,
+		       bool write)
+{
+	uint64_t got = len;
+	void *p = dma->map(dma->opaque, addr, &got, write);
+
+	return p && got == len ? p : NULL;
+}
+
+static uint64_t revoked_now(const struct virtq_dma *dma)
+{
+	return dma->revoked ? __atomic_load_n(dma->revoked, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* ---------------------------------------------------------- queue */
@@ -68,6 +89,7 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 	       uint64_t desc, uint64_t avail, uint64_t used, uint64_t features)
 {
 	void *d, *a, *u;
+	uint64_t revoked;
 
 	virtq_reset(q);
 	if (!dma || !dma->map)
@@ -76,9 +98,11 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 		return -1;
 	if ((desc & 15) || (avail & 1) || (used & 3))
 		return -1;
-	d = dma->map(dma->opaque, desc, VIRTQ_DESC_BYTES(size), false);
-	a = dma->map(dma->opaque, avail, VIRTQ_AVAIL_BYTES(size), false);
-	u = dma->map(dma->opaque, used, VIRTQ_USED_BYTES(size), true);
+	/* read before mapping: a translation revoked meanwhile moves it */
+	revoked = revoked_now(dma);
+	d = map_whole(dma, desc, VIRTQ_DESC_BYTES(size), false);
+	a = map_whole(dma, avail, VIRTQ_AVAIL_BYTES(size), false);
+	u = map_whole(dma, used, VIRTQ_USED_BYTES(size), true);
 	if (!d || !a || !u)
 		return -1;
 	/* The atomic accesses need the host side aligned as well. */
@@ -86,6 +110,10 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 		return -1;
 
 	q->dma = *dma;
+	q->revoked = revoked;
+	q->desc_addr = desc;
+	q->avail_addr = avail;
+	q->used_addr = used;
 	q->desc = d;
 	q->avail = a;
 	q->used = u;
@@ -97,6 +125,28 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 	if (!q->in_flight)
 		return -1;
 	q->size = size;
+	return 0;
+}
+
+/* Behind an IOMMU, after a translation went away: the rings again, as
+ * the driver's addresses now translate (they may have moved).  -1 if
+ * they no longer map whole and aligned. */
+static int remap_rings(struct virtq *q)
+{
+	uint64_t revoked = revoked_now(&q->dma);
+	void *d, *a, *u;
+
+	d = map_whole(&q->dma, q->desc_addr, VIRTQ_DESC_BYTES(q->size), false);
+	a = map_whole(&q->dma, q->avail_addr, VIRTQ_AVAIL_BYTES(q->size), false);
+	u = map_whole(&q->dma, q->used_addr, VIRTQ_USED_BYTES(q->size), true);
+	if (!d || !a || !u || ((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
+		return -1;
+	q->revoked = revoked;
+	q->desc = d;
+	q->avail = a;
+	q->used = u;
+	q->used_event = &q->avail->ring[q->size];
+	q->avail_event = (uint16_t *)(void *)&q->used->ring[q->size];
 	return 0;
 }
 
@@ -144,17 +194,25 @@ static bool add_buf(const struct virtq *q, struct virtq_chain *c,
 	/* "Drivers MUST NOT add a descriptor chain longer than 2^32 bytes". */
 	if (c->out_len + c->in_len + d->len > (UINT64_C(1) << 32))
 		return false;
-	p = dma_map(q, d->addr, d->len, write);
-	if (!p)
-		return false;
-	if (*n && (unsigned char *)v[*n - 1].iov_base + v[*n - 1].iov_len == p) {
-		v[*n - 1].iov_len += d->len;
-	} else {
-		if (*n == VIRTQ_MAX_SEGS)
+	/* behind an IOMMU one buffer may be several host pieces */
+	for (uint64_t done = 0; done < d->len;) {
+		uint64_t got = d->len - done;
+
+		if (d->addr + done < d->addr)
+			return false;	/* wraps past 2^64 */
+		p = q->dma.map(q->dma.opaque, d->addr + done, &got, write);
+		if (!p || !got || got > d->len - done)
 			return false;
-		v[*n].iov_base = p;
-		v[*n].iov_len = d->len;
-		(*n)++;
+		if (*n && (unsigned char *)v[*n - 1].iov_base + v[*n - 1].iov_len == p) {
+			v[*n - 1].iov_len += got;
+		} else {
+			if (*n == VIRTQ_MAX_SEGS)
+				return false;
+			v[*n].iov_base = p;
+			v[*n].iov_len = got;
+			(*n)++;
+		}
+		done += got;
 	}
 	*total += d->len;
 	return true;
@@ -183,7 +241,7 @@ static int walk_chain(const struct virtq *q, struct virtq_chain *c,
 			if (d.len == 0 || d.len % sizeof(d) ||
 			    d.len / sizeof(d) > q->size)
 				return -1;
-			table = dma_map(q, d.addr, d.len, false);
+			table = map_whole(&q->dma, d.addr, d.len, false);
 			if (!table)
 				return -1;
 			entries = d.len / (uint32_t)sizeof(d);
@@ -225,6 +283,10 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
 		return -1;
 	if (!q->size)
 		return 0;
+	if (q->dma.revoked && revoked_now(&q->dma) != q->revoked && remap_rings(q)) {
+		q->broken = true;
+		return -1;
+	}
 	if (q->last_avail_idx == q->shadow_avail_idx) {
 		int n = avail_ready(q);
 

@@ -87,19 +87,57 @@ struct virtq_used {
 
 /* ------------------------------------------------------------ DMA */
 
-/* How a queue turns the addresses the driver writes into host pointers:
- * map() returns a pointer to `len` contiguous bytes (len > 0) the device
- * may read, and also write if `write`, or NULL if that is not allowed.
- * The pointer must stay valid until the queue is reset.  Devices behind
- * a virtio-iommu get their own. */
+/* How a queue turns the addresses the driver writes into host pointers.
+ *
+ * map() returns a pointer to the first *len bytes at addr (*len > 0 on
+ * entry) that the device may read, and also write if `write`; it may
+ * shorten *len when the bytes that follow are not host-contiguous (an
+ * IOMMU mapping ends there, say), and returns NULL when the access is
+ * not allowed at all.  The default (virtq_dma_guest) never shortens.
+ *
+ * DMA translated by an IOMMU (virtq_dma_endpoint) has three more:
+ *  - revoked: a counter that moves whenever a translation may have gone
+ *    away (UNMAP, DETACH, IOMMU reset).  A queue maps its rings once and
+ *    keeps the pointers, so it maps them again when the counter moved.
+ *  - hold()/release(): the rule that makes concurrent UNMAP safe.  A
+ *    device that keeps using a chain after the event-loop callback that
+ *    popped it returns (virtio-blk's I/O threads) takes a hold when it
+ *    pops the chain, on the event loop, and releases it after pushing
+ *    it.  The IOMMU completes an UNMAP or DETACH only after every hold
+ *    taken before it removed the mapping has been released, so once the
+ *    driver sees the UNMAP complete, no device touches that memory any
+ *    more.  Devices that pop, use and push a chain within one event-loop
+ *    callback need no hold: the IOMMU's requests run on that same loop.
+ *  For the guest default all three are NULL. */
 struct virtq_dma {
-	void *(*map)(void *opaque, uint64_t addr, uint64_t len, bool write);
+	void *(*map)(void *opaque, uint64_t addr, uint64_t *len, bool write);
 	void *opaque;
+	const uint64_t *revoked;
+	unsigned (*hold)(void *opaque);
+	void (*release)(void *opaque, unsigned ticket);
 };
 
 /* The default: guest-physical addresses through gpa_ptr(); write
  * mappings of read-only regions are refused. */
 void virtq_dma_guest(struct virtq_dma *dma, const struct guest_memory *mem);
+
+struct iommu_endpoint;
+
+/* A device behind an IOMMU: addresses are the guest's I/O virtual
+ * addresses, translated through the endpoint's domain (core/iommu.h). */
+void virtq_dma_endpoint(struct virtq_dma *dma, struct iommu_endpoint *ep);
+
+/* Holds and releases (see struct virtq_dma); no-ops without an IOMMU. */
+static inline unsigned virtq_dma_hold(const struct virtq_dma *dma)
+{
+	return dma->hold ? dma->hold(dma->opaque) : 0;
+}
+
+static inline void virtq_dma_release(const struct virtq_dma *dma, unsigned ticket)
+{
+	if (dma->release)
+		dma->release(dma->opaque, ticket);
+}
 
 /* ---------------------------------------------------------- queue */
 
@@ -111,6 +149,8 @@ struct virtq {
 	struct virtq_used *used;
 	uint16_t *used_event;		/* after avail->ring[size] */
 	uint16_t *avail_event;		/* after used->ring[size] */
+	uint64_t desc_addr, avail_addr, used_addr;	/* as the driver gave them */
+	uint64_t revoked;		/* *dma.revoked when the rings were mapped */
 	uint16_t size;			/* 0: disabled */
 	uint16_t last_avail_idx;	/* next avail entry to take */
 	uint16_t shadow_avail_idx;	/* avail->idx as last read and checked */
@@ -184,7 +224,9 @@ struct virtq_chain {
  *  - a head or next >= the size of its table;
  *  - more descriptors in the chain than the table holds (loops);
  *  - a buffer the DMA map refuses (outside RAM, crossing the end of a
- *    RAM region, addr + len past 2^64, writable in a read-only region);
+ *    RAM region, addr + len past 2^64, writable in a read-only region;
+ *    behind an IOMMU: not mapped, or mapped without the permission);
+ *  - behind an IOMMU, rings that no longer map whole (after an UNMAP);
  *  - a device-readable descriptor after a device-writable one;
  *  - INDIRECT when not negotiated, INDIRECT with NEXT, INDIRECT inside
  *    an indirect table, a table whose len is 0, not a multiple of 16, or

@@ -507,13 +507,27 @@ static int connect_host_port(struct vsock *v, uint32_t port)
 	return fd;
 }
 
+/* A guest packet that breaks the protocol: dropped, counted, and the
+ * first few said on stderr (a hostile guest must not flood it). */
+#define MALFORMED_REPORTS 8
+
+static void malformed(struct vsock *v, const char *why)
+{
+	uint64_t n = ++v->stats.malformed;
+
+	if (n <= MALFORMED_REPORTS)
+		wisp_err("virtio-vsock: guest packet dropped (%s), %llu so far%s", why,
+			 (unsigned long long)n,
+			 n == MALFORMED_REPORTS ? "; further ones not reported" : "");
+}
+
 static void guest_request(struct vsock *v, const struct vsock_hdr *h, struct conn *c)
 {
 	int fd;
 
 	if (c) {
 		/* a second REQUEST on a live connection: both are over */
-		v->stats.malformed++;
+		malformed(v, "REQUEST on a live connection");
 		conn_reset(v, c);
 		return;
 	}
@@ -541,7 +555,7 @@ static void guest_response(struct vsock *v, struct conn *c)
 	int n;
 
 	if (c->state != C_CONNECTING) {
-		v->stats.malformed++;
+		malformed(v, "RESPONSE to no request");
 		conn_reset(v, c);
 		return;
 	}
@@ -563,7 +577,7 @@ static void guest_data(struct vsock *v, const struct virtq_chain *ch, uint32_t l
 	size_t done = 0;
 
 	if (c->state != C_ESTABLISHED || (c->guest_shutdown & SHUTDOWN_SEND)) {
-		v->stats.malformed++;
+		malformed(v, "data outside an open stream");
 		conn_reset(v, c);
 		return;
 	}
@@ -636,12 +650,12 @@ static void handle_tx(struct vsock *v, const struct virtq_chain *ch)
 
 	if (virtq_chain_read(ch, 0, &h, sizeof(h)) != sizeof(h) ||
 	    h.len > ch->out_len - sizeof(h) || h.src_cid != v->cid || h.dst_cid != HOST_CID) {
-		v->stats.malformed++;
+		malformed(v, "bad header, length or CIDs");
 		return;
 	}
 	c = conn_find(v, h.src_port, h.dst_port);
 	if (h.type != TYPE_STREAM || h.op == OP_INVALID || h.op > OP_CREDIT_REQUEST) {
-		v->stats.malformed++;
+		malformed(v, "bad type or op");
 		if (h.op != OP_RST) {
 			if (c)
 				conn_reset(v, c);

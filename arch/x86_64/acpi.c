@@ -12,6 +12,7 @@
 
 #include "arch_layout.h"
 #include "arch/x86_64/aml.h"
+#include "core/iommu.h"
 #include "core/kconfig.h"
 #include "core/vm.h"
 
@@ -430,6 +431,85 @@ static int build_mcfg(struct acpi_ctx *c)
 	return acpi_list(c, gpa);
 }
 
+/* VIOT (ACPI 6.5, 5.2.32): the header, then nodes. */
+struct acpi_viot {
+	struct acpi_header h;
+	uint16_t node_count;
+	uint16_t node_offset;		/* of the first node, from the table start */
+	uint8_t reserved[8];
+} __attribute__((packed));
+
+#define VIOT_NODE_PCI_RANGE		1
+#define VIOT_NODE_VIRTIO_IOMMU_PCI	3
+
+struct viot_pci_range {
+	uint8_t type;
+	uint8_t reserved0;
+	uint16_t length;
+	uint32_t endpoint_start;	/* the endpoint id of bdf_start */
+	uint16_t segment_start, segment_end;
+	uint16_t bdf_start, bdf_end;
+	uint16_t output_node;		/* the IOMMU node's offset in the table */
+	uint8_t reserved1[6];
+} __attribute__((packed));
+
+struct viot_virtio_iommu_pci {
+	uint8_t type;
+	uint8_t reserved0;
+	uint16_t length;
+	uint16_t segment;
+	uint16_t bdf;
+	uint8_t reserved1[8];
+} __attribute__((packed));
+
+/* VIOT: the paravirtual IOMMU's PCI function, then one PCI range node per
+ * function behind it (a single BDF each, endpoint id = BDF), so every
+ * other device keeps plain DMA.  No table without an IOMMU endpoint. */
+static int build_viot(struct acpi_ctx *c)
+{
+	const struct iommu *iommu = c->vm->iommu;
+	struct acpi_viot *t;
+	struct viot_virtio_iommu_pci node = {
+		.type = VIOT_NODE_VIRTIO_IOMMU_PCI,
+		.length = sizeof(node),
+	};
+	size_t len;
+	uint64_t gpa;
+	uint8_t *p;
+
+	if (!iommu || !iommu->nendpoints)
+		return 0;
+	len = sizeof(*t) + sizeof(node) + iommu->nendpoints * sizeof(struct viot_pci_range);
+	t = acpi_alloc(c, len, &gpa);
+	if (!t)
+		return -1;
+	t->node_count = (uint16_t)(1 + iommu->nendpoints);
+	t->node_offset = sizeof(*t);
+	node.segment = iommu->segment;
+	node.bdf = iommu->bdf;
+	p = (uint8_t *)(t + 1);
+	memcpy(p, &node, sizeof(node));
+	p += sizeof(node);
+	for (unsigned i = 0; i < iommu->nendpoints; i++) {
+		const struct iommu_endpoint *ep = iommu->endpoint[i];
+		struct viot_pci_range r = {
+			.type = VIOT_NODE_PCI_RANGE,
+			.length = sizeof(r),
+			.endpoint_start = ep->bdf,
+			.segment_start = ep->segment,
+			.segment_end = ep->segment,
+			.bdf_start = ep->bdf,
+			.bdf_end = ep->bdf,
+			.output_node = sizeof(*t),
+		};
+
+		memcpy(p, &r, sizeof(r));
+		p += sizeof(r);
+	}
+	acpi_finish(t, "VIOT", len, 0);
+	return acpi_list(c, gpa);
+}
+
 /*
  * The tables the XSDT lists, in this order.  Each builder places its
  * table with acpi_alloc(), fills it in, seals it with acpi_finish() and
@@ -441,6 +521,7 @@ static int (*const xsdt_builders[])(struct acpi_ctx *c) = {
 	build_fadt,
 	build_madt,
 	build_mcfg,
+	build_viot,
 };
 
 static int build_xsdt(struct acpi_ctx *c, uint64_t *gpa)

@@ -6,6 +6,7 @@
  *   RSDP (revision 2) -> XSDT -> FADT -> DSDT
  *                             -> MADT (local APICs, one I/O APIC)
  *                             -> MCFG (with CONFIG_PCI)
+ *                             -> VIOT (with devices behind an IOMMU)
  *
  * all in guest memory at X86_ACPI_TABLES, the RSDP first (so a guest
  * that scans 0xe0000-0xfffff finds it too).

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/iommu.h"
 #include "core/irq.h"
 #include "core/kconfig.h"
 #include "core/memory.h"
@@ -625,6 +626,53 @@ static void test_build_tables(void **state)
 	memory_destroy(&vm.mem);
 }
 
+/* VIOT: none without an IOMMU endpoint; with two, the virtio-iommu PCI
+ * node and one single-BDF PCI range per endpoint pointing at it. */
+static void test_build_viot(void **state)
+{
+	struct vm vm;
+	struct iommu iommu = { .segment = 0, .bdf = 5 << 3 };
+	struct iommu_endpoint ep[2] = { { .bdf = 2 << 3 }, { .bdf = 7 << 3 } };
+	uint64_t rsdp_gpa, gpa;
+	const uint8_t *xsdt, *viot, *n;
+
+	(void)state;
+	fake_vm(&vm, 1, 0);
+	vm.iommu = &iommu;
+	assert_int_equal(acpi_build(&vm, &rsdp_gpa), 0);
+	xsdt = table_at(&vm, le64((const uint8_t *)gpa_ptr(&vm.mem, rsdp_gpa, 36) + 24), "XSDT");
+	assert_int_equal(xsdt_find(&vm, xsdt, "VIOT"), 0);
+
+	iommu.endpoint[0] = &ep[0];
+	iommu.endpoint[1] = &ep[1];
+	iommu.nendpoints = 2;
+	assert_int_equal(acpi_build(&vm, &rsdp_gpa), 0);
+	xsdt = table_at(&vm, le64((const uint8_t *)gpa_ptr(&vm.mem, rsdp_gpa, 36) + 24), "XSDT");
+	gpa = xsdt_find(&vm, xsdt, "VIOT");
+	assert_true(gpa != 0);
+	viot = table_at(&vm, gpa, "VIOT");
+	assert_int_equal(le32(viot + 4), 48 + 16 + 2 * 24);
+	assert_int_equal(viot[36] | viot[37] << 8, 3);		/* node count */
+	assert_int_equal(viot[38] | viot[39] << 8, 48);		/* first node */
+	n = viot + 48;						/* virtio-iommu PCI */
+	assert_int_equal(n[0], 3);
+	assert_int_equal(n[2] | n[3] << 8, 16);
+	assert_int_equal(n[4] | n[5] << 8, 0);			/* segment */
+	assert_int_equal(n[6] | n[7] << 8, 5 << 3);		/* BDF 00:05.0 */
+	for (unsigned i = 0; i < 2; i++) {
+		n = viot + 64 + 24 * i;				/* PCI range */
+		assert_int_equal(n[0], 1);
+		assert_int_equal(n[2] | n[3] << 8, 24);
+		assert_int_equal(le32(n + 4), ep[i].bdf);	/* endpoint id */
+		assert_int_equal(n[8] | n[9] << 8, 0);		/* segments 0..0 */
+		assert_int_equal(n[10] | n[11] << 8, 0);
+		assert_int_equal(n[12] | n[13] << 8, ep[i].bdf);	/* BDF range */
+		assert_int_equal(n[14] | n[15] << 8, ep[i].bdf);
+		assert_int_equal(n[16] | n[17] << 8, 48);	/* output: the IOMMU */
+	}
+	memory_destroy(&vm.mem);
+}
+
 /* Past 254 vCPUs the APIC ids need x2APIC entries. */
 static void test_build_many_cpus(void **state)
 {
@@ -983,6 +1031,7 @@ int main(void)
 		cmocka_unit_test(test_buffer_sizes),
 		cmocka_unit_test(test_build_tables),
 		cmocka_unit_test(test_build_many_cpus),
+		cmocka_unit_test(test_build_viot),
 		cmocka_unit_test(test_build_failures),
 		cmocka_unit_test_setup_teardown(test_pm_poweroff, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_poweroff_wide, pm_setup, pm_teardown),

@@ -282,6 +282,17 @@ static void test_disk(void **state)
 	expect_error(PARSE("--disk", arg), "--disk: 'num_queues=0': must be 1..");
 	snprintf(arg, sizeof(arg), "path=%s,serial=%s", path, "a-serial-longer-than-twenty");
 	expect_error(PARSE("--disk", arg), "at most 20 characters");
+	/* iommu=on needs virtio-iommu built in */
+	snprintf(arg, sizeof(arg), "path=%s,iommu=perhaps", path);
+	expect_error(PARSE("--disk", arg), "--disk: 'iommu=perhaps': expected on or off");
+	snprintf(arg, sizeof(arg), "path=%s,iommu=on", path);
+	if (IS_ENABLED(CONFIG_VIRTIO_IOMMU)) {
+		assert_int_equal(PARSE("--disk", arg), CLI_RUN);
+		cli_free(&cfg);
+	} else {
+		expect_error(PARSE("--disk", arg),
+			     "--disk: 'iommu=on': this wisp is built without virtio-iommu");
+	}
 	/* another holder's exclusive lock: even a read-only user is refused */
 	holder = open(path, O_RDWR);
 	assert_true(holder >= 0);

@@ -32,6 +32,7 @@ static const struct expected devices[] = {
 	{ "vhost-user-fs", IS_ENABLED(CONFIG_VHOST_USER_FS) },
 	{ "vhost-user-net", IS_ENABLED(CONFIG_VHOST_USER_NET) },
 	{ "vfio-pci", IS_ENABLED(CONFIG_VFIO) },
+	{ "virtio-iommu", IS_ENABLED(CONFIG_VIRTIO_IOMMU) },
 };
 
 static const struct device_desc *find(const char *name)

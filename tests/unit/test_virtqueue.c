@@ -255,13 +255,13 @@ struct skew {
 	int64_t by;
 };
 
-static void *skew_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *skew_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
 	const struct skew *s = opaque;
 
 	if (addr >= s->from && addr - s->from < 0x10000)
 		addr += (uint64_t)s->by;
-	return gpa_ptr(s->mem, addr, len);
+	return gpa_ptr(s->mem, addr, *len);
 }
 
 static void test_init_alignment_both_sides(void **state)
@@ -273,7 +273,7 @@ static void test_init_alignment_both_sides(void **state)
 
 	for (int r = 0; r < 3; r++) {
 		struct skew s = { &f->mem, ring[r].gpa, 0 };
-		struct virtq_dma dma = { skew_map, &s };
+		struct virtq_dma dma = { .map = skew_map, .opaque = &s };
 		uint64_t addr[3] = { DESC_GPA, AVAIL_GPA, USED_GPA };
 		const uint64_t half = ring[r].align / 2;
 
@@ -1055,7 +1055,7 @@ struct racy_dma {
 	unsigned calls;
 };
 
-static void *racy_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *racy_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
 	struct racy_dma *r = opaque;
 	struct fake *f = r->f;
@@ -1070,7 +1070,7 @@ static void test_descriptor_read_once(void **state)
 {
 	struct fake *f = *state;
 	struct racy_dma r = { .inner = f->dma, .f = f };
-	struct virtq_dma dma = { racy_map, &r };
+	struct virtq_dma dma = { .map = racy_map, .opaque = &r };
 	struct virtq_chain c;
 
 	f->size = 16;
@@ -1089,17 +1089,18 @@ static void test_descriptor_read_once(void **state)
 /* Addresses that are IOVAs: a DMA map other than guest-physical. */
 #define IOVA_BASE 0x7000000000000000ull
 
-static void *iova_map(void *opaque, uint64_t addr, uint64_t len, bool write)
+static void *iova_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
+	(void)write;
 	if (addr < IOVA_BASE)
 		return NULL;
-	return gpa_ptr(opaque, addr - IOVA_BASE, len);
+	return gpa_ptr(opaque, addr - IOVA_BASE, *len);
 }
 
 static void test_translating_dma(void **state)
 {
 	struct fake *f = *state;
-	struct virtq_dma dma = { iova_map, &f->mem };
+	struct virtq_dma dma = { .map = iova_map, .opaque = &f->mem };
 	struct virtq_chain c;
 
 	f->size = 16;

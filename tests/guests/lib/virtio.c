@@ -8,7 +8,6 @@
 /* The rings of each queue: descriptors at 0, the available ring right
  * after them, the used ring at the next 4-byte boundary.  16 entries
  * take 256 + 38 + 2 + 134 bytes. */
-#define VQ_MEM_BYTES 512
 /* ring memory, handed out per (device, queue) on first use, so that a
  * guest may drive two devices at once */
 #define VQ_MEM_BLOCKS (2 * VIRTIO_MAX_VQ)
@@ -225,8 +224,18 @@ static void vq_write64(const struct virtio_dev *d, unsigned off, uintptr_t a)
 
 void vq_setup(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix)
 {
+	CHECK(q < VIRTIO_MAX_VQ, "queue %u: the library handles %u", q, VIRTIO_MAX_VQ);
+	if (!d->vq_mem[q]) {
+		CHECK(vq_mem_taken < VQ_MEM_BLOCKS, "more than %u queues set up", VQ_MEM_BLOCKS);
+		d->vq_mem[q] = vq_mem[vq_mem_taken++];
+	}
+	vq_setup_mem(d, q, size, msix, d->vq_mem[q]);
+}
+
+void vq_setup_mem(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix, void *ring_mem)
+{
 	struct vq *vq = &d->vq[q];
-	uint8_t *mem;
+	uint8_t *mem = ring_mem;
 	uint16_t max, got, noff;
 	uintptr_t used;
 
@@ -240,11 +249,6 @@ void vq_setup(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix)
 	got = virtio_cc_read16(d, VIRTIO_CC_Q_SIZE);
 	CHECK(got == size, "queue %u: queue_size reads %u after writing %u", q, got, size);
 
-	if (!d->vq_mem[q]) {
-		CHECK(vq_mem_taken < VQ_MEM_BLOCKS, "more than %u queues set up", VQ_MEM_BLOCKS);
-		d->vq_mem[q] = vq_mem[vq_mem_taken++];
-	}
-	mem = d->vq_mem[q];
 	for (unsigned i = 0; i < VQ_MEM_BYTES / 8; i++)
 		((volatile uint64_t *)mem)[i] = 0;
 	memset(vq, 0, sizeof(*vq));

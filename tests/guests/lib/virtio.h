@@ -206,6 +206,10 @@ void virtio_msix_config(struct virtio_dev *d, uint16_t entry);
 /* Queue q: `size` entries (<= device max and VQ_MAX_SIZE), MSI-X entry
  * (or VIRTIO_NO_VECTOR), rings zeroed, addresses written, enabled. */
 void vq_setup(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix);
+/* The same with the rings in `mem` (VQ_MEM_BYTES, 4 KiB-aligned), for a
+ * second device whose queue numbers clash with the first's. */
+#define VQ_MEM_BYTES 512
+void vq_setup_mem(struct virtio_dev *d, uint16_t q, uint16_t size, uint16_t msix, void *mem);
 void virtio_driver_ok(struct virtio_dev *d);
 
 /* Posts a chain: nout device-readable then nin device-writable buffers.

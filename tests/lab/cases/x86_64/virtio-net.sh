@@ -1,10 +1,12 @@
 # virtio-net: wisp creates the TAP (ip/mask on the host side); the guest
 # takes an address, pings the lab host, and moves data both ways over TCP
-# with an md5 compared on both ends.  Two queue pairs (num_queues=4) and
-# two vCPUs, so that Linux uses both.
-# lab-timeout: 120
+# with an md5 compared on both ends: 100 MiB each way, as issue 5 asks
+# (the case took 164 s so, 54 s with 16 MiB: most of the difference is the
+# guest making and summing the data under emulation).  Two queue pairs
+# (num_queues=4) and two vCPUs, so that Linux uses both.
+# lab-timeout: 330
 # lab-boots: 1
-mb=${LAB_NET_MB:-16}
+mb=${LAB_NET_MB:-100}
 dd if=/dev/urandom of=to-guest.bin bs=1M count="$mb" 2>/dev/null
 want_to_guest=$(md5sum <to-guest.bin | cut -d' ' -f1)
 # the host sends (listening) and fetches the guest's file (connecting)
@@ -19,7 +21,7 @@ for _ in $(seq 120); do
 	sleep 1
 done) &
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_net wisp_ip=192.168.77.2/24 wisp_peer=192.168.77.1 wisp_mb=$mb"
-boot_guest 110 guest.log net --memory size=512M --cpus boot=2 \
+boot_guest 300 guest.log net --memory size=512M --cpus boot=2 \
 	--net tap=wtap0,ip=192.168.77.1,mask=255.255.255.0,num_queues=4
 expect_guest_ok guest.log
 [ "$(guest_fact guest.log ping)" = ok ] || fail "the guest could not ping the lab host"

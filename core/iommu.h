@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A paravirtual IOMMU in front of some PCI functions.  At most one device
+ * provides it (virtio-iommu): its create() registers a struct iommu with
+ * iommu_register(), and PCI devices given iommu=on put themselves behind
+ * it with iommu_add_pci() from their own create(), after pci_add().  What
+ * they get back is their endpoint: the translation of their DMA through
+ * the guest's mappings.  The arch reads vm->iommu to describe the
+ * topology to the guest (ACPI VIOT on x86_64).
+ *
+ * Core never names the device; a device behind the IOMMU never reaches
+ * into it except through its endpoint.
+ */
+#ifndef WISP_CORE_IOMMU_H
+#define WISP_CORE_IOMMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pci_function;
+struct vm;
+
+#define IOMMU_MAX_ENDPOINTS 32
+
+/* One PCI function behind the IOMMU.  The callbacks have the contract
+ * of struct virtq_dma (virtio/virtqueue.h), `ep` being this endpoint:
+ * map() translates an I/O virtual address to a host pointer (NULL when
+ * not mapped with that permission, *len shortened where the mapping
+ * stops being contiguous); *revoked moves whenever a translation goes
+ * away; UNMAP and DETACH complete only after every hold taken before
+ * them is released.  All may be called from any thread. */
+struct iommu_endpoint {
+	uint16_t segment;
+	uint16_t bdf;			/* bus << 8 | device << 3 | function */
+	void *(*map)(void *ep, uint64_t iova, uint64_t *len, bool write);
+	unsigned (*hold)(void *ep);
+	void (*release)(void *ep, unsigned ticket);
+	const uint64_t *revoked;
+};
+
+struct iommu {
+	/* Puts fn behind the IOMMU: its endpoint, or NULL after a message. */
+	struct iommu_endpoint *(*add_pci)(struct iommu *iommu, struct pci_function *fn);
+	/* The IOMMU's own PCI function, valid once it has an endpoint (it
+	 * appears with the first one). */
+	uint16_t segment;
+	uint16_t bdf;
+	unsigned nendpoints;
+	struct iommu_endpoint *endpoint[IOMMU_MAX_ENDPOINTS];
+};
+
+/* The IOMMU device's create(): 0, or -1 if one is registered already. */
+int iommu_register(struct vm *vm, struct iommu *iommu);
+
+/* A PCI device's create(), for iommu=on: its endpoint, or NULL after a
+ * message (no IOMMU built in, too many endpoints). */
+struct iommu_endpoint *iommu_add_pci(struct vm *vm, struct pci_function *fn);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* Hooks into virtio/iommu.c for tests/unit/test_iommu.c (built only with
+ * WISP_UNIT_TEST): requests and translations without a VM, the request
+ * chains made of the caller's buffers. */
+#ifndef WISP_VIRTIO_IOMMU_TEST_H
+#define WISP_VIRTIO_IOMMU_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct guest_memory;
+struct iommu_endpoint;
+struct viommu;
+
+/* An IOMMU over `mem` with endpoints of the given BDFs (segment 0). */
+struct viommu *viommu_test_new(const struct guest_memory *mem, const uint16_t *bdf,
+			       unsigned n);
+void viommu_test_free(struct viommu *v);
+/* One request: `req` as the readable part, `resp` (property buffer and
+ * tail) as the writable part.  The bytes written, or -1 (no room for
+ * the tail: the queue would break). */
+int viommu_test_request(struct viommu *v, const void *req, size_t len, void *resp,
+			size_t resp_len);
+struct iommu_endpoint *viommu_test_endpoint(struct viommu *v, unsigned i);
+uint64_t viommu_test_faults(const struct viommu *v);
+/* What a device reset does. */
+void viommu_test_reset(struct viommu *v);
+
+#endif
