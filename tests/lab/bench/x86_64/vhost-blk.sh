@@ -1,7 +1,7 @@
-# vhost-blk: vhost-user-blk throughput (a benchmark, not a test; run by
-# hand, `make test` never does):
+# vhost-blk: vhost-user-blk throughput (a benchmark, not a test: bench/lab/run
+# runs it, `make test` never does; alone:
 #   tests/lab/run --arch x86_64 --wisp build/wisp --with-qemu --memory 2048 \
-#       --case-dir tests/lab/bench/x86_64 --case vhost-blk
+#       --case-dir tests/lab/bench/x86_64 --case vhost-blk)
 # One 256 MiB raw image in the lab host's tmpfs, filled with data; the same
 # guest (1 vCPU, 256 MiB) runs bench/lab/blkbench.c on /dev/vda three times:
 #   wisp       wisp's own virtio-blk on the image (--disk path=)
