@@ -281,7 +281,7 @@ fuzz: $(fuzz-bins)
 
 fuzz-replay: $(fuzz-bins)
 	$(Q)set -e; for t in $(fuzz-names); do \
-		dirs=$$(for d in corpus crashes; do test -d tests/fuzz/$$t/$$d && echo tests/fuzz/$$t/$$d; done); \
+		dirs=$$(for d in corpus crashes; do if test -d tests/fuzz/$$t/$$d; then echo tests/fuzz/$$t/$$d; fi; done); \
 		n=$$(cat /dev/null $$(for d in $$dirs; do find $$d -type f; done) | wc -l); \
 		printf '%-12s ' $$t; \
 		$(O)/fuzz/$$t -runs=0 -close_fd_mask=2 $$dirs >$(O)/fuzz/$$t-replay.log 2>&1 || \
