@@ -17,6 +17,7 @@
  * needs and only the protocol features wisp asked for were taken.
  */
 #include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -48,14 +49,21 @@ static const char *check_config(void *opaque, void *config, unsigned len)
 	return NULL;
 }
 
-/* The lowest free descriptor: a leak moves it. */
-static int lowest_free_fd(void)
+/* How many of the first 256 descriptors are open (one poll(): a
+ * closed one answers POLLNVAL).  A descriptor kept by the front end
+ * changes the count whichever number it got. */
+static unsigned open_fds(void)
 {
-	int fd = dup(0);
+	struct pollfd pfd[256];
+	unsigned n = 0;
 
-	if (fd >= 0)
-		close(fd);
-	return fd;
+	for (int i = 0; i < 256; i++)
+		pfd[i] = (struct pollfd){ .fd = i };
+	if (poll(pfd, 256, 0) < 0)
+		abort();
+	for (int i = 0; i < 256; i++)
+		n += !(pfd[i].revents & POLLNVAL);
+	return n;
 }
 
 static void backend_send(int sock, const uint8_t *buf, size_t len, unsigned nfds)
@@ -102,13 +110,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct timeval tv = { .tv_sec = 1 };
 	struct vu_test_result *r;
 	char err[256] = "";
-	int sv[2], fd_mark, ret;
+	int sv[2], ret;
+	unsigned fds_before;
 
 	if (passed_fd < 0 && (passed_fd = eventfd(0, EFD_CLOEXEC)) < 0)
 		abort();
 	p.config_len = (unsigned)fuzz_take(&in, 1) + 1;	/* 1..256 */
 	r = calloc(1, sizeof(*r));
-	fd_mark = lowest_free_fd();
+	fds_before = open_fds();
 	if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
 		abort();
 	/* a front end waiting for bytes that never come is a bug here */
@@ -151,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(sv[0]);
 	close(sv[1]);
 	free(r);
-	if (lowest_free_fd() != fd_mark)
+	if (open_fds() != fds_before)
 		abort();	/* a descriptor the back-end sent was kept */
 	return 0;
 }
