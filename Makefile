@@ -259,6 +259,9 @@ $(O)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/unit/fake_vm.h $(fuzz-o
 	$(Q)$(FUZZ_CC) $(fuzz-cflags) -fsanitize=fuzzer -Itests/fuzz -Itests/unit -o $@ $< $(fuzz-objs) \
 		$(host-libs) -lpthread
 
+# the sources a target compiles in itself (arch/aarch64/image_header.c)
+-include $(fuzz-bins:=.d)
+
 fuzz-build: $(fuzz-bins)
 
 fuzz: $(fuzz-bins)

@@ -897,3 +897,38 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		return -1;
 	return 0;
 }
+
+#ifdef WISP_UNIT_TEST
+#include "vhost/vhost_user_test.h"
+
+int vu_test_session(int sock, const struct vhost_user_params *p, unsigned started,
+		    struct vu_test_result *r, char *err, size_t errlen)
+{
+	uint64_t needed = p->required_features | (1ULL << VIRTIO_F_VERSION_1);
+	struct vhost_user_dev *v;
+	int ret;
+
+	if (p->nqueues > VIRTIO_MAX_QUEUES || p->config_len > VU_MAX_CONFIG)
+		return -1;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -1;
+	v->sock = sock;
+	v->nqueues = p->nqueues;
+	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	v->check_config = p->check_config;
+	v->opaque = p->opaque;
+	ret = handshake(v, needed, p->nqueues, v->queues_without_mq, err, errlen);
+	if (!ret && p->config_from_backend)
+		ret = get_config(v, r->config, p->config_len, err, errlen);
+	if (!ret) {
+		for (unsigned q = 0; q < started && q < v->nqueues; q++)
+			v->q[q].started = true;
+		ret = stop_rings(v, err, errlen);
+	}
+	r->backend_features = v->backend_features;
+	r->protocol_features = v->protocol_features;
+	free(v);
+	return ret;
+}
+#endif

@@ -30,6 +30,26 @@ int arm_gic_finalize(struct vm *vm);
 unsigned arm_gic_version(void);	/* 2 or 3 */
 bool arm_gic_has_its(void);
 
+/* image_header.c: what an arm64 Image's header asks for, checked
+ * against ram_size bytes of RAM of which `reserve` must stay free above
+ * the kernel.  Pure (it builds on any host, for the fuzzer). */
+enum arm_image_verdict {
+	ARM_IMAGE_OK,
+	ARM_IMAGE_NOT_IMAGE,	/* fit->what says what the file is instead */
+	ARM_IMAGE_BIG_ENDIAN,
+	ARM_IMAGE_TOO_BIG,	/* fit->needed bytes of RAM would do */
+};
+
+struct arm_image_fit {
+	uint64_t text_offset;	/* from the start of RAM */
+	uint64_t image_size;	/* at least the file's size */
+	uint64_t needed;	/* text_offset + image_size + reserve, saturated */
+	const char *what;
+};
+
+enum arm_image_verdict arm_image_parse(const uint8_t *data, size_t size, uint64_t ram_size,
+				       uint64_t reserve, struct arm_image_fit *fit);
+
 /* image.c: the arm64 Image in the kernel file.  0, or 2 after reporting
  * a file that is not one (x86 formats are named as such), 1 on other
  * failures.  Fills in entry and kernel_end. */
