@@ -177,6 +177,20 @@ int kv_u64(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
 	return 1;
 }
 
+int parse_mac(const char *text, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (strlen(text) != 17 ||
+	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return (mac[0] & 1) ? -1 : 0;	/* multicast addresses are not a NIC's */
+}
+
 int parse_size(const char *text, uint64_t *out)
 {
 	static const char units[] = "KMGT";

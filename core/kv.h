@@ -64,4 +64,7 @@ int kv_check_unused(const struct kv_list *kv, struct cli_error *err);
  * bytes.  -1 on anything else, including overflow. */
 int parse_size(const char *text, uint64_t *out);
 
+/* "52:54:00:12:34:56": six hex pairs, a unicast address; 0 or -1. */
+int parse_mac(const char *text, uint8_t mac[6]);
+
 #endif

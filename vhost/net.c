@@ -56,21 +56,6 @@ struct virtio_net_config {
 
 static unsigned nnets;
 
-/* "52:54:00:12:34:56": six hex pairs, unicast. */
-static int parse_mac(const char *text, uint8_t mac[6])
-{
-	unsigned v[6];
-	char end;
-
-	if (strlen(text) != 17 ||
-	    sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &end) != 6)
-		return -1;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return (mac[0] & 1) ? -1 : 0;
-}
-
 static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vu_net_config *c = config;
