@@ -223,6 +223,7 @@ static void on_grace_expired(void *opaque, uint32_t events)
 
 	(void)events;
 	wisp_err("the guest did not power off within %d s, stopping it", POWER_BUTTON_GRACE_S);
+	vcpus_report(vm);
 	vm_stop(vm, VM_STOP_SIGNAL);
 }
 
@@ -242,9 +243,6 @@ static void on_signal(void *opaque, uint32_t events)
 		return;
 	sig = (int)si.ssi_signo;
 	vm->stop_signal = sig;
-	/* where the vCPUs are: the first thing to know about a guest that
-	 * has to be stopped from outside */
-	vcpus_report(vm);
 	if (sig != SIGHUP && vm->power_button && vm->grace_timer < 0) {
 		vm->grace_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 		if (vm->grace_timer >= 0 &&
@@ -256,6 +254,12 @@ static void on_signal(void *opaque, uint32_t events)
 		}
 	}
 	wisp_err("got %s, stopping the VM", strsignal(sig));
+	/* where the vCPUs are: the first thing to know about a guest that
+	 * has to be stopped from outside.  Not on a power button press: the
+	 * report kicks every vCPU out of KVM_RUN, and a guest that is asked
+	 * to power off has no need of that (the paravirtual KVM of the
+	 * development machines was seen to lose a port read it interrupted) */
+	vcpus_report(vm);
 	vm_stop(vm, VM_STOP_SIGNAL);
 }
 

