@@ -1,5 +1,5 @@
 # kvm-smoke: the lab host's /dev/kvm runs AArch64 guest code
-# (tests/lab/kvm-probe-aarch64.c: a VM with one vCPU at EL1 stores two bytes
+# (tests/lab/kvm-probe.c: a VM with one vCPU at EL1 stores two bytes
 # to unbacked addresses, then calls PSCI SYSTEM_OFF; the exits must be
 # KVM_EXIT_MMIO with the right address and value, then the shutdown event).
 # lab-timeout: 60
