@@ -259,9 +259,10 @@ static int group_fd(const struct vfio_host_device *dev, struct container *c)
 			continue;
 		if (group[i].c == c && !c->own)
 			return group[i].fd;
-		wisp_err("--device: %s: iommu=on needs an IOMMU group of its own, and group %u "
-			 "has another device given to wisp (devices of a group share their "
-			 "host IOMMU mappings)", dev->bdf, dev->group);
+		wisp_err("--device: %s: IOMMU group %u is shared with another device given "
+			 "to wisp, and a device with iommu=on needs a group of its own (the "
+			 "devices of a group share their host IOMMU mappings)", dev->bdf,
+			 dev->group);
 		return -1;
 	}
 	if (ngroups == MAX_GROUPS) {
