@@ -825,7 +825,8 @@ static void vfio_pci_release(void *opaque)
 		set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
 	v->msix_on = v->msi_on = v->intx_on = false;
 	reset_device(v);
-	if (v->dma)
+	/* what the guest made the container do, if it used it at all */
+	if (v->dma && (v->dma->maps || v->dma->unmaps))
 		wisp_err("%s: behind the virtio-iommu: %llu DMA mappings made, %llu unmaps, "
 			 "at most %llu KiB mapped", v->name, (unsigned long long)v->dma->maps,
 			 (unsigned long long)v->dma->unmaps,
