@@ -63,6 +63,13 @@ struct iommu_mirror {
 	 * multiple of the smallest) and the I/O virtual addresses */
 	uint64_t page_sizes;
 	uint64_t input_start, input_last;
+	/* addresses in that range it cannot map either: the guest is told
+	 * they are reserved for this endpoint */
+#define IOMMU_MIRROR_HOLES 8
+	unsigned nholes;
+	struct {
+		uint64_t start, last;
+	} hole[IOMMU_MIRROR_HOLES];
 };
 
 struct iommu {

@@ -70,6 +70,12 @@ int vfio_dma_space_init(struct vfio_dma_space *s, int fd, const struct guest_mem
 int vfio_dma_map(void *space, uint64_t iova, uint64_t last, uint64_t gpa, unsigned prot);
 /* struct iommu_mirror's unmap(): every mapping inside [iova, last]. */
 int vfio_dma_unmap(void *space, uint64_t iova, uint64_t last);
+/* The container as the IOMMU's mirror (struct iommu_mirror): the two
+ * above, and what the host can map: its page sizes, the span of its
+ * usable addresses and the holes between them (at most
+ * IOMMU_MIRROR_HOLES; the guest is told they are reserved). */
+struct iommu_mirror;
+void vfio_dma_mirror(struct vfio_dma_space *s, struct iommu_mirror *m);
 /* The ioctl() the two above and vfio_dma_space_init() use; unit tests
  * put a fake container here. */
 extern int (*vfio_dma_ioctl)(int fd, unsigned long request, void *arg);

@@ -243,3 +243,26 @@ int vfio_dma_map(void *opaque, uint64_t iova, uint64_t last, uint64_t gpa, unsig
 	}
 	return 0;
 }
+
+/* ------------------------------------------------------------- mirror */
+
+void vfio_dma_mirror(struct vfio_dma_space *s, struct iommu_mirror *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->map = vfio_dma_map;
+	m->unmap = vfio_dma_unmap;
+	m->opaque = s;
+	m->page_sizes = s->page_sizes;
+	m->input_start = s->range[0].start;
+	m->input_last = s->range[s->nranges - 1].last;
+	for (size_t i = 1; i < s->nranges && m->nholes < IOMMU_MIRROR_HOLES; i++) {
+		uint64_t start = s->range[i - 1].last + 1, last = s->range[i].start - 1;
+
+		/* (ranges that touch or overlap leave no hole) */
+		if (s->range[i].start > s->range[i - 1].last + 1 && start <= last) {
+			m->hole[m->nholes].start = start;
+			m->hole[m->nholes].last = last;
+			m->nholes++;
+		}
+	}
+}

@@ -956,17 +956,10 @@ static const struct seccomp_rule vfio_dma_seccomp[] = {
  * the VM's IOMMU whose mappings drive the device's container. */
 static int behind_iommu(struct vfio_pci *v)
 {
-	const struct vfio_dma_space *s = v->dma;
-	struct iommu_mirror m = {
-		.map = vfio_dma_map,
-		.unmap = vfio_dma_unmap,
-		.opaque = v->dma,
-		.page_sizes = s->page_sizes,
-		.input_start = s->range[0].start,
-		.input_last = s->range[s->nranges - 1].last,
-	};
 	struct iommu_endpoint *ep = iommu_add_pci(v->vm, &v->fn);
+	struct iommu_mirror m;
 
+	vfio_dma_mirror(v->dma, &m);
 	if (!ep || iommu_mirror(v->vm, ep, &m))
 		return -1;
 	return 0;

@@ -63,6 +63,7 @@
 #define MAP_F_MMIO 4
 
 #define PROBE_T_RESV_MEM 1
+#define RESV_MEM_T_RESERVED 0
 #define RESV_MEM_T_MSI 1
 
 /* The granule: 4 KiB pages, and every larger power of two. */
@@ -629,15 +630,34 @@ static uint8_t do_probe(struct viommu *v, const struct req_probe *r, uint8_t *pr
 		.end = htole64(MSI_END),
 	};
 
+	const struct endpoint *e;
+	size_t at = sizeof(msi);
+
 	for (size_t i = 0; i < sizeof(r->reserved); i++)
 		if (r->reserved[i])
 			return S_INVAL;
-	if (!endpoint_find(v, le32toh(r->endpoint)))
+	e = endpoint_find(v, le32toh(r->endpoint));
+	if (!e)
 		return S_NOENT;
 	if (room < v->cfg.probe_size)
 		return S_INVAL;
 	memset(props, 0, room);
 	memcpy(props, &msi, sizeof(msi));
+	/* a mirror's holes (its host IOMMU cannot map there), but for the
+	 * MSI window, said already; probe_size has room for them all */
+	for (unsigned i = 0; e->mirrored && i < e->mirror.nholes && i < IOMMU_MIRROR_HOLES; i++) {
+		struct probe_resv_mem hole = msi;
+
+		if (e->mirror.hole[i].start >= MSI_START && e->mirror.hole[i].last <= MSI_END)
+			continue;
+		if (at + sizeof(hole) > room)
+			break;
+		hole.subtype = RESV_MEM_T_RESERVED;
+		hole.start = htole64(e->mirror.hole[i].start);
+		hole.end = htole64(e->mirror.hole[i].last);
+		memcpy(props + at, &hole, sizeof(hole));
+		at += sizeof(hole);
+	}
 	return S_OK;
 }
 

@@ -661,6 +661,45 @@ static void test_mirror_failures(void **state)
 	assert_int_equal(detach(f, 1, EP1), S_INVAL);
 }
 
+/* PROBE tells a mirror's holes as reserved memory, after the MSI window
+ * (a hole that is that window is not said twice); others get only the
+ * MSI window. */
+static void test_mirror_probe(void **state)
+{
+	struct fx *f = *state;
+	struct fake_mirror m = { 0 };
+	struct iommu_mirror im = {
+		.map = fake_map, .unmap = fake_unmap, .opaque = &m,
+		.page_sizes = 0x1000, .input_start = 0, .input_last = (1ull << 48) - 1,
+		.nholes = 2,
+		.hole = { { 0xfee00000, 0xfeefffff }, { 0xfd00000000ull, 0xffffffffffull } },
+	};
+	struct __attribute__((packed)) { uint8_t head[4]; uint32_t ep; uint8_t r[64]; }
+		req = { { PROBE }, htole32(EP0), { 0 } };
+	uint8_t resp[512 + 4];
+
+	assert_int_equal(viommu_test_mirror(f->v, 0, &im), 0);
+	memset(resp, 0xaa, sizeof(resp));
+	assert_int_equal(viommu_test_request(f->v, &req, sizeof(req), resp, sizeof(resp)),
+			 (int)sizeof(resp));
+	assert_int_equal(resp[512], S_OK);
+	assert_int_equal(resp[4], 1);					/* MSI */
+	assert_int_equal(resp[24] | resp[25] << 8, 1);			/* RESV_MEM */
+	assert_int_equal(resp[26] | resp[27] << 8, 20);
+	assert_int_equal(resp[28], 0);					/* RESERVED */
+	assert_int_equal(le64toh(*(uint64_t *)(void *)&resp[32]), 0xfd00000000ull);
+	assert_int_equal(le64toh(*(uint64_t *)(void *)&resp[40]), 0xffffffffffull);
+	for (size_t i = 48; i < 512; i++)
+		assert_int_equal(resp[i], 0);
+	/* EP1 is no mirror: the MSI window only */
+	req.ep = htole32(EP1);
+	assert_int_equal(viommu_test_request(f->v, &req, sizeof(req), resp, sizeof(resp)),
+			 (int)sizeof(resp));
+	assert_int_equal(resp[512], S_OK);
+	for (size_t i = 24; i < 512; i++)
+		assert_int_equal(resp[i], 0);
+}
+
 /* What the guest is offered follows what mirrors can map: their smallest
  * page becomes the granule, their addresses bound the input range. */
 static void test_mirror_config(void **state)
@@ -726,6 +765,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mirror_follows_domain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_probe, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,6 +351,36 @@ static void test_dma_unmap(void **state)
 	assert_int_equal(fc.call[3].size, 1ull << 63);
 }
 
+/* The container as a mirror: the span of its addresses, and the holes
+ * between its ranges. */
+static void test_dma_mirror(void **state)
+{
+	struct dma_fx *f = *state;
+	struct iommu_mirror m;
+
+	vfio_dma_mirror(&f->s, &m);
+	assert_ptr_equal(m.opaque, &f->s);
+	assert_true(m.map == vfio_dma_map && m.unmap == vfio_dma_unmap);
+	assert_int_equal(m.page_sizes, 0x40201000);
+	assert_int_equal(m.input_start, 0);
+	assert_int_equal(m.input_last, TOP39);
+	assert_int_equal(m.nholes, 1);
+	assert_int_equal(m.hole[0].start, 0xfee00000);
+	assert_int_equal(m.hole[0].last, 0xfeefffff);
+	/* AMD's: the HyperTransport window too; touching ranges leave none */
+	fc.nranges = 4;
+	fc.range[0] = (struct vfio_iova_range){ 0, 0xfedfffff };
+	fc.range[1] = (struct vfio_iova_range){ 0xfef00000, 0xfcffffffffull };
+	fc.range[2] = (struct vfio_iova_range){ 0x10000000000ull, 0x1ffffffffffull };
+	fc.range[3] = (struct vfio_iova_range){ 0x20000000000ull, 0xffffffffffffull };
+	assert_int_equal(vfio_dma_space_init(&f->s, FAKE_FD, &f->mem), 0);
+	vfio_dma_mirror(&f->s, &m);
+	assert_int_equal(m.input_last, 0xffffffffffffull);
+	assert_int_equal(m.nholes, 2);
+	assert_int_equal(m.hole[1].start, 0xfd00000000ull);
+	assert_int_equal(m.hole[1].last, 0xffffffffffull);
+}
+
 /* 64 KiB host pages: the guest-physical side must be aligned too, and
  * RAM pieces are whole host pages. */
 static void test_dma_big_pages(void **state)
@@ -378,6 +408,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dma_map_ram_only, dma_setup, dma_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_map_failure, dma_setup, dma_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_unmap, dma_setup, dma_teardown),
+		cmocka_unit_test_setup_teardown(test_dma_mirror, dma_setup, dma_teardown),
 		cmocka_unit_test_setup_teardown(test_dma_big_pages, dma_setup, dma_teardown),
 	};
 
