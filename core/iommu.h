@@ -5,7 +5,9 @@
  * iommu_register(), and PCI devices given iommu=on put themselves behind
  * it with iommu_add_pci() from their own create(), after pci_add().  What
  * they get back is their endpoint: the translation of their DMA through
- * the guest's mappings.  The arch reads vm->iommu to describe the
+ * the guest's mappings.  A device that does DMA by itself (VFIO) makes
+ * its endpoint a mirror with iommu_mirror() and is told of the mappings
+ * instead, to program the host's IOMMU.  The arch reads vm->iommu to describe the
  * topology to the guest (ACPI VIOT on x86_64).
  *
  * Core never names the device; a device behind the IOMMU never reaches

@@ -12,6 +12,10 @@
  * sorted array of non-overlapping mappings.  An endpoint attached to no
  * domain has its DMA blocked (F_BYPASS is not offered).
  *
+ * Mirrors: an endpoint that does its own DMA (VFIO; struct iommu_mirror
+ * in core/iommu.h) is told of its domain's mappings instead of
+ * translating through map(); see "mirrors" below.
+ *
  * Threads.  Requests run on the event loop (queue_notify) or, for a
  * reset, on a vCPU thread, under the device lock.  Translations (map())
  * come from any thread: vCPU threads enabling queues, the event loop,
