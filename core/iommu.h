@@ -7,8 +7,8 @@
  * they get back is their endpoint: the translation of their DMA through
  * the guest's mappings.  A device that does DMA by itself (VFIO) makes
  * its endpoint a mirror with iommu_mirror() and is told of the mappings
- * instead, to program the host's IOMMU.  The arch reads vm->iommu to describe the
- * topology to the guest (ACPI VIOT on x86_64).
+ * instead, to program the host's IOMMU.  The arch reads vm->iommu to
+ * describe the topology to the guest (ACPI VIOT on x86_64).
  *
  * Core never names the device; a device behind the IOMMU never reaches
  * into it except through its endpoint.

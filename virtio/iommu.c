@@ -633,7 +633,6 @@ static uint8_t do_probe(struct viommu *v, const struct req_probe *r, uint8_t *pr
 		.start = htole64(MSI_START),
 		.end = htole64(MSI_END),
 	};
-
 	const struct endpoint *e;
 	size_t at = sizeof(msi);
 
