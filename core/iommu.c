@@ -32,3 +32,14 @@ struct iommu_endpoint *iommu_add_pci(struct vm *vm, struct pci_function *fn)
 		iommu->endpoint[iommu->nendpoints++] = ep;
 	return ep;
 }
+
+int iommu_mirror(struct vm *vm, struct iommu_endpoint *ep, const struct iommu_mirror *m)
+{
+	struct iommu *iommu = vm->iommu;
+
+	if (!iommu || !iommu->mirror) {
+		wisp_err("iommu=on: this IOMMU cannot drive a device that does its own DMA");
+		return -1;
+	}
+	return iommu->mirror(iommu, ep, m);
+}

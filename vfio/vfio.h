@@ -2,8 +2,10 @@
 /*
  * VFIO plumbing shared by the VFIO devices: what sysfs says about a host
  * PCI device (checked while the command line is parsed, so bad input
- * stops wisp before anything starts), and the one type1 container per VM
- * that holds every group and DMA-maps all of guest RAM.
+ * stops wisp before anything starts), the one type1 container per VM
+ * that holds every group and DMA-maps all of guest RAM, and, for devices
+ * given iommu=on, a container per device whose mappings follow the
+ * guest's virtio-iommu domain (vfio_dma.c).
  */
 #ifndef WISP_VFIO_VFIO_H
 #define WISP_VFIO_VFIO_H
@@ -13,6 +15,7 @@
 
 #include "core/kv.h"
 
+struct guest_memory;
 struct vm;
 
 /* Where sysfs and /dev are ("/sys", "/dev"); unit tests point these at
@@ -34,11 +37,57 @@ struct vfio_host_device {
 int vfio_check_host_device(const char *path, struct vfio_host_device *dev,
 			   struct cli_error *err);
 
-/* The VM's container (created with the first group): the group is added
- * to it, the type1 IOMMU set and guest RAM mapped on first use.  Returns
- * the device's fd from VFIO_GROUP_GET_DEVICE_FD, or -1 after a message.
- * Devices of one group share the group's fd. */
-int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev);
+/* What one container's host IOMMU can map, and what it maps now: the
+ * DMA side of iommu=on.  vfio_dma_map() and vfio_dma_unmap() are the
+ * container's struct iommu_mirror callbacks (core/iommu.h), `opaque`
+ * being the space. */
+#define VFIO_DMA_MAX_RANGES 16
+
+struct vfio_dma_space {
+	int fd;				/* the container */
+	const struct guest_memory *mem;
+	uint64_t page_sizes;		/* iova_pgsizes */
+	size_t nranges;			/* usable I/O virtual addresses, sorted */
+	struct {
+		uint64_t start, last;
+	} range[VFIO_DMA_MAX_RANGES];
+	/* what the guest made it do, reported at exit */
+	uint64_t maps, unmaps, mapped, peak;	/* calls; bytes now, at most */
+	unsigned reports;		/* unexpected host errors reported */
+};
+
+/* Fills s from VFIO_IOMMU_GET_INFO on the container fd (type1 set). 0, or
+ * -1 after a message. */
+int vfio_dma_space_init(struct vfio_dma_space *s, int fd, const struct guest_memory *mem);
+/* struct iommu_mirror's map(): [iova, last] -> guest-physical gpa with
+ * prot.  Only guest RAM is mapped (each RAM piece of the range at its own
+ * IOVA); the rest stays unmapped, so the device's DMA there faults in the
+ * host IOMMU, as an emulated device's is refused.  Checked: prot, the
+ * range and gpa not wrapping (-EINVAL), alignment to the host's smallest
+ * page and the host's usable addresses (-ERANGE).  Host failures:
+ * -ENOMEM (no memory, the mapping limit), else -EIO; whatever was mapped
+ * of the range is unmapped again. */
+int vfio_dma_map(void *space, uint64_t iova, uint64_t last, uint64_t gpa, unsigned prot);
+/* struct iommu_mirror's unmap(): every mapping inside [iova, last]. */
+int vfio_dma_unmap(void *space, uint64_t iova, uint64_t last);
+/* The container as the IOMMU's mirror (struct iommu_mirror): the two
+ * above, and what the host can map: its page sizes, the span of its
+ * usable addresses and the holes between them (at most
+ * IOMMU_MIRROR_HOLES; the guest is told they are reserved). */
+struct iommu_mirror;
+void vfio_dma_mirror(struct vfio_dma_space *s, struct iommu_mirror *m);
+/* The ioctl() the two above and vfio_dma_space_init() use; unit tests
+ * put a fake container here. */
+extern int (*vfio_dma_ioctl)(int fd, unsigned long request, void *arg);
+
+/* The device's fd from VFIO_GROUP_GET_DEVICE_FD, or -1 after a message;
+ * devices of one group share the group's fd.  space NULL: the group joins
+ * the VM's container (created with the first group, the type1 IOMMU set
+ * and guest RAM mapped on first use).  Otherwise (iommu=on) the group gets
+ * a container of its own with nothing mapped, and *space is its DMA
+ * space; its group may hold no other device given to wisp. */
+int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev,
+		     struct vfio_dma_space **space);
 
 /* A part [offset, offset+size) of a BAR that VFIO lets wisp mmap. */
 struct vfio_area {

@@ -5,7 +5,9 @@
  *
  * All groups share one type1 container, so guest RAM is DMA-mapped once
  * (IOVA = guest-physical address) whatever number of devices there are.
- * type1v2 is preferred; plain type1 works the same for what wisp does.
+ * A device given iommu=on is the exception: its group gets a container
+ * of its own, whose mappings the guest makes (vfio_dma.c).  type1v2 is
+ * preferred; plain type1 works the same for what wisp does.
  */
 #include "vfio/vfio.h"
 
@@ -153,33 +155,40 @@ int vfio_check_host_device(const char *path, struct vfio_host_device *dev,
 	return 0;
 }
 
-/* ------------------------------------------------------------ container */
+/* ----------------------------------------------------------- containers */
 
 #define MAX_GROUPS 32
 
-static struct {
+/* A type1 container: one host IOMMU domain. */
+struct container {
 	int fd;
 	int iommu_type;		/* set once the first group is in */
-	size_t ngroups;
-	struct {
-		unsigned id;
-		int fd;
-	} group[MAX_GROUPS];
-} container = { .fd = -1 };
+	bool own;		/* iommu=on: one group, the guest's mappings */
+	struct vfio_dma_space space;	/* own only */
+};
 
-static int container_open(void)
+/* The VM's container for devices without iommu=on, and the groups. */
+static struct container shared = { .fd = -1 };
+static struct {
+	unsigned id;
+	int fd;
+	struct container *c;
+} group[MAX_GROUPS];
+static size_t ngroups;
+
+static int container_open(struct container *c)
 {
 	char node[PATH_MAX];
 
-	if (container.fd >= 0)
+	if (c->fd >= 0)
 		return 0;
 	snprintf(node, sizeof(node), "%s/vfio/vfio", vfio_dev_root);
-	container.fd = open(node, O_RDWR | O_CLOEXEC);
-	if (container.fd < 0) {
+	c->fd = open(node, O_RDWR | O_CLOEXEC);
+	if (c->fd < 0) {
 		wisp_err("--device: cannot open %s: %s", node, strerror(errno));
 		return -1;
 	}
-	if (ioctl(container.fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
+	if (ioctl(c->fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION) {
 		wisp_err("--device: %s speaks another VFIO API than %d", node, VFIO_API_VERSION);
 		return -1;
 	}
@@ -188,7 +197,7 @@ static int container_open(void)
 
 /* Maps every RAM region at IOVA = guest-physical address, so the device
  * DMAs with the addresses the guest's driver gives it. */
-static int map_guest_ram(struct vm *vm)
+static int map_guest_ram(struct vm *vm, struct container *c)
 {
 	for (size_t i = 0; i < vm->mem.nram; i++) {
 		const struct mem_region *r = &vm->mem.region[i];
@@ -200,7 +209,7 @@ static int map_guest_ram(struct vm *vm)
 			.size = r->size,
 		};
 
-		if (ioctl(container.fd, VFIO_IOMMU_MAP_DMA, &map)) {
+		if (ioctl(c->fd, VFIO_IOMMU_MAP_DMA, &map)) {
 			wisp_err("--device: cannot DMA-map guest RAM %#llx+%#llx: %s%s",
 				 (unsigned long long)r->gpa, (unsigned long long)r->size,
 				 strerror(errno), errno == ENOMEM || errno == EPERM ?
@@ -212,36 +221,51 @@ static int map_guest_ram(struct vm *vm)
 	return 0;
 }
 
-static int set_iommu(struct vm *vm)
+/* The type1 IOMMU, once the container has a group; then the shared
+ * container maps all of RAM, an own one learns what its host IOMMU can
+ * map and maps nothing. */
+static int set_iommu(struct vm *vm, struct container *c)
 {
 	int types[] = { VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU };
 
-	if (container.iommu_type)
+	if (c->iommu_type)
 		return 0;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		if (ioctl(container.fd, VFIO_CHECK_EXTENSION, types[i]) <= 0)
+		if (ioctl(c->fd, VFIO_CHECK_EXTENSION, types[i]) <= 0)
 			continue;
-		if (ioctl(container.fd, VFIO_SET_IOMMU, types[i])) {
+		if (ioctl(c->fd, VFIO_SET_IOMMU, types[i])) {
 			wisp_err("--device: VFIO_SET_IOMMU: %s", strerror(errno));
 			return -1;
 		}
-		container.iommu_type = types[i];
-		return map_guest_ram(vm);
+		c->iommu_type = types[i];
+		if (c->own)
+			return vfio_dma_space_init(&c->space, c->fd, &vm->mem);
+		return map_guest_ram(vm, c);
 	}
 	wisp_err("--device: the host's VFIO has no type1 IOMMU (is vfio_iommu_type1 loaded?)");
 	return -1;
 }
 
-static int group_fd(const struct vfio_host_device *dev)
+/* The group's fd, in container c.  A group is in one container only:
+ * an own container (iommu=on) takes a group no other device uses. */
+static int group_fd(const struct vfio_host_device *dev, struct container *c)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
 	char node[PATH_MAX];
 	int fd;
 
-	for (size_t i = 0; i < container.ngroups; i++)
-		if (container.group[i].id == dev->group)
-			return container.group[i].fd;
-	if (container.ngroups == MAX_GROUPS) {
+	for (size_t i = 0; i < ngroups; i++) {
+		if (group[i].id != dev->group)
+			continue;
+		if (group[i].c == c && !c->own)
+			return group[i].fd;
+		wisp_err("--device: %s: IOMMU group %u is shared with another device given "
+			 "to wisp, and a device with iommu=on needs a group of its own (the "
+			 "devices of a group share their host IOMMU mappings)", dev->bdf,
+			 dev->group);
+		return -1;
+	}
+	if (ngroups == MAX_GROUPS) {
 		wisp_err("--device: at most %d IOMMU groups", MAX_GROUPS);
 		return -1;
 	}
@@ -259,26 +283,38 @@ static int group_fd(const struct vfio_host_device *dev)
 		close(fd);
 		return -1;
 	}
-	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &container.fd)) {
+	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->fd)) {
 		wisp_err("--device: cannot add IOMMU group %u to the container: %s",
 			 dev->group, strerror(errno));
 		close(fd);
 		return -1;
 	}
-	container.group[container.ngroups].id = dev->group;
-	container.group[container.ngroups].fd = fd;
-	container.ngroups++;
+	group[ngroups].id = dev->group;
+	group[ngroups].fd = fd;
+	group[ngroups].c = c;
+	ngroups++;
 	return fd;
 }
 
-int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev)
+int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev,
+		     struct vfio_dma_space **space)
 {
+	struct container *c = &shared;
 	int gfd, fd;
 
-	if (container_open())
+	if (space) {
+		/* lives as long as wisp: closed at exit */
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return -1;
+		c->fd = -1;
+		c->own = true;
+		*space = &c->space;
+	}
+	if (container_open(c))
 		return -1;
-	gfd = group_fd(dev);
-	if (gfd < 0 || set_iommu(vm))
+	gfd = group_fd(dev, c);
+	if (gfd < 0 || set_iommu(vm, c))
 		return -1;
 	fd = ioctl(gfd, VFIO_GROUP_GET_DEVICE_FD, dev->bdf);
 	if (fd < 0) {
@@ -306,12 +342,19 @@ static void run_at_exit(void)
 		nat_exit--;
 		at_exit[nat_exit].fn(at_exit[nat_exit].opaque);
 	}
-	for (size_t i = 0; i < container.ngroups; i++)
-		close(container.group[i].fd);
-	container.ngroups = 0;
-	if (container.fd >= 0)
-		close(container.fd);
-	container.fd = -1;
+	/* the groups leave their containers, then the containers go (an
+	 * own one with the guest's last mappings) */
+	for (size_t i = 0; i < ngroups; i++) {
+		close(group[i].fd);
+		if (group[i].c->own && group[i].c->fd >= 0) {
+			close(group[i].c->fd);
+			group[i].c->fd = -1;
+		}
+	}
+	ngroups = 0;
+	if (shared.fd >= 0)
+		close(shared.fd);
+	shared.fd = -1;
 }
 
 void vfio_at_exit(void (*fn)(void *opaque), void *opaque)

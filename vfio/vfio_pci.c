@@ -23,6 +23,10 @@
  * kernel signals the guest directly, without a wisp thread in between.
  * Masked MSI-X vectors and INTx go through wisp's VFIO interrupt thread.
  *
+ * iommu=on: the device sits behind the virtio-iommu, in a VFIO container
+ * of its own, and the guest's mappings for it become the host IOMMU's
+ * (vfio_dma.c); otherwise all guest RAM is mapped for it up front.
+ *
  * The device is reset when wisp takes it and again at exit.  Its config
  * space writes are filtered by vfio-pci in the host kernel too, so a
  * hostile guest can misprogram its device but not the host.
@@ -43,6 +47,8 @@
 
 #include "core/cli.h"
 #include "core/device.h"
+#include "core/iommu.h"
+#include "core/kconfig.h"
 #include "core/pci.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
@@ -97,6 +103,7 @@ struct vfio_pci {
 	struct vm *vm;
 	char name[32];
 	int fd;
+	struct vfio_dma_space *dma;	/* iommu=on: its container's mappings */
 	uint64_t cfg_offset;	/* the config region in the device fd */
 	unsigned cfg_size;
 	bool can_reset;
@@ -171,8 +178,8 @@ static int vfio_parse(struct kv_list *args, void *config, struct cli_error *err)
 			   args->source);
 		return -1;
 	}
-	if (c->iommu) {
-		cli_errorf(err, "iommu=on is not supported yet (it needs virtio-iommu)");
+	if (c->iommu && !IS_ENABLED(CONFIG_VIRTIO_IOMMU)) {
+		cli_errorf(err, "'iommu=on': this wisp is built without virtio-iommu");
 		return -1;
 	}
 	return vfio_check_host_device(c->path, &c->host, err);
@@ -818,6 +825,12 @@ static void vfio_pci_release(void *opaque)
 		set_irqs(v, VFIO_PCI_INTX_IRQ_INDEX, 0, 0, NULL);
 	v->msix_on = v->msi_on = v->intx_on = false;
 	reset_device(v);
+	/* what the guest made the container do, if it used it at all */
+	if (v->dma && (v->dma->maps || v->dma->unmaps))
+		wisp_err("%s: behind the virtio-iommu: %llu DMA mappings made, %llu unmaps, "
+			 "at most %llu KiB mapped", v->name, (unsigned long long)v->dma->maps,
+			 (unsigned long long)v->dma->unmaps,
+			 (unsigned long long)(v->dma->peak >> 10));
 	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
 		for (size_t i = 0; i < v->bar[n].npieces; i++)
 			munmap(v->bar[n].piece[i].host, v->bar[n].piece[i].size);
@@ -932,6 +945,26 @@ static const struct seccomp_rule vfio_pci_seccomp[] = {
 	SC_IOCTL(KVM_SET_USER_MEMORY_REGION),
 };
 
+/* iommu=on: the guest's virtio-iommu requests (event loop; a reset on a
+ * vCPU thread) map and unmap in the device's container. */
+static const struct seccomp_rule vfio_dma_seccomp[] = {
+	SC_IOCTL(VFIO_IOMMU_MAP_DMA),
+	SC_IOCTL(VFIO_IOMMU_UNMAP_DMA),
+};
+
+/* iommu=on, once the function has its place on the bus: an endpoint of
+ * the VM's IOMMU whose mappings drive the device's container. */
+static int behind_iommu(struct vfio_pci *v)
+{
+	struct iommu_endpoint *ep = iommu_add_pci(v->vm, &v->fn);
+	struct iommu_mirror m;
+
+	vfio_dma_mirror(v->dma, &m);
+	if (!ep || iommu_mirror(v->vm, ep, &m))
+		return -1;
+	return 0;
+}
+
 static int vfio_pci_create(struct vm *vm, const void *config)
 {
 	const struct vfio_pci_config *c = config;
@@ -968,7 +1001,10 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	snprintf(v->name, sizeof(v->name), "vfio %s", c->host.bdf);
 	/* a group or device another process holds, or RAM that cannot be
 	 * locked for DMA: what the user asked for cannot be done */
-	v->fd = vfio_open_device(vm, &c->host);
+	if (c->iommu &&
+	    seccomp_allow(SECCOMP_DEVICE, vfio_dma_seccomp, SC_COUNT(vfio_dma_seccomp)))
+		return -1;
+	v->fd = vfio_open_device(vm, &c->host, c->iommu ? &v->dma : NULL);
 	if (v->fd < 0)
 		return EXIT_USAGE;
 	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &info) || !(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
@@ -999,6 +1035,8 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	v->fn.config_written = vfio_config_written;
 	if (pci_add(vm, &v->fn, (uint16_t)c->pci_segment))
 		return -1;
+	if (c->iommu && behind_iommu(v))
+		return EXIT_USAGE;
 	setup_intx(v, host_pin > 4 ? 0 : host_pin);
 	return 0;
 }
@@ -1007,7 +1045,7 @@ DEVICE_REGISTER(vfio_pci_desc) = {
 	.name = "vfio-pci",
 	.summary = "host PCI devices bound to vfio-pci, passed through",
 	.option = "device",
-	.usage = "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,pci_segment=N]",
+	.usage = "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,pci_segment=N][,iommu=on]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vfio_pci_config),

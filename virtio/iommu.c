@@ -12,6 +12,10 @@
  * sorted array of non-overlapping mappings.  An endpoint attached to no
  * domain has its DMA blocked (F_BYPASS is not offered).
  *
+ * Mirrors: an endpoint that does its own DMA (VFIO; struct iommu_mirror
+ * in core/iommu.h) is told of its domain's mappings instead of
+ * translating through map(); see "mirrors" below.
+ *
  * Threads.  Requests run on the event loop (queue_notify) or, for a
  * reset, on a vCPU thread, under the device lock.  Translations (map())
  * come from any thread: vCPU threads enabling queues, the event loop,
@@ -63,6 +67,7 @@
 #define MAP_F_MMIO 4
 
 #define PROBE_T_RESV_MEM 1
+#define RESV_MEM_T_RESERVED 0
 #define RESV_MEM_T_MSI 1
 
 /* The granule: 4 KiB pages, and every larger power of two. */
@@ -148,6 +153,8 @@ struct endpoint {
 	struct iommu_endpoint pub;	/* first: map() gets a pointer to it */
 	struct viommu *v;
 	struct domain *domain;		/* NULL: not attached, DMA blocked */
+	bool mirrored;			/* DMAs by itself: told of mappings */
+	struct iommu_mirror mirror;
 };
 
 /* DMA holds in two generations: hold_sync() moves new holds to the
@@ -400,6 +407,89 @@ static void *ep_map(void *opaque, uint64_t iova, uint64_t *len, bool write)
 	return gpa_ptr(v->mem, gpa, n);
 }
 
+/* ----------------------------------------------------------- mirrors */
+
+/* An endpoint that does its own DMA (core/iommu.h, struct iommu_mirror)
+ * holds a copy of its domain's mappings elsewhere (the host IOMMU); these
+ * keep the copy in step.  Write lock held. */
+
+static uint8_t mirror_status(int err)
+{
+	switch (err) {
+	case 0: return S_OK;
+	case -EINVAL: return S_INVAL;
+	case -ERANGE: return S_RANGE;
+	case -ENOMEM: return S_NOMEM;
+	default: return S_DEVERR;
+	}
+}
+
+static int mirror_map_one(struct endpoint *e, const struct mapping *m)
+{
+	unsigned prot = ((m->flags & MAP_F_READ) ? IOMMU_PROT_READ : 0) |
+			((m->flags & MAP_F_WRITE) ? IOMMU_PROT_WRITE : 0);
+
+	return e->mirror.map(e->mirror.opaque, m->start, m->end, m->gpa, prot);
+}
+
+/* A failed unmap leaves the device a way into guest memory the guest
+ * took back: not wisp's memory, but said. */
+static int mirror_unmap_one(struct endpoint *e, uint64_t start, uint64_t end)
+{
+	int err = e->mirror.unmap(e->mirror.opaque, start, end);
+
+	if (err)
+		wisp_err("virtio-iommu: endpoint %02x:%02x.%x: cannot unmap %#llx-%#llx: %s",
+			 e->pub.bdf >> 8, (e->pub.bdf >> 3) & 31, e->pub.bdf & 7,
+			 (unsigned long long)start, (unsigned long long)end, strerror(-err));
+	return err;
+}
+
+/* A new mapping of d into every mirror attached to d; if one refuses,
+ * none keeps it. */
+static uint8_t mirrors_map(struct viommu *v, const struct domain *d, const struct mapping *m)
+{
+	for (unsigned i = 0; i < v->nep; i++) {
+		struct endpoint *e = &v->ep[i];
+		int err;
+
+		if (e->domain != d || !e->mirrored)
+			continue;
+		err = mirror_map_one(e, m);
+		if (!err)
+			continue;
+		while (i--)
+			if (v->ep[i].domain == d && v->ep[i].mirrored)
+				mirror_unmap_one(&v->ep[i], m->start, m->end);
+		return mirror_status(err);
+	}
+	return S_OK;
+}
+
+static uint8_t mirrors_unmap(struct viommu *v, const struct domain *d, uint64_t start,
+			     uint64_t end)
+{
+	uint8_t status = S_OK;
+
+	for (unsigned i = 0; i < v->nep; i++)
+		if (v->ep[i].domain == d && v->ep[i].mirrored &&
+		    mirror_unmap_one(&v->ep[i], start, end))
+			status = S_DEVERR;
+	return status;
+}
+
+/* e just joined d: d's mappings so far, into e's mirror. */
+static uint8_t mirror_replay(struct endpoint *e, const struct domain *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		int err = mirror_map_one(e, &d->map[i]);
+
+		if (err)
+			return mirror_status(err);
+	}
+	return S_OK;
+}
+
 /* ---------------------------------------------------------- requests */
 
 /* Moves e out of its domain; the domain goes when it was the last.
@@ -410,6 +500,9 @@ static bool detach(struct endpoint *e)
 
 	if (!d)
 		return false;
+	/* a mirror holds only this domain's mappings: all of them go */
+	if (e->mirrored && d->n)
+		mirror_unmap_one(e, d->map[0].start, d->map[d->n - 1].end);
 	e->domain = NULL;
 	if (!--d->nendpoints)
 		domain_destroy(d);
@@ -449,6 +542,15 @@ static uint8_t do_attach(struct viommu *v, const struct req_attach *r, bool *rev
 	}
 	d->nendpoints++;
 	e->domain = d;
+	if (e->mirrored) {
+		uint8_t status = mirror_replay(e, d);
+
+		/* what did get mapped goes again; e stays detached */
+		if (status != S_OK) {
+			*revoked |= detach(e);
+			return status;
+		}
+	}
 	return S_OK;
 }
 
@@ -479,6 +581,9 @@ static uint8_t do_map(struct viommu *v, const struct req_map *r)
 		.flags = le32toh(r->flags),
 	};
 	struct domain *d = domain_find(v, le32toh(r->domain));
+	uint64_t granule = le64toh(v->cfg.page_size_mask) & -le64toh(v->cfg.page_size_mask);
+	uint8_t status;
+	bool removed;
 
 	if (!d)
 		return S_NOENT;
@@ -487,23 +592,33 @@ static uint8_t do_map(struct viommu *v, const struct req_map *r)
 		return S_INVAL;
 	if (m.end < m.start || m.gpa + (m.end - m.start) < m.gpa)
 		return S_INVAL;
-	if (m.start < v->cfg.input_start || m.end > v->cfg.input_end)
+	if (m.start < le64toh(v->cfg.input_start) || m.end > le64toh(v->cfg.input_end))
 		return S_RANGE;
-	if ((m.start | m.gpa | (m.end + 1)) & (PAGE_SIZE - 1))
+	if ((m.start | m.gpa | (m.end + 1)) & (granule - 1))
 		return S_RANGE;
-	return domain_map(d, &m);
+	status = domain_map(d, &m);
+	if (status == S_OK) {
+		status = mirrors_map(v, d, &m);
+		if (status != S_OK)
+			domain_unmap(d, m.start, m.end, &removed);
+	}
+	return status;
 }
 
 static uint8_t do_unmap(struct viommu *v, const struct req_unmap *r, bool *revoked)
 {
 	uint64_t start = le64toh(r->virt_start), end = le64toh(r->virt_end);
 	struct domain *d = domain_find(v, le32toh(r->domain));
+	uint8_t status;
 
 	if (!d)
 		return S_NOENT;
 	if (end < start)
 		return S_INVAL;
-	return domain_unmap(d, start, end, revoked);
+	status = domain_unmap(d, start, end, revoked);
+	if (status == S_OK && *revoked)
+		status = mirrors_unmap(v, d, start, end);
+	return status;
 }
 
 /* PROBE: the endpoint's properties, into the buffer of `room` bytes the
@@ -518,16 +633,34 @@ static uint8_t do_probe(struct viommu *v, const struct req_probe *r, uint8_t *pr
 		.start = htole64(MSI_START),
 		.end = htole64(MSI_END),
 	};
+	const struct endpoint *e;
+	size_t at = sizeof(msi);
 
 	for (size_t i = 0; i < sizeof(r->reserved); i++)
 		if (r->reserved[i])
 			return S_INVAL;
-	if (!endpoint_find(v, le32toh(r->endpoint)))
+	e = endpoint_find(v, le32toh(r->endpoint));
+	if (!e)
 		return S_NOENT;
 	if (room < v->cfg.probe_size)
 		return S_INVAL;
 	memset(props, 0, room);
 	memcpy(props, &msi, sizeof(msi));
+	/* a mirror's holes (its host IOMMU cannot map there), but for the
+	 * MSI window, said already; probe_size has room for them all */
+	for (unsigned i = 0; e->mirrored && i < e->mirror.nholes && i < IOMMU_MIRROR_HOLES; i++) {
+		struct probe_resv_mem hole = msi;
+
+		if (e->mirror.hole[i].start >= MSI_START && e->mirror.hole[i].last <= MSI_END)
+			continue;
+		if (at + sizeof(hole) > room)
+			break;
+		hole.subtype = RESV_MEM_T_RESERVED;
+		hole.start = htole64(e->mirror.hole[i].start);
+		hole.end = htole64(e->mirror.hole[i].last);
+		memcpy(props + at, &hole, sizeof(hole));
+		at += sizeof(hole);
+	}
 	return S_OK;
 }
 
@@ -694,6 +827,44 @@ static int viommu_pci_create(struct viommu *v)
 	return 0;
 }
 
+/* struct iommu's mirror(): what the guest is offered shrinks to what
+ * the mirror can map -- its smallest page becomes the granule (larger
+ * multiples of it stay offered: the host maps any), and the input range
+ * the intersection -- so a guest that follows the config never asks a
+ * mirror for what it cannot do.  Before the guest runs. */
+static int viommu_mirror(struct iommu *iommu, struct iommu_endpoint *pub,
+			 const struct iommu_mirror *m)
+{
+	struct viommu *v = (struct viommu *)((char *)iommu - offsetof(struct viommu, iommu));
+	struct endpoint *e = (struct endpoint *)pub;
+	uint64_t mask = le64toh(v->cfg.page_size_mask);
+	uint64_t granule = m->page_sizes & -m->page_sizes;
+	uint64_t start = le64toh(v->cfg.input_start), last = le64toh(v->cfg.input_end);
+
+	if (e < v->ep || e >= v->ep + v->nep || !m->map || !m->unmap)
+		return -1;
+	if (granule > (mask & -mask))
+		mask &= ~(granule - 1);
+	if (m->input_start > start)
+		start = m->input_start;
+	if (m->input_last < last)
+		last = m->input_last;
+	if (!granule || !mask || start > last || last - start < granule - 1) {
+		wisp_err("virtio-iommu: endpoint %02x:%02x.%x: cannot offer what its host IOMMU "
+			 "can map (page sizes %#llx, addresses %#llx-%#llx)",
+			 pub->bdf >> 8, (pub->bdf >> 3) & 31, pub->bdf & 7,
+			 (unsigned long long)m->page_sizes, (unsigned long long)m->input_start,
+			 (unsigned long long)m->input_last);
+		return -1;
+	}
+	v->cfg.page_size_mask = htole64(mask);
+	v->cfg.input_start = htole64(start);
+	v->cfg.input_end = htole64(last);
+	e->mirror = *m;
+	e->mirrored = true;
+	return 0;
+}
+
 static struct iommu_endpoint *viommu_add_pci(struct iommu *iommu, struct pci_function *fn)
 {
 	struct viommu *v = (struct viommu *)((char *)iommu - offsetof(struct viommu, iommu));
@@ -721,6 +892,7 @@ static int viommu_create(struct vm *vm, const void *config)
 	v->vm = vm;
 	viommu_init(v, &vm->mem);
 	v->iommu.add_pci = viommu_add_pci;
+	v->iommu.mirror = viommu_mirror;
 	return iommu_register(vm, &v->iommu);
 }
 
@@ -784,5 +956,18 @@ void viommu_test_reset(struct viommu *v)
 	struct virtio_dev d = { .priv = v };
 
 	viommu_reset(&d);
+}
+
+int viommu_test_mirror(struct viommu *v, unsigned i, const struct iommu_mirror *m)
+{
+	return viommu_mirror(&v->iommu, viommu_test_endpoint(v, i), m);
+}
+
+void viommu_test_config(const struct viommu *v, uint64_t *page_size_mask,
+			uint64_t *input_start, uint64_t *input_end)
+{
+	*page_size_mask = le64toh(v->cfg.page_size_mask);
+	*input_start = le64toh(v->cfg.input_start);
+	*input_end = le64toh(v->cfg.input_end);
 }
 #endif

@@ -25,5 +25,11 @@ struct iommu_endpoint *viommu_test_endpoint(struct viommu *v, unsigned i);
 uint64_t viommu_test_faults(const struct viommu *v);
 /* What a device reset does. */
 void viommu_test_reset(struct viommu *v);
+/* Endpoint i becomes a mirror (struct iommu's mirror()). */
+struct iommu_mirror;
+int viommu_test_mirror(struct viommu *v, unsigned i, const struct iommu_mirror *m);
+/* The config the guest reads, in host order. */
+void viommu_test_config(const struct viommu *v, uint64_t *page_size_mask,
+			uint64_t *input_start, uint64_t *input_end);
 
 #endif

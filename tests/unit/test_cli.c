@@ -539,8 +539,16 @@ static void test_vfio_device(void **state)
 	if (a != CLI_RUN)
 		fail_msg("%s", err.msg);
 	cli_free(&cfg);
-	expect_error(parse_device("0000:00:05.0", ",iommu=on"),
-		     "--device: iommu=on is not supported yet");
+	/* iommu=on needs virtio-iommu built in */
+	expect_error(parse_device("0000:00:05.0", ",iommu=perhaps"),
+		     "--device: 'iommu=perhaps': expected on or off");
+	if (IS_ENABLED(CONFIG_VIRTIO_IOMMU)) {
+		assert_int_equal(parse_device("0000:00:05.0", ",iommu=on"), CLI_RUN);
+		cli_free(&cfg);
+	} else {
+		expect_error(parse_device("0000:00:05.0", ",iommu=on"),
+			     "--device: 'iommu=on': this wisp is built without virtio-iommu");
+	}
 	expect_error(parse_device("0000:00:05.0", ",pci_segment=9"), "--device: ");
 
 	/* one group: the other device's driver decides */

@@ -9,6 +9,7 @@
 #include "unit.h"
 
 #include <endian.h>
+#include <errno.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -496,6 +497,255 @@ static void test_virtqueue_through_iommu(void **state)
 	virtq_reset(&q);	/* frees the queue's in-flight map */
 }
 
+/* ------------------------------------------------------------ mirrors */
+
+/* A mirror that records what it is told (and can be told to refuse):
+ * what a VFIO container behind the IOMMU would get. */
+#define MAX_OPS 64
+
+struct mirror_op {
+	char op;		/* 'm' map, 'u' unmap */
+	uint64_t iova, last, gpa;
+	unsigned prot;
+};
+
+struct fake_mirror {
+	struct mirror_op op[MAX_OPS];
+	unsigned n;
+	unsigned maps;		/* map calls so far */
+	unsigned fail_map;	/* 1-based map call that fails, 0: none */
+	int fail_err;
+};
+
+static int fake_map(void *opaque, uint64_t iova, uint64_t last, uint64_t gpa, unsigned prot)
+{
+	struct fake_mirror *m = opaque;
+
+	if (++m->maps == m->fail_map)
+		return m->fail_err;
+	assert_true(m->n < MAX_OPS);
+	m->op[m->n++] = (struct mirror_op){ 'm', iova, last, gpa, prot };
+	return 0;
+}
+
+static int fake_unmap(void *opaque, uint64_t iova, uint64_t last)
+{
+	struct fake_mirror *m = opaque;
+
+	assert_true(m->n < MAX_OPS);
+	m->op[m->n++] = (struct mirror_op){ 'u', iova, last, 0, 0 };
+	return 0;
+}
+
+static void make_mirror(struct fx *f, unsigned ep, struct fake_mirror *m)
+{
+	struct iommu_mirror im = {
+		.map = fake_map, .unmap = fake_unmap, .opaque = m,
+		.page_sizes = 0x40201000,	/* 4K, 2M, 1G: intel-iommu's */
+		.input_start = 0, .input_last = UINT64_MAX,
+	};
+
+	memset(m, 0, sizeof(*m));
+	assert_int_equal(viommu_test_mirror(f->v, ep, &im), 0);
+}
+
+static void expect_op(const struct fake_mirror *m, unsigned i, char op, uint64_t iova,
+		      uint64_t last, uint64_t gpa, unsigned prot)
+{
+	assert_true(i < m->n);
+	assert_int_equal(m->op[i].op, op);
+	assert_int_equal(m->op[i].iova, iova);
+	assert_int_equal(m->op[i].last, last);
+	if (op == 'm') {
+		assert_int_equal(m->op[i].gpa, gpa);
+		assert_int_equal(m->op[i].prot, prot);
+	}
+}
+
+/* A mirror gets its domain's mappings: the earlier ones replayed when it
+ * attaches, each MAP and UNMAP while it is there, all of them removed
+ * when it leaves (DETACH, ATTACH elsewhere, reset), nothing otherwise. */
+static void test_mirror_follows_domain(void **state)
+{
+	struct fx *f = *state;
+	struct fake_mirror m;
+
+	make_mirror(f, 0, &m);
+	/* domain 1 made by EP1 (emulated), two mappings before EP0 comes */
+	assert_int_equal(attach(f, 1, EP1), S_OK);
+	assert_int_equal(map(f, 1, 0x10000, 0x1ffff, 0x40000, RD), S_OK);
+	assert_int_equal(map(f, 1, 0x5000, 0x5fff, 0x80000, RD | WR), S_OK);
+	assert_int_equal(m.n, 0);
+	assert_int_equal(attach(f, 1, EP0), S_OK);
+	assert_int_equal(m.n, 2);	/* replayed, in address order */
+	expect_op(&m, 0, 'm', 0x5000, 0x5fff, 0x80000, IOMMU_PROT_READ | IOMMU_PROT_WRITE);
+	expect_op(&m, 1, 'm', 0x10000, 0x1ffff, 0x40000, IOMMU_PROT_READ);
+	/* while attached: each MAP, each UNMAP that removes something */
+	assert_int_equal(map(f, 1, 0x30000, 0x30fff, 0x90000, WR), S_OK);
+	expect_op(&m, 2, 'm', 0x30000, 0x30fff, 0x90000, IOMMU_PROT_WRITE);
+	assert_int_equal(unmap(f, 1, 0x10000, 0x17fff), S_RANGE);	/* would split */
+	assert_int_equal(unmap(f, 1, 0x100000, 0x1fffff), S_OK);	/* nothing there */
+	assert_int_equal(m.n, 3);
+	assert_int_equal(unmap(f, 1, 0x10000, 0x1ffff), S_OK);
+	expect_op(&m, 3, 'u', 0x10000, 0x1ffff, 0, 0);
+	/* the emulated endpoint sees the same domain */
+	assert_null(xlate(f, 1, 0x10000, &(uint64_t){ 8 }, false));
+	/* leaving: everything the domain holds, in one range */
+	assert_int_equal(detach(f, 1, EP0), S_OK);
+	expect_op(&m, 4, 'u', 0x5000, 0x30fff, 0, 0);
+	assert_int_equal(map(f, 1, 0x40000, 0x40fff, 0x90000, RD), S_OK);
+	assert_int_equal(m.n, 5);	/* not there any more */
+	/* back, then moved to another domain: replay, then all removed */
+	assert_int_equal(attach(f, 1, EP0), S_OK);
+	assert_int_equal(m.n, 8);
+	assert_int_equal(attach(f, 2, EP0), S_OK);
+	expect_op(&m, 8, 'u', 0x5000, 0x40fff, 0, 0);
+	assert_int_equal(m.n, 9);	/* domain 2 is empty: nothing to replay */
+	assert_int_equal(map(f, 2, 0, 0x1fffff, 0x200000, RD | WR), S_OK);
+	expect_op(&m, 9, 'm', 0, 0x1fffff, 0x200000, IOMMU_PROT_READ | IOMMU_PROT_WRITE);
+	/* a device reset takes every domain */
+	viommu_test_reset(f->v);
+	expect_op(&m, 10, 'u', 0, 0x1fffff, 0, 0);
+	assert_int_equal(m.n, 11);
+}
+
+/* A mirror's refusal is the guest's status, and then no one has the
+ * mapping: not the domain, not another mirror. */
+static void test_mirror_failures(void **state)
+{
+	struct fx *f = *state;
+	struct fake_mirror a, b;
+	static const struct { int err; int status; } cases[] = {
+		{ -ENOMEM, S_NOMEM }, { -EINVAL, S_INVAL }, { -ERANGE, S_RANGE },
+		{ -EIO, S_DEVERR }, { -EFAULT, S_DEVERR },
+	};
+
+	make_mirror(f, 0, &a);
+	assert_int_equal(attach(f, 1, EP0), S_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		a.fail_map = a.maps + 1;
+		a.fail_err = cases[i].err;
+		assert_int_equal(map(f, 1, 0x10000, 0x1ffff, 0x40000, RD), cases[i].status);
+	}
+	/* not in the domain: mapping the range again works */
+	assert_int_equal(a.n, 0);
+	assert_int_equal(map(f, 1, 0x10000, 0x1ffff, 0x40000, RD), S_OK);
+	assert_int_equal(a.n, 1);
+
+	/* two mirrors in one domain: the second refuses, the first lets go */
+	make_mirror(f, 1, &b);
+	assert_int_equal(attach(f, 1, EP1), S_OK);
+	expect_op(&b, 0, 'm', 0x10000, 0x1ffff, 0x40000, IOMMU_PROT_READ);
+	b.fail_map = b.maps + 1;
+	b.fail_err = -ENOMEM;
+	assert_int_equal(map(f, 1, 0x20000, 0x20fff, 0x50000, RD | WR), S_NOMEM);
+	expect_op(&a, 1, 'm', 0x20000, 0x20fff, 0x50000, IOMMU_PROT_READ | IOMMU_PROT_WRITE);
+	expect_op(&a, 2, 'u', 0x20000, 0x20fff, 0, 0);
+	assert_int_equal(b.n, 1);
+
+	/* a replay that fails halfway: ATTACH fails, the endpoint is out
+	 * of every domain with nothing left mapped */
+	assert_int_equal(detach(f, 1, EP1), S_OK);
+	expect_op(&b, 1, 'u', 0x10000, 0x1ffff, 0, 0);
+	assert_int_equal(map(f, 1, 0x30000, 0x30fff, 0x60000, RD), S_OK);
+	assert_int_equal(map(f, 1, 0x40000, 0x40fff, 0x70000, RD), S_OK);
+	b.fail_map = b.maps + 2;
+	b.fail_err = -EIO;
+	assert_int_equal(attach(f, 1, EP1), S_DEVERR);
+	assert_int_equal(b.n, 4);
+	expect_op(&b, 2, 'm', 0x10000, 0x1ffff, 0x40000, IOMMU_PROT_READ);
+	expect_op(&b, 3, 'u', 0x10000, 0x40fff, 0, 0);
+	/* out: the domain's next mapping does not reach it */
+	assert_int_equal(map(f, 1, 0x50000, 0x50fff, 0x70000, RD), S_OK);
+	assert_int_equal(b.n, 4);
+	assert_int_equal(detach(f, 1, EP1), S_INVAL);
+}
+
+/* PROBE tells a mirror's holes as reserved memory, after the MSI window
+ * (a hole that is that window is not said twice); others get only the
+ * MSI window. */
+static void test_mirror_probe(void **state)
+{
+	struct fx *f = *state;
+	struct fake_mirror m = { 0 };
+	struct iommu_mirror im = {
+		.map = fake_map, .unmap = fake_unmap, .opaque = &m,
+		.page_sizes = 0x1000, .input_start = 0, .input_last = (1ull << 48) - 1,
+		.nholes = 2,
+		.hole = { { 0xfee00000, 0xfeefffff }, { 0xfd00000000ull, 0xffffffffffull } },
+	};
+	struct __attribute__((packed)) { uint8_t head[4]; uint32_t ep; uint8_t r[64]; }
+		req = { { PROBE }, htole32(EP0), { 0 } };
+	uint8_t resp[512 + 4];
+
+	assert_int_equal(viommu_test_mirror(f->v, 0, &im), 0);
+	memset(resp, 0xaa, sizeof(resp));
+	assert_int_equal(viommu_test_request(f->v, &req, sizeof(req), resp, sizeof(resp)),
+			 (int)sizeof(resp));
+	assert_int_equal(resp[512], S_OK);
+	assert_int_equal(resp[4], 1);					/* MSI */
+	assert_int_equal(resp[24] | resp[25] << 8, 1);			/* RESV_MEM */
+	assert_int_equal(resp[26] | resp[27] << 8, 20);
+	assert_int_equal(resp[28], 0);					/* RESERVED */
+	assert_int_equal(le64toh(*(uint64_t *)(void *)&resp[32]), 0xfd00000000ull);
+	assert_int_equal(le64toh(*(uint64_t *)(void *)&resp[40]), 0xffffffffffull);
+	for (size_t i = 48; i < 512; i++)
+		assert_int_equal(resp[i], 0);
+	/* EP1 is no mirror: the MSI window only */
+	req.ep = htole32(EP1);
+	assert_int_equal(viommu_test_request(f->v, &req, sizeof(req), resp, sizeof(resp)),
+			 (int)sizeof(resp));
+	assert_int_equal(resp[512], S_OK);
+	for (size_t i = 24; i < 512; i++)
+		assert_int_equal(resp[i], 0);
+}
+
+/* What the guest is offered follows what mirrors can map: their smallest
+ * page becomes the granule, their addresses bound the input range. */
+static void test_mirror_config(void **state)
+{
+	struct fx *f = *state;
+	struct fake_mirror m = { 0 };
+	struct iommu_mirror im = { .map = fake_map, .unmap = fake_unmap, .opaque = &m };
+	uint64_t mask, start, end;
+
+	viommu_test_config(f->v, &mask, &start, &end);
+	assert_int_equal(mask, ~0xfffull);
+	assert_int_equal(start, 0);
+	assert_int_equal(end, UINT64_MAX);
+	/* none it could use: refused, nothing changed */
+	im.page_sizes = 0;
+	im.input_last = UINT64_MAX;
+	assert_int_equal(viommu_test_mirror(f->v, 0, &im), -1);
+	im.page_sizes = 0x1000;
+	im.input_start = 0x1000;
+	im.input_last = 0x1fff - 1;
+	assert_int_equal(viommu_test_mirror(f->v, 0, &im), -1);
+	viommu_test_config(f->v, &mask, &start, &end);
+	assert_int_equal(mask, ~0xfffull);
+	assert_int_equal(end, UINT64_MAX);
+	/* 64 KiB pages and 39 address bits */
+	im.page_sizes = 0x10000 | 0x20000000;
+	im.input_start = 0;
+	im.input_last = (1ull << 39) - 1;
+	assert_int_equal(viommu_test_mirror(f->v, 0, &im), 0);
+	viommu_test_config(f->v, &mask, &start, &end);
+	assert_int_equal(mask, ~0xffffull);
+	assert_int_equal(end, (1ull << 39) - 1);
+	assert_int_equal(attach(f, 1, EP1), S_OK);
+	assert_int_equal(map(f, 1, 0x1000, 0x1fff, 0x1000, RD), S_RANGE);	/* 4 KiB */
+	assert_int_equal(map(f, 1, 0x10000, 0x1ffff, 0x11000, RD), S_RANGE);
+	assert_int_equal(map(f, 1, 1ull << 39, (1ull << 39) + 0xffff, 0, RD), S_RANGE);
+	assert_int_equal(map(f, 1, 0x10000, 0x1ffff, 0x20000, RD), S_OK);
+	/* a second, smaller-paged mirror cannot undo the first */
+	im.page_sizes = 0x1000;
+	im.input_last = UINT64_MAX;
+	assert_int_equal(viommu_test_mirror(f->v, 1, &im), 0);
+	viommu_test_config(f->v, &mask, &start, &end);
+	assert_int_equal(mask, ~0xffffull);
+	assert_int_equal(end, (1ull << 39) - 1);
+}
+
 #endif
 
 int main(void)
@@ -512,6 +762,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_mappings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmap_waits_for_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_virtqueue_through_iommu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_follows_domain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mirror_probe, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 # vfio-errors: bad --device input on a real host is refused with one line
 # and exit 2 before any guest starts: not a PCI device, a device bound to
 # another driver (or none), a group that is not viable, the same device
-# twice, a group another wisp holds, iommu=on (not written yet).
+# twice, a group another wisp holds, iommu=on for a device whose group
+# holds another device given to wisp.
 # lab-timeout: 60
 dev0=$(sed -n '1s/ .*//p' /run/lab-vfio)	# alone in its group
 dev1=$(sed -n '2s/ .*//p' /run/lab-vfio)	# these two share a group
@@ -28,8 +29,9 @@ refused no-driver "^wisp: --device: 0000:00:00.0 is bound to no driver, not vfio
 	--device path=/sys/bus/pci/devices/0000:00:00.0
 refused twice "^wisp: --device: $dev0 is given twice" \
 	--device path=/sys/bus/pci/devices/$dev0 path=/sys/bus/pci/devices/$dev0
-refused iommu "^wisp: --device: iommu=on is not supported yet" \
-	--device path=/sys/bus/pci/devices/$dev0,iommu=on
+# iommu=on takes a group of its own: not dev1's, which dev2 shares
+refused iommu-group "^wisp: --device: $dev2: IOMMU group [0-9]+ is shared with another device given to wisp, and a device with iommu=on needs a group of its own" \
+	--device path=/sys/bus/pci/devices/$dev1,iommu=on path=/sys/bus/pci/devices/$dev2
 
 # a group another wisp holds: the second one is refused
 setsid "$WISP" --kernel "$GUEST_BZIMAGE" --memory size=128M --serial null --console off \
