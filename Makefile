@@ -137,13 +137,21 @@ common-cflags := -std=gnu11 -I$(srctree)/arch/$(ARCH)/include -Wall -Wextra -Wer
 	-D_GNU_SOURCE -I$(srctree) -include $(autoconf) \
 	-DWISP_VERSION='"$(version)"' -MMD -MP
 CFLAGS ?= -Os -g
+# -fno-pie: the link is static and not PIE anyway (fixed addresses), so
+# addresses can be immediates rather than RIP-relative loads or GOT
+# entries (about 0.5 KiB on x86_64)
 wisp-cflags := $(common-cflags) $(CFLAGS) -I$(uapi) -ffunction-sections \
-	-fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector
+	-fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector -fno-pie
 LDFLAGS ?=
 # noseparate-code: one read-only+code segment instead of three page-aligned
-# ones (about 4 KiB on x86_64, and 4 KiB pages on aarch64 rather than 64 KiB)
-wisp-ldflags := -static -Wl,--gc-sections -Wl,-z,noseparate-code \
-	-Wl,-z,max-page-size=4096 $(LDFLAGS)
+# ones (about 4 KiB on x86_64, and 4 KiB pages on aarch64 rather than 64 KiB).
+# norelro: musl applies RELRO only in its dynamic linker, so in a static
+# binary the GNU_RELRO segment protects nothing (its pages stay writable)
+# and only pads the file to a page boundary; with it gone, a small
+# common-page-size lets the data segment start right after the code in
+# the file instead of at the next page (together about 1.8 KiB).
+wisp-ldflags := -static -no-pie -Wl,--gc-sections -Wl,-z,noseparate-code \
+	-Wl,-z,max-page-size=4096 -Wl,-z,norelro -Wl,-z,common-page-size=64 $(LDFLAGS)
 
 # ---------------------------------------------------------------- objects
 dirs := core arch/$(ARCH) devices virtio vhost vfio
