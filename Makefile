@@ -139,9 +139,11 @@ common-cflags := -std=gnu11 -I$(srctree)/arch/$(ARCH)/include -Wall -Wextra -Wer
 CFLAGS ?= -Os -g
 # -fno-pie: the link is static and not PIE anyway (fixed addresses), so
 # addresses can be immediates rather than RIP-relative loads or GOT
-# entries (about 0.5 KiB on x86_64)
+# entries (about 0.5 KiB on x86_64).  -fno-jump-tables: a switch becomes
+# compares instead of a table of 8-byte addresses (about 1 KiB).
 wisp-cflags := $(common-cflags) $(CFLAGS) -I$(uapi) -ffunction-sections \
-	-fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector -fno-pie
+	-fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector -fno-pie \
+	-fno-jump-tables
 LDFLAGS ?=
 # noseparate-code: one read-only+code segment instead of three page-aligned
 # ones (about 4 KiB on x86_64, and 4 KiB pages on aarch64 rather than 64 KiB).
