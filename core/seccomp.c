@@ -86,7 +86,7 @@ static __thread const char *thread_kind;
 
 /* ------------------------------------------------------ core's own needs */
 
-/* Every thread: memory (musl's malloc), locks, writing to stderr (error
+/* Every thread: memory (malloc), locks, writing to stderr (error
  * lines), its signal mask and handlers (the kick and crash handlers),
  * time, and dying.  No executable mappings. */
 static const struct seccomp_rule common_rules[] = {
