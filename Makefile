@@ -141,9 +141,12 @@ CFLAGS ?= -Os -g
 # addresses can be immediates rather than RIP-relative loads or GOT
 # entries (about 0.5 KiB on x86_64).  -fno-jump-tables: a switch becomes
 # compares instead of a table of 8-byte addresses (about 1 KiB).
+# -fno-unwind-tables: GCC's AArch64 default emits .eh_frame even without
+# asynchronous unwind tables; C without exceptions or backtraces never
+# reads it (about 10 KiB there; wisp.debug keeps .debug_frame for gdb).
 wisp-cflags := $(common-cflags) $(CFLAGS) -I$(uapi) -ffunction-sections \
-	-fdata-sections -fno-asynchronous-unwind-tables -fno-stack-protector -fno-pie \
-	-fno-jump-tables
+	-fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-fno-stack-protector -fno-pie -fno-jump-tables
 LDFLAGS ?=
 # noseparate-code: one read-only+code segment instead of three page-aligned
 # ones (about 4 KiB on x86_64, and 4 KiB pages on aarch64 rather than 64 KiB).
