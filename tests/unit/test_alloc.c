@@ -2,14 +2,15 @@
 /*
  * core/alloc.c (CONFIG_SMALL_MALLOC), the static binary's malloc, called
  * by its wisp_ names: alignment, contents kept across realloc, zeroed
- * calloc, blocks reused after free, no two live blocks overlapping, the
- * overflow and out-of-memory answers, and a stop (SIGILL from the trap)
+ * calloc, blocks reused after free, no two live blocks overlapping (one
+ * thread or several), the overflow and out-of-memory answers, and a stop (SIGILL from the trap)
  * on a double free, a stray pointer and an overwritten header.  The
  * stopping cases run in a child process.
  */
 #include "unit.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -150,6 +151,53 @@ static void test_resize(void **state)
 	wisp_free(q);
 }
 
+/* Threads allocating and freeing at once (the I/O workers, the event
+ * loop and the vCPUs do): no block handed out twice, contents kept. */
+static void *churn(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+	unsigned char *held[16] = { 0 };
+	size_t len[16] = { 0 };
+
+	for (int i = 0; i < 200000; i++) {
+		unsigned slot;
+
+		seed = seed * 1103515245u + 12345u;
+		slot = (seed >> 8) % 16;
+		if (held[slot]) {
+			if (!filled(held[slot], len[slot], slot + (unsigned)(uintptr_t)arg))
+				return (void *)1;
+			wisp_free(held[slot]);
+			held[slot] = NULL;
+		} else {
+			/* mostly small blocks (the locked path), now and
+			 * then a mapping of its own */
+			len[slot] = (seed >> 12) % 64 ? (seed >> 12) % 600 : 9000;
+			held[slot] = wisp_malloc(len[slot]);
+			if (!held[slot])
+				return (void *)1;
+			fill(held[slot], len[slot], slot + (unsigned)(uintptr_t)arg);
+		}
+	}
+	for (int s = 0; s < 16; s++)
+		wisp_free(held[s]);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	pthread_t t[4];
+	void *ret;
+
+	(void)state;
+	for (uintptr_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, churn, (void *)(i * 40)), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &ret), 0);
+		assert_null(ret);
+	}
+}
+
 static void test_out_of_memory(void **state)
 {
 	(void)state;
@@ -265,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_zeroed),
 		cmocka_unit_test(test_resize),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_stops_on_misuse),
 	};
