@@ -53,14 +53,23 @@ int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err)
 		cli_errorf(err, "out of memory");
 		return -1;
 	}
-	for (char *save = NULL, *tok = strtok_r(kv->buf, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
+	/* the items between commas, empty ones skipped as strtok_r would
+	 * (and refused below); by hand, as strtok_r brings strspn and
+	 * strcspn into the binary */
+	for (char *tok = kv->buf, *next; *tok; tok = next) {
+		char *comma = strchr(tok, ',');
+		char *eq;
 
+		next = comma ? comma + 1 : tok + strlen(tok);
+		if (comma == tok)
+			continue;
+		if (comma)
+			*comma = '\0';
 		if (kv->n == KV_MAX) {
 			cli_errorf(err, "too many items in '%s'", text);
 			goto fail;
 		}
+		eq = strchr(tok, '=');
 		if (eq == tok) {
 			cli_errorf(err, "missing key before '%s'", tok);
 			goto fail;
@@ -69,7 +78,7 @@ int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err)
 			*eq = '\0';
 		kv->item[kv->n++] = (struct kv){ tok, eq ? eq + 1 : NULL, false };
 	}
-	/* strtok_r folds ",," and a trailing ",": refuse them instead. */
+	/* the loop skips ",," and a trailing ",": refuse them instead. */
 	if (has_empty_item(text)) {
 		cli_errorf(err, "empty item in '%s'", text);
 		goto fail;

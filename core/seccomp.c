@@ -86,7 +86,7 @@ static __thread const char *thread_kind;
 
 /* ------------------------------------------------------ core's own needs */
 
-/* Every thread: memory (musl's malloc), locks, writing to stderr (error
+/* Every thread: memory (malloc), locks, writing to stderr (error
  * lines), its signal mask and handlers (the kick and crash handlers),
  * time, and dying.  No executable mappings. */
 static const struct seccomp_rule common_rules[] = {
@@ -274,11 +274,19 @@ static void emit(struct prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t
 
 #define ARG_LO(i) ((uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i)))
 
-static int rule_cmp(const void *a, const void *b)
+/* Orders the rules by nr, so that each nr's rules form one block.  An
+ * insertion sort: a kind has at most MAX_RULES, sorted once at the seal,
+ * and musl's qsort would cost the binary 2 KiB. */
+static void sort_rules(struct seccomp_rule *r, size_t n)
 {
-	const struct seccomp_rule *x = a, *y = b;
+	for (size_t i = 1; i < n; i++) {
+		struct seccomp_rule x = r[i];
+		size_t j = i;
 
-	return (x->nr > y->nr) - (x->nr < y->nr);
+		for (; j > 0 && r[j - 1].nr > x.nr; j--)
+			r[j] = r[j - 1];
+		r[j] = x;
+	}
 }
 
 /* The block for the rules [first, end), which share one nr: allow when
@@ -310,7 +318,7 @@ static int build(struct kind *k, uint32_t dflt)
 
 	if (!p)
 		return -1;
-	qsort(r, n, sizeof(*r), rule_cmp);
+	sort_rules(r, n);
 	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
 	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, THIS_AUDIT_ARCH);
 	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_KILL_PROCESS);
@@ -348,30 +356,40 @@ static int build(struct kind *k, uint32_t dflt)
 
 /* ------------------------------------------------------------ SIGSYS */
 
-static const struct { int nr; const char *name; } known_names[] = {
-#define N(x) { SYS_##x, #x }
-	N(read), N(write), N(close), N(ioctl), N(mmap), N(mprotect), N(munmap),
-	N(openat), N(socket), N(connect), N(accept4), N(bind), N(listen),
-	N(sendto), N(recvfrom), N(sendmsg), N(recvmsg), N(clone), N(execve),
-	N(execveat), N(kill), N(ptrace), N(mount), N(getppid), N(setuid),
-	N(readv), N(writev), N(preadv), N(pwritev), N(pread64), N(pwrite64),
-	N(fsync), N(fdatasync), N(fallocate), N(epoll_ctl), N(epoll_pwait),
-	N(eventfd2), N(timerfd_create), N(timerfd_settime), N(unlinkat),
-	N(shutdown), N(fcntl), N(prctl), N(seccomp), N(getrandom), N(msync),
-	N(newfstatat), N(fstat), N(lseek), N(dup3), N(pipe2), N(wait4),
-	N(clone3), N(memfd_create), N(ftruncate), N(statx), N(faccessat),
+/* The names of the calls most likely to show up in a report: one list,
+ * expanded twice, into the numbers and into one string of the names
+ * separated by NULs (an array of pointers would cost 16 bytes a name). */
 #ifdef SYS_open
-	N(open), N(unlink), N(fork), N(vfork), N(poll), N(epoll_wait), N(stat),
-	N(pipe), N(dup2), N(access),
+#define LEGACY_SYSCALLS(N) N(open) N(unlink) N(fork) N(vfork) N(poll) N(epoll_wait) \
+	N(stat) N(pipe) N(dup2) N(access)
+#else
+#define LEGACY_SYSCALLS(N)
 #endif
-#undef N
-};
+#define KNOWN_SYSCALLS(N)							\
+	N(read) N(write) N(close) N(ioctl) N(mmap) N(mprotect) N(munmap)	\
+	N(openat) N(socket) N(connect) N(accept4) N(bind) N(listen)		\
+	N(sendto) N(recvfrom) N(sendmsg) N(recvmsg) N(clone) N(execve)		\
+	N(execveat) N(kill) N(ptrace) N(mount) N(getppid) N(setuid)		\
+	N(readv) N(writev) N(preadv) N(pwritev) N(pread64) N(pwrite64)		\
+	N(fsync) N(fdatasync) N(fallocate) N(epoll_ctl) N(epoll_pwait)		\
+	N(eventfd2) N(timerfd_create) N(timerfd_settime) N(unlinkat)		\
+	N(shutdown) N(fcntl) N(prctl) N(seccomp) N(getrandom) N(msync)		\
+	N(newfstatat) N(fstat) N(lseek) N(dup3) N(pipe2) N(wait4)		\
+	N(clone3) N(memfd_create) N(ftruncate) N(statx) N(faccessat)		\
+	LEGACY_SYSCALLS(N)
+
+#define SYSCALL_NR(x) SYS_##x,
+#define SYSCALL_NAME(x) #x "\0"
+static const unsigned short known_nrs[] = { KNOWN_SYSCALLS(SYSCALL_NR) };
+static const char known_names[] = KNOWN_SYSCALLS(SYSCALL_NAME);
 
 static const char *syscall_name(int nr)
 {
-	for (size_t i = 0; i < SC_COUNT(known_names); i++)
-		if (known_names[i].nr == nr)
-			return known_names[i].name;
+	const char *name = known_names;
+
+	for (size_t i = 0; i < SC_COUNT(known_nrs); i++, name += strlen(name) + 1)
+		if (known_nrs[i] == nr)
+			return name;
 	return "?";
 }
 

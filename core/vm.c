@@ -227,6 +227,21 @@ static void on_grace_expired(void *opaque, uint32_t events)
 	vm_stop(vm, VM_STOP_SIGNAL);
 }
 
+/* The names strsignal() gives the stop signals (musl's strsignal would
+ * bring its whole table of names). */
+static const char *stop_signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "Interrupt";
+	case SIGHUP:
+		return "Hangup";
+	case SIGTERM:
+		return "Terminated";
+	}
+	return "a signal";
+}
+
 /* Signals reach the main thread through a signalfd; vCPU threads keep
  * SIGUSR1 only, which kicks them out of KVM_RUN.  The first SIGTERM or
  * SIGINT presses the guest's power button when it has one; SIGHUP, a
@@ -248,17 +263,16 @@ static void on_signal(void *opaque, uint32_t events)
 		if (vm->grace_timer >= 0 &&
 		    !timerfd_settime(vm->grace_timer, 0, &grace, NULL) &&
 		    !event_add(vm->loop, vm->grace_timer, EPOLLIN, on_grace_expired, vm)) {
-			wisp_err("got %s, pressing the guest's power button", strsignal(sig));
+			wisp_err("got %s, pressing the guest's power button", stop_signal_name(sig));
 			vm->power_button(vm->power_button_opaque);
 			return;
 		}
 	}
-	wisp_err("got %s, stopping the VM", strsignal(sig));
+	wisp_err("got %s, stopping the VM", stop_signal_name(sig));
 	/* where the vCPUs are: the first thing to know about a guest that
-	 * has to be stopped from outside.  Not on a power button press: the
-	 * report kicks every vCPU out of KVM_RUN, and a guest that is asked
-	 * to power off has no need of that (the paravirtual KVM of the
-	 * development machines was seen to lose a port read it interrupted) */
+	 * has to be stopped from outside.  Not on a power button press: a
+	 * guest asked to power off needs no register dump, and the report
+	 * kicks every vCPU out of KVM_RUN. */
 	vcpus_report(vm);
 	vm_stop(vm, VM_STOP_SIGNAL);
 }
