@@ -4,39 +4,26 @@
  * queues are served by a vhost-user back-end such as DPDK's net_vhost
  * (dpdk-testpmd --vdev net_vhost0,iface=PATH).
  *
- *   --net vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2][,queue_size=N]
+ *   --net vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N]
  *
- * One receive/transmit pair: several pairs need the control queue,
- * which a vhost-user back-end does not serve and wisp does not relay
- * yet.  The MAC address and link status are wisp's (the back-end never
- * sees them); offloads and mergeable receive buffers are offered when
- * the back-end has them.
+ * N receive/transmit pairs, all served by the back-end.  With more than
+ * one (VIRTIO_NET_F_MQ) the device also has a control queue, which wisp
+ * serves itself: the driver's VQ_PAIRS_SET becomes SET_VRING_ENABLE for
+ * the pairs in use (the back-end never sees the control queue).  The
+ * MAC address and link status are wisp's too; offloads and mergeable
+ * receive buffers are offered when the back-end has them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/device.h"
 #include "core/vm.h"
 #include "vhost/vhost_user.h"
+#include "virtio/virtio_net.h"
 
 #define DEFAULT_QUEUE_SIZE 256
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
-
-/* feature bits (5.1.3) */
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN 9
-#define VIRTIO_NET_F_GUEST_UFO 10
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_ECN 13
-#define VIRTIO_NET_F_HOST_UFO 14
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_S_LINK_UP 1
 
 struct vu_net_config {
 	const char *socket;
@@ -54,6 +41,11 @@ struct virtio_net_config {
 	uint16_t max_virtqueue_pairs;
 } __attribute__((packed));
 
+/* What the control queue needs to know, for the device's lifetime. */
+struct vu_net {
+	unsigned pairs;
+};
+
 static unsigned nnets;
 
 static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *err)
@@ -65,7 +57,7 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 	c->queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
 	if (kv_str(args, "socket", &c->socket, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
-	    kv_u64(args, "num_queues", 2, 16, &c->num_queues, err) < 0 ||
+	    kv_u64(args, "num_queues", 2, 2 * VIRTIO_NET_MAX_PAIRS, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
 		return -1;
@@ -73,8 +65,8 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
 		return -1;
 	}
-	if (c->num_queues != 2) {
-		cli_errorf(err, "'num_queues=%llu': vhost-user-net serves one queue pair (num_queues=2) in this version",
+	if (c->num_queues & 1) {
+		cli_errorf(err, "'num_queues=%llu': must be even (a receive and a transmit queue per pair)",
 			   (unsigned long long)c->num_queues);
 		return -1;
 	}
@@ -93,15 +85,42 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 	return 0;
 }
 
+/* Event loop, device lock held: the driver's commands on the control
+ * queue.  Only VQ_PAIRS_SET is known (no other control feature is
+ * offered); everything else is answered VIRTIO_NET_ERR. */
+static void vu_net_control(void *opaque, struct virtio_dev *d, unsigned q)
+{
+	struct vu_net *n = opaque;
+	struct virtq *cq = &d->queue[q].vq;
+	struct virtq_chain c;
+	int got;
+
+	while ((got = virtq_pop(cq, &c)) > 0) {
+		struct virtio_net_ctrl cmd;
+		uint8_t ack = VIRTIO_NET_ERR;
+
+		if (virtio_net_ctrl_read(&c, &cmd) && cmd.class == VIRTIO_NET_CTRL_MQ &&
+		    cmd.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && cmd.pairs >= 1 &&
+		    cmd.pairs <= n->pairs && !vhost_user_enable_queues(d, 2u * cmd.pairs))
+			ack = VIRTIO_NET_OK;
+		virtq_push(cq, &c, virtio_net_ctrl_ack(&c, ack));
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed control queue");
+	virtio_queue_interrupt(d, q);
+}
+
 static int vu_net_create(struct vm *vm, const void *config)
 {
 	const struct vu_net_config *c = config;
+	unsigned pairs = (unsigned)c->num_queues / 2;
 	struct virtio_net_config cfg = {
 		/* locally administered, one per device */
 		.mac = { 0x52, 0x54, 0x00, 0x76, 0x75, (uint8_t)(0x10 + nnets) },
 		.status = VIRTIO_NET_S_LINK_UP,
-		.max_virtqueue_pairs = 1,
+		.max_virtqueue_pairs = (uint16_t)pairs,
 	};
+	struct vu_net *n = calloc(1, sizeof(*n));	/* lives as long as the VM */
 	char name[32];
 	struct vhost_user_params p = {
 		.option = "net",
@@ -124,6 +143,21 @@ static int vu_net_create(struct vm *vm, const void *config)
 		.config = &cfg,
 	};
 
+	if (!n)
+		return -1;
+	n->pairs = pairs;
+	if (pairs > 1) {
+		/* the back-end must know about several pairs (DPDK drops all
+		 * but the first at SET_FEATURES without MQ); the control
+		 * queue is wisp's */
+		p.features |= p.required_features = 1ULL << VIRTIO_NET_F_MQ;
+		p.local_features |= 1ULL << VIRTIO_NET_F_CTRL_VQ;
+		p.local_queues = 1;
+		p.local_notify = vu_net_control;
+		p.opaque = n;
+		p.queue_num_unit = 2;
+		p.initially_enabled = 2;
+	}
 	if (c->have_mac)
 		memcpy(cfg.mac, c->mac, sizeof(cfg.mac));
 	snprintf(name, sizeof(name), "vhost-user-net%u", nnets++);
@@ -135,7 +169,7 @@ DEVICE_REGISTER(vhost_user_net) = {
 	.summary = "virtio network device served by a vhost-user back-end",
 	.option = "net",
 	.variant = "vhost_user",
-	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2][,queue_size=N]",
+	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vu_net_config),

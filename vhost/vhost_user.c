@@ -210,6 +210,7 @@ struct vu_queue {
 	struct vhost_user_dev *dev;
 	unsigned index;
 	bool started;		/* the back-end has the rings */
+	bool enabled;		/* and serves them (SET_VRING_ENABLE 1) */
 	int err_fd;		/* SET_VRING_ERR: the back-end reports a broken queue */
 	int call_fd;		/* used only when the queue has no MSI-X irqfd */
 };
@@ -231,9 +232,13 @@ struct vhost_user_dev {
 	bool refused;			/* the last failure was a refusal, not a broken link */
 	uint64_t local_features;	/* offered by wisp itself, not the back-end */
 	unsigned queues_without_mq;
+	unsigned queue_num_unit;
+	unsigned initially_enabled;	/* back-end queues enabled at DRIVER_OK */
+	unsigned nenabled;		/* and now (vhost_user_enable_queues) */
+	void (*local_notify)(void *opaque, struct virtio_dev *d, unsigned q);
 	bool lacking;			/* the handshake found features missing */
 	unsigned reports;
-	unsigned nqueues;
+	unsigned nqueues;		/* the back-end's (local ones follow) */
 	uint8_t config[VU_MAX_CONFIG];
 	struct vu_queue q[VIRTIO_MAX_QUEUES];
 };
@@ -371,8 +376,7 @@ static void describe_missing(uint64_t missing, char *buf, size_t len)
 
 /* The messages of a fresh connection: what the back-end can do, and
  * that it is ours.  `needed` are the virtio features it must offer. */
-static int handshake(struct vhost_user_dev *v, uint64_t needed, unsigned nqueues,
-		     unsigned without_mq, char *err, size_t errlen)
+static int handshake(struct vhost_user_dev *v, uint64_t needed, char *err, size_t errlen)
 {
 	const uint64_t wanted_protocol = (1ULL << VU_PROTOCOL_F_MQ) |
 					 (1ULL << VU_PROTOCOL_F_REPLY_ACK) |
@@ -401,19 +405,21 @@ static int handshake(struct vhost_user_dev *v, uint64_t needed, unsigned nqueues
 			return -1;
 		v->protocol_features = protocol;
 	}
-	if (nqueues > without_mq) {
+	if (v->nqueues > v->queues_without_mq) {
+		const char *unit = v->queue_num_unit == 2 ? "queue pairs" : "queues";
+		unsigned wanted = v->nqueues / v->queue_num_unit;
 		uint64_t n;
 
 		if (!(protocol & (1ULL << VU_PROTOCOL_F_MQ))) {
-			set_err(err, errlen, "%u queues but the back-end offers no multiqueue (protocol feature MQ)",
-				nqueues);
+			set_err(err, errlen, "%u %s but the back-end offers no multiqueue (protocol feature MQ)",
+				wanted, unit);
 			return -1;
 		}
 		if (vu_get_u64(v, VU_GET_QUEUE_NUM, &n, err, errlen))
 			return -1;
-		if (n < nqueues) {
-			set_err(err, errlen, "%u queues but the back-end serves %llu",
-				nqueues, (unsigned long long)n);
+		if (n < wanted) {
+			set_err(err, errlen, "%u %s but the back-end serves %llu", wanted, unit,
+				(unsigned long long)n);
 			return -1;
 		}
 	}
@@ -520,7 +526,7 @@ static int start_queue(struct vhost_user_dev *v, unsigned q, char *err, size_t e
 		.used = (uint64_t)(uintptr_t)vq->vq.used,
 		.avail = (uint64_t)(uintptr_t)vq->vq.avail,
 	};
-	struct vu_vring_state enable = { .index = q, .num = 1 };
+	struct vu_vring_state enable = { .index = q, .num = q < v->nenabled };
 
 	if (vu_set(v, VU_SET_VRING_NUM, &num, sizeof(num), NULL, 0, err, errlen) ||
 	    vu_set(v, VU_SET_VRING_BASE, &state, sizeof(state), NULL, 0, err, errlen) ||
@@ -529,11 +535,13 @@ static int start_queue(struct vhost_user_dev *v, unsigned q, char *err, size_t e
 	    vring_fd(v, VU_SET_VRING_CALL, q, call_fd(v, q), err, errlen) ||
 	    vring_fd(v, VU_SET_VRING_ERR, q, v->q[q].err_fd, err, errlen))
 		return -1;
-	/* with protocol features a ring starts disabled */
+	/* with protocol features a ring starts disabled; the driver of a
+	 * multiqueue net device starts with the first pair only */
 	if (v->protocol &&
 	    vu_set(v, VU_SET_VRING_ENABLE, &enable, sizeof(enable), NULL, 0, err, errlen))
 		return -1;
 	v->q[q].started = true;
+	v->q[q].enabled = enable.num;
 	return 0;
 }
 
@@ -564,6 +572,7 @@ static int stop_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 		if (!v->q[q].started)
 			continue;
 		v->q[q].started = false;
+		v->q[q].enabled = false;
 		if (v->protocol &&
 		    vu_set(v, VU_SET_VRING_ENABLE, &s, sizeof(s), NULL, 0, err, errlen))
 			return -1;
@@ -664,15 +673,45 @@ static void vu_reset(struct virtio_dev *d)
 	if (!v)
 		return;		/* the reset inside virtio_pci_create */
 	v->active = false;
+	v->nenabled = v->initially_enabled;
 	if (v->sock >= 0 && stop_rings(v, err, sizeof(err)))
 		disconnect(v, err);
 }
 
+/* Event loop, device lock held: a kick of one of wisp's own queues
+ * (the back-end reads the kicks of the others). */
 static void vu_queue_notify(struct virtio_dev *d, unsigned q)
 {
-	/* never called: the back-end reads the kicks */
-	(void)d;
-	(void)q;
+	struct vhost_user_dev *v = d->priv;
+
+	if (q >= v->nqueues && v->local_notify)
+		v->local_notify(v->opaque, d, q);
+}
+
+int vhost_user_enable_queues(struct virtio_dev *d, unsigned n)
+{
+	struct vhost_user_dev *v = d->priv;
+	char err[256];
+
+	if (!n || n > v->nqueues || !v->protocol)
+		return -1;
+	v->nenabled = n;
+	if (v->sock < 0)
+		return 0;	/* start_rings applies it when the back-end is back */
+	for (unsigned q = 0; q < v->nqueues; q++) {
+		struct vu_vring_state s = { .index = q, .num = q < n };
+
+		if (!v->q[q].started || v->q[q].enabled == (q < n))
+			continue;
+		if (vu_set(v, VU_SET_VRING_ENABLE, &s, sizeof(s), NULL, 0, err, sizeof(err))) {
+			bool refused = v->refused;
+
+			rings_failed(v, err);
+			return refused ? -1 : 0;
+		}
+		v->q[q].enabled = q < n;
+	}
+	return 0;
 }
 
 static const struct virtio_ops vu_ops = {
@@ -700,7 +739,7 @@ static void on_reconnect_timer(void *opaque, uint32_t events)
 		goto out;	/* not back yet: quietly try again */
 	/* the back-end must still serve what the guest was offered */
 	if (handshake(v, (v->vdev.features & ~v->local_features) | (1ULL << VIRTIO_F_VERSION_1),
-		      v->nqueues, v->queues_without_mq, err, sizeof(err)) ||
+		      err, sizeof(err)) ||
 	    (v->config_from_backend &&
 	     get_config(v, config, v->vdev.config_len, err, sizeof(err)))) {
 		report(v, "back-end at '%s' is back but unusable: %s", v->socket, err);
@@ -784,6 +823,16 @@ static int queue_fds(struct vhost_user_dev *v, unsigned q)
 	return 0;
 }
 
+/* The parameters' queue counts, their defaults filled in. */
+static void init_queue_counts(struct vhost_user_dev *v, const struct vhost_user_params *p)
+{
+	v->nqueues = p->nqueues;
+	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	v->queue_num_unit = p->queue_num_unit ? p->queue_num_unit : 1;
+	v->initially_enabled = p->initially_enabled ? p->initially_enabled : p->nqueues;
+	v->nenabled = v->initially_enabled;
+}
+
 /* Whether path names something a back-end could listen on; the
  * message says what is wrong with it. */
 static const char *socket_problem(const char *path, char *buf, size_t len)
@@ -824,12 +873,13 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		.name = p->name,
 		.device_id = p->device_id,
 		.pci_class = p->pci_class,
-		.nqueues = p->nqueues,
+		.nqueues = p->nqueues + p->local_queues,
 		.queue_size = p->queue_size,
 		.features = 0,
 		.ops = &vu_ops,
 		.pci_segment = p->pci_segment,
 		.external_queues = true,
+		.local_queues = p->local_queues,
 	};
 	uint64_t offer, needed = p->required_features | (1ULL << VIRTIO_F_VERSION_1);
 	char err[256], buf[128];
@@ -840,7 +890,8 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 			 p->option, p->socket);
 		return EXIT_USAGE;
 	}
-	if (p->config_len > VU_MAX_CONFIG || p->nqueues > VIRTIO_MAX_QUEUES ||
+	if (p->config_len > VU_MAX_CONFIG || p->nqueues + p->local_queues > VIRTIO_MAX_QUEUES ||
+	    p->initially_enabled > p->nqueues ||
 	    seccomp_allow(SECCOMP_DEVICE, vhost_user_seccomp, SC_COUNT(vhost_user_seccomp)))
 		return -1;
 	problem = socket_problem(p->socket, buf, sizeof(buf));
@@ -856,8 +907,8 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	v->option = strdup(p->option);
 	v->name = strdup(p->name);
 	v->socket = strdup(p->socket);
-	v->nqueues = p->nqueues;
-	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	init_queue_counts(v, p);
+	v->local_notify = p->local_notify;
 	v->config_from_backend = p->config_from_backend;
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
@@ -866,7 +917,7 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		return EXIT_USAGE;
 	}
-	if (handshake(v, needed, p->nqueues, v->queues_without_mq, err, sizeof(err)) ||
+	if (handshake(v, needed, err, sizeof(err)) ||
 	    (p->config_from_backend && get_config(v, v->config, p->config_len, err, sizeof(err)))) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		close(v->sock);
@@ -914,11 +965,10 @@ int vu_test_session(int sock, const struct vhost_user_params *p, unsigned starte
 	if (!v)
 		return -1;
 	v->sock = sock;
-	v->nqueues = p->nqueues;
-	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	init_queue_counts(v, p);
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
-	ret = handshake(v, needed, p->nqueues, v->queues_without_mq, err, errlen);
+	ret = handshake(v, needed, err, errlen);
 	if (!ret && p->config_from_backend)
 		ret = get_config(v, r->config, p->config_len, err, errlen);
 	if (!ret) {

@@ -138,11 +138,24 @@ struct vhost_user_params {
 	uint16_t device_id;
 	uint32_t pci_class;
 	uint16_t pci_segment;
-	unsigned nqueues;
+	unsigned nqueues;		/* the back-end's, local ones not counted */
 	/* how many queues a back-end serves without multiqueue (the
 	 * protocol feature MQ): 1 for blk, 2 for a net pair or for fs's
 	 * high-priority and request queue; 0 means 1 */
 	unsigned queues_without_mq;
+	/* what GET_QUEUE_NUM counts, in queues: 2 for net, whose
+	 * back-ends answer in queue pairs; 0 means 1 */
+	unsigned queue_num_unit;
+	/* of the back-end's queues, how many are enabled when the driver
+	 * starts the device (the others until vhost_user_enable_queues):
+	 * 2 for multiqueue net, whose driver starts on the first pair;
+	 * 0 means all */
+	unsigned initially_enabled;
+	/* queues after the back-end's that wisp serves itself (net's
+	 * control queue): their kicks call local_notify, on the event loop
+	 * with the device lock held */
+	unsigned local_queues;
+	void (*local_notify)(void *opaque, struct virtio_dev *d, unsigned q);
 	uint16_t queue_size;
 	/* virtio features the device may offer if the back-end has them,
 	 * and those it must have (VERSION_1 is always required) */
@@ -173,5 +186,12 @@ struct vhost_user_dev;
  * a back-end lacking features, --memory without shared=on); -1 on
  * other failures. */
 int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p);
+
+/* From local_notify: the back-end serves queues 0..n-1 from now on, and
+ * none after (SET_VRING_ENABLE; kept across reconnections until the
+ * driver resets the device).  0 once done or, without a back-end right
+ * now, once it is back; -1 when n is out of range or the back-end
+ * refused. */
+int vhost_user_enable_queues(struct virtio_dev *d, unsigned n);
 
 #endif

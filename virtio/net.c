@@ -37,36 +37,13 @@
 #include "core/device.h"
 #include "core/event.h"
 #include "core/vm.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
-
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN 9
-#define VIRTIO_NET_F_GUEST_UFO 10
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_ECN 13
-#define VIRTIO_NET_F_HOST_UFO 14
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_F_CTRL_VQ 17
-#define VIRTIO_NET_F_MQ 22
-
-#define VIRTIO_NET_S_LINK_UP 1
-
-#define VIRTIO_NET_CTRL_RX 0
-#define VIRTIO_NET_CTRL_MQ 4
-#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
-#define VIRTIO_NET_OK 0
-#define VIRTIO_NET_ERR 1
 
 #define NET_HDR_LEN 12		/* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
 #define NUM_BUFFERS_OFFSET 10
 #define MAX_FRAME (65536 + NET_HDR_LEN)
-#define MAX_PAIRS 8
+#define MAX_PAIRS VIRTIO_NET_MAX_PAIRS
 #define DEFAULT_QUEUE_SIZE 256
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
@@ -408,18 +385,17 @@ static void control(struct net *n, unsigned q)
 	int got;
 
 	while ((got = virtq_pop(cq, &c)) > 0) {
-		uint8_t hdr[2], ack = VIRTIO_NET_ERR;
-		uint16_t pairs;
+		struct virtio_net_ctrl cmd;
+		uint8_t ack = VIRTIO_NET_ERR;
 
-		if (virtq_chain_read(&c, 0, hdr, 2) == 2) {
-			if (hdr[0] == VIRTIO_NET_CTRL_MQ && hdr[1] == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
-			    virtq_chain_read(&c, 2, &pairs, 2) == 2 && pairs >= 1 &&
-			    pairs <= n->pairs)
+		if (virtio_net_ctrl_read(&c, &cmd)) {
+			if (cmd.class == VIRTIO_NET_CTRL_MQ && cmd.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
+			    cmd.pairs >= 1 && cmd.pairs <= n->pairs)
 				ack = VIRTIO_NET_OK;	/* all TAP queues stay open */
-			else if (hdr[0] == VIRTIO_NET_CTRL_RX)
+			else if (cmd.class == VIRTIO_NET_CTRL_RX)
 				ack = VIRTIO_NET_OK;	/* the TAP passes everything */
 		}
-		virtq_push(cq, &c, (uint32_t)virtq_chain_write(&c, c.in_len ? c.in_len - 1 : 0, &ack, 1));
+		virtq_push(cq, &c, virtio_net_ctrl_ack(&c, ack));
 	}
 	if (got < 0)
 		virtio_needs_reset(d, "malformed control queue");
