@@ -270,9 +270,18 @@ if "$wisp" --features | grep -q vhost-user-net; then
 		expect_error 2 "^wisp: --net: socket=.*: the back-end lacks VIRTIO_F_VERSION_1, which the device needs$"
 	fi
 
-	case=vhost-user-net-one-pair
+	case=vhost-user-net-odd-queues
 	# shellcheck disable=SC2086
-	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$vsock,num_queues=4"
-	expect_error 2 "^wisp: --net: 'num_queues=4': vhost-user-net serves one queue pair \(num_queues=2\) in this version$"
+	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$vsock,num_queues=3"
+	expect_error 2 "^wisp: --net: 'num_queues=3': must be even \(a receive and a transmit queue per pair\)$"
+
+	# two pairs asked, the back-end serves one: refused before the guest runs
+	case=vhost-user-net-too-many-pairs
+	if fake_start onepair; then
+		# shellcheck disable=SC2086
+		vbad --kernel "$guests/hello.elf" $shared --net "$vdisk,num_queues=4"
+		fake_stop
+		expect_error 2 "^wisp: --net: socket=.*: 2 queue pairs but the back-end serves 1$"
+	fi
 fi
 rm -rf "$vsock" "$tmp/plain" "$tmp/dead.sock" "$tmp/share"

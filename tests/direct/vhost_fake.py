@@ -15,6 +15,8 @@
 #   owner       closes the connection at SET_OWNER (mid-negotiation)
 #   runtime     negotiates properly, then closes the connection when the
 #               driver starts the device (SET_FEATURES)
+#   onepair     a net back-end with multiqueue (protocol feature MQ,
+#               VIRTIO_NET_F_MQ) that serves one queue pair
 import os
 import socket
 import struct
@@ -23,8 +25,9 @@ import time
 
 GET_FEATURES, SET_FEATURES, SET_OWNER = 1, 2, 3
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_CONFIG = 15, 16, 24
-VERSION_1, PROTOCOL_FEATURES = 1 << 32, 1 << 30
-F_REPLY_ACK, F_CONFIG = 1 << 3, 1 << 9
+GET_QUEUE_NUM = 17
+VERSION_1, PROTOCOL_FEATURES, NET_F_MQ = 1 << 32, 1 << 30, 1 << 22
+F_MQ, F_REPLY_ACK, F_CONFIG = 1 << 0, 1 << 3, 1 << 9
 HDR = struct.Struct("<III")
 
 
@@ -51,7 +54,7 @@ def main():
     srv.listen(1)
     conn, _ = srv.accept()
     srv.close()
-    protocol = F_CONFIG
+    protocol = F_CONFIG | (F_MQ if mode == "onepair" else 0)
     while True:
         req, flags, size = HDR.unpack(recv_exact(conn, HDR.size))
         payload = recv_exact(conn, size) if size else b""
@@ -75,12 +78,16 @@ def main():
                                       struct.pack("i", sys.stdin.fileno()))])
             elif mode == "old":
                 reply(conn, req, struct.pack("<Q", PROTOCOL_FEATURES))
+            elif mode == "onepair":
+                reply(conn, req, struct.pack("<Q", VERSION_1 | PROTOCOL_FEATURES | NET_F_MQ))
             else:
                 # a read-only disk: SEG_MAX, RO, BLK_SIZE, FLUSH
                 blk = (1 << 2) | (1 << 5) | (1 << 6) | (1 << 9)
                 reply(conn, req, struct.pack("<Q", VERSION_1 | PROTOCOL_FEATURES | blk))
         elif req == GET_PROTOCOL_FEATURES:
             reply(conn, req, struct.pack("<Q", 0 if mode == "noconfig" else protocol))
+        elif req == GET_QUEUE_NUM:
+            reply(conn, req, struct.pack("<Q", 1))
         elif req == GET_CONFIG:
             offset, length, cflags = struct.unpack("<III", payload[:12])
             config = bytearray(length)
