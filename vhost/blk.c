@@ -128,6 +128,8 @@ static int vu_blk_create(struct vm *vm, const void *config)
 		.check_config = vu_blk_check_config,
 		.opaque = (void *)c,
 		.fit_features = vu_blk_fit_features,
+		/* requests a restarted back-end had taken are resubmitted */
+		.inflight = true,
 	};
 
 	/* several queues need MQ from the back-end (the handshake checks

@@ -121,9 +121,10 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 	return 0;
 }
 
-/* Reads exactly len bytes; descriptors riding along are closed and
+/* Reads exactly len bytes.  The first descriptor riding along goes to
+ * *keep when keep is not NULL and still -1; any other is closed and
  * counted in *nfds. */
-static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err,
+static int read_exact(int sock, void *buf, size_t len, int *keep, unsigned *nfds, char *err,
 		      size_t errlen)
 {
 	size_t got = 0;
@@ -153,6 +154,10 @@ static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (keep && *keep < 0) {
+					*keep = fd;
+					continue;
+				}
 				close(fd);
 				(*nfds)++;
 			}
@@ -168,40 +173,67 @@ static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err
 	return 0;
 }
 
-int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
-		  char *err, size_t errlen)
+/* A reply, with exactly one descriptor when fd is not NULL (it goes to
+ * *fd), else none. */
+static int recv_reply(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		      char *err, size_t errlen)
 {
 	struct vu_header hdr;
 	unsigned nfds = 0;
 
-	if (read_exact(sock, &hdr, sizeof(hdr), &nfds, err, errlen)) {
+	if (fd)
+		*fd = -1;
+	if (read_exact(sock, &hdr, sizeof(hdr), fd, &nfds, err, errlen)) {
 		size_t n = strlen(err);
 
 		snprintf(err + n, errlen - n, " (request %u)", request);
-		return -1;
+		goto fail;
 	}
 	if (hdr.request != request) {
 		set_err(err, errlen, "answered request %u with request %u", request, hdr.request);
-		return -1;
+		goto fail;
 	}
 	if ((hdr.flags & VU_VERSION_MASK) != VU_VERSION || !(hdr.flags & VU_FLAG_REPLY)) {
 		set_err(err, errlen, "reply to request %u has flags 0x%x (version 1 and reply expected)",
 			request, hdr.flags);
-		return -1;
+		goto fail;
 	}
 	if (hdr.size != size) {
 		/* the payload is not read: the connection is dropped anyway */
 		set_err(err, errlen, "reply to request %u has %u bytes, expected %u", request,
 			hdr.size, size);
-		return -1;
+		goto fail;
 	}
-	if (size && read_exact(sock, payload, size, &nfds, err, errlen))
-		return -1;
+	if (size && read_exact(sock, payload, size, fd, &nfds, err, errlen))
+		goto fail;
 	if (nfds) {
-		set_err(err, errlen, "reply to request %u carried file descriptors", request);
+		set_err(err, errlen, "reply to request %u carried %sfile descriptors", request,
+			fd ? "more than one " : "");
+		goto fail;
+	}
+	if (fd && *fd < 0) {
+		set_err(err, errlen, "reply to request %u carried no file descriptor", request);
 		return -1;
 	}
 	return 0;
+fail:
+	if (fd && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return -1;
+}
+
+int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
+		  char *err, size_t errlen)
+{
+	return recv_reply(sock, request, payload, size, NULL, err, errlen);
+}
+
+int vu_recv_reply_fd(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		     char *err, size_t errlen)
+{
+	return recv_reply(sock, request, payload, size, fd, err, errlen);
 }
 
 /* -------------------------------------------------------------- device */
@@ -236,6 +268,10 @@ struct vhost_user_dev {
 	unsigned initially_enabled;	/* back-end queues enabled at DRIVER_OK */
 	unsigned nenabled;		/* and now (vhost_user_enable_queues) */
 	void (*local_notify)(void *opaque, struct virtio_dev *d, unsigned q);
+	bool want_inflight;		/* the device asks for INFLIGHT_SHMFD */
+	int inflight_fd;		/* the back-end's record of taken requests, or -1 */
+	struct vu_inflight inflight;	/* its size and place in inflight_fd */
+	uint16_t max_queue_size;
 	bool lacking;			/* the handshake found features missing */
 	unsigned reports;
 	unsigned nqueues;		/* the back-end's (local ones follow) */
@@ -380,7 +416,8 @@ static int handshake(struct vhost_user_dev *v, uint64_t needed, char *err, size_
 {
 	const uint64_t wanted_protocol = (1ULL << VU_PROTOCOL_F_MQ) |
 					 (1ULL << VU_PROTOCOL_F_REPLY_ACK) |
-					 (1ULL << VU_PROTOCOL_F_CONFIG);
+					 (1ULL << VU_PROTOCOL_F_CONFIG) |
+					 (v->want_inflight ? 1ULL << VU_PROTOCOL_F_INFLIGHT_SHMFD : 0);
 	uint64_t features, protocol = 0;
 	char what[48];
 
@@ -545,6 +582,47 @@ static int start_queue(struct vhost_user_dev *v, unsigned q, char *err, size_t e
 	return 0;
 }
 
+/* Inflight tracking, when the back-end offers it: the first start
+ * after a device reset asks the back-end for fresh memory to record the
+ * requests it takes (GET_INFLIGHT_FD) and wisp keeps it; every start
+ * hands it over (SET_INFLIGHT_FD), so a back-end that restarted finds
+ * there what its predecessor had taken and not completed, and
+ * resubmits it when it gets the queue's kick fd. */
+static int send_inflight(struct vhost_user_dev *v, char *err, size_t errlen)
+{
+	if (!(v->protocol_features & (1ULL << VU_PROTOCOL_F_INFLIGHT_SHMFD)))
+		return 0;
+	if (v->inflight_fd < 0) {
+		struct vu_inflight req = {
+			.num_queues = (uint16_t)v->nqueues,
+			.queue_size = v->max_queue_size,
+		};
+
+		if (vu_send(v->sock, VU_GET_INFLIGHT_FD, 0, &req, sizeof(req), NULL, 0, err, errlen) ||
+		    vu_recv_reply_fd(v->sock, VU_GET_INFLIGHT_FD, &v->inflight, sizeof(v->inflight),
+				     &v->inflight_fd, err, errlen))
+			return -1;
+		if (!v->inflight.mmap_size) {
+			/* the back-end could not make it: go on without */
+			close(v->inflight_fd);
+			v->inflight_fd = -1;
+			report(v, "back-end at '%s' keeps no record of requests in flight", v->socket);
+			return 0;
+		}
+	}
+	return vu_set(v, VU_SET_INFLIGHT_FD, &v->inflight, sizeof(v->inflight), &v->inflight_fd, 1,
+		      err, errlen);
+}
+
+/* The driver starts over: what the back-end recorded is about rings
+ * that no longer exist. */
+static void drop_inflight(struct vhost_user_dev *v)
+{
+	if (v->inflight_fd >= 0)
+		close(v->inflight_fd);
+	v->inflight_fd = -1;
+}
+
 /* Hands every enabled queue to the back-end. */
 static int start_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 {
@@ -554,6 +632,7 @@ static int start_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 	if (v->protocol)
 		features |= 1ULL << VHOST_USER_F_PROTOCOL_FEATURES;
 	if (vu_set_u64(v, VU_SET_FEATURES, features, err, errlen) ||
+	    send_inflight(v, err, errlen) ||
 	    send_mem_table(v, err, errlen))
 		return -1;
 	for (unsigned q = 0; q < v->nqueues; q++)
@@ -676,6 +755,7 @@ static void vu_reset(struct virtio_dev *d)
 	v->nenabled = v->initially_enabled;
 	if (v->sock >= 0 && stop_rings(v, err, sizeof(err)))
 		disconnect(v, err);
+	drop_inflight(v);
 }
 
 /* Event loop, device lock held: a kick of one of wisp's own queues
@@ -909,6 +989,9 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	v->socket = strdup(p->socket);
 	init_queue_counts(v, p);
 	v->local_notify = p->local_notify;
+	v->want_inflight = p->inflight;
+	v->inflight_fd = -1;
+	v->max_queue_size = p->queue_size;
 	v->config_from_backend = p->config_from_backend;
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
@@ -978,6 +1061,29 @@ int vu_test_session(int sock, const struct vhost_user_params *p, unsigned starte
 	}
 	r->backend_features = v->backend_features;
 	r->protocol_features = v->protocol_features;
+	free(v);
+	return ret;
+}
+
+int vu_test_inflight(int sock, const struct vhost_user_params *p, unsigned starts, int *fd,
+		     char *err, size_t errlen)
+{
+	struct vhost_user_dev *v = calloc(1, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return -1;
+	v->sock = sock;
+	init_queue_counts(v, p);
+	v->want_inflight = p->inflight;
+	v->inflight_fd = -1;
+	v->max_queue_size = p->queue_size;
+	v->name = "test";
+	v->socket = "-";
+	ret = handshake(v, 1ULL << VIRTIO_F_VERSION_1, err, errlen);
+	for (unsigned i = 0; !ret && i < starts; i++)
+		ret = send_inflight(v, err, errlen);
+	*fd = v->inflight_fd;
 	free(v);
 	return ret;
 }

@@ -49,6 +49,8 @@ enum vu_request {
 	VU_SET_VRING_ENABLE = 18,
 	VU_GET_CONFIG = 24,
 	VU_SET_CONFIG = 25,
+	VU_GET_INFLIGHT_FD = 31,
+	VU_SET_INFLIGHT_FD = 32,
 };
 
 /* header flags */
@@ -64,6 +66,7 @@ enum vu_request {
 #define VU_PROTOCOL_F_MQ 0
 #define VU_PROTOCOL_F_REPLY_ACK 3
 #define VU_PROTOCOL_F_CONFIG 9
+#define VU_PROTOCOL_F_INFLIGHT_SHMFD 12
 
 /* vring fd messages: the queue index, and "no fd" */
 #define VU_VRING_IDX_MASK 0xff
@@ -113,6 +116,16 @@ struct vu_config {
 	uint8_t payload[VU_MAX_CONFIG];
 };
 
+/* The shared memory where a back-end records the requests it has
+ * taken and not yet completed (GET/SET_INFLIGHT_FD). */
+struct vu_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint32_t padding;
+};
+
 /* Longest payload wisp sends or accepts. */
 #define VU_MAX_PAYLOAD sizeof(struct vu_config)
 
@@ -128,6 +141,10 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
  * fixed size. */
 int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
 		  char *err, size_t errlen);
+/* The same for a reply that must carry exactly one descriptor, which
+ * goes to *fd (the caller's to close); -1 otherwise. */
+int vu_recv_reply_fd(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		     char *err, size_t errlen);
 
 /* --------------------------------------------------------------- device */
 
@@ -156,6 +173,10 @@ struct vhost_user_params {
 	 * with the device lock held */
 	unsigned local_queues;
 	void (*local_notify)(void *opaque, struct virtio_dev *d, unsigned q);
+	/* Ask the back-end to record the requests it has taken
+	 * (INFLIGHT_SHMFD), so that after a restart it resubmits those it
+	 * had not completed: wisp keeps the memory between the two. */
+	bool inflight;
 	uint16_t queue_size;
 	/* virtio features the device may offer if the back-end has them,
 	 * and those it must have (VERSION_1 is always required) */

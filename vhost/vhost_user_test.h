@@ -23,4 +23,10 @@ struct vu_test_result {
 int vu_test_session(int sock, const struct vhost_user_params *p, unsigned started,
 		    struct vu_test_result *r, char *err, size_t errlen);
 
+/* Inflight tracking: the handshake, then what `starts` starts of the
+ * rings send about it (the first one and reconnections).  The
+ * descriptor wisp keeps goes to *fd (-1: none; the caller closes it). */
+int vu_test_inflight(int sock, const struct vhost_user_params *p, unsigned starts, int *fd,
+		     char *err, size_t errlen);
+
 #endif
