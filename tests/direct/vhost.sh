@@ -70,8 +70,9 @@ shared="--memory size=64M,shared=on"
 
 if command -v qemu-storage-daemon >/dev/null; then
 	# Read-write through qemu-storage-daemon: the virtio_blk guest's
-	# reads, errors, GET_ID, writes, FLUSH, WRITE_ZEROES and DISCARD;
-	# then the image on the host.
+	# reads, errors, GET_ID, writes, FLUSH, WRITE_ZEROES and DISCARD, a
+	# completion signalled on the call fd while the vector is masked
+	# (pending, delivered on unmask); then the image on the host.
 	case=vhost-user-blk; vhost_image "$tmp/vdisk.img"
 	if qsd_start "$tmp/vdisk.img" ",writable=on"; then
 		# shellcheck disable=SC2086
@@ -80,7 +81,8 @@ if command -v qemu-storage-daemon >/dev/null; then
 		qsd_stop
 		if expect 0 '^RESULT virtio_blk PASS' '^BLK capacity=4099 ' \
 			'^BLK wrote 100-103 \(3 segments\) and 200-201, FLUSH, read back$' \
-			'^BLK WRITE_ZEROES 300-305 read zeros'; then
+			'^BLK WRITE_ZEROES 300-305 read zeros' \
+			'^BLK masked vector and function: pending in the PBA, delivered on unmask$'; then
 			vhost_image "$tmp/vdisk.want"
 			vhost_patch "$tmp/vdisk.want" 100 4 written
 			vhost_patch "$tmp/vdisk.want" 200 2 written
