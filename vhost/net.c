@@ -26,12 +26,9 @@
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
 struct vu_net_config {
-	const char *socket;
+	struct vhost_user_keys k;
 	uint8_t mac[6];
 	bool have_mac;
-	uint64_t num_queues;
-	uint64_t queue_size;
-	uint64_t pci_segment;
 };
 
 /* the configuration space up to max_virtqueue_pairs (5.1.4) */
@@ -44,6 +41,7 @@ struct virtio_net_config {
 /* What the control queue needs to know, for the device's lifetime. */
 struct vu_net {
 	unsigned pairs;
+	struct virtio_dev *vdev;	/* while serving the control queue */
 };
 
 static unsigned nnets;
@@ -53,21 +51,19 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 	struct vu_net_config *c = config;
 	const char *mac = NULL;
 
-	c->num_queues = 2;
-	c->queue_size = DEFAULT_QUEUE_SIZE;
+	c->k.num_queues = 2;
+	c->k.queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
-	if (kv_str(args, "socket", &c->socket, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
-	    kv_u64(args, "num_queues", 2, 2 * VIRTIO_NET_MAX_PAIRS, &c->num_queues, err) < 0 ||
-	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	if (vhost_user_parse_keys(args, &c->k, 2, 2 * VIRTIO_NET_MAX_PAIRS, 1024, err) ||
+	    kv_str(args, "mac", &mac, err) < 0)
 		return -1;
-	if (!c->socket) {
+	if (!c->k.socket) {
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
 		return -1;
 	}
-	if (c->num_queues & 1) {
+	if (c->k.num_queues & 1) {
 		cli_errorf(err, "'num_queues=%llu': must be even (a receive and a transmit queue per pair)",
-			   (unsigned long long)c->num_queues);
+			   (unsigned long long)c->k.num_queues);
 		return -1;
 	}
 	if (mac) {
@@ -77,43 +73,34 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 		}
 		c->have_mac = true;
 	}
-	if (c->queue_size & (c->queue_size - 1)) {
-		cli_errorf(err, "'queue_size=%llu': must be a power of two",
-			   (unsigned long long)c->queue_size);
-		return -1;
-	}
 	return 0;
 }
 
-/* Event loop, device lock held: the driver's commands on the control
- * queue.  Only VQ_PAIRS_SET is known (no other control feature is
- * offered); everything else is answered VIRTIO_NET_ERR. */
+/* The driver's commands on the control queue.  Only VQ_PAIRS_SET is
+ * known (no other control feature is offered): the back-end serves the
+ * pairs asked for from now on. */
+static uint8_t vu_net_answer(void *opaque, const struct virtio_net_ctrl *cmd)
+{
+	const struct vu_net *n = opaque;
+
+	if (!virtio_net_is_pairs_set(cmd) || cmd->pairs < 1 || cmd->pairs > n->pairs)
+		return VIRTIO_NET_ERR;
+	return vhost_user_enable_queues(n->vdev, 2u * cmd->pairs) ? VIRTIO_NET_ERR : VIRTIO_NET_OK;
+}
+
+/* Event loop, device lock held: a kick of the control queue. */
 static void vu_net_control(void *opaque, struct virtio_dev *d, unsigned q)
 {
 	struct vu_net *n = opaque;
-	struct virtq *cq = &d->queue[q].vq;
-	struct virtq_chain c;
-	int got;
 
-	while ((got = virtq_pop(cq, &c)) > 0) {
-		struct virtio_net_ctrl cmd;
-		uint8_t ack = VIRTIO_NET_ERR;
-
-		if (virtio_net_ctrl_read(&c, &cmd) && cmd.class == VIRTIO_NET_CTRL_MQ &&
-		    cmd.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET && cmd.pairs >= 1 &&
-		    cmd.pairs <= n->pairs && !vhost_user_enable_queues(d, 2u * cmd.pairs))
-			ack = VIRTIO_NET_OK;
-		virtq_push(cq, &c, virtio_net_ctrl_ack(&c, ack));
-	}
-	if (got < 0)
-		virtio_needs_reset(d, "malformed control queue");
-	virtio_queue_interrupt(d, q);
+	n->vdev = d;
+	virtio_net_control(d, q, vu_net_answer, n);
 }
 
 static int vu_net_create(struct vm *vm, const void *config)
 {
 	const struct vu_net_config *c = config;
-	unsigned pairs = (unsigned)c->num_queues / 2;
+	unsigned pairs = (unsigned)c->k.num_queues / 2;
 	struct virtio_net_config cfg = {
 		/* locally administered, one per device */
 		.mac = { 0x52, 0x54, 0x00, 0x76, 0x75, (uint8_t)(0x10 + nnets) },
@@ -125,13 +112,13 @@ static int vu_net_create(struct vm *vm, const void *config)
 	struct vhost_user_params p = {
 		.option = "net",
 		.name = name,
-		.socket = c->socket,
+		.socket = c->k.socket,
 		.device_id = VIRTIO_ID_NET,
 		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
-		.pci_segment = (uint16_t)c->pci_segment,
-		.nqueues = (unsigned)c->num_queues,
+		.pci_segment = (uint16_t)c->k.pci_segment,
+		.nqueues = (unsigned)c->k.num_queues,
 		.queues_without_mq = 2,
-		.queue_size = (uint16_t)c->queue_size,
+		.queue_size = (uint16_t)c->k.queue_size,
 		.features = (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
 			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
 			    (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO) |

@@ -45,6 +45,7 @@
 
 #include "core/cli.h"
 #include "core/event.h"
+#include "core/kv.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
 
@@ -900,6 +901,22 @@ static int queue_fds(struct vhost_user_dev *v, unsigned q)
 	    event_add(v->vm->loop, vq->err_fd, EPOLLIN, on_vring_err, vq) ||
 	    event_add(v->vm->loop, vq->call_fd, EPOLLIN, on_vring_call, vq))
 		return -1;
+	return 0;
+}
+
+int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint64_t min_queues,
+			  uint64_t max_queues, uint64_t max_queue_size, struct cli_error *err)
+{
+	if (kv_str(args, "socket", &k->socket, err) < 0 ||
+	    kv_u64(args, "num_queues", min_queues, max_queues, &k->num_queues, err) < 0 ||
+	    kv_u64(args, "queue_size", 2, max_queue_size, &k->queue_size, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &k->pci_segment, err) < 0)
+		return -1;
+	if (k->queue_size & (k->queue_size - 1)) {
+		cli_errorf(err, "'queue_size=%llu': must be a power of two",
+			   (unsigned long long)k->queue_size);
+		return -1;
+	}
 	return 0;
 }
 

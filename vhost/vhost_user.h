@@ -201,6 +201,24 @@ struct vhost_user_params {
 };
 
 struct vhost_user_dev;
+struct kv_list;
+struct cli_error;
+
+/* The keys every vhost-user device option has. */
+struct vhost_user_keys {
+	const char *socket;		/* NULL when not given */
+	uint64_t num_queues;
+	uint64_t queue_size;
+	uint64_t pci_segment;
+};
+
+/* Parses socket=PATH, num_queues (min_queues..max_queues), queue_size
+ * (2..max_queue_size, a power of two) and pci_segment; k->num_queues
+ * and k->queue_size hold the defaults on entry.  0, or -1 with err
+ * filled in.  Whether socket is required, and how to say so, is the
+ * device's. */
+int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint64_t min_queues,
+			  uint64_t max_queues, uint64_t max_queue_size, struct cli_error *err);
 
 /* Connects to the back-end, negotiates, and adds the PCI device.
  * 0; 2 after a message when the user's input cannot work (no socket,

@@ -377,29 +377,15 @@ static void transmit(struct net_pair *p)
 
 /* ------------------------------------------------------------ control */
 
-static void control(struct net *n, unsigned q)
+/* All TAP queues stay open whatever the driver uses, and the TAP
+ * passes every frame: VQ_PAIRS_SET and the RX modes are simply OK. */
+static uint8_t control_answer(void *opaque, const struct virtio_net_ctrl *cmd)
 {
-	struct virtio_dev *d = &n->vdev;
-	struct virtq *cq = &d->queue[q].vq;
-	struct virtq_chain c;
-	int got;
+	struct net *n = opaque;
 
-	while ((got = virtq_pop(cq, &c)) > 0) {
-		struct virtio_net_ctrl cmd;
-		uint8_t ack = VIRTIO_NET_ERR;
-
-		if (virtio_net_ctrl_read(&c, &cmd)) {
-			if (cmd.class == VIRTIO_NET_CTRL_MQ && cmd.cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
-			    cmd.pairs >= 1 && cmd.pairs <= n->pairs)
-				ack = VIRTIO_NET_OK;	/* all TAP queues stay open */
-			else if (cmd.class == VIRTIO_NET_CTRL_RX)
-				ack = VIRTIO_NET_OK;	/* the TAP passes everything */
-		}
-		virtq_push(cq, &c, virtio_net_ctrl_ack(&c, ack));
-	}
-	if (got < 0)
-		virtio_needs_reset(d, "malformed control queue");
-	virtio_queue_interrupt(d, q);
+	if (virtio_net_is_pairs_set(cmd))
+		return cmd->pairs >= 1 && cmd->pairs <= n->pairs ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+	return cmd->class == VIRTIO_NET_CTRL_RX ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
 }
 
 static void net_notify(struct virtio_dev *d, unsigned q)
@@ -407,7 +393,7 @@ static void net_notify(struct virtio_dev *d, unsigned q)
 	struct net *n = d->priv;
 
 	if (q == 2 * n->pairs) {
-		control(n, q);
+		virtio_net_control(d, q, control_answer, n);
 	} else if (q & 1) {
 		transmit(&n->pair[q / 2]);
 	} else {

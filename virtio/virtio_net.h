@@ -3,7 +3,7 @@
  * What the two virtio network devices (virtio/net.c over a TAP,
  * vhost/net.c over a vhost-user back-end) share from the virtio spec,
  * section 5.1: feature bits, status and control-queue encodings, and
- * the reading of one control command.
+ * the serving of the control queue (each device decides the answers).
  */
 #ifndef WISP_VIRTIO_VIRTIO_NET_H
 #define WISP_VIRTIO_VIRTIO_NET_H
@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "virtio/virtio_pci.h"
 #include "virtio/virtqueue.h"
 
 /* feature bits (5.1.3) */
@@ -50,6 +51,11 @@ struct virtio_net_ctrl {
 	uint16_t pairs;		/* MQ VQ_PAIRS_SET only, else 0 */
 };
 
+static inline bool virtio_net_is_pairs_set(const struct virtio_net_ctrl *cmd)
+{
+	return cmd->class == VIRTIO_NET_CTRL_MQ && cmd->cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET;
+}
+
 /* Reads the command at the start of the chain's readable part: false
  * when it is too short to hold one. */
 static inline bool virtio_net_ctrl_read(const struct virtq_chain *c, struct virtio_net_ctrl *cmd)
@@ -61,17 +67,32 @@ static inline bool virtio_net_ctrl_read(const struct virtq_chain *c, struct virt
 		return false;
 	cmd->class = hdr[0];
 	cmd->cmd = hdr[1];
-	if (cmd->class == VIRTIO_NET_CTRL_MQ && cmd->cmd == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
-	    virtq_chain_read(c, 2, &cmd->pairs, 2) != 2)
+	if (virtio_net_is_pairs_set(cmd) && virtq_chain_read(c, 2, &cmd->pairs, 2) != 2)
 		return false;
 	return true;
 }
 
-/* Answers a command: the ack byte is the last writable byte of the
- * chain.  The length to push it with (0 when there is no room). */
-static inline uint32_t virtio_net_ctrl_ack(const struct virtq_chain *c, uint8_t ack)
+/* Serves control queue q (device lock held): each command is answered
+ * with what answer() says, VIRTIO_NET_OK or VIRTIO_NET_ERR (a command
+ * too short to read gets ERR), in the chain's last writable byte; a
+ * malformed queue puts the device in NEEDS_RESET. */
+static inline void virtio_net_control(struct virtio_dev *d, unsigned q,
+				      uint8_t (*answer)(void *opaque, const struct virtio_net_ctrl *cmd),
+				      void *opaque)
 {
-	return (uint32_t)virtq_chain_write(c, c->in_len ? c->in_len - 1 : 0, &ack, 1);
+	struct virtq *cq = &d->queue[q].vq;
+	struct virtq_chain c;
+	int got;
+
+	while ((got = virtq_pop(cq, &c)) > 0) {
+		struct virtio_net_ctrl cmd;
+		uint8_t ack = virtio_net_ctrl_read(&c, &cmd) ? answer(opaque, &cmd) : VIRTIO_NET_ERR;
+
+		virtq_push(cq, &c, (uint32_t)virtq_chain_write(&c, c.in_len ? c.in_len - 1 : 0, &ack, 1));
+	}
+	if (got < 0)
+		virtio_needs_reset(d, "malformed control queue");
+	virtio_queue_interrupt(d, q);
 }
 
 #endif
