@@ -214,6 +214,33 @@ if fake_start runtime; then
 	fi
 fi
 
+# Inflight tracking: a back-end offering INFLIGHT_SHMFD gives wisp its
+# memory at the driver's start, then dies; its successor must get that
+# same memory back (SET_INFLIGHT_FD), and wisp must not ask for another.
+# (The fake serves no request: the guest's first read times out.)
+case=vhost-user-blk-inflight-kept
+rm -f "$vsock"
+python3 "$vhost_fake" "$vsock" inflight </dev/null >"$tmp/fake.out" 2>&1 &
+fake_pid=$!
+for _ in $(seq 50); do [ -S "$vsock" ] && break; sleep 0.1; done
+# shellcheck disable=SC2086
+run_guest virtio_blk /dev/null --console off $shared --disk "$vdisk" \
+	--cmdline "blk.mode=ro blk.backend=vhost"
+fake_stop
+if [ "$status" != 0 ]; then
+	fail "exit status $status, expected 0"
+elif ! grep -q '^INFLIGHT connection 1: GET_INFLIGHT_FD for 1 queue(s) of 128$' "$tmp/fake.out" ||
+	! grep -q '^INFLIGHT connection 1: SET_INFLIGHT_FD with 1 fd(s), 4096 bytes, the region holding our marker$' "$tmp/fake.out"; then
+	fail "first connection: $(tr '\n' '|' <"$tmp/fake.out")"
+elif ! grep -Eq "^wisp: vhost-user-blk0: back-end at '.*' reconnected; queues restored$" "$tmp/err"; then
+	fail "wisp did not reconnect"
+elif grep -q '^INFLIGHT connection 2: GET_INFLIGHT_FD' "$tmp/fake.out" ||
+	! grep -q '^INFLIGHT connection 2: SET_INFLIGHT_FD with 1 fd(s), 4096 bytes, the region holding our marker$' "$tmp/fake.out"; then
+	fail "the restarted back-end did not get the first one's inflight memory: $(tr '\n' '|' <"$tmp/fake.out")"
+else
+	pass
+fi
+
 # ---- vhost-user-fs and vhost-user-net: the same checks at start-up
 if "$wisp" --features | grep -q vhost-user-fs; then
 	case=vhost-user-fs-socket-missing
