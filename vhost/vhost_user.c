@@ -18,7 +18,7 @@
  *            connection twice a second; once it is back, a running
  *            device gets its rings again, each resuming at the used
  *            index the guest sees, and a kick so the back-end looks at
- *            requests that arrived meanwhile.  A back-end that comes
+ *            the requests not yet completed.  A back-end that comes
  *            back unable to serve the running device (fewer features)
  *            puts the device in NEEDS_RESET.
  *
@@ -801,6 +801,20 @@ static const struct virtio_ops vu_ops = {
 	.reset = vu_reset,
 };
 
+/* After a reconnection: requests the guest queued while the back-end
+ * was away still count in the kick eventfds, but those its predecessor
+ * had taken (their kicks read) and not completed wait for nobody -- the
+ * guest will not kick again for them.  One kick per queue makes the new
+ * back-end look at its ring, from the used index on. */
+static void kick_started_queues(struct vhost_user_dev *v)
+{
+	uint64_t one = 1;
+
+	for (unsigned q = 0; q < v->nqueues; q++)
+		if (v->q[q].started && write(v->vdev.queue[q].kick_fd, &one, sizeof(one)) < 0)
+			report(v, "kick of queue %u after the reconnection: %s", q, strerror(errno));
+}
+
 /* Event loop: the back-end came back?  Device lock taken here. */
 static void on_reconnect_timer(void *opaque, uint32_t events)
 {
@@ -846,10 +860,10 @@ static void on_reconnect_timer(void *opaque, uint32_t events)
 		rings_failed(v, err);
 		goto out;
 	}
+	if (v->active)
+		kick_started_queues(v);
 	report(v, "back-end at '%s' reconnected%s", v->socket,
 	       v->active ? "; queues restored" : "");
-	/* requests that arrived while it was away wait in the kick
-	 * eventfds' counters, which the back-end reads when it polls */
 out:
 	virtio_unlock(&v->vdev);
 }
