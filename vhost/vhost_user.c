@@ -1079,12 +1079,19 @@ int vu_test_session(int sock, const struct vhost_user_params *p, unsigned starte
 	if (!v)
 		return -1;
 	v->sock = sock;
+	v->name = (char *)p->name;
+	v->socket = (char *)"-";
 	init_queue_counts(v, p);
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
+	v->want_inflight = p->inflight;
+	v->inflight_fd = -1;
+	v->max_queue_size = p->queue_size;
 	ret = handshake(v, needed, err, errlen);
 	if (!ret && p->config_from_backend)
 		ret = get_config(v, r->config, p->config_len, err, errlen);
+	if (!ret && p->inflight)
+		ret = send_inflight(v, err, errlen);
 	if (!ret) {
 		for (unsigned q = 0; q < started && q < v->nqueues; q++)
 			v->q[q].started = true;
@@ -1092,6 +1099,7 @@ int vu_test_session(int sock, const struct vhost_user_params *p, unsigned starte
 	}
 	r->backend_features = v->backend_features;
 	r->protocol_features = v->protocol_features;
+	drop_inflight(v);
 	free(v);
 	return ret;
 }
@@ -1109,8 +1117,8 @@ int vu_test_inflight(int sock, const struct vhost_user_params *p, unsigned start
 	v->want_inflight = p->inflight;
 	v->inflight_fd = -1;
 	v->max_queue_size = p->queue_size;
-	v->name = "test";
-	v->socket = "-";
+	v->name = (char *)p->name;
+	v->socket = (char *)"-";
 	ret = handshake(v, 1ULL << VIRTIO_F_VERSION_1, err, errlen);
 	for (unsigned i = 0; !ret && i < starts; i++)
 		ret = send_inflight(v, err, errlen);

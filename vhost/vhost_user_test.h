@@ -5,7 +5,8 @@
  * without a VM, on a socket whose other end the caller plays the
  * back-end on -- the handshake (features, protocol features, queue
  * count, SET_OWNER), GET_CONFIG when the parameters ask for the
- * back-end's config, then the GET_VRING_BASE of a reset for the first
+ * back-end's config, the inflight memory (GET/SET_INFLIGHT_FD) when they
+ * ask for that, then the GET_VRING_BASE of a reset for the first
  * `started` queues.  The same functions wisp runs check every reply.
  */
 #ifndef WISP_VHOST_VHOST_USER_TEST_H
