@@ -211,30 +211,58 @@ static bool vector_masked(const struct pci_function *fn, unsigned v)
 	       (fn->msix.vec[v].ctrl & MSIX_VECTOR_MASKED);
 }
 
-/* Makes vector v's KVM route match its table entry and mask state.
+/* Signals that reached a masked vector's eventfd (from another process,
+ * or wisp's own msix_notify racing the mask) become its pending bit.
  * Function lock held. */
+static void collect_pending(struct pci_function *fn, unsigned v)
+{
+	struct msix_vector *e = &fn->msix.vec[v];
+	uint64_t n;
+
+	if (e->eventfd >= 0 && !e->irqfd_on && read(e->eventfd, &n, sizeof(n)) == sizeof(n))
+		fn->msix.pba[v / 64] |= 1ULL << (v % 64);
+}
+
+/* Makes vector v's KVM route and irqfd match its table entry and mask
+ * state.  A masked vector's irqfd is detached: KVM would otherwise
+ * consume the eventfd's signals and inject them into a route that no
+ * longer exists, losing them; detached, the eventfd keeps count, and
+ * the PBA and the unmask read it.  Function lock held. */
 static void vector_sync(struct pci_function *fn, unsigned v)
 {
 	struct msix_vector *e = &fn->msix.vec[v];
 	uint64_t addr = ((uint64_t)e->addr_hi << 32) | e->addr_lo;
+	bool masked = vector_masked(fn, v);
 
 	if (e->gsi < 0) {
-		if (vector_masked(fn, v))
+		if (masked)
 			return;		/* never used yet: nothing to mask */
 		e->gsi = irq_msi_route_alloc(fn->vm);
 		e->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (e->gsi < 0 || e->eventfd < 0 ||
-		    irq_irqfd(fn->vm, e->gsi, e->eventfd, true)) {
+		if (e->gsi < 0 || e->eventfd < 0) {
 			wisp_err("%s: cannot set up MSI-X vector %u", fn->name, v);
 			e->gsi = -1;
 			return;
 		}
 	}
+	/* detached before the route goes: what the irqfd took until then
+	 * was still delivered through it */
+	if (masked && e->irqfd_on && !irq_irqfd(fn->vm, e->gsi, e->eventfd, false))
+		e->irqfd_on = false;
 	/* requester id: bus 0, function 0 of the slot */
-	irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3,
-			      vector_masked(fn, v));
+	irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3, masked);
+	if (!masked && !e->irqfd_on) {
+		collect_pending(fn, v);
+		/* a signal between the read and this is seen by KVM when
+		 * it attaches (it polls the eventfd then) */
+		if (irq_irqfd(fn->vm, e->gsi, e->eventfd, true)) {
+			wisp_err("%s: cannot set up MSI-X vector %u", fn->name, v);
+			return;
+		}
+		e->irqfd_on = true;
+	}
 	/* unmasked with an interrupt pending: deliver it now */
-	if (!vector_masked(fn, v) && (fn->msix.pba[v / 64] & (1ULL << (v % 64)))) {
+	if (!masked && (fn->msix.pba[v / 64] & (1ULL << (v % 64)))) {
 		uint64_t one = 1;
 
 		fn->msix.pba[v / 64] &= ~(1ULL << (v % 64));
@@ -331,6 +359,8 @@ bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
 
 		if (!write && (len == 4 || len == 8) && !(rel & (len - 1))) {
 			pthread_mutex_lock(&fn->lock);
+			for (unsigned v = (unsigned)rel * 8; v < m->nvec && v < (rel + len) * 8; v++)
+				collect_pending(fn, v);
 			memcpy(data, (uint8_t *)m->pba + rel, len);
 			pthread_mutex_unlock(&fn->lock);
 		} else if (!write) {

@@ -67,6 +67,9 @@ struct msix_vector {
 	uint32_t addr_lo, addr_hi, data, ctrl;
 	int gsi;		/* KVM route, -1 until first used */
 	int eventfd;		/* irqfd on gsi */
+	/* KVM injects what eventfd gets; not while the vector is masked,
+	 * when the eventfd counts the signals for the PBA instead */
+	bool irqfd_on;
 };
 
 struct msix {
@@ -132,7 +135,9 @@ bool msix_table_access(struct pci_function *fn, uint64_t off, void *data,
 /* Signals a vector (from any thread): delivered, or left pending while
  * masked.  -1 for a vector number the guest never set up. */
 int msix_notify(struct pci_function *fn, unsigned vector);
-/* The eventfd that fires the vector (for vhost-user back-ends), or -1. */
+/* The eventfd that fires the vector (for vhost-user back-ends), or -1.
+ * Signalled while the vector is masked, it leaves the interrupt pending
+ * (the PBA shows it; unmasking delivers it). */
 int msix_vector_eventfd(struct pci_function *fn, unsigned vector);
 bool msix_enabled(const struct pci_function *fn);
 /* Whether the guest has vector v masked (or MSI-X off, or bus mastering

@@ -41,10 +41,7 @@
 #define BLK_CONFIG_NUM_QUEUES 34
 
 struct vu_blk_config {
-	const char *socket;
-	uint64_t num_queues;
-	uint64_t queue_size;
-	uint64_t pci_segment;
+	struct vhost_user_keys k;
 };
 
 static unsigned ndisks;
@@ -53,21 +50,13 @@ static int vu_blk_parse(struct kv_list *args, void *config, struct cli_error *er
 {
 	struct vu_blk_config *c = config;
 
-	c->num_queues = 1;
-	c->queue_size = DEFAULT_QUEUE_SIZE;
+	c->k.num_queues = 1;
+	c->k.queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
-	if (kv_str(args, "socket", &c->socket, err) < 0 ||
-	    kv_u64(args, "num_queues", 1, MAX_QUEUES, &c->num_queues, err) < 0 ||
-	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	if (vhost_user_parse_keys(args, &c->k, 1, MAX_QUEUES, 1024, err))
 		return -1;
-	if (!c->socket) {
+	if (!c->k.socket) {
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
-		return -1;
-	}
-	if (c->queue_size & (c->queue_size - 1)) {
-		cli_errorf(err, "'queue_size=%llu': must be a power of two",
-			   (unsigned long long)c->queue_size);
 		return -1;
 	}
 	return 0;
@@ -78,7 +67,7 @@ static const char *vu_blk_check_config(void *opaque, void *config, unsigned len)
 {
 	const struct vu_blk_config *c = opaque;
 	uint8_t *cfg = config;
-	uint16_t nq = (uint16_t)c->num_queues;
+	uint16_t nq = (uint16_t)c->k.num_queues;
 	uint64_t capacity;
 	uint32_t blk_size;
 
@@ -112,12 +101,12 @@ static int vu_blk_create(struct vm *vm, const void *config)
 	struct vhost_user_params p = {
 		.option = "disk",
 		.name = name,
-		.socket = c->socket,
+		.socket = c->k.socket,
 		.device_id = VIRTIO_ID_BLOCK,
 		.pci_class = PCI_CLASS_STORAGE_OTHER,
-		.pci_segment = (uint16_t)c->pci_segment,
-		.nqueues = (unsigned)c->num_queues,
-		.queue_size = (uint16_t)c->queue_size,
+		.pci_segment = (uint16_t)c->k.pci_segment,
+		.nqueues = (unsigned)c->k.num_queues,
+		.queue_size = (uint16_t)c->k.queue_size,
 		.features = (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |
 			    (1ULL << VIRTIO_BLK_F_GEOMETRY) | (1ULL << VIRTIO_BLK_F_RO) |
 			    (1ULL << VIRTIO_BLK_F_BLK_SIZE) | (1ULL << VIRTIO_BLK_F_FLUSH) |
@@ -128,11 +117,13 @@ static int vu_blk_create(struct vm *vm, const void *config)
 		.check_config = vu_blk_check_config,
 		.opaque = (void *)c,
 		.fit_features = vu_blk_fit_features,
+		/* requests a restarted back-end had taken are resubmitted */
+		.inflight = true,
 	};
 
 	/* several queues need MQ from the back-end (the handshake checks
 	 * that it serves that many) */
-	if (c->num_queues > 1)
+	if (c->k.num_queues > 1)
 		p.features |= p.required_features = 1ULL << VIRTIO_BLK_F_MQ;
 	snprintf(name, sizeof(name), "vhost-user-blk%u", ndisks++);
 	return vhost_user_device_create(vm, &p);

@@ -22,10 +22,7 @@
 
 struct vu_fs_config {
 	const char *tag;
-	const char *socket;
-	uint64_t num_queues;
-	uint64_t queue_size;
-	uint64_t pci_segment;
+	struct vhost_user_keys k;
 };
 
 /* the device configuration space (5.11.4) */
@@ -40,25 +37,17 @@ static int vu_fs_parse(struct kv_list *args, void *config, struct cli_error *err
 {
 	struct vu_fs_config *c = config;
 
-	c->num_queues = 1;
-	c->queue_size = DEFAULT_QUEUE_SIZE;
+	c->k.num_queues = 1;
+	c->k.queue_size = DEFAULT_QUEUE_SIZE;
 	if (kv_str(args, "tag", &c->tag, err) < 0 ||
-	    kv_str(args, "socket", &c->socket, err) < 0 ||
-	    kv_u64(args, "num_queues", 1, MAX_REQUEST_QUEUES, &c->num_queues, err) < 0 ||
-	    kv_u64(args, "queue_size", 2, 32768, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	    vhost_user_parse_keys(args, &c->k, 1, MAX_REQUEST_QUEUES, 32768, err))
 		return -1;
-	if (!c->tag || !c->socket) {
+	if (!c->tag || !c->k.socket) {
 		cli_errorf(err, "tag=TAG and socket=PATH are required in '%s'", args->source);
 		return -1;
 	}
 	if (!*c->tag || strlen(c->tag) > TAG_BYTES) {
 		cli_errorf(err, "'tag=%s': 1 to %d bytes", c->tag, TAG_BYTES);
-		return -1;
-	}
-	if (c->queue_size & (c->queue_size - 1)) {
-		cli_errorf(err, "'queue_size=%llu': must be a power of two",
-			   (unsigned long long)c->queue_size);
 		return -1;
 	}
 	return 0;
@@ -67,18 +56,18 @@ static int vu_fs_parse(struct kv_list *args, void *config, struct cli_error *err
 static int vu_fs_create(struct vm *vm, const void *config)
 {
 	const struct vu_fs_config *c = config;
-	struct virtio_fs_config cfg = { .num_request_queues = (uint32_t)c->num_queues };
+	struct virtio_fs_config cfg = { .num_request_queues = (uint32_t)c->k.num_queues };
 	char name[32];
 	struct vhost_user_params p = {
 		.option = "fs",
 		.name = name,
-		.socket = c->socket,
+		.socket = c->k.socket,
 		.device_id = VIRTIO_ID_FS,
 		.pci_class = PCI_CLASS_STORAGE_OTHER,
-		.pci_segment = (uint16_t)c->pci_segment,
-		.nqueues = 1 + (unsigned)c->num_queues,
+		.pci_segment = (uint16_t)c->k.pci_segment,
+		.nqueues = 1 + (unsigned)c->k.num_queues,
 		.queues_without_mq = 2,
-		.queue_size = (uint16_t)(c->queue_size > 32768 ? 32768 : c->queue_size),
+		.queue_size = (uint16_t)c->k.queue_size,
 		.config_len = sizeof(cfg),
 		.config = &cfg,
 	};

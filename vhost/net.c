@@ -4,47 +4,31 @@
  * queues are served by a vhost-user back-end such as DPDK's net_vhost
  * (dpdk-testpmd --vdev net_vhost0,iface=PATH).
  *
- *   --net vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2][,queue_size=N]
+ *   --net vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N]
  *
- * One receive/transmit pair: several pairs need the control queue,
- * which a vhost-user back-end does not serve and wisp does not relay
- * yet.  The MAC address and link status are wisp's (the back-end never
- * sees them); offloads and mergeable receive buffers are offered when
- * the back-end has them.
+ * N receive/transmit pairs, all served by the back-end.  With more than
+ * one (VIRTIO_NET_F_MQ) the device also has a control queue, which wisp
+ * serves itself: the driver's VQ_PAIRS_SET becomes SET_VRING_ENABLE for
+ * the pairs in use (the back-end never sees the control queue).  The
+ * MAC address and link status are wisp's too; offloads and mergeable
+ * receive buffers are offered when the back-end has them.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/device.h"
 #include "core/vm.h"
 #include "vhost/vhost_user.h"
+#include "virtio/virtio_net.h"
 
 #define DEFAULT_QUEUE_SIZE 256
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
-/* feature bits (5.1.3) */
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN 9
-#define VIRTIO_NET_F_GUEST_UFO 10
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_ECN 13
-#define VIRTIO_NET_F_HOST_UFO 14
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_S_LINK_UP 1
-
 struct vu_net_config {
-	const char *socket;
+	struct vhost_user_keys k;
 	uint8_t mac[6];
 	bool have_mac;
-	uint64_t num_queues;
-	uint64_t queue_size;
-	uint64_t pci_segment;
 };
 
 /* the configuration space up to max_virtqueue_pairs (5.1.4) */
@@ -54,6 +38,12 @@ struct virtio_net_config {
 	uint16_t max_virtqueue_pairs;
 } __attribute__((packed));
 
+/* What the control queue needs to know, for the device's lifetime. */
+struct vu_net {
+	unsigned pairs;
+	struct virtio_dev *vdev;	/* while serving the control queue */
+};
+
 static unsigned nnets;
 
 static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *err)
@@ -61,21 +51,19 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 	struct vu_net_config *c = config;
 	const char *mac = NULL;
 
-	c->num_queues = 2;
-	c->queue_size = DEFAULT_QUEUE_SIZE;
+	c->k.num_queues = 2;
+	c->k.queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
-	if (kv_str(args, "socket", &c->socket, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
-	    kv_u64(args, "num_queues", 2, 16, &c->num_queues, err) < 0 ||
-	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	if (vhost_user_parse_keys(args, &c->k, 2, 2 * VIRTIO_NET_MAX_PAIRS, 1024, err) ||
+	    kv_str(args, "mac", &mac, err) < 0)
 		return -1;
-	if (!c->socket) {
+	if (!c->k.socket) {
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
 		return -1;
 	}
-	if (c->num_queues != 2) {
-		cli_errorf(err, "'num_queues=%llu': vhost-user-net serves one queue pair (num_queues=2) in this version",
-			   (unsigned long long)c->num_queues);
+	if (c->k.num_queues & 1) {
+		cli_errorf(err, "'num_queues=%llu': must be even (a receive and a transmit queue per pair)",
+			   (unsigned long long)c->k.num_queues);
 		return -1;
 	}
 	if (mac) {
@@ -85,34 +73,52 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 		}
 		c->have_mac = true;
 	}
-	if (c->queue_size & (c->queue_size - 1)) {
-		cli_errorf(err, "'queue_size=%llu': must be a power of two",
-			   (unsigned long long)c->queue_size);
-		return -1;
-	}
 	return 0;
+}
+
+/* The driver's commands on the control queue.  Only VQ_PAIRS_SET is
+ * known (no other control feature is offered): the back-end serves the
+ * pairs asked for from now on. */
+static uint8_t vu_net_answer(void *opaque, const struct virtio_net_ctrl *cmd)
+{
+	const struct vu_net *n = opaque;
+
+	if (!virtio_net_is_pairs_set(cmd) || cmd->pairs < 1 || cmd->pairs > n->pairs)
+		return VIRTIO_NET_ERR;
+	return vhost_user_enable_queues(n->vdev, 2u * cmd->pairs) ? VIRTIO_NET_ERR : VIRTIO_NET_OK;
+}
+
+/* Event loop, device lock held: a kick of the control queue. */
+static void vu_net_control(void *opaque, struct virtio_dev *d, unsigned q)
+{
+	struct vu_net *n = opaque;
+
+	n->vdev = d;
+	virtio_net_control(d, q, vu_net_answer, n);
 }
 
 static int vu_net_create(struct vm *vm, const void *config)
 {
 	const struct vu_net_config *c = config;
+	unsigned pairs = (unsigned)c->k.num_queues / 2;
 	struct virtio_net_config cfg = {
 		/* locally administered, one per device */
 		.mac = { 0x52, 0x54, 0x00, 0x76, 0x75, (uint8_t)(0x10 + nnets) },
 		.status = VIRTIO_NET_S_LINK_UP,
-		.max_virtqueue_pairs = 1,
+		.max_virtqueue_pairs = (uint16_t)pairs,
 	};
+	struct vu_net *n = calloc(1, sizeof(*n));	/* lives as long as the VM */
 	char name[32];
 	struct vhost_user_params p = {
 		.option = "net",
 		.name = name,
-		.socket = c->socket,
+		.socket = c->k.socket,
 		.device_id = VIRTIO_ID_NET,
 		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
-		.pci_segment = (uint16_t)c->pci_segment,
-		.nqueues = (unsigned)c->num_queues,
+		.pci_segment = (uint16_t)c->k.pci_segment,
+		.nqueues = (unsigned)c->k.num_queues,
 		.queues_without_mq = 2,
-		.queue_size = (uint16_t)c->queue_size,
+		.queue_size = (uint16_t)c->k.queue_size,
 		.features = (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
 			    (1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |
 			    (1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO) |
@@ -124,6 +130,21 @@ static int vu_net_create(struct vm *vm, const void *config)
 		.config = &cfg,
 	};
 
+	if (!n)
+		return -1;
+	n->pairs = pairs;
+	if (pairs > 1) {
+		/* the back-end must know about several pairs (DPDK drops all
+		 * but the first at SET_FEATURES without MQ); the control
+		 * queue is wisp's */
+		p.features |= p.required_features = 1ULL << VIRTIO_NET_F_MQ;
+		p.local_features |= 1ULL << VIRTIO_NET_F_CTRL_VQ;
+		p.local_queues = 1;
+		p.local_notify = vu_net_control;
+		p.opaque = n;
+		p.queue_num_unit = 2;
+		p.initially_enabled = 2;
+	}
 	if (c->have_mac)
 		memcpy(cfg.mac, c->mac, sizeof(cfg.mac));
 	snprintf(name, sizeof(name), "vhost-user-net%u", nnets++);
@@ -135,7 +156,7 @@ DEVICE_REGISTER(vhost_user_net) = {
 	.summary = "virtio network device served by a vhost-user back-end",
 	.option = "net",
 	.variant = "vhost_user",
-	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2][,queue_size=N]",
+	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vu_net_config),

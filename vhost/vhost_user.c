@@ -18,7 +18,7 @@
  *            connection twice a second; once it is back, a running
  *            device gets its rings again, each resuming at the used
  *            index the guest sees, and a kick so the back-end looks at
- *            requests that arrived meanwhile.  A back-end that comes
+ *            the requests not yet completed.  A back-end that comes
  *            back unable to serve the running device (fewer features)
  *            puts the device in NEEDS_RESET.
  *
@@ -45,6 +45,7 @@
 
 #include "core/cli.h"
 #include "core/event.h"
+#include "core/kv.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
 
@@ -121,9 +122,10 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 	return 0;
 }
 
-/* Reads exactly len bytes; descriptors riding along are closed and
+/* Reads exactly len bytes.  The first descriptor riding along goes to
+ * *keep when keep is not NULL and still -1; any other is closed and
  * counted in *nfds. */
-static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err,
+static int read_exact(int sock, void *buf, size_t len, int *keep, unsigned *nfds, char *err,
 		      size_t errlen)
 {
 	size_t got = 0;
@@ -153,6 +155,10 @@ static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err
 				int fd;
 
 				memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (keep && *keep < 0) {
+					*keep = fd;
+					continue;
+				}
 				close(fd);
 				(*nfds)++;
 			}
@@ -168,40 +174,67 @@ static int read_exact(int sock, void *buf, size_t len, unsigned *nfds, char *err
 	return 0;
 }
 
-int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
-		  char *err, size_t errlen)
+/* A reply, with exactly one descriptor when fd is not NULL (it goes to
+ * *fd), else none. */
+static int recv_reply(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		      char *err, size_t errlen)
 {
 	struct vu_header hdr;
 	unsigned nfds = 0;
 
-	if (read_exact(sock, &hdr, sizeof(hdr), &nfds, err, errlen)) {
+	if (fd)
+		*fd = -1;
+	if (read_exact(sock, &hdr, sizeof(hdr), fd, &nfds, err, errlen)) {
 		size_t n = strlen(err);
 
 		snprintf(err + n, errlen - n, " (request %u)", request);
-		return -1;
+		goto fail;
 	}
 	if (hdr.request != request) {
 		set_err(err, errlen, "answered request %u with request %u", request, hdr.request);
-		return -1;
+		goto fail;
 	}
 	if ((hdr.flags & VU_VERSION_MASK) != VU_VERSION || !(hdr.flags & VU_FLAG_REPLY)) {
 		set_err(err, errlen, "reply to request %u has flags 0x%x (version 1 and reply expected)",
 			request, hdr.flags);
-		return -1;
+		goto fail;
 	}
 	if (hdr.size != size) {
 		/* the payload is not read: the connection is dropped anyway */
 		set_err(err, errlen, "reply to request %u has %u bytes, expected %u", request,
 			hdr.size, size);
-		return -1;
+		goto fail;
 	}
-	if (size && read_exact(sock, payload, size, &nfds, err, errlen))
-		return -1;
+	if (size && read_exact(sock, payload, size, fd, &nfds, err, errlen))
+		goto fail;
 	if (nfds) {
-		set_err(err, errlen, "reply to request %u carried file descriptors", request);
+		set_err(err, errlen, "reply to request %u carried %sfile descriptors", request,
+			fd ? "more than one " : "");
+		goto fail;
+	}
+	if (fd && *fd < 0) {
+		set_err(err, errlen, "reply to request %u carried no file descriptor", request);
 		return -1;
 	}
 	return 0;
+fail:
+	if (fd && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+	return -1;
+}
+
+int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
+		  char *err, size_t errlen)
+{
+	return recv_reply(sock, request, payload, size, NULL, err, errlen);
+}
+
+int vu_recv_reply_fd(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		     char *err, size_t errlen)
+{
+	return recv_reply(sock, request, payload, size, fd, err, errlen);
 }
 
 /* -------------------------------------------------------------- device */
@@ -210,6 +243,7 @@ struct vu_queue {
 	struct vhost_user_dev *dev;
 	unsigned index;
 	bool started;		/* the back-end has the rings */
+	bool enabled;		/* and serves them (SET_VRING_ENABLE 1) */
 	int err_fd;		/* SET_VRING_ERR: the back-end reports a broken queue */
 	int call_fd;		/* used only when the queue has no MSI-X irqfd */
 };
@@ -231,9 +265,17 @@ struct vhost_user_dev {
 	bool refused;			/* the last failure was a refusal, not a broken link */
 	uint64_t local_features;	/* offered by wisp itself, not the back-end */
 	unsigned queues_without_mq;
+	unsigned queue_num_unit;
+	unsigned initially_enabled;	/* back-end queues enabled at DRIVER_OK */
+	unsigned nenabled;		/* and now (vhost_user_enable_queues) */
+	void (*local_notify)(void *opaque, struct virtio_dev *d, unsigned q);
+	bool want_inflight;		/* the device asks for INFLIGHT_SHMFD */
+	int inflight_fd;		/* the back-end's record of taken requests, or -1 */
+	struct vu_inflight inflight;	/* its size and place in inflight_fd */
+	uint16_t max_queue_size;
 	bool lacking;			/* the handshake found features missing */
 	unsigned reports;
-	unsigned nqueues;
+	unsigned nqueues;		/* the back-end's (local ones follow) */
 	uint8_t config[VU_MAX_CONFIG];
 	struct vu_queue q[VIRTIO_MAX_QUEUES];
 };
@@ -371,12 +413,12 @@ static void describe_missing(uint64_t missing, char *buf, size_t len)
 
 /* The messages of a fresh connection: what the back-end can do, and
  * that it is ours.  `needed` are the virtio features it must offer. */
-static int handshake(struct vhost_user_dev *v, uint64_t needed, unsigned nqueues,
-		     unsigned without_mq, char *err, size_t errlen)
+static int handshake(struct vhost_user_dev *v, uint64_t needed, char *err, size_t errlen)
 {
 	const uint64_t wanted_protocol = (1ULL << VU_PROTOCOL_F_MQ) |
 					 (1ULL << VU_PROTOCOL_F_REPLY_ACK) |
-					 (1ULL << VU_PROTOCOL_F_CONFIG);
+					 (1ULL << VU_PROTOCOL_F_CONFIG) |
+					 (v->want_inflight ? 1ULL << VU_PROTOCOL_F_INFLIGHT_SHMFD : 0);
 	uint64_t features, protocol = 0;
 	char what[48];
 
@@ -401,19 +443,21 @@ static int handshake(struct vhost_user_dev *v, uint64_t needed, unsigned nqueues
 			return -1;
 		v->protocol_features = protocol;
 	}
-	if (nqueues > without_mq) {
+	if (v->nqueues > v->queues_without_mq) {
+		const char *unit = v->queue_num_unit == 2 ? "queue pairs" : "queues";
+		unsigned wanted = v->nqueues / v->queue_num_unit;
 		uint64_t n;
 
 		if (!(protocol & (1ULL << VU_PROTOCOL_F_MQ))) {
-			set_err(err, errlen, "%u queues but the back-end offers no multiqueue (protocol feature MQ)",
-				nqueues);
+			set_err(err, errlen, "%u %s but the back-end offers no multiqueue (protocol feature MQ)",
+				wanted, unit);
 			return -1;
 		}
 		if (vu_get_u64(v, VU_GET_QUEUE_NUM, &n, err, errlen))
 			return -1;
-		if (n < nqueues) {
-			set_err(err, errlen, "%u queues but the back-end serves %llu",
-				nqueues, (unsigned long long)n);
+		if (n < wanted) {
+			set_err(err, errlen, "%u %s but the back-end serves %llu", wanted, unit,
+				(unsigned long long)n);
 			return -1;
 		}
 	}
@@ -520,7 +564,7 @@ static int start_queue(struct vhost_user_dev *v, unsigned q, char *err, size_t e
 		.used = (uint64_t)(uintptr_t)vq->vq.used,
 		.avail = (uint64_t)(uintptr_t)vq->vq.avail,
 	};
-	struct vu_vring_state enable = { .index = q, .num = 1 };
+	struct vu_vring_state enable = { .index = q, .num = q < v->nenabled };
 
 	if (vu_set(v, VU_SET_VRING_NUM, &num, sizeof(num), NULL, 0, err, errlen) ||
 	    vu_set(v, VU_SET_VRING_BASE, &state, sizeof(state), NULL, 0, err, errlen) ||
@@ -529,12 +573,55 @@ static int start_queue(struct vhost_user_dev *v, unsigned q, char *err, size_t e
 	    vring_fd(v, VU_SET_VRING_CALL, q, call_fd(v, q), err, errlen) ||
 	    vring_fd(v, VU_SET_VRING_ERR, q, v->q[q].err_fd, err, errlen))
 		return -1;
-	/* with protocol features a ring starts disabled */
+	/* with protocol features a ring starts disabled; the driver of a
+	 * multiqueue net device starts with the first pair only */
 	if (v->protocol &&
 	    vu_set(v, VU_SET_VRING_ENABLE, &enable, sizeof(enable), NULL, 0, err, errlen))
 		return -1;
 	v->q[q].started = true;
+	v->q[q].enabled = enable.num;
 	return 0;
+}
+
+/* Inflight tracking, when the back-end offers it: the first start
+ * after a device reset asks the back-end for fresh memory to record the
+ * requests it takes (GET_INFLIGHT_FD) and wisp keeps it; every start
+ * hands it over (SET_INFLIGHT_FD), so a back-end that restarted finds
+ * there what its predecessor had taken and not completed, and
+ * resubmits it when it gets the queue's kick fd. */
+static int send_inflight(struct vhost_user_dev *v, char *err, size_t errlen)
+{
+	if (!(v->protocol_features & (1ULL << VU_PROTOCOL_F_INFLIGHT_SHMFD)))
+		return 0;
+	if (v->inflight_fd < 0) {
+		struct vu_inflight req = {
+			.num_queues = (uint16_t)v->nqueues,
+			.queue_size = v->max_queue_size,
+		};
+
+		if (vu_send(v->sock, VU_GET_INFLIGHT_FD, 0, &req, sizeof(req), NULL, 0, err, errlen) ||
+		    vu_recv_reply_fd(v->sock, VU_GET_INFLIGHT_FD, &v->inflight, sizeof(v->inflight),
+				     &v->inflight_fd, err, errlen))
+			return -1;
+		if (!v->inflight.mmap_size) {
+			/* the back-end could not make it: go on without */
+			close(v->inflight_fd);
+			v->inflight_fd = -1;
+			report(v, "back-end at '%s' keeps no record of requests in flight", v->socket);
+			return 0;
+		}
+	}
+	return vu_set(v, VU_SET_INFLIGHT_FD, &v->inflight, sizeof(v->inflight), &v->inflight_fd, 1,
+		      err, errlen);
+}
+
+/* The driver starts over: what the back-end recorded is about rings
+ * that no longer exist. */
+static void drop_inflight(struct vhost_user_dev *v)
+{
+	if (v->inflight_fd >= 0)
+		close(v->inflight_fd);
+	v->inflight_fd = -1;
 }
 
 /* Hands every enabled queue to the back-end. */
@@ -546,6 +633,7 @@ static int start_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 	if (v->protocol)
 		features |= 1ULL << VHOST_USER_F_PROTOCOL_FEATURES;
 	if (vu_set_u64(v, VU_SET_FEATURES, features, err, errlen) ||
+	    send_inflight(v, err, errlen) ||
 	    send_mem_table(v, err, errlen))
 		return -1;
 	for (unsigned q = 0; q < v->nqueues; q++)
@@ -564,6 +652,7 @@ static int stop_rings(struct vhost_user_dev *v, char *err, size_t errlen)
 		if (!v->q[q].started)
 			continue;
 		v->q[q].started = false;
+		v->q[q].enabled = false;
 		if (v->protocol &&
 		    vu_set(v, VU_SET_VRING_ENABLE, &s, sizeof(s), NULL, 0, err, errlen))
 			return -1;
@@ -664,15 +753,46 @@ static void vu_reset(struct virtio_dev *d)
 	if (!v)
 		return;		/* the reset inside virtio_pci_create */
 	v->active = false;
+	v->nenabled = v->initially_enabled;
 	if (v->sock >= 0 && stop_rings(v, err, sizeof(err)))
 		disconnect(v, err);
+	drop_inflight(v);
 }
 
+/* Event loop, device lock held: a kick of one of wisp's own queues
+ * (the back-end reads the kicks of the others). */
 static void vu_queue_notify(struct virtio_dev *d, unsigned q)
 {
-	/* never called: the back-end reads the kicks */
-	(void)d;
-	(void)q;
+	struct vhost_user_dev *v = d->priv;
+
+	if (q >= v->nqueues && v->local_notify)
+		v->local_notify(v->opaque, d, q);
+}
+
+int vhost_user_enable_queues(struct virtio_dev *d, unsigned n)
+{
+	struct vhost_user_dev *v = d->priv;
+	char err[256];
+
+	if (!n || n > v->nqueues || !v->protocol)
+		return -1;
+	v->nenabled = n;
+	if (v->sock < 0)
+		return 0;	/* start_rings applies it when the back-end is back */
+	for (unsigned q = 0; q < v->nqueues; q++) {
+		struct vu_vring_state s = { .index = q, .num = q < n };
+
+		if (!v->q[q].started || v->q[q].enabled == (q < n))
+			continue;
+		if (vu_set(v, VU_SET_VRING_ENABLE, &s, sizeof(s), NULL, 0, err, sizeof(err))) {
+			bool refused = v->refused;
+
+			rings_failed(v, err);
+			return refused ? -1 : 0;
+		}
+		v->q[q].enabled = q < n;
+	}
+	return 0;
 }
 
 static const struct virtio_ops vu_ops = {
@@ -680,6 +800,20 @@ static const struct virtio_ops vu_ops = {
 	.activate = vu_activate,
 	.reset = vu_reset,
 };
+
+/* After a reconnection: requests the guest queued while the back-end
+ * was away still count in the kick eventfds, but those its predecessor
+ * had taken (their kicks read) and not completed wait for nobody -- the
+ * guest will not kick again for them.  One kick per queue makes the new
+ * back-end look at its ring, from the used index on. */
+static void kick_started_queues(struct vhost_user_dev *v)
+{
+	uint64_t one = 1;
+
+	for (unsigned q = 0; q < v->nqueues; q++)
+		if (v->q[q].started && write(v->vdev.queue[q].kick_fd, &one, sizeof(one)) < 0)
+			report(v, "kick of queue %u after the reconnection: %s", q, strerror(errno));
+}
 
 /* Event loop: the back-end came back?  Device lock taken here. */
 static void on_reconnect_timer(void *opaque, uint32_t events)
@@ -700,7 +834,7 @@ static void on_reconnect_timer(void *opaque, uint32_t events)
 		goto out;	/* not back yet: quietly try again */
 	/* the back-end must still serve what the guest was offered */
 	if (handshake(v, (v->vdev.features & ~v->local_features) | (1ULL << VIRTIO_F_VERSION_1),
-		      v->nqueues, v->queues_without_mq, err, sizeof(err)) ||
+		      err, sizeof(err)) ||
 	    (v->config_from_backend &&
 	     get_config(v, config, v->vdev.config_len, err, sizeof(err)))) {
 		report(v, "back-end at '%s' is back but unusable: %s", v->socket, err);
@@ -726,10 +860,10 @@ static void on_reconnect_timer(void *opaque, uint32_t events)
 		rings_failed(v, err);
 		goto out;
 	}
+	if (v->active)
+		kick_started_queues(v);
 	report(v, "back-end at '%s' reconnected%s", v->socket,
 	       v->active ? "; queues restored" : "");
-	/* requests that arrived while it was away wait in the kick
-	 * eventfds' counters, which the back-end reads when it polls */
 out:
 	virtio_unlock(&v->vdev);
 }
@@ -784,6 +918,32 @@ static int queue_fds(struct vhost_user_dev *v, unsigned q)
 	return 0;
 }
 
+int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint64_t min_queues,
+			  uint64_t max_queues, uint64_t max_queue_size, struct cli_error *err)
+{
+	if (kv_str(args, "socket", &k->socket, err) < 0 ||
+	    kv_u64(args, "num_queues", min_queues, max_queues, &k->num_queues, err) < 0 ||
+	    kv_u64(args, "queue_size", 2, max_queue_size, &k->queue_size, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &k->pci_segment, err) < 0)
+		return -1;
+	if (k->queue_size & (k->queue_size - 1)) {
+		cli_errorf(err, "'queue_size=%llu': must be a power of two",
+			   (unsigned long long)k->queue_size);
+		return -1;
+	}
+	return 0;
+}
+
+/* The parameters' queue counts, their defaults filled in. */
+static void init_queue_counts(struct vhost_user_dev *v, const struct vhost_user_params *p)
+{
+	v->nqueues = p->nqueues;
+	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	v->queue_num_unit = p->queue_num_unit ? p->queue_num_unit : 1;
+	v->initially_enabled = p->initially_enabled ? p->initially_enabled : p->nqueues;
+	v->nenabled = v->initially_enabled;
+}
+
 /* Whether path names something a back-end could listen on; the
  * message says what is wrong with it. */
 static const char *socket_problem(const char *path, char *buf, size_t len)
@@ -824,12 +984,13 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		.name = p->name,
 		.device_id = p->device_id,
 		.pci_class = p->pci_class,
-		.nqueues = p->nqueues,
+		.nqueues = p->nqueues + p->local_queues,
 		.queue_size = p->queue_size,
 		.features = 0,
 		.ops = &vu_ops,
 		.pci_segment = p->pci_segment,
 		.external_queues = true,
+		.local_queues = p->local_queues,
 	};
 	uint64_t offer, needed = p->required_features | (1ULL << VIRTIO_F_VERSION_1);
 	char err[256], buf[128];
@@ -840,7 +1001,8 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 			 p->option, p->socket);
 		return EXIT_USAGE;
 	}
-	if (p->config_len > VU_MAX_CONFIG || p->nqueues > VIRTIO_MAX_QUEUES ||
+	if (p->config_len > VU_MAX_CONFIG || p->nqueues + p->local_queues > VIRTIO_MAX_QUEUES ||
+	    p->initially_enabled > p->nqueues ||
 	    seccomp_allow(SECCOMP_DEVICE, vhost_user_seccomp, SC_COUNT(vhost_user_seccomp)))
 		return -1;
 	problem = socket_problem(p->socket, buf, sizeof(buf));
@@ -856,8 +1018,11 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	v->option = strdup(p->option);
 	v->name = strdup(p->name);
 	v->socket = strdup(p->socket);
-	v->nqueues = p->nqueues;
-	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	init_queue_counts(v, p);
+	v->local_notify = p->local_notify;
+	v->want_inflight = p->inflight;
+	v->inflight_fd = -1;
+	v->max_queue_size = p->queue_size;
 	v->config_from_backend = p->config_from_backend;
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
@@ -866,7 +1031,7 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		return EXIT_USAGE;
 	}
-	if (handshake(v, needed, p->nqueues, v->queues_without_mq, err, sizeof(err)) ||
+	if (handshake(v, needed, err, sizeof(err)) ||
 	    (p->config_from_backend && get_config(v, v->config, p->config_len, err, sizeof(err)))) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
 		close(v->sock);
@@ -914,13 +1079,19 @@ int vu_test_session(int sock, const struct vhost_user_params *p, unsigned starte
 	if (!v)
 		return -1;
 	v->sock = sock;
-	v->nqueues = p->nqueues;
-	v->queues_without_mq = p->queues_without_mq ? p->queues_without_mq : 1;
+	v->name = (char *)p->name;
+	v->socket = (char *)"-";
+	init_queue_counts(v, p);
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
-	ret = handshake(v, needed, p->nqueues, v->queues_without_mq, err, errlen);
+	v->want_inflight = p->inflight;
+	v->inflight_fd = -1;
+	v->max_queue_size = p->queue_size;
+	ret = handshake(v, needed, err, errlen);
 	if (!ret && p->config_from_backend)
 		ret = get_config(v, r->config, p->config_len, err, errlen);
+	if (!ret && p->inflight)
+		ret = send_inflight(v, err, errlen);
 	if (!ret) {
 		for (unsigned q = 0; q < started && q < v->nqueues; q++)
 			v->q[q].started = true;
@@ -928,6 +1099,30 @@ int vu_test_session(int sock, const struct vhost_user_params *p, unsigned starte
 	}
 	r->backend_features = v->backend_features;
 	r->protocol_features = v->protocol_features;
+	drop_inflight(v);
+	free(v);
+	return ret;
+}
+
+int vu_test_inflight(int sock, const struct vhost_user_params *p, unsigned starts, int *fd,
+		     char *err, size_t errlen)
+{
+	struct vhost_user_dev *v = calloc(1, sizeof(*v));
+	int ret;
+
+	if (!v)
+		return -1;
+	v->sock = sock;
+	init_queue_counts(v, p);
+	v->want_inflight = p->inflight;
+	v->inflight_fd = -1;
+	v->max_queue_size = p->queue_size;
+	v->name = (char *)p->name;
+	v->socket = (char *)"-";
+	ret = handshake(v, 1ULL << VIRTIO_F_VERSION_1, err, errlen);
+	for (unsigned i = 0; !ret && i < starts; i++)
+		ret = send_inflight(v, err, errlen);
+	*fd = v->inflight_fd;
 	free(v);
 	return ret;
 }

@@ -49,6 +49,8 @@ enum vu_request {
 	VU_SET_VRING_ENABLE = 18,
 	VU_GET_CONFIG = 24,
 	VU_SET_CONFIG = 25,
+	VU_GET_INFLIGHT_FD = 31,
+	VU_SET_INFLIGHT_FD = 32,
 };
 
 /* header flags */
@@ -64,6 +66,7 @@ enum vu_request {
 #define VU_PROTOCOL_F_MQ 0
 #define VU_PROTOCOL_F_REPLY_ACK 3
 #define VU_PROTOCOL_F_CONFIG 9
+#define VU_PROTOCOL_F_INFLIGHT_SHMFD 12
 
 /* vring fd messages: the queue index, and "no fd" */
 #define VU_VRING_IDX_MASK 0xff
@@ -113,6 +116,16 @@ struct vu_config {
 	uint8_t payload[VU_MAX_CONFIG];
 };
 
+/* The shared memory where a back-end records the requests it has
+ * taken and not yet completed (GET/SET_INFLIGHT_FD). */
+struct vu_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint32_t padding;
+};
+
 /* Longest payload wisp sends or accepts. */
 #define VU_MAX_PAYLOAD sizeof(struct vu_config)
 
@@ -128,6 +141,10 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
  * fixed size. */
 int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
 		  char *err, size_t errlen);
+/* The same for a reply that must carry exactly one descriptor, which
+ * goes to *fd (the caller's to close); -1 otherwise. */
+int vu_recv_reply_fd(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		     char *err, size_t errlen);
 
 /* --------------------------------------------------------------- device */
 
@@ -138,11 +155,28 @@ struct vhost_user_params {
 	uint16_t device_id;
 	uint32_t pci_class;
 	uint16_t pci_segment;
-	unsigned nqueues;
+	unsigned nqueues;		/* the back-end's, local ones not counted */
 	/* how many queues a back-end serves without multiqueue (the
 	 * protocol feature MQ): 1 for blk, 2 for a net pair or for fs's
 	 * high-priority and request queue; 0 means 1 */
 	unsigned queues_without_mq;
+	/* what GET_QUEUE_NUM counts, in queues: 2 for net, whose
+	 * back-ends answer in queue pairs; 0 means 1 */
+	unsigned queue_num_unit;
+	/* of the back-end's queues, how many are enabled when the driver
+	 * starts the device (the others until vhost_user_enable_queues):
+	 * 2 for multiqueue net, whose driver starts on the first pair;
+	 * 0 means all */
+	unsigned initially_enabled;
+	/* queues after the back-end's that wisp serves itself (net's
+	 * control queue): their kicks call local_notify, on the event loop
+	 * with the device lock held */
+	unsigned local_queues;
+	void (*local_notify)(void *opaque, struct virtio_dev *d, unsigned q);
+	/* Ask the back-end to record the requests it has taken
+	 * (INFLIGHT_SHMFD), so that after a restart it resubmits those it
+	 * had not completed: wisp keeps the memory between the two. */
+	bool inflight;
 	uint16_t queue_size;
 	/* virtio features the device may offer if the back-end has them,
 	 * and those it must have (VERSION_1 is always required) */
@@ -167,11 +201,36 @@ struct vhost_user_params {
 };
 
 struct vhost_user_dev;
+struct kv_list;
+struct cli_error;
+
+/* The keys every vhost-user device option has. */
+struct vhost_user_keys {
+	const char *socket;		/* NULL when not given */
+	uint64_t num_queues;
+	uint64_t queue_size;
+	uint64_t pci_segment;
+};
+
+/* Parses socket=PATH, num_queues (min_queues..max_queues), queue_size
+ * (2..max_queue_size, a power of two) and pci_segment; k->num_queues
+ * and k->queue_size hold the defaults on entry.  0, or -1 with err
+ * filled in.  Whether socket is required, and how to say so, is the
+ * device's. */
+int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint64_t min_queues,
+			  uint64_t max_queues, uint64_t max_queue_size, struct cli_error *err);
 
 /* Connects to the back-end, negotiates, and adds the PCI device.
  * 0; 2 after a message when the user's input cannot work (no socket,
  * a back-end lacking features, --memory without shared=on); -1 on
  * other failures. */
 int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p);
+
+/* From local_notify: the back-end serves queues 0..n-1 from now on, and
+ * none after (SET_VRING_ENABLE; kept across reconnections until the
+ * driver resets the device).  0 once done or, without a back-end right
+ * now, once it is back; -1 when n is out of range or the back-end
+ * refused. */
+int vhost_user_enable_queues(struct virtio_dev *d, unsigned n);
 
 #endif

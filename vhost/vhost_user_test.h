@@ -5,7 +5,8 @@
  * without a VM, on a socket whose other end the caller plays the
  * back-end on -- the handshake (features, protocol features, queue
  * count, SET_OWNER), GET_CONFIG when the parameters ask for the
- * back-end's config, then the GET_VRING_BASE of a reset for the first
+ * back-end's config, the inflight memory (GET/SET_INFLIGHT_FD) when they
+ * ask for that, then the GET_VRING_BASE of a reset for the first
  * `started` queues.  The same functions wisp runs check every reply.
  */
 #ifndef WISP_VHOST_VHOST_USER_TEST_H
@@ -22,5 +23,11 @@ struct vu_test_result {
 /* 0, or -1 with err set: what create or a reconnection would report. */
 int vu_test_session(int sock, const struct vhost_user_params *p, unsigned started,
 		    struct vu_test_result *r, char *err, size_t errlen);
+
+/* Inflight tracking: the handshake, then what `starts` starts of the
+ * rings send about it (the first one and reconnections).  The
+ * descriptor wisp keeps goes to *fd (-1: none; the caller closes it). */
+int vu_test_inflight(int sock, const struct vhost_user_params *p, unsigned starts, int *fd,
+		     char *err, size_t errlen);
 
 #endif

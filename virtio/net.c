@@ -37,36 +37,13 @@
 #include "core/device.h"
 #include "core/event.h"
 #include "core/vm.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
-
-#define VIRTIO_NET_F_CSUM 0
-#define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_GUEST_TSO4 7
-#define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN 9
-#define VIRTIO_NET_F_GUEST_UFO 10
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_ECN 13
-#define VIRTIO_NET_F_HOST_UFO 14
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
-#define VIRTIO_NET_F_CTRL_VQ 17
-#define VIRTIO_NET_F_MQ 22
-
-#define VIRTIO_NET_S_LINK_UP 1
-
-#define VIRTIO_NET_CTRL_RX 0
-#define VIRTIO_NET_CTRL_MQ 4
-#define VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0
-#define VIRTIO_NET_OK 0
-#define VIRTIO_NET_ERR 1
 
 #define NET_HDR_LEN 12		/* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
 #define NUM_BUFFERS_OFFSET 10
 #define MAX_FRAME (65536 + NET_HDR_LEN)
-#define MAX_PAIRS 8
+#define MAX_PAIRS VIRTIO_NET_MAX_PAIRS
 #define DEFAULT_QUEUE_SIZE 256
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
@@ -400,30 +377,15 @@ static void transmit(struct net_pair *p)
 
 /* ------------------------------------------------------------ control */
 
-static void control(struct net *n, unsigned q)
+/* All TAP queues stay open whatever the driver uses, and the TAP
+ * passes every frame: VQ_PAIRS_SET and the RX modes are simply OK. */
+static uint8_t control_answer(void *opaque, const struct virtio_net_ctrl *cmd)
 {
-	struct virtio_dev *d = &n->vdev;
-	struct virtq *cq = &d->queue[q].vq;
-	struct virtq_chain c;
-	int got;
+	struct net *n = opaque;
 
-	while ((got = virtq_pop(cq, &c)) > 0) {
-		uint8_t hdr[2], ack = VIRTIO_NET_ERR;
-		uint16_t pairs;
-
-		if (virtq_chain_read(&c, 0, hdr, 2) == 2) {
-			if (hdr[0] == VIRTIO_NET_CTRL_MQ && hdr[1] == VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET &&
-			    virtq_chain_read(&c, 2, &pairs, 2) == 2 && pairs >= 1 &&
-			    pairs <= n->pairs)
-				ack = VIRTIO_NET_OK;	/* all TAP queues stay open */
-			else if (hdr[0] == VIRTIO_NET_CTRL_RX)
-				ack = VIRTIO_NET_OK;	/* the TAP passes everything */
-		}
-		virtq_push(cq, &c, (uint32_t)virtq_chain_write(&c, c.in_len ? c.in_len - 1 : 0, &ack, 1));
-	}
-	if (got < 0)
-		virtio_needs_reset(d, "malformed control queue");
-	virtio_queue_interrupt(d, q);
+	if (virtio_net_is_pairs_set(cmd))
+		return cmd->pairs >= 1 && cmd->pairs <= n->pairs ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+	return cmd->class == VIRTIO_NET_CTRL_RX ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
 }
 
 static void net_notify(struct virtio_dev *d, unsigned q)
@@ -431,7 +393,7 @@ static void net_notify(struct virtio_dev *d, unsigned q)
 	struct net *n = d->priv;
 
 	if (q == 2 * n->pairs) {
-		control(n, q);
+		virtio_net_control(d, q, control_answer, n);
 	} else if (q & 1) {
 		transmit(&n->pair[q / 2]);
 	} else {

@@ -519,7 +519,7 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 		vq->max_size = info->queue_size;
 		vq->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (vq->kick_fd < 0 ||
-		    (!info->external_queues &&
+		    ((!info->external_queues || q >= info->nqueues - info->local_queues) &&
 		     event_add(vm->loop, vq->kick_fd, EPOLLIN, on_kick, vq))) {
 			wisp_err("%s: queue %u eventfd: %s", d->name, q, strerror(errno));
 			return -1;

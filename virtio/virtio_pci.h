@@ -112,8 +112,12 @@ struct virtio_dev_info {
 	uint16_t pci_segment;
 	/* The queues are served by another process (vhost-user): each
 	 * queue's kick eventfd is for it to read, not the event loop, and
-	 * queue_notify is never called. */
+	 * queue_notify is never called for it. */
 	bool external_queues;
+	/* With external_queues: the last local_queues queues are the
+	 * device's own after all (vhost-user-net's control queue): their
+	 * kicks reach queue_notify as usual. */
+	unsigned local_queues;
 	/* Behind the VM's IOMMU (iommu=on): the queues' addresses are I/O
 	 * virtual addresses and VIRTIO_F_ACCESS_PLATFORM is required. */
 	bool iommu;

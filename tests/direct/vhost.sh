@@ -70,8 +70,9 @@ shared="--memory size=64M,shared=on"
 
 if command -v qemu-storage-daemon >/dev/null; then
 	# Read-write through qemu-storage-daemon: the virtio_blk guest's
-	# reads, errors, GET_ID, writes, FLUSH, WRITE_ZEROES and DISCARD;
-	# then the image on the host.
+	# reads, errors, GET_ID, writes, FLUSH, WRITE_ZEROES and DISCARD, a
+	# completion signalled on the call fd while the vector is masked
+	# (pending, delivered on unmask); then the image on the host.
 	case=vhost-user-blk; vhost_image "$tmp/vdisk.img"
 	if qsd_start "$tmp/vdisk.img" ",writable=on"; then
 		# shellcheck disable=SC2086
@@ -80,7 +81,8 @@ if command -v qemu-storage-daemon >/dev/null; then
 		qsd_stop
 		if expect 0 '^RESULT virtio_blk PASS' '^BLK capacity=4099 ' \
 			'^BLK wrote 100-103 \(3 segments\) and 200-201, FLUSH, read back$' \
-			'^BLK WRITE_ZEROES 300-305 read zeros'; then
+			'^BLK WRITE_ZEROES 300-305 read zeros' \
+			'^BLK masked vector and function: pending in the PBA, delivered on unmask$'; then
 			vhost_image "$tmp/vdisk.want"
 			vhost_patch "$tmp/vdisk.want" 100 4 written
 			vhost_patch "$tmp/vdisk.want" 200 2 written
@@ -212,6 +214,33 @@ if fake_start runtime; then
 	fi
 fi
 
+# Inflight tracking: a back-end offering INFLIGHT_SHMFD gives wisp its
+# memory at the driver's start, then dies; its successor must get that
+# same memory back (SET_INFLIGHT_FD), and wisp must not ask for another.
+# (The fake serves no request: the guest's first read times out.)
+case=vhost-user-blk-inflight-kept
+rm -f "$vsock"
+python3 "$vhost_fake" "$vsock" inflight </dev/null >"$tmp/fake.out" 2>&1 &
+fake_pid=$!
+for _ in $(seq 50); do [ -S "$vsock" ] && break; sleep 0.1; done
+# shellcheck disable=SC2086
+run_guest virtio_blk /dev/null --console off $shared --disk "$vdisk" \
+	--cmdline "blk.mode=ro blk.backend=vhost"
+fake_stop
+if [ "$status" != 0 ]; then
+	fail "exit status $status, expected 0"
+elif ! grep -q '^INFLIGHT connection 1: GET_INFLIGHT_FD for 1 queue(s) of 128$' "$tmp/fake.out" ||
+	! grep -q '^INFLIGHT connection 1: SET_INFLIGHT_FD with 1 fd(s), 4096 bytes, the region holding our marker$' "$tmp/fake.out"; then
+	fail "first connection: $(tr '\n' '|' <"$tmp/fake.out")"
+elif ! grep -Eq "^wisp: vhost-user-blk0: back-end at '.*' reconnected; queues restored$" "$tmp/err"; then
+	fail "wisp did not reconnect"
+elif grep -q '^INFLIGHT connection 2: GET_INFLIGHT_FD' "$tmp/fake.out" ||
+	! grep -q '^INFLIGHT connection 2: SET_INFLIGHT_FD with 1 fd(s), 4096 bytes, the region holding our marker$' "$tmp/fake.out"; then
+	fail "the restarted back-end did not get the first one's inflight memory: $(tr '\n' '|' <"$tmp/fake.out")"
+else
+	pass
+fi
+
 # ---- vhost-user-fs and vhost-user-net: the same checks at start-up
 if "$wisp" --features | grep -q vhost-user-fs; then
 	case=vhost-user-fs-socket-missing
@@ -270,9 +299,18 @@ if "$wisp" --features | grep -q vhost-user-net; then
 		expect_error 2 "^wisp: --net: socket=.*: the back-end lacks VIRTIO_F_VERSION_1, which the device needs$"
 	fi
 
-	case=vhost-user-net-one-pair
+	case=vhost-user-net-odd-queues
 	# shellcheck disable=SC2086
-	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$vsock,num_queues=4"
-	expect_error 2 "^wisp: --net: 'num_queues=4': vhost-user-net serves one queue pair \(num_queues=2\) in this version$"
+	vbad --kernel "$guests/hello.elf" $shared --net "vhost_user=on,socket=$vsock,num_queues=3"
+	expect_error 2 "^wisp: --net: 'num_queues=3': must be even \(a receive and a transmit queue per pair\)$"
+
+	# two pairs asked, the back-end serves one: refused before the guest runs
+	case=vhost-user-net-too-many-pairs
+	if fake_start onepair; then
+		# shellcheck disable=SC2086
+		vbad --kernel "$guests/hello.elf" $shared --net "$vdisk,num_queues=4"
+		fake_stop
+		expect_error 2 "^wisp: --net: socket=.*: 2 queue pairs but the back-end serves 1$"
+	fi
 fi
 rm -rf "$vsock" "$tmp/plain" "$tmp/dead.sock" "$tmp/share"

@@ -3,7 +3,8 @@
  * vhost-user replies from a hostile back-end (vhost/vhost_user.c): the
  * fuzzer plays the back-end on a socket pair and wisp's front end runs
  * the messages of a connection (vu_test_session: the handshake,
- * GET_CONFIG, the GET_VRING_BASE of a reset) against it.
+ * GET_CONFIG, GET_INFLIGHT_FD, the GET_VRING_BASE of a reset) against
+ * it.
  *
  * Input: one byte of device parameters, one of config length, then the
  * back-end's byte stream as segments -- a 16-bit length, a byte saying
@@ -107,6 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.check_config = (sel & 0x80) ? check_config : NULL,
 	};
 	unsigned started = (sel >> 4) & 3;
+	uint64_t wanted_protocol = WANTED_PROTOCOL;
 	struct timeval tv = { .tv_sec = 1 };
 	struct vu_test_result *r;
 	char err[256] = "";
@@ -116,6 +118,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (passed_fd < 0 && (passed_fd = eventfd(0, EFD_CLOEXEC)) < 0)
 		abort();
 	p.config_len = (unsigned)fuzz_take(&in, 1) + 1;	/* 1..256 */
+	/* a session that stops three queues also asks for the inflight
+	 * memory: a reply that must carry exactly one descriptor */
+	p.inflight = started == 3;
+	p.queue_size = 128;
+	if (p.inflight)
+		wanted_protocol |= 1ULL << VU_PROTOCOL_F_INFLIGHT_SHMFD;
 	r = calloc(1, sizeof(*r));
 	fds_before = open_fds();
 	if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
@@ -149,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t needed = p.required_features | (1ULL << VIRTIO_F_VERSION_1);
 
 		if ((r->backend_features & needed) != needed ||
-		    (r->protocol_features & ~WANTED_PROTOCOL))
+		    (r->protocol_features & ~wanted_protocol))
 			abort();
 		if (p.config_from_backend && !(r->protocol_features & (1ULL << VU_PROTOCOL_F_CONFIG)))
 			abort();

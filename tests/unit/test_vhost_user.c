@@ -11,13 +11,16 @@
 #if IS_ENABLED(CONFIG_VHOST_USER)
 
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include "core/cli.h"
 #include "core/device.h"
 #include "vhost/vhost_user.h"
+#include "vhost/vhost_user_test.h"
 
 static int sv[2];	/* [0] wisp's end, [1] the back-end's */
 static char err[256];
@@ -222,6 +225,247 @@ static void test_timeout(void **state)
 	assert_contains(err, "no reply within the timeout");
 }
 
+/* ------------------------------------------------------- multiqueue */
+
+/* The back-end's answers to a handshake, queued before wisp asks (the
+ * socket buffers them): features, protocol features, and the queue
+ * count when `queue_num` is not 0.  SET_PROTOCOL_FEATURES and
+ * SET_OWNER need no reply without REPLY_ACK. */
+static void backend_handshake(uint64_t features, uint64_t protocol, uint64_t queue_num)
+{
+	backend_reply(VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, &features, 8);
+	backend_reply(VU_GET_PROTOCOL_FEATURES, VU_VERSION | VU_FLAG_REPLY, &protocol, 8);
+	if (queue_num)
+		backend_reply(VU_GET_QUEUE_NUM, VU_VERSION | VU_FLAG_REPLY, &queue_num, 8);
+}
+
+/* The requests wisp sent, in order, up to `max`. */
+static unsigned backend_requests(uint32_t *req, unsigned max)
+{
+	struct timeval tv = { .tv_usec = 100000 };
+	unsigned n = 0;
+
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n < max) {
+		struct vu_header h;
+		uint8_t payload[VU_MAX_PAYLOAD];
+
+		if (recv(sv[1], &h, sizeof(h), MSG_WAITALL) != (ssize_t)sizeof(h))
+			break;
+		assert_true(h.size <= sizeof(payload));
+		if (h.size)
+			assert_int_equal(recv(sv[1], payload, h.size, MSG_WAITALL), (ssize_t)h.size);
+		req[n++] = h.request;
+	}
+	return n;
+}
+
+#define NET_MQ (1ULL << 22)
+#define PROTOCOL_FEATURES_BIT (1ULL << VHOST_USER_F_PROTOCOL_FEATURES)
+
+/* vhost-user-net as vhost/net.c describes two pairs: four queues for
+ * the back-end, whose GET_QUEUE_NUM counts pairs. */
+static const struct vhost_user_params net_two_pairs = {
+	.option = "net", .name = "vhost-user-net0", .socket = "-",
+	.nqueues = 4, .queues_without_mq = 2, .queue_num_unit = 2, .initially_enabled = 2,
+	.local_queues = 1, .required_features = NET_MQ,
+};
+
+static void test_mq_pairs_served(void **state)
+{
+	struct vu_test_result r;
+	uint32_t req[8];
+	unsigned n;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT | NET_MQ, 1ULL << VU_PROTOCOL_F_MQ, 2);
+	assert_int_equal(vu_test_session(sv[0], &net_two_pairs, 0, &r, err, sizeof(err)), 0);
+	n = backend_requests(req, 8);
+	assert_int_equal(n, 5);
+	assert_int_equal(req[3], VU_GET_QUEUE_NUM);
+	assert_int_equal(req[4], VU_SET_OWNER);
+	assert_true(r.protocol_features == 1ULL << VU_PROTOCOL_F_MQ);
+}
+
+/* Two pairs asked, the back-end serves one: refused before anything
+ * starts (the device's create turns this into exit status 2). */
+static void test_mq_too_many_pairs(void **state)
+{
+	struct vu_test_result r;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT | NET_MQ, 1ULL << VU_PROTOCOL_F_MQ, 1);
+	assert_int_equal(vu_test_session(sv[0], &net_two_pairs, 0, &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "2 queue pairs but the back-end serves 1");
+}
+
+static void test_mq_no_protocol_mq(void **state)
+{
+	struct vu_test_result r;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT | NET_MQ, 0, 0);
+	assert_int_equal(vu_test_session(sv[0], &net_two_pairs, 0, &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "2 queue pairs but the back-end offers no multiqueue (protocol feature MQ)");
+}
+
+static void test_mq_no_net_mq_feature(void **state)
+{
+	struct vu_test_result r;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT, 1ULL << VU_PROTOCOL_F_MQ, 2);
+	assert_int_equal(vu_test_session(sv[0], &net_two_pairs, 0, &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "the back-end lacks feature bit 22, which the device needs");
+}
+
+/* A block back-end counts queues, not pairs. */
+static void test_mq_blk_counts_queues(void **state)
+{
+	const struct vhost_user_params blk = {
+		.option = "disk", .name = "vhost-user-blk0", .socket = "-", .nqueues = 4,
+	};
+	struct vu_test_result r;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT, 1ULL << VU_PROTOCOL_F_MQ, 2);
+	assert_int_equal(vu_test_session(sv[0], &blk, 0, &r, err, sizeof(err)), -1);
+	assert_string_equal(err, "4 queues but the back-end serves 2");
+}
+
+/* ------------------------------------------------------------ inflight */
+
+/* The next request wisp sent: its header, payload and descriptor (-1
+ * when none; the caller closes it).  false when there is none. */
+static bool backend_next(struct vu_header *h, void *payload, size_t max, int *fd)
+{
+	char control[CMSG_SPACE(sizeof(int) * VU_MAX_FDS)];
+	struct iovec iov = { .iov_base = h, .iov_len = sizeof(*h) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			      .msg_controllen = sizeof(control) };
+	struct timeval tv = { .tv_usec = 100000 };
+	struct cmsghdr *cm;
+
+	*fd = -1;
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (recvmsg(sv[1], &msg, MSG_WAITALL) != (ssize_t)sizeof(*h))
+		return false;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (cm && cm->cmsg_type == SCM_RIGHTS) {
+		assert_int_equal(cm->cmsg_len, CMSG_LEN(sizeof(int)));
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	}
+	assert_true(h->size <= max);
+	if (h->size)
+		assert_int_equal(recv(sv[1], payload, h->size, MSG_WAITALL), (ssize_t)h->size);
+	return true;
+}
+
+static ino_t inode_of(int fd)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static const struct vhost_user_params blk_inflight = {
+	.option = "disk", .name = "vhost-user-blk0", .socket = "-", .nqueues = 2,
+	.queue_size = 128, .inflight = true,
+};
+
+#define INFLIGHT_BIT (1ULL << VU_PROTOCOL_F_INFLIGHT_SHMFD)
+#define MQ_BIT (1ULL << VU_PROTOCOL_F_MQ)
+
+/* The region the back-end makes at the first start is kept by wisp and
+ * handed to it again at the next start (a reconnection), the same
+ * memory both times. */
+static void test_inflight_kept(void **state)
+{
+	struct vu_inflight given = { .mmap_size = 4096, .num_queues = 2, .queue_size = 128 };
+	uint8_t buf[sizeof(struct vu_header) + sizeof(given)];
+	struct vu_header h = { VU_GET_INFLIGHT_FD, VU_VERSION | VU_FLAG_REPLY, sizeof(given) };
+	int region = memfd_create("inflight", MFD_CLOEXEC), kept = -1, fd;
+	uint32_t expect[] = { VU_GET_FEATURES, VU_GET_PROTOCOL_FEATURES, VU_SET_PROTOCOL_FEATURES,
+			      VU_GET_QUEUE_NUM, VU_SET_OWNER, VU_GET_INFLIGHT_FD,
+			      VU_SET_INFLIGHT_FD, VU_SET_INFLIGHT_FD };
+	struct vu_inflight payload;
+	uint64_t protocol;
+
+	(void)state;
+	assert_true(region >= 0);
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT, INFLIGHT_BIT | MQ_BIT, 2);
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &given, sizeof(given));
+	backend_send(buf, sizeof(buf), region);
+	assert_int_equal(vu_test_inflight(sv[0], &blk_inflight, 2, &kept, err, sizeof(err)), 0);
+	assert_true(kept >= 0);
+	assert_true(inode_of(kept) == inode_of(region));
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		uint8_t p[VU_MAX_PAYLOAD];
+
+		assert_true(backend_next(&h, p, sizeof(p), &fd));
+		assert_int_equal(h.request, expect[i]);
+		if (h.request == VU_SET_PROTOCOL_FEATURES) {
+			memcpy(&protocol, p, 8);
+			assert_true(protocol & INFLIGHT_BIT);
+		}
+		if (h.request == VU_GET_INFLIGHT_FD) {
+			/* what wisp asks for: one region per queue of the
+			 * device's largest size */
+			assert_int_equal(h.size, sizeof(payload));
+			memcpy(&payload, p, sizeof(payload));
+			assert_int_equal(payload.num_queues, 2);
+			assert_int_equal(payload.queue_size, 128);
+			assert_int_equal(fd, -1);
+		}
+		if (h.request == VU_SET_INFLIGHT_FD) {
+			/* the back-end's own answer back, with its memory */
+			assert_int_equal(h.size, sizeof(payload));
+			assert_memory_equal(p, &given, sizeof(given));
+			assert_true(fd >= 0);
+			assert_true(inode_of(fd) == inode_of(region));
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	assert_false(backend_next(&h, buf, sizeof(buf), &fd));
+	close(kept);
+	close(region);
+}
+
+/* A back-end without the feature: nothing about it is sent. */
+static void test_inflight_not_offered(void **state)
+{
+	struct vu_header h;
+	uint8_t p[VU_MAX_PAYLOAD];
+	int kept = 0, fd, n = 0;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT, MQ_BIT, 2);
+	assert_int_equal(vu_test_inflight(sv[0], &blk_inflight, 2, &kept, err, sizeof(err)), 0);
+	assert_int_equal(kept, -1);
+	while (backend_next(&h, p, sizeof(p), &fd)) {
+		assert_true(h.request != VU_GET_INFLIGHT_FD && h.request != VU_SET_INFLIGHT_FD);
+		n++;
+	}
+	assert_int_equal(n, 5);
+}
+
+/* A GET_INFLIGHT_FD reply without its memory is a broken back-end. */
+static void test_inflight_reply_without_fd(void **state)
+{
+	struct vu_inflight given = { .mmap_size = 4096, .num_queues = 2, .queue_size = 128 };
+	int kept = 0;
+
+	(void)state;
+	backend_handshake((1ULL << 32) | PROTOCOL_FEATURES_BIT, INFLIGHT_BIT | MQ_BIT, 2);
+	backend_reply(VU_GET_INFLIGHT_FD, VU_VERSION | VU_FLAG_REPLY, &given, sizeof(given));
+	assert_int_equal(vu_test_inflight(sv[0], &blk_inflight, 1, &kept, err, sizeof(err)), -1);
+	assert_string_equal(err, "reply to request 31 carried no file descriptor");
+	assert_int_equal(kept, -1);
+}
+
 /* ------------------------------------------------------------- the CLI */
 
 static struct vm_config cfg;
@@ -289,7 +533,10 @@ static void test_cli_fs_net(void **state)
 		{ "--net", "vhost_user=on,socket=/tmp/s,mac=52:54:00:00:00:01", NULL },
 		{ "--net", "vhost_user=on", "socket=PATH is required with vhost_user=on" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,mac=01:00:00:00:00:01", "not a unicast MAC" },
-		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=4", "serves one queue pair" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=4", NULL },
+		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=16", NULL },
+		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=3", "'num_queues=3': must be even" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=18", "'num_queues=18'" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,tap=tap0", "tap" },
 	};
 
@@ -330,6 +577,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_closed, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_timeout, open_pair, close_pair),
 		cmocka_unit_test(test_cli_disk),
+		cmocka_unit_test_setup_teardown(test_mq_pairs_served, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_mq_too_many_pairs, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_mq_no_protocol_mq, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_mq_no_net_mq_feature, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_mq_blk_counts_queues, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_inflight_kept, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_inflight_not_offered, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_inflight_reply_without_fd, open_pair, close_pair),
 	};
 
 	return cmocka_run_group_tests_name("vhost-user", tests, NULL, NULL);
