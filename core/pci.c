@@ -219,14 +219,20 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 	uint64_t addr = ((uint64_t)e->addr_hi << 32) | e->addr_lo;
 
 	if (e->gsi < 0) {
-		if (vector_masked(fn, v))
+		if (vector_masked(fn, v) || e->failed)
 			return;		/* never used yet: nothing to mask */
 		e->gsi = irq_msi_route_alloc(fn->vm);
 		e->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (e->gsi < 0 || e->eventfd < 0 ||
 		    irq_irqfd(fn->vm, e->gsi, e->eventfd, true)) {
-			wisp_err("%s: cannot set up MSI-X vector %u", fn->name, v);
+			/* once: a guest rewriting the entry must not make
+			 * wisp take a GSI and an eventfd each time */
+			wisp_err("%s: cannot set up MSI-X vector %u; it stays silent", fn->name, v);
+			if (e->eventfd >= 0)
+				close(e->eventfd);
+			e->eventfd = -1;
 			e->gsi = -1;
+			e->failed = true;
 			return;
 		}
 	}

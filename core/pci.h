@@ -67,6 +67,7 @@ struct msix_vector {
 	uint32_t addr_lo, addr_hi, data, ctrl;
 	int gsi;		/* KVM route, -1 until first used */
 	int eventfd;		/* irqfd on gsi */
+	bool failed;		/* KVM refused it: never tried again */
 };
 
 struct msix {

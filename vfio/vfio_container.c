@@ -271,10 +271,18 @@ static int group_fd(const struct vfio_host_device *dev)
 	return fd;
 }
 
+#ifdef WISP_UNIT_TEST
+const struct vfio_test_backend *vfio_test_backend;
+#endif
+
 int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev)
 {
 	int gfd, fd;
 
+#ifdef WISP_UNIT_TEST
+	if (vfio_test_backend)
+		return vfio_test_backend->open_device(dev);
+#endif
 	if (container_open())
 		return -1;
 	gfd = group_fd(dev);
