@@ -55,6 +55,7 @@
 
 #ifdef CONFIG_VFIO
 #include <dirent.h>
+#include <ftw.h>
 #include <linux/vfio.h>
 
 #include "vfio/vfio.h"
@@ -533,6 +534,20 @@ static long open_fds(void)
 	return n;
 }
 
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path) ? -1 : 0;
+}
+
+/* the fake sysfs goes when the fuzzer exits (not when it crashes) */
+static void remove_tree(void)
+{
+	nftw(tree, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void make_vm(void)
 {
 	static char paths[NDEV][200], sys[96], devroot[96], kernel[96];
@@ -546,6 +561,7 @@ static void make_vm(void)
 	snprintf(tree, sizeof(tree), "/tmp/wisp-fuzz-vfio-XXXXXX");
 	if (!mkdtemp(tree))
 		abort();
+	atexit(remove_tree);
 	for (unsigned i = 0; i < NDEV; i++)
 		sysfs_device(i);
 	tree_at(p, sizeof(p), "dev/vfio/vfio");
