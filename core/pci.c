@@ -149,10 +149,11 @@ static void bar_update(struct pci_function *fn, unsigned n)
 		bus_unregister(bus, b->addr, b->opaque);
 		b->mapped = false;
 	}
-	if (want && !b->mapped) {
-		/* a guest that overlaps BARs loses the later one, nothing more */
-		if (bus_register(bus, addr, b->size, b->ops, b->opaque, fn->name))
-			return;
+	/* a guest that overlaps BARs loses the later one, nothing more; the
+	 * owner still hears of it, so that what it had at the old place
+	 * (memory slots, ioeventfds) goes too */
+	if (want && !b->mapped &&
+	    !bus_register(bus, addr, b->size, b->ops, b->opaque, fn->name)) {
 		b->mapped = true;
 		b->addr = addr;
 	}

@@ -32,8 +32,13 @@
  * command register is forwarded by design), sends VFIO_DEVICE_SET_IRQS
  * that the kernel would refuse as malformed, hands VFIO a closed or
  * non-eventfd descriptor, disables an interrupt kind VFIO does not have
- * on, or makes another ioctl; and after each input, when wisp's open
- * descriptors grew past what its vectors can account for.  VFIO's own
+ * on, or makes another ioctl.  KVM's memory slots are faked too (as
+ * KVM checks them: whole pages, no overlap with RAM or another slot),
+ * and after each input every slot must show, page by page, the BAR page
+ * that the guest has at that address with memory decoding on (each
+ * 8-byte word of a BAR names its device, BAR and offset); and wisp's
+ * open descriptors must not have grown past what its vectors account
+ * for.  VFIO's own
  * refusals that a guest can cause (MSI while MSI-X is on) are returned
  * as the kernel returns them.
  */
@@ -224,14 +229,29 @@ static void make_devices(void)
 	}
 }
 
-/* The device after a reset: its config space, its BARs zero. */
+/* What a BAR holds after a reset: each 8-byte word names the device, the
+ * BAR and its offset, so that a memory slot mapping the wrong part of a
+ * device shows. */
+static uint64_t marker(const struct fake_dev *d, unsigned n, uint64_t off)
+{
+	return 0xf0000000000000ull | (uint64_t)d->device << 40 | (uint64_t)n << 32 | off;
+}
+
+/* The device after a reset: its config space, its BARs marked. */
 static void restore_device(struct fake_dev *d)
 {
-	for (unsigned n = 0; n < 6; n++)
-		if (d->region[n].size &&
-		    fallocate(d->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      (off_t)n << REGION_SHIFT, (off_t)d->region[n].size))
+	static uint64_t words[0x10000 / 8];
+
+	for (unsigned n = 0; n < 6; n++) {
+		uint64_t size = d->region[n].size;
+
+		if (!size)
+			continue;
+		for (uint64_t w = 0; w < size / 8; w++)
+			words[w] = marker(d, n, 8 * w);
+		if (pwrite(d->memfd, words, size, (off_t)n << REGION_SHIFT) != (ssize_t)size)
 			abort();
+	}
 	if (pwrite(d->memfd, d->cfg, d->cfg_size,
 		   (off_t)VFIO_PCI_CONFIG_REGION_INDEX << REGION_SHIFT) != (ssize_t)d->cfg_size)
 		abort();
@@ -464,6 +484,61 @@ static const struct vfio_test_backend backend = {
 	.pwrite = fake_pwrite,
 };
 
+/* ------------------------------------------------------ KVM's memory slots */
+
+/* KVM_SET_USER_MEMORY_REGION as KVM checks it: whole pages, no overlap
+ * with RAM or another slot (refused with EEXIST, which a guest placing a
+ * BAR over RAM causes); wisp must delete only what it mapped and never
+ * map a slot twice. */
+#define MAX_SLOTS 64
+
+static struct fake_slot {
+	bool used;
+	uint64_t gpa, size;
+	const uint8_t *host;
+} kslot[MAX_SLOTS];
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+static int fake_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size)
+{
+	unsigned k = (unsigned)(slot - MEM_MAX_REGIONS);
+	int ret = 0;
+
+	if (slot < MEM_MAX_REGIONS || k >= MAX_SLOTS)
+		FINDING("memory slot %d is not one of vm_slot_alloc()'s", slot);
+	pthread_mutex_lock(&fake_lock);
+	if (!size) {
+		if (!kslot[k].used)
+			FINDING("wisp deletes memory slot %d, which it never mapped", slot);
+		kslot[k].used = false;
+		goto out;
+	}
+	if (kslot[k].used)
+		FINDING("wisp maps memory slot %d at %#llx while it is at %#llx", slot,
+			(unsigned long long)gpa, (unsigned long long)kslot[k].gpa);
+	if ((gpa | size | (uintptr_t)host) & 0xfff || gpa + size < gpa)
+		FINDING("memory slot %d: gpa %#llx size %#llx host %p, not whole pages", slot,
+			(unsigned long long)gpa, (unsigned long long)size, host);
+	for (size_t r = 0; r < vm->mem.nregions; r++)
+		if (overlaps(gpa, size, vm->mem.region[r].gpa, vm->mem.region[r].size))
+			ret = -1;
+	for (unsigned j = 0; j < MAX_SLOTS; j++)
+		if (kslot[j].used && overlaps(gpa, size, kslot[j].gpa, kslot[j].size))
+			ret = -1;
+	if (ret) {
+		errno = EEXIST;
+		goto out;
+	}
+	kslot[k] = (struct fake_slot){ true, gpa, size, host };
+out:
+	pthread_mutex_unlock(&fake_lock);
+	return ret;
+}
+
 /* ------------------------------------------------------ sysfs and the VM */
 
 static void tree_at(char *out, size_t size, const char *rel)
@@ -586,6 +661,7 @@ static void make_vm(void)
 	argv[argc] = NULL;
 	vfio_test_backend = &backend;
 	irq_test_fake_kvm = true;
+	vm_test_slot_map = fake_slot_map;
 	fake_vm_create(&fv, argv);
 	for (unsigned s = 1; s < FAKE_VM_MAX_FN; s++) {
 		uint32_t id = fake_cfg_read(&fv, s, 0);
@@ -709,6 +785,47 @@ static void device_interrupt(unsigned i, unsigned v)
 		return;		/* (the VFIO thread took it after all) */
 }
 
+/* Every memory slot in the guest maps, at each of its pages, the same
+ * page of a BAR that the guest has at that address with memory decoding
+ * on: no slot left behind by a BAR that moved or was turned off, none
+ * showing another part of the device. */
+static void check_slots(void)
+{
+	for (unsigned k = 0; k < MAX_SLOTS; k++) {
+		const struct fake_slot *sl = &kslot[k];
+		bool found = false;
+
+		if (!sl->used)
+			continue;
+		for (unsigned i = 0; i < NDEV && !found; i++) {
+			if (!(cfg_read(i, CMD) & 0x2))
+				continue;
+			for (unsigned n = 0; n < 6 && !found; n++) {
+				bool io;
+				uint64_t base = bar_now(i, n, &io);
+				uint64_t rsize = dev[i].region[n].size;
+
+				if (io || !rsize || sl->gpa < base || sl->gpa + sl->size > base + rsize)
+					continue;
+				found = true;
+				for (uint64_t p = 0; p < sl->size && found; p += 0x1000) {
+					uint64_t want, got;
+
+					memcpy(&got, sl->host + p, 8);
+					if (pread(dev[i].memfd, &want, 8, (off_t)((uint64_t)n << REGION_SHIFT) +
+						  (off_t)(sl->gpa - base + p)) != 8)
+						abort();
+					found = got == want;
+				}
+			}
+		}
+		if (!found)
+			FINDING("memory slot %u at %#llx+%#llx maps device memory that no BAR with "
+				"decoding on has there", k + MEM_MAX_REGIONS,
+				(unsigned long long)sl->gpa, (unsigned long long)sl->size);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -795,6 +912,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		}
 	}
+	check_slots();
 	if (open_fds() > fd_limit)
 		FINDING("%ld descriptors open, more than the %ld the devices' vectors account for",
 			open_fds(), fd_limit);
