@@ -42,7 +42,7 @@ expect_guest_ok guest.log
 expect_exit 0
 [ -s creds ] || fail "wisp's /proc status was never read"
 sed 's/^/creds: /' creds
-grep -Eq "^Uid:[[:space:]]+$U[[:space:]]+$U[[:space:]]+$U[[:space:]]+$U\$" creds || fail "wisp did not run as uid $U"
+grep -Eq "^Uid:[[:space:]]+${U}[[:space:]]+${U}[[:space:]]+${U}[[:space:]]+${U}\$" creds || fail "wisp did not run as uid $U"
 grep -Eq '^CapEff:[[:space:]]+0+$' creds || fail "wisp had effective capabilities"
 grep -Eq '^CapPrm:[[:space:]]+0+$' creds || fail "wisp had permitted capabilities"
 ip link show "$TAP" | grep -q 'UP' || fail "$TAP is no longer up after wisp"
