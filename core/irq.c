@@ -96,8 +96,16 @@ static struct routes *routes_of(struct vm *vm)
 	return vm->gsi_routes;
 }
 
+#ifdef WISP_UNIT_TEST
+bool irq_test_fake_kvm;
+#endif
+
 static int routes_commit(struct vm *vm, struct routes *r)
 {
+#ifdef WISP_UNIT_TEST
+	if (irq_test_fake_kvm)
+		return 0;
+#endif
 	if (ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, &r->head) < 0) {
 		wisp_err("KVM_SET_GSI_ROUTING: %s", strerror(errno));
 		return -1;
@@ -189,6 +197,10 @@ int irq_irqfd(struct vm *vm, int gsi, int eventfd, bool assign)
 		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
 	};
 
+#ifdef WISP_UNIT_TEST
+	if (irq_test_fake_kvm)
+		return 0;
+#endif
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 		wisp_err("KVM_IRQFD gsi %d: %s", gsi, strerror(errno));
 		return -1;

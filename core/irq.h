@@ -56,4 +56,10 @@ int irq_msi_route_set_dev(struct vm *vm, int gsi, uint64_t addr, uint32_t data,
 			  uint32_t devid, bool masked);
 int irq_irqfd(struct vm *vm, int gsi, int eventfd, bool assign);
 
+#ifdef WISP_UNIT_TEST
+/* Fuzzers without KVM: routing changes and irqfds succeed (doing
+ * nothing), so that devices take the paths they take under KVM. */
+extern bool irq_test_fake_kvm;
+#endif
+
 #endif

@@ -149,10 +149,11 @@ static void bar_update(struct pci_function *fn, unsigned n)
 		bus_unregister(bus, b->addr, b->opaque);
 		b->mapped = false;
 	}
-	if (want && !b->mapped) {
-		/* a guest that overlaps BARs loses the later one, nothing more */
-		if (bus_register(bus, addr, b->size, b->ops, b->opaque, fn->name))
-			return;
+	/* a guest that overlaps BARs loses the later one, nothing more; the
+	 * owner still hears of it, so that what it had at the old place
+	 * (memory slots, ioeventfds) goes too */
+	if (want && !b->mapped &&
+	    !bus_register(bus, addr, b->size, b->ops, b->opaque, fn->name)) {
 		b->mapped = true;
 		b->addr = addr;
 	}
@@ -235,13 +236,19 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 	bool masked = vector_masked(fn, v);
 
 	if (e->gsi < 0) {
-		if (masked)
+		if (masked || e->failed)
 			return;		/* never used yet: nothing to mask */
 		e->gsi = irq_msi_route_alloc(fn->vm);
 		e->eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (e->gsi < 0 || e->eventfd < 0) {
-			wisp_err("%s: cannot set up MSI-X vector %u", fn->name, v);
+			/* once: a guest rewriting the entry must not make
+			 * wisp take a GSI and an eventfd each time */
+			wisp_err("%s: cannot set up MSI-X vector %u; it stays silent", fn->name, v);
+			if (e->eventfd >= 0)
+				close(e->eventfd);
+			e->eventfd = -1;
 			e->gsi = -1;
+			e->failed = true;
 			return;
 		}
 	}
@@ -256,7 +263,13 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 		/* a signal between the read and this is seen by KVM when
 		 * it attaches (it polls the eventfd then) */
 		if (irq_irqfd(fn->vm, e->gsi, e->eventfd, true)) {
-			wisp_err("%s: cannot set up MSI-X vector %u", fn->name, v);
+			/* KVM refused it: said once, never tried again */
+			wisp_err("%s: cannot set up MSI-X vector %u; it stays silent", fn->name, v);
+			irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3, true);
+			close(e->eventfd);
+			e->eventfd = -1;
+			e->gsi = -1;
+			e->failed = true;
 			return;
 		}
 		e->irqfd_on = true;

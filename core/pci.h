@@ -70,6 +70,7 @@ struct msix_vector {
 	/* KVM injects what eventfd gets; not while the vector is masked,
 	 * when the eventfd counts the signals for the PBA instead */
 	bool irqfd_on;
+	bool failed;		/* KVM refused it: never tried again */
 };
 
 struct msix {

@@ -178,8 +178,16 @@ int vm_slot_alloc(struct vm *vm)
 	return MEM_MAX_REGIONS + atomic_fetch_add(&vm->next_slot, 1);
 }
 
+#ifdef WISP_UNIT_TEST
+int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size);
+#endif
+
 int vm_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size)
 {
+#ifdef WISP_UNIT_TEST
+	if (vm_test_slot_map)
+		return vm_test_slot_map(vm, slot, gpa, host, size);
+#endif
 	struct kvm_userspace_memory_region kr = {
 		.slot = (uint32_t)slot,
 		.guest_phys_addr = gpa,

@@ -111,6 +111,11 @@ int vm_add_device_memory(struct vm *vm, void *host, uint64_t size, uint64_t alig
  * Slots from vm_slot_alloc() are never guest RAM (gpa_ptr ignores them). */
 int vm_slot_alloc(struct vm *vm);
 int vm_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size);
+#ifdef WISP_UNIT_TEST
+/* Fuzzers without KVM stand in for KVM's memory slots here. */
+extern int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host,
+			       uint64_t size);
+#endif
 
 /* Runs a whole VM from a parsed config; returns wisp's exit status. */
 int vm_main(const struct vm_config *cfg);

@@ -111,6 +111,22 @@ size_t vfio_areas_cut(struct vfio_area *area, size_t n, size_t max,
 int vfio_irq_start(void);
 int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque);
 
+#ifdef WISP_UNIT_TEST
+#include <sys/types.h>
+
+/* Tests and fuzzers stand in for the host's VFIO (tests/fuzz/fuzz_vfio.c):
+ * while this is set, vfio_open_device() returns open_device(dev) without
+ * any container or group, and every ioctl, pread and pwrite on a VFIO
+ * device's fd goes through it (mmap still uses the fd itself). */
+struct vfio_test_backend {
+	int (*open_device)(const struct vfio_host_device *dev);
+	int (*ioctl)(int fd, unsigned long request, void *arg);
+	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
+};
+extern const struct vfio_test_backend *vfio_test_backend;
+#endif
+
 /* Runs fn at exit (after the VM is gone), last registered first: the
  * devices reset themselves there.  At most a few per device. */
 void vfio_at_exit(void (*fn)(void *opaque), void *opaque);

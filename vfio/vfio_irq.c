@@ -23,7 +23,12 @@
 struct watch {
 	void (*fn)(void *opaque);
 	void *opaque;
+	struct watch *next;
 };
+
+/* every watch, kept for as long as wisp runs (the epoll set holds only
+ * pointers the kernel keeps, which leak checkers cannot see) */
+static struct watch *watches;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int epfd = -1;
@@ -110,11 +115,14 @@ int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque)
 
 	if (!w)
 		return -1;
-	*w = (struct watch){ fn, opaque };
+	*w = (struct watch){ fn, opaque, NULL };
 	ev.data.ptr = w;
 	pthread_mutex_lock(&lock);
-	if ((epfd >= 0 || !start()) && !epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev))
+	if ((epfd >= 0 || !start()) && !epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		w->next = watches;
+		watches = w;
 		ret = 0;
+	}
 	pthread_mutex_unlock(&lock);
 	if (ret) {
 		wisp_err("--device: cannot watch an interrupt eventfd: %s", strerror(errno));

@@ -185,16 +185,47 @@ static int vfio_parse(struct kv_list *args, void *config, struct cli_error *err)
 	return vfio_check_host_device(c->path, &c->host, err);
 }
 
+/* ---------------------------------------------------- the device's fd */
+
+/* Every ioctl, pread and pwrite on the device fd; tests put a fake
+ * device behind them (vfio.h). */
+static int dev_ioctl(int fd, unsigned long request, void *arg)
+{
+#ifdef WISP_UNIT_TEST
+	if (vfio_test_backend)
+		return vfio_test_backend->ioctl(fd, request, arg);
+#endif
+	return ioctl(fd, request, arg);
+}
+
+static ssize_t dev_pread(int fd, void *buf, size_t len, off_t off)
+{
+#ifdef WISP_UNIT_TEST
+	if (vfio_test_backend)
+		return vfio_test_backend->pread(fd, buf, len, off);
+#endif
+	return pread(fd, buf, len, off);
+}
+
+static ssize_t dev_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+#ifdef WISP_UNIT_TEST
+	if (vfio_test_backend)
+		return vfio_test_backend->pwrite(fd, buf, len, off);
+#endif
+	return pwrite(fd, buf, len, off);
+}
+
 /* ------------------------------------------------- config space access */
 
 static bool cfg_read_dev(struct vfio_pci *v, unsigned off, void *buf, unsigned len)
 {
-	return pread(v->fd, buf, len, (off_t)(v->cfg_offset + off)) == (ssize_t)len;
+	return dev_pread(v->fd, buf, len, (off_t)(v->cfg_offset + off)) == (ssize_t)len;
 }
 
 static void cfg_write_dev(struct vfio_pci *v, unsigned off, const void *buf, unsigned len)
 {
-	if (pwrite(v->fd, buf, len, (off_t)(v->cfg_offset + off)) != (ssize_t)len)
+	if (dev_pwrite(v->fd, buf, len, (off_t)(v->cfg_offset + off)) != (ssize_t)len)
 		guest_report(v, "config write at %#x: %s", off, strerror(errno));
 }
 
@@ -281,7 +312,7 @@ static int set_irqs(struct vfio_pci *v, unsigned index, unsigned start,
 	set->count = count;
 	if (fds)
 		memcpy(set->data, fds, count * sizeof(int));
-	ret = ioctl(v->fd, VFIO_DEVICE_SET_IRQS, set);
+	ret = dev_ioctl(v->fd, VFIO_DEVICE_SET_IRQS, set);
 	if (ret)
 		guest_report(v, "VFIO_DEVICE_SET_IRQS (%s %u+%u): %s",
 			     index == VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" :
@@ -470,7 +501,7 @@ static void intx_unmask(void *opaque)
 		return;
 	pthread_mutex_lock(&v->irq_lock);
 	if (v->intx_on)
-		ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set);
+		dev_ioctl(v->fd, VFIO_DEVICE_SET_IRQS, &set);
 	pthread_mutex_unlock(&v->irq_lock);
 }
 
@@ -484,7 +515,7 @@ static void setup_intx(struct vfio_pci *v, uint8_t pin)
 				      .index = VFIO_PCI_INTX_IRQ_INDEX };
 	int line = pci_intx_line(v->fn.slot, pin);
 
-	if (line < 0 || ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || !info.count)
+	if (line < 0 || dev_ioctl(v->fd, VFIO_DEVICE_GET_IRQ_INFO, &info) || !info.count)
 		return;
 	v->intx_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->intx_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -524,9 +555,9 @@ static bool bar_access(struct vfio_bar *b, uint64_t off, void *data, unsigned le
 		return true;
 	}
 	if (write)
-		n = pwrite(v->fd, data, len, (off_t)(b->region_offset + off));
+		n = dev_pwrite(v->fd, data, len, (off_t)(b->region_offset + off));
 	else
-		n = pread(v->fd, data, len, (off_t)(b->region_offset + off));
+		n = dev_pread(v->fd, data, len, (off_t)(b->region_offset + off));
 	if (n != (ssize_t)len && !write)
 		memset(data, 0xff, len);
 	return true;
@@ -648,7 +679,7 @@ static struct vfio_region_info *region_info(struct vfio_pci *v, unsigned index)
 		return NULL;
 	info->argsz = sizeof(*info);
 	info->index = index;
-	if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info))
+	if (dev_ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info))
 		goto fail;
 	if (info->argsz > sizeof(*info)) {
 		uint32_t need = info->argsz;
@@ -660,7 +691,7 @@ static struct vfio_region_info *region_info(struct vfio_pci *v, unsigned index)
 		memset(info, 0, need);
 		info->argsz = need;
 		info->index = index;
-		if (ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info))
+		if (dev_ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info))
 			goto fail;
 	}
 	return info;
@@ -808,7 +839,7 @@ static int setup_capabilities(struct vfio_pci *v)
 
 static void reset_device(struct vfio_pci *v)
 {
-	if (v->can_reset && ioctl(v->fd, VFIO_DEVICE_RESET))
+	if (v->can_reset && dev_ioctl(v->fd, VFIO_DEVICE_RESET, NULL))
 		wisp_err("%s: VFIO_DEVICE_RESET: %s", v->name, strerror(errno));
 }
 
@@ -1007,7 +1038,7 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	v->fd = vfio_open_device(vm, &c->host, c->iommu ? &v->dma : NULL);
 	if (v->fd < 0)
 		return EXIT_USAGE;
-	if (ioctl(v->fd, VFIO_DEVICE_GET_INFO, &info) || !(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
+	if (dev_ioctl(v->fd, VFIO_DEVICE_GET_INFO, &info) || !(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
 		wisp_err("%s: not a VFIO PCI device", v->name);
 		close(v->fd);
 		return EXIT_USAGE;

@@ -431,6 +431,35 @@ static const struct virtio_ops net_ops = {
 	.reset = net_reset,
 };
 
+/* Why an existing interface refused TUNSETIFF with EINVAL, from the
+ * flags sysfs shows for it: not a TUN/TAP device, a TUN, or made with a
+ * different multi_queue setting than num_queues asks for. */
+static const char *tap_mismatch(const char *name, bool multiqueue)
+{
+	char path[64], buf[32];
+	unsigned long flags;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "it exists and is not a TAP";
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return NULL;
+	buf[len] = '\0';
+	flags = strtoul(buf, NULL, 16);
+	if (!(flags & IFF_TAP))
+		return "it is a TUN device, not a TAP";
+	if (!(flags & IFF_MULTI_QUEUE) && multiqueue)
+		return "it was made without multi_queue, which num_queues above 2 needs";
+	if ((flags & IFF_MULTI_QUEUE) && !multiqueue)
+		return "it was made with multi_queue: give num_queues=4 or more, or make it without";
+	return NULL;
+}
+
 static int open_taps(struct net *n, const struct net_config *c)
 {
 	bool created = !c->tap || !interface_exists(c->tap);
@@ -447,8 +476,11 @@ static int open_taps(struct net *n, const struct net_config *c)
 
 		p->tap = tap_open_queue(i ? n->ifname : wanted, n->pairs > 1, n->ifname);
 		if (p->tap < 0) {
+			const char *why = !created && errno == EINVAL ?
+					  tap_mismatch(wanted, n->pairs > 1) : NULL;
+
 			wisp_err("--net: cannot %s TAP '%s': %s", created ? "create" : "open",
-				 i ? n->ifname : wanted, strerror(errno));
+				 i ? n->ifname : wanted, why ? why : strerror(errno));
 			return EXIT_USAGE;
 		}
 	}
