@@ -21,6 +21,10 @@
  * the mapping goes under the write lock, `revoked` moves (queues map
  * their rings again), and the request completes only once every DMA
  * hold taken before that has been released (hold_sync()).
+ *
+ * A refused translation is reported to the driver as a fault event on
+ * the event queue: queued from the translating thread, posted from the
+ * event loop, at most FAULTS_PENDING waiting for buffers (docs/iommu.md).
  */
 #include <endian.h>
 #include <errno.h>
