@@ -11,11 +11,12 @@
 # the other end, tests/lab/vsock-tool.c).  No DMA may be refused, and the
 # guest's driver may report no fault.
 # 1 MiB, not more: Linux 6.1's virtio-iommu driver maps and unmaps every
-# buffer with a synchronous request (MAP, then UNMAP and a sync: it has
-# no lazy mode), and in the nested lab each costs a few ms, so the guest
-# moves ~35 KB/s each way here (2 MiB each way: 84 s; the same guest
-# without the IOMMU moves 100 MiB each way in ~2 minutes, virtio-net.sh).
-# 1 MiB is still ~1000 frames and ~4000 mappings made and revoked each way.
+# buffer with a synchronous request (MAP, then UNMAP and a sync: its
+# domains have no lazy mode), and in the nested lab each costs a few ms,
+# so the guest moves ~35 KB/s each way here (2 MiB each way: 84 s; the
+# cloud kernel's guest without the IOMMU moves 100 MiB each way in ~2
+# minutes, virtio-net.sh).  1 MiB is still ~1000 frames each way, every
+# one of their buffers mapped and unmapped around its use.
 # lab-kernel: iommu
 # lab-timeout: 120
 # lab-boots: 1
