@@ -25,6 +25,10 @@
  * the mapping goes under the write lock, `revoked` moves (queues map
  * their rings again), and the request completes only once every DMA
  * hold taken before that has been released (hold_sync()).
+ *
+ * A refused translation is reported to the driver as a fault event on
+ * the event queue: queued from the translating thread, posted from the
+ * event loop, at most FAULTS_PENDING waiting for buffers (docs/iommu.md).
  */
 #include <endian.h>
 #include <errno.h>
@@ -32,8 +36,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include "core/device.h"
+#include "core/event.h"
 #include "core/iommu.h"
 #include "core/memory.h"
 #include "core/vm.h"
@@ -76,10 +83,16 @@
 #define PROBE_SIZE 512
 #define QUEUE_SIZE 256
 #define NQUEUES 2		/* requestq, eventq */
+#define REQUEST_QUEUE 0
+#define EVENT_QUEUE 1
 /* mappings per domain: enough for Linux's DMA mappings of busy disks,
  * and a bound on what a guest can make wisp allocate */
 #define MAX_MAPPINGS 65536
 #define FAULT_REPORTS 8
+/* fault events waiting for event buffers: a fixed ring; a fault that
+ * finds it full is counted and dropped, so a guest that posts no event
+ * buffers (or provokes faults in a loop) cannot make wisp's memory grow */
+#define FAULTS_PENDING 16
 /* x86's MSI doorbells: not translated (the guest must not map there) */
 #define MSI_START 0xfee00000ULL
 #define MSI_END 0xfeefffffULL
@@ -133,6 +146,22 @@ struct probe_resv_mem {
 #define HEAD_SIZE 4
 #define TAIL_SIZE 4
 
+/* struct virtio_iommu_fault (5.13.6.9), one per event buffer */
+struct fault_event {
+	uint8_t reason;
+	uint8_t reserved[3];
+	uint32_t flags;
+	uint32_t endpoint;
+	uint8_t reserved2[4];
+	uint64_t address;
+} __attribute__((packed));
+
+#define FAULT_R_DOMAIN 1	/* the endpoint is attached to no domain */
+#define FAULT_R_MAPPING 2	/* not mapped, or not with that permission */
+#define FAULT_F_READ 1
+#define FAULT_F_WRITE 2
+#define FAULT_F_ADDRESS 0x100
+
 struct mapping {
 	uint64_t start, end;	/* I/O virtual, inclusive */
 	uint64_t gpa;
@@ -184,6 +213,16 @@ struct viommu {
 
 	uint64_t faults;		/* atomic: DMA refused */
 	unsigned fault_reports;		/* atomic */
+
+	/* fault events for the event queue: queued by report_fault() on
+	 * whichever thread translated, under fault_lock (a leaf lock: the
+	 * translating thread may hold another device's lock), and posted on
+	 * the event loop under the device lock (post_faults()) */
+	pthread_mutex_t fault_lock;
+	struct fault_event pending[FAULTS_PENDING];
+	unsigned pending_head, npending;
+	uint64_t faults_posted, faults_dropped;
+	int fault_fd;			/* eventfd waking the event loop, or -1 */
 };
 
 /* ------------------------------------------------------------ holds */
@@ -327,11 +366,37 @@ static struct endpoint *endpoint_find(struct viommu *v, uint32_t id)
 
 /* ------------------------------------------------------- translation */
 
-static void report_fault(struct endpoint *e, uint64_t iova, bool write, const char *why)
+/* Queues a fault event for the driver (post_faults() writes it into an
+ * event buffer) and wakes the event loop; any thread. */
+static void queue_fault(struct viommu *v, const struct fault_event *ev)
+{
+	bool wake = false;
+
+	pthread_mutex_lock(&v->fault_lock);
+	if (v->npending == FAULTS_PENDING) {
+		v->faults_dropped++;
+	} else {
+		v->pending[(v->pending_head + v->npending++) % FAULTS_PENDING] = *ev;
+		wake = v->npending == 1;
+	}
+	pthread_mutex_unlock(&v->fault_lock);
+	if (wake && v->fault_fd >= 0 && eventfd_write(v->fault_fd, 1))
+		wisp_err("virtio-iommu: fault event: %s", strerror(errno));
+}
+
+static void report_fault(struct endpoint *e, uint64_t iova, bool write, uint8_t reason,
+			 const char *why)
 {
 	struct viommu *v = e->v;
+	struct fault_event ev = {
+		.reason = reason,
+		.flags = htole32((write ? FAULT_F_WRITE : FAULT_F_READ) | FAULT_F_ADDRESS),
+		.endpoint = htole32(e->pub.bdf),
+		.address = htole64(iova),
+	};
 	unsigned n;
 
+	queue_fault(v, &ev);
 	__atomic_add_fetch(&v->faults, 1, __ATOMIC_RELAXED);
 	n = __atomic_fetch_add(&v->fault_reports, 1, __ATOMIC_RELAXED);
 	if (n < FAULT_REPORTS)
@@ -378,12 +443,14 @@ static void *ep_map(void *opaque, uint64_t iova, uint64_t *len, bool write)
 	const struct mem_region *r;
 	uint64_t gpa, contig, n;
 	const char *why = NULL;
+	uint8_t reason = FAULT_R_MAPPING;
 	bool ok;
 
 	pthread_rwlock_rdlock(&v->lock);
 	if (!e->domain) {
 		ok = false;
 		why = "the endpoint is not attached to a domain";
+		reason = FAULT_R_DOMAIN;
 	} else {
 		ok = translate(e->domain, iova, write ? MAP_F_WRITE : MAP_F_READ, &gpa, &contig);
 		if (!ok)
@@ -391,14 +458,15 @@ static void *ep_map(void *opaque, uint64_t iova, uint64_t *len, bool write)
 	}
 	pthread_rwlock_unlock(&v->lock);
 	if (!ok) {
-		report_fault(e, iova, write, why);
+		report_fault(e, iova, write, reason, why);
 		return NULL;
 	}
 	n = *len < contig ? *len : contig;
 	/* guest RAM only, and not past the end of the region holding gpa */
 	r = gpa_region(v->mem, gpa);
 	if (!r || !r->ram || (write && r->readonly)) {
-		report_fault(e, iova, write, "mapped to something that is not guest RAM");
+		report_fault(e, iova, write, FAULT_R_MAPPING,
+			     "mapped to something that is not guest RAM");
 		return NULL;
 	}
 	if (n > r->gpa + r->size - gpa)
@@ -727,6 +795,70 @@ static int handle_request(struct viommu *v, const struct virtq_chain *c)
 	return (int)c->in_len;
 }
 
+/* ------------------------------------------------------- fault events */
+
+/* Writes the queued fault events into the driver's event buffers, oldest
+ * first, as far as there are buffers; the rest wait (at most
+ * FAULTS_PENDING).  Event loop or vCPU thread, device lock held. */
+static void post_faults(struct viommu *v)
+{
+	struct virtio_dev *d = &v->vdev;
+	struct virtq *eq = &d->queue[EVENT_QUEUE].vq;
+	bool pushed = false;
+
+	if (!v->has_pci || !(d->status & VIRTIO_STATUS_DRIVER_OK) ||
+	    !d->queue[EVENT_QUEUE].enabled || (d->status & VIRTIO_STATUS_NEEDS_RESET) ||
+	    !pci_bus_master(&d->pci))
+		return;
+	for (;;) {
+		struct fault_event ev;
+		struct virtq_chain c;
+		int r;
+
+		pthread_mutex_lock(&v->fault_lock);
+		r = v->npending;
+		if (r)
+			ev = v->pending[v->pending_head];
+		pthread_mutex_unlock(&v->fault_lock);
+		if (!r)
+			break;
+		r = virtq_pop(eq, &c);
+		if (r < 0)
+			virtio_needs_reset(d, "malformed event queue");
+		if (r <= 0)
+			break;	/* no buffer: the driver's next kick posts it */
+		pushed = true;
+		if (c.in_len < sizeof(ev)) {
+			/* too small for an event: returned unused, the event
+			 * waits for the next buffer */
+			virtq_push(eq, &c, 0);
+			continue;
+		}
+		virtq_push(eq, &c, (uint32_t)virtq_chain_write(&c, 0, &ev, sizeof(ev)));
+		pthread_mutex_lock(&v->fault_lock);
+		v->pending_head = (v->pending_head + 1) % FAULTS_PENDING;
+		v->npending--;
+		v->faults_posted++;
+		pthread_mutex_unlock(&v->fault_lock);
+	}
+	if (pushed)
+		virtio_queue_interrupt(d, EVENT_QUEUE);
+}
+
+/* Event loop: report_fault() queued an event. */
+static void on_fault(void *opaque, uint32_t events)
+{
+	struct viommu *v = opaque;
+	eventfd_t n;
+
+	(void)events;
+	if (eventfd_read(v->fault_fd, &n))
+		return;
+	virtio_lock(&v->vdev);
+	post_faults(v);
+	virtio_unlock(&v->vdev);
+}
+
 static void viommu_notify(struct virtio_dev *d, unsigned q)
 {
 	struct viommu *v = d->priv;
@@ -734,8 +866,12 @@ static void viommu_notify(struct virtio_dev *d, unsigned q)
 	struct virtq_chain c;
 	int r;
 
-	/* the event queue only holds buffers for faults, never reported */
-	if (q != 0)
+	/* new event buffers: faults waiting for them go out */
+	if (q == EVENT_QUEUE) {
+		post_faults(v);
+		return;
+	}
+	if (q != REQUEST_QUEUE)
 		return;
 	while ((r = virtq_pop(vq, &c)) > 0) {
 		int written = handle_request(v, &c);
@@ -752,11 +888,22 @@ static void viommu_notify(struct virtio_dev *d, unsigned q)
 	virtio_queue_interrupt(d, q);
 }
 
-/* Device reset: every domain and mapping goes; endpoints are blocked. */
+/* DRIVER_OK: faults that came before it go out now. */
+static void viommu_activate(struct virtio_dev *d)
+{
+	post_faults(d->priv);
+}
+
+/* Device reset: every domain and mapping goes; endpoints are blocked;
+ * fault events not yet posted are forgotten. */
 static void viommu_reset(struct virtio_dev *d)
 {
 	struct viommu *v = d->priv;
 	bool revoked = false;
+
+	pthread_mutex_lock(&v->fault_lock);
+	v->npending = 0;
+	pthread_mutex_unlock(&v->fault_lock);
 
 	pthread_rwlock_wrlock(&v->lock);
 	for (unsigned i = 0; i < v->nep; i++)
@@ -770,6 +917,7 @@ static void viommu_reset(struct virtio_dev *d)
 
 static const struct virtio_ops viommu_ops = {
 	.queue_notify = viommu_notify,
+	.activate = viommu_activate,
 	.reset = viommu_reset,
 };
 
@@ -786,6 +934,8 @@ static void viommu_init(struct viommu *v, const struct guest_memory *mem)
 	v->cfg.probe_size = htole32(PROBE_SIZE);
 	pthread_rwlock_init(&v->lock, NULL);
 	holds_init(&v->holds);
+	pthread_mutex_init(&v->fault_lock, NULL);
+	v->fault_fd = -1;
 }
 
 static struct endpoint *endpoint_new(struct viommu *v, uint16_t segment, uint16_t bdf)
@@ -821,6 +971,11 @@ static int viommu_pci_create(struct viommu *v)
 
 	if (virtio_pci_create(v->vm, &v->vdev, &info))
 		return -1;
+	v->fault_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->fault_fd < 0 || event_add(v->vm->loop, v->fault_fd, EPOLLIN, on_fault, v)) {
+		wisp_err("virtio-iommu: fault eventfd: %s", strerror(errno));
+		return -1;
+	}
 	v->iommu.segment = v->vdev.pci.segment;
 	v->iommu.bdf = (uint16_t)(v->vdev.pci.slot << 3);
 	v->has_pci = true;
@@ -949,6 +1104,20 @@ struct iommu_endpoint *viommu_test_endpoint(struct viommu *v, unsigned i)
 uint64_t viommu_test_faults(const struct viommu *v)
 {
 	return v->faults;
+}
+
+struct viommu *viommu_test_of(struct iommu *iommu)
+{
+	return (struct viommu *)((char *)iommu - offsetof(struct viommu, iommu));
+}
+
+void viommu_test_fault_events(struct viommu *v, struct viommu_test_fault_events *out)
+{
+	pthread_mutex_lock(&v->fault_lock);
+	out->pending = v->npending;
+	out->posted = v->faults_posted;
+	out->dropped = v->faults_dropped;
+	pthread_mutex_unlock(&v->fault_lock);
 }
 
 void viommu_test_reset(struct viommu *v)

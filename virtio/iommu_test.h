@@ -23,6 +23,16 @@ int viommu_test_request(struct viommu *v, const void *req, size_t len, void *res
 			size_t resp_len);
 struct iommu_endpoint *viommu_test_endpoint(struct viommu *v, unsigned i);
 uint64_t viommu_test_faults(const struct viommu *v);
+/* The virtio-iommu behind a VM's struct iommu (a fake_vm's). */
+struct iommu;
+struct viommu *viommu_test_of(struct iommu *iommu);
+/* Fault events: waiting for an event buffer (at most FAULTS_PENDING),
+ * written into one, dropped because too many were waiting. */
+struct viommu_test_fault_events {
+	unsigned pending;
+	uint64_t posted, dropped;
+};
+void viommu_test_fault_events(struct viommu *v, struct viommu_test_fault_events *out);
 /* What a device reset does. */
 void viommu_test_reset(struct viommu *v);
 /* Endpoint i becomes a mirror (struct iommu's mirror()). */

@@ -100,10 +100,11 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 		return -1;
 	/* read before mapping: a translation revoked meanwhile moves it */
 	revoked = revoked_now(dma);
-	d = map_whole(dma, desc, VIRTQ_DESC_BYTES(size), false);
-	a = map_whole(dma, avail, VIRTQ_AVAIL_BYTES(size), false);
-	u = map_whole(dma, used, VIRTQ_USED_BYTES(size), true);
-	if (!d || !a || !u)
+	/* stop at the first refusal: behind an IOMMU each one is a fault
+	 * reported to the guest */
+	if (!(d = map_whole(dma, desc, VIRTQ_DESC_BYTES(size), false)) ||
+	    !(a = map_whole(dma, avail, VIRTQ_AVAIL_BYTES(size), false)) ||
+	    !(u = map_whole(dma, used, VIRTQ_USED_BYTES(size), true)))
 		return -1;
 	/* The atomic accesses need the host side aligned as well. */
 	if (((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
@@ -136,10 +137,11 @@ static int remap_rings(struct virtq *q)
 	uint64_t revoked = revoked_now(&q->dma);
 	void *d, *a, *u;
 
-	d = map_whole(&q->dma, q->desc_addr, VIRTQ_DESC_BYTES(q->size), false);
-	a = map_whole(&q->dma, q->avail_addr, VIRTQ_AVAIL_BYTES(q->size), false);
-	u = map_whole(&q->dma, q->used_addr, VIRTQ_USED_BYTES(q->size), true);
-	if (!d || !a || !u || ((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
+	if (!(d = map_whole(&q->dma, q->desc_addr, VIRTQ_DESC_BYTES(q->size), false)) ||
+	    !(a = map_whole(&q->dma, q->avail_addr, VIRTQ_AVAIL_BYTES(q->size), false)) ||
+	    !(u = map_whole(&q->dma, q->used_addr, VIRTQ_USED_BYTES(q->size), true)))
+		return -1;
+	if (((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
 		return -1;
 	q->revoked = revoked;
 	q->desc = d;

@@ -107,6 +107,7 @@ _Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr is 44 bytes");
 struct vsock_config {
 	uint64_t cid;
 	const char *socket;
+	bool iommu;
 };
 
 enum conn_state {
@@ -195,7 +196,8 @@ static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err
 	int got;
 
 	got = kv_u64(args, "cid", 0, UINT32_MAX - 1, &c->cid, err);
-	if (got < 0 || kv_str(args, "socket", &c->socket, err) < 0)
+	if (got < 0 || kv_str(args, "socket", &c->socket, err) < 0 ||
+	    virtio_parse_iommu(args, &c->iommu, err) < 0)
 		return -1;
 	if (!got) {
 		cli_errorf(err, "cid=N is required (3 or more)");
@@ -1160,6 +1162,9 @@ static int vsock_create(struct vm *vm, const void *config)
 		wisp_err("--vsock: event loop: %s", strerror(errno));
 		return -1;
 	}
+	/* every chain is popped, used and pushed within one event-loop
+	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
+	info.iommu = c->iommu;
 	return virtio_pci_create(vm, &v->vdev, &info);
 }
 
@@ -1167,7 +1172,7 @@ DEVICE_REGISTER(virtio_vsock) = {
 	.name = "virtio-vsock",
 	.summary = "virtio socket device relayed to host Unix sockets",
 	.option = "vsock",
-	.usage = "cid=N,socket=PATH",
+	.usage = "cid=N,socket=PATH[,iommu=on]",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vsock_config),
 	.parse = vsock_parse,

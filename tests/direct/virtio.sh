@@ -146,6 +146,7 @@ if "$wisp" --features | grep -q virtio-blk; then
 			'^virtio_iommu: the disk refuses FEATURES_OK without ACCESS_PLATFORM' \
 			'^virtio_iommu: read via iova 0x40000000 landed' \
 			'^virtio_iommu: unmapped iova: NEEDS_RESET, page untouched' \
+			'^virtio_iommu: fault event: MAPPING, write, endpoint 0x[0-9a-f]*, address 0x40000000$' \
 			'^virtio_iommu: read-only iova: device write refused, device read allowed' \
 			'^RESULT virtio_iommu PASS'; then
 			if ! grep -q 'write of iova 0x40000000 refused: not mapped for writing' "$tmp/err"; then

@@ -17,10 +17,13 @@
  *   5. a read of sector 7 into DATA_IOVA lands in the data page; a
  *      write of sector 500 from DATA_IOVA, read back through it;
  *   6. UNMAP DATA_IOVA, then a read into it: the disk sets NEEDS_RESET,
- *      completes nothing, and the data page is untouched;
+ *      completes nothing, and the data page is untouched; the IOMMU
+ *      posts exactly one fault event (MAPPING, write, the disk's
+ *      endpoint, DATA_IOVA) into the event buffers posted in step 2;
  *   7. after a reset, DATA_IOVA mapped read-only: a read into it (a
- *      device write) is refused the same way; after another reset, a
- *      write of sector 501 from it (a device read) works.
+ *      device write) is refused the same way, one more fault event;
+ *      after another reset, a write of sector 501 from it (a device
+ *      read) works, and no event follows.
  * The harness checks that sectors 500 and 501 read "written" in the
  * image and that nothing else changed.
  */
@@ -91,6 +94,18 @@ extern char __bss_end[];
 
 static struct virtio_dev iommu, blk;
 static uint8_t iommu_rings[2][VQ_MEM_BYTES] __attribute__((aligned(4096)));
+#define NEVENTS 4
+/* struct virtio_iommu_fault: the event queue's buffers */
+struct fault_event {
+	uint8_t reason, reserved[3];
+	uint32_t flags, endpoint;
+	uint8_t reserved2[4];
+	uint64_t address;
+} __attribute__((packed));
+static struct fault_event events[NEVENTS] __attribute__((aligned(64)));
+#define FAULT_R_MAPPING 2
+#define FAULT_F_WRITE 2
+#define FAULT_F_ADDRESS 0x100
 static uint8_t resp[PROBE_MAX + 4] __attribute__((aligned(8)));
 static uint8_t data[4096] __attribute__((aligned(4096)));
 static struct blk_hdr hdr;
@@ -216,6 +231,36 @@ static void iommu_setup(void)
 	CHECK(iommu_req(&bad_map, sizeof(bad_map), 0) == S_NOENT, "iommu: MAP without a domain");
 	CHECK(iommu_req(junk, sizeof(junk), 0) == S_UNSUPP, "iommu: unknown request type");
 	printf("virtio_iommu: bad requests refused\n");
+
+	/* event buffers for fault reports */
+	memset(events, 0xee, sizeof(events));
+	for (unsigned i = 0; i < NEVENTS; i++) {
+		struct vq_buf b = { &events[i], sizeof(events[i]) };
+
+		CHECK(vq_add(&iommu.vq[1], &b, 0, 1) >= 0, "iommu: no room for event buffers");
+	}
+	vq_notify(&iommu, &iommu.vq[1]);
+}
+
+/* Exactly one fault event has come: a write to DATA_IOVA refused for
+ * the disk, the mapping's fault (no more waiting behind it). */
+static void expect_fault_event(unsigned n)
+{
+	uint32_t id, len;
+	struct fault_event *e;
+
+	CHECK(vq_wait_used(&iommu, &iommu.vq[1], 1, TIMEOUT_MS, false),
+	      "iommu: no fault event for the refused DMA");
+	CHECK(vq_get_used(&iommu.vq[1], &id, &len) && id < NEVENTS, "iommu: bad event entry");
+	CHECK(len == sizeof(*e), "iommu: fault event of %u bytes", len);
+	e = &events[n];
+	CHECK(id == n, "iommu: event in buffer %u, want %u", id, n);
+	CHECK(e->reason == FAULT_R_MAPPING && !e->reserved[0] && !e->reserved[1] &&
+	      !e->reserved[2] && e->flags == (FAULT_F_WRITE | FAULT_F_ADDRESS) &&
+	      e->endpoint == blk.bdf && e->address == DATA_IOVA,
+	      "iommu: fault event reason %u flags 0x%x endpoint 0x%x address 0x%lx",
+	      e->reason, e->flags, e->endpoint, e->address);
+	CHECK(!vq_used_pending(&iommu.vq[1]), "iommu: more than one fault event");
 }
 
 /* ------------------------------------------------------------- disk */
@@ -331,17 +376,22 @@ void guest_main(const struct hvm_start_info *si)
 	CHECK(!blk_io(BLK_T_IN, 7, DATA_IOVA, &st), "blk: read into an unmapped iova completed "
 	      "(status %u)", st);
 	CHECK(untouched(), "blk: the unmapped page was written");
+	expect_fault_event(0);
 	printf("virtio_iommu: unmapped iova: NEEDS_RESET, page untouched\n");
+	printf("virtio_iommu: fault event: MAPPING, write, endpoint 0x%x, address 0x%lx\n",
+	       events[0].endpoint, events[0].address);
 
 	/* 7: read-only: the device may read it, not write it */
 	CHECK(map(DATA_IOVA, 4096, (uintptr_t)data, MAP_READ) == S_OK, "iommu: read-only MAP failed");
 	blk_start();
 	CHECK(!blk_io(BLK_T_IN, 7, DATA_IOVA, &st), "blk: read into a read-only iova completed");
 	CHECK(untouched(), "blk: the read-only page was written");
+	expect_fault_event(1);
 	blk_start();
 	fill(data, "written", 501);
 	CHECK(blk_io(BLK_T_OUT, 501, DATA_IOVA, &st) && st == 0, "blk: write from a read-only "
 	      "mapping failed");
+	CHECK(!vq_used_pending(&iommu.vq[1]), "iommu: a fault event for an allowed access");
 	printf("virtio_iommu: read-only iova: device write refused, device read allowed\n");
 	pass();
 }

@@ -746,6 +746,394 @@ static void test_mirror_config(void **state)
 	assert_int_equal(end, (1ull << 39) - 1);
 }
 
+
+/* ------------------------------------ in a VM: fault events, a NIC */
+#if IS_ENABLED(CONFIG_VIRTIO_NET)
+
+/*
+ * A fake VM (tests/unit/fake_vm.h) with `--net tap=...,iommu=on`: the
+ * NIC behind the virtio-iommu, driven the way the guest's drivers do,
+ * through config space, BAR 0 and the rings in guest RAM.  The NIC's
+ * TAP is a socketpair (virtio/net_test.h).
+ */
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include "fake_vm.h"
+#include "virtio/net_test.h"
+
+/* libasan's; its header is not installed with gcc */
+size_t __sanitizer_get_current_allocated_bytes(void);
+
+/* guest-physical addresses, all in the fake VM's first MiB */
+#define EVQ_RINGS	0x20000ull	/* the IOMMU's event queue */
+#define REQQ_RINGS	0x24000ull	/* its request queue */
+#define REQ_BUF		0x28000ull	/* a request; its tail at +0x800 */
+#define EVENTS		0x30000ull	/* event buffers, 64 bytes apart */
+#define NET_RINGS	0x60000ull	/* the NIC's rx and tx rings, 0x4000 each */
+/* what the NIC is given instead: I/O virtual addresses (past RAM) */
+#define NET_IOVA	0x1000000ull
+#define EVQ_SIZE	32
+#define QSIZE		8
+#define EVENT_LEN	24		/* struct virtio_iommu_fault */
+
+static struct fake_vm vmf;
+static unsigned s_iommu, s_net;
+static bool vmf_made;
+
+struct __attribute__((packed)) fault_ev {
+	uint8_t reason, reserved[3];
+	uint32_t flags, endpoint;
+	uint8_t reserved2[4];
+	uint64_t address;
+};
+
+static int vm_setup(void **state)
+{
+	char dir[] = "/tmp/wisp-iommu-XXXXXX", kernel[64];
+	const char *argv[] = { "wisp", "--kernel", kernel, "--memory", "size=16M", "--serial",
+			       "null", "--net", "tap=iommu0,iommu=on", NULL };
+	int fd;
+
+	(void)state;
+	if (vmf_made)
+		return 0;
+	assert_non_null(mkdtemp(dir));
+	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
+	fd = open(kernel, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0 && write(fd, "k", 1) == 1 && !close(fd));
+	net_test_fake_tap = true;
+	fake_vm_create(&vmf, argv);
+	unlink(kernel);
+	rmdir(dir);
+	s_iommu = fake_find(&vmf, 0x1040 + 23);
+	s_net = fake_find(&vmf, 0x1041);
+	vmf_made = true;
+	return 0;
+}
+
+static void *ram(uint64_t gpa, uint64_t len)
+{
+	void *p = gpa_ptr(&vmf.vm.mem, gpa, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static void bar_write(unsigned s, uint64_t off, uint64_t v, unsigned len)
+{
+	fake_mmio(&vmf, FAKE_BAR(s) + off, v, len, true);
+}
+
+/* A driver's start: bus master, ACKNOWLEDGE | DRIVER, every feature
+ * offered (ACCESS_PLATFORM among them), FEATURES_OK. */
+static void dev_start(unsigned s)
+{
+	fake_cfg_write(&vmf, s, 0x04, 0x6, 2);
+	bar_write(s, FAKE_CC_STATUS, 0, 1);
+	bar_write(s, FAKE_CC_STATUS, 0x3, 1);
+	for (unsigned sel = 0; sel < 2; sel++) {
+		bar_write(s, FAKE_CC_DFSELECT, sel, 4);
+		bar_write(s, FAKE_CC_GFSELECT, sel, 4);
+		bar_write(s, FAKE_CC_GF, fake_mmio_read(&vmf, FAKE_BAR(s) + FAKE_CC_DF, 4), 4);
+	}
+	bar_write(s, FAKE_CC_STATUS, 0xb, 1);
+	assert_int_equal(fake_status(&vmf, s), 0xb);
+}
+
+/* Queue q with its rings at `rings` as the device addresses them:
+ * descriptors, avail at +4 KiB, used at +8 KiB. */
+static void dev_queue(unsigned s, unsigned q, uint16_t size, uint64_t rings)
+{
+	bar_write(s, FAKE_CC_Q_SELECT, q, 2);
+	bar_write(s, FAKE_CC_Q_SIZE, size, 2);
+	bar_write(s, FAKE_CC_Q_DESCLO, rings, 4);
+	bar_write(s, FAKE_CC_Q_DESCLO + 4, rings >> 32, 4);
+	bar_write(s, FAKE_CC_Q_AVAILLO, rings + 0x1000, 4);
+	bar_write(s, FAKE_CC_Q_AVAILLO + 4, (rings + 0x1000) >> 32, 4);
+	bar_write(s, FAKE_CC_Q_USEDLO, rings + 0x2000, 4);
+	bar_write(s, FAKE_CC_Q_USEDLO + 4, (rings + 0x2000) >> 32, 4);
+	bar_write(s, FAKE_CC_Q_ENABLE, 1, 2);
+}
+
+static void dev_ready(unsigned s)
+{
+	bar_write(s, FAKE_CC_STATUS, 0xf, 1);
+}
+
+/* Rings by their guest-physical address (rings_gpa), as the driver
+ * writes them. */
+static void put_desc(uint64_t rings_gpa, unsigned i, uint64_t addr, uint32_t len,
+		     uint16_t flags, uint16_t next)
+{
+	struct virtq_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
+
+	memcpy(ram(rings_gpa + 16ull * i, 16), &d, 16);
+}
+
+static void offer(uint64_t rings_gpa, uint16_t size, uint16_t head)
+{
+	struct virtq_avail *a = ram(rings_gpa + 0x1000, VIRTQ_AVAIL_BYTES(size));
+	uint16_t idx = le16toh(a->idx);
+
+	a->ring[idx % size] = htole16(head);
+	a->idx = htole16((uint16_t)(idx + 1));
+}
+
+static struct virtq_used *used_ring(uint64_t rings_gpa, uint16_t size)
+{
+	return ram(rings_gpa + 0x2000, VIRTQ_USED_BYTES(size));
+}
+
+/* One request through the IOMMU's request queue: its status. */
+static uint8_t vm_request(const void *req, uint32_t len)
+{
+	put_desc(REQQ_RINGS, 0, REQ_BUF, len, VIRTQ_DESC_F_NEXT, 1);
+	put_desc(REQQ_RINGS, 1, REQ_BUF + 0x800, 4, VIRTQ_DESC_F_WRITE, 0);
+	memcpy(ram(REQ_BUF, len), req, len);
+	memset(ram(REQ_BUF + 0x800, 4), 0xff, 4);
+	offer(REQQ_RINGS, QSIZE, 0);
+	fake_notify(&vmf, s_iommu, 0);
+	return *(uint8_t *)ram(REQ_BUF + 0x800, 1);
+}
+
+static uint8_t vm_attach(uint32_t domain, uint32_t ep)
+{
+	struct __attribute__((packed)) { uint8_t head[4]; uint32_t domain, ep, flags; uint8_t r[4]; }
+		req = { { ATTACH }, htole32(domain), htole32(ep), 0, { 0 } };
+
+	return vm_request(&req, sizeof(req));
+}
+
+static uint8_t vm_map(uint32_t domain, uint64_t start, uint64_t end, uint64_t gpa,
+		      uint32_t flags)
+{
+	struct __attribute__((packed)) { uint8_t head[4]; uint32_t domain; uint64_t s, e, p; uint32_t fl; }
+		req = { { MAP }, htole32(domain), htole64(start), htole64(end), htole64(gpa),
+			htole32(flags) };
+
+	return vm_request(&req, sizeof(req));
+}
+
+/* The IOMMU's driver up: request queue, event queue, and `n` event
+ * buffers (heads 0..n-1) posted, filled with 0xee. */
+static void iommu_up(unsigned n)
+{
+	fake_vm_reset(&vmf);
+	memset(ram(EVQ_RINGS, 0x3000), 0, 0x3000);
+	memset(ram(REQQ_RINGS, 0x3000), 0, 0x3000);
+	memset(ram(EVENTS, 64 * EVQ_SIZE), 0xee, 64 * EVQ_SIZE);
+	dev_start(s_iommu);
+	dev_queue(s_iommu, 0, QSIZE, REQQ_RINGS);
+	dev_queue(s_iommu, 1, EVQ_SIZE, EVQ_RINGS);
+	dev_ready(s_iommu);
+	for (unsigned i = 0; i < n; i++) {
+		put_desc(EVQ_RINGS, i, EVENTS + 64 * i, EVENT_LEN, VIRTQ_DESC_F_WRITE, 0);
+		offer(EVQ_RINGS, EVQ_SIZE, (uint16_t)i);
+	}
+	fake_notify(&vmf, s_iommu, 1);
+}
+
+static void poll_loop(void)
+{
+	for (int i = 0; i < 8; i++)
+		event_loop_poll(vmf.vm.loop, 0);
+}
+
+/* Used entry i of the event queue: buffer i, a whole event, these fields. */
+static void expect_event(unsigned i, uint8_t reason, uint32_t flags, uint64_t address)
+{
+	struct virtq_used *u = used_ring(EVQ_RINGS, EVQ_SIZE);
+	struct fault_ev ev;
+
+	assert_int_equal(le32toh(u->ring[i].id), i);
+	assert_int_equal(le32toh(u->ring[i].len), EVENT_LEN);
+	memcpy(&ev, ram(EVENTS + 64 * i, sizeof(ev)), sizeof(ev));
+	assert_int_equal(ev.reason, reason);
+	assert_int_equal(ev.reserved[0] | ev.reserved[1] | ev.reserved[2], 0);
+	assert_int_equal(le32toh(ev.flags), flags);
+	assert_int_equal(le32toh(ev.endpoint), s_net << 3);
+	assert_int_equal(le64toh(ev.address), address);
+}
+
+#define R_DOMAIN 1
+#define R_MAPPING 2
+#define F_READ 1
+#define F_WRITE 2
+#define F_ADDRESS 0x100
+#define UNMAPPED_IOVA 0x3000000ull
+#define FAULT_LOOPS 1000
+#define FAULTS_PENDING 16	/* virtio/iommu.c */
+
+/*
+ * DMA the guest did not allow is reported on the event queue, once per
+ * refusal, with the reason, the direction, the endpoint and the
+ * address; and with no event buffers left, faults are counted and
+ * dropped beyond a fixed number waiting, so nothing grows.
+ */
+static void test_fault_events(void **state)
+{
+	struct viommu *v = viommu_test_of(vmf.vm.iommu);
+	struct viommu_test_fault_events st;
+	uint8_t frame[12 + 60];
+	uint64_t refused;
+	size_t before;
+
+	(void)state;
+	/* two event buffers */
+	iommu_up(2);
+	assert_int_equal(used_ring(EVQ_RINGS, EVQ_SIZE)->idx, 0);
+	refused = viommu_test_faults(v);
+
+	/* the NIC enables a queue while attached to no domain: the ring
+	 * is refused, one DOMAIN fault at its (descriptor) address */
+	dev_start(s_net);
+	dev_queue(s_net, 0, QSIZE, NET_IOVA);
+	assert_true(fake_status(&vmf, s_net) & 0x40);		/* NEEDS_RESET */
+	poll_loop();
+	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 1);
+	expect_event(0, R_DOMAIN, F_READ | F_ADDRESS, NET_IOVA);
+	assert_int_equal(*(uint8_t *)ram(EVENTS + 64 + 5, 1), 0xee);	/* the next one untouched */
+	assert_int_equal(viommu_test_faults(v), refused + 1);
+	viommu_test_fault_events(v, &st);
+	assert_int_equal(st.posted, 1);
+	assert_int_equal(st.pending, 0);
+
+	/* attached, its rings mapped, a receive buffer mapped read-only:
+	 * a frame from the TAP is a write there, one MAPPING fault */
+	bar_write(s_net, FAKE_CC_STATUS, 0, 1);
+	assert_int_equal(vm_attach(7, s_net << 3), S_OK);
+	assert_int_equal(vm_map(7, NET_IOVA, NET_IOVA + 0x7fff, NET_RINGS, RD | WR), S_OK);
+	assert_int_equal(vm_map(7, NET_IOVA + 0x100000, NET_IOVA + 0x100fff, 0x70000, RD), S_OK);
+	memset(ram(NET_RINGS, 0x8000), 0, 0x8000);
+	memset(ram(0x70000, 0x1000), 0x5a, 0x1000);
+	dev_start(s_net);
+	dev_queue(s_net, 0, QSIZE, NET_IOVA);
+	dev_queue(s_net, 1, QSIZE, NET_IOVA + 0x4000);
+	dev_ready(s_net);
+	assert_int_equal(fake_status(&vmf, s_net), 0xf);
+	put_desc(NET_RINGS, 0, NET_IOVA + 0x100000, 2048, VIRTQ_DESC_F_WRITE, 0);
+	offer(NET_RINGS, QSIZE, 0);
+	fake_notify(&vmf, s_net, 0);
+	memset(frame, 0, sizeof(frame));
+	assert_int_equal(send(net_test_peer[0], frame, 12 + 60, 0), 12 + 60);
+	poll_loop();
+	assert_true(fake_status(&vmf, s_net) & 0x40);
+	assert_int_equal(le16toh(used_ring(NET_RINGS, QSIZE)->idx), 0);
+	assert_int_equal(*(uint8_t *)ram(0x70000, 1), 0x5a);		/* not written */
+	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 2);
+	expect_event(1, R_MAPPING, F_WRITE | F_ADDRESS, NET_IOVA + 0x100000);
+	assert_int_equal(viommu_test_faults(v), refused + 2);
+
+	/* no event buffer left: a guest provoking faults in a loop makes
+	 * FAULTS_PENDING wait and the rest count as dropped, the heap flat */
+	before = __sanitizer_get_current_allocated_bytes();
+	for (unsigned i = 0; i < FAULT_LOOPS; i++) {
+		dev_start(s_net);
+		dev_queue(s_net, 0, QSIZE, UNMAPPED_IOVA);
+		poll_loop();
+	}
+	assert_true(__sanitizer_get_current_allocated_bytes() <= before + 4096);
+	assert_int_equal(viommu_test_faults(v), refused + 2 + FAULT_LOOPS);
+	viommu_test_fault_events(v, &st);
+	assert_int_equal(st.posted, 2);
+	assert_int_equal(st.pending, FAULTS_PENDING);
+	assert_int_equal(st.dropped, FAULT_LOOPS - FAULTS_PENDING);
+	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 2);
+	print_message("iommu: %u faults with no event buffer: %u waiting, %llu dropped, heap +%zd bytes\n",
+		      FAULT_LOOPS, st.pending, (unsigned long long)st.dropped,
+		      (ssize_t)(__sanitizer_get_current_allocated_bytes() - before));
+
+	/* buffers again: the waiting ones go out, oldest first, one each */
+	for (unsigned i = 2; i < FAULTS_PENDING + 6; i++) {
+		put_desc(EVQ_RINGS, i, EVENTS + 64 * i, EVENT_LEN, VIRTQ_DESC_F_WRITE, 0);
+		offer(EVQ_RINGS, EVQ_SIZE, (uint16_t)i);
+	}
+	fake_notify(&vmf, s_iommu, 1);
+	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 2 + FAULTS_PENDING);
+	for (unsigned i = 2; i < 2 + FAULTS_PENDING; i++)
+		expect_event(i, R_MAPPING, F_READ | F_ADDRESS, UNMAPPED_IOVA);
+	assert_int_equal(*(uint8_t *)ram(EVENTS + 64 * (2 + FAULTS_PENDING), 1), 0xee);
+	viommu_test_fault_events(v, &st);
+	assert_int_equal(st.posted, 2 + FAULTS_PENDING);
+	assert_int_equal(st.pending, 0);
+	fake_vm_reset(&vmf);
+}
+
+/*
+ * The NIC behind the IOMMU moving frames: a frame received into two
+ * mergeable buffers, the first over two mappings far apart in RAM (so
+ * three host pieces), and a frame sent from a buffer mapped read-only;
+ * no fault.
+ */
+static void test_net_through_iommu(void **state)
+{
+	struct viommu *v = viommu_test_of(vmf.vm.iommu);
+	uint8_t frame[12 + 6000], got[sizeof(frame)];
+	struct virtq_used *u;
+	uint64_t refused;
+	uint16_t nbuf;
+
+	(void)state;
+	iommu_up(0);
+	refused = viommu_test_faults(v);
+	for (size_t i = 0; i < sizeof(frame); i++)
+		frame[i] = (uint8_t)(i * 7 + i / 251);
+	memset(frame, 0, 12);	/* virtio_net_hdr: no offload */
+	assert_int_equal(vm_attach(9, s_net << 3), S_OK);
+	assert_int_equal(vm_map(9, NET_IOVA, NET_IOVA + 0x7fff, NET_RINGS, RD | WR), S_OK);
+	/* receive: IOVA +1 MiB .. +1 MiB + 8 KiB over three pages of RAM */
+	assert_int_equal(vm_map(9, NET_IOVA + 0x100000, NET_IOVA + 0x100fff, 0x71000, RD | WR), S_OK);
+	assert_int_equal(vm_map(9, NET_IOVA + 0x101000, NET_IOVA + 0x101fff, 0x74000, RD | WR), S_OK);
+	assert_int_equal(vm_map(9, NET_IOVA + 0x102000, NET_IOVA + 0x102fff, 0x75000, WR), S_OK);
+	/* transmit: read-only */
+	assert_int_equal(vm_map(9, NET_IOVA + 0x200000, NET_IOVA + 0x201fff, 0x78000, RD), S_OK);
+	memset(ram(NET_RINGS, 0x8000), 0, 0x8000);
+	memset(ram(0x71000, 0x5000), 0, 0x5000);
+	dev_start(s_net);
+	dev_queue(s_net, 0, QSIZE, NET_IOVA);
+	dev_queue(s_net, 1, QSIZE, NET_IOVA + 0x4000);
+	dev_ready(s_net);
+	assert_int_equal(fake_status(&vmf, s_net), 0xf);
+
+	/* two receive buffers of 4 KiB: at +0x800 (two mappings), +0x2000 */
+	put_desc(NET_RINGS, 0, NET_IOVA + 0x100800, 0x1000, VIRTQ_DESC_F_WRITE, 0);
+	put_desc(NET_RINGS, 1, NET_IOVA + 0x102000, 0x1000, VIRTQ_DESC_F_WRITE, 0);
+	offer(NET_RINGS, QSIZE, 0);
+	offer(NET_RINGS, QSIZE, 1);
+	fake_notify(&vmf, s_net, 0);
+	assert_int_equal(send(net_test_peer[0], frame, sizeof(frame), 0), (ssize_t)sizeof(frame));
+	poll_loop();
+	assert_int_equal(fake_status(&vmf, s_net), 0xf);
+	u = used_ring(NET_RINGS, QSIZE);
+	assert_int_equal(le16toh(u->idx), 2);
+	assert_int_equal(le32toh(u->ring[0].id), 0);
+	assert_int_equal(le32toh(u->ring[0].len), 0x1000);
+	assert_int_equal(le32toh(u->ring[1].id), 1);
+	assert_int_equal(le32toh(u->ring[1].len), sizeof(frame) - 0x1000);
+	/* where the IOMMU said: 0x71800.., 0x74000.., 0x75000.. */
+	memcpy(got, ram(0x71800, 0x800), 0x800);
+	memcpy(got + 0x800, ram(0x74000, 0x800), 0x800);
+	memcpy(got + 0x1000, ram(0x75000, sizeof(frame) - 0x1000), sizeof(frame) - 0x1000);
+	memcpy(&nbuf, got + 10, 2);
+	assert_int_equal(le16toh(nbuf), 2);			/* num_buffers */
+	memcpy(got + 10, frame + 10, 2);
+	assert_memory_equal(got, frame, sizeof(frame));
+
+	/* transmit a frame from read-only memory at IOVA +2 MiB */
+	memcpy(ram(0x78000, 12 + 1000), frame, 12 + 1000);
+	put_desc(NET_RINGS + 0x4000, 0, NET_IOVA + 0x200000, 12 + 1000, 0, 0);
+	offer(NET_RINGS + 0x4000, QSIZE, 0);
+	fake_notify(&vmf, s_net, 1);
+	assert_int_equal(le16toh(used_ring(NET_RINGS + 0x4000, QSIZE)->idx), 1);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(recv(net_test_peer[0], got, sizeof(got), MSG_DONTWAIT), 12 + 1000);
+	assert_memory_equal(got, frame, 12 + 1000);
+	assert_int_equal(viommu_test_faults(v), refused);
+	fake_vm_reset(&vmf);
+}
+#endif
+
 #endif
 
 int main(void)
@@ -766,6 +1154,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mirror_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mirror_probe, setup, teardown),
+#if IS_ENABLED(CONFIG_VIRTIO_NET)
+		cmocka_unit_test_setup(test_fault_events, vm_setup),
+		cmocka_unit_test_setup(test_net_through_iommu, vm_setup),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,6 +132,15 @@ static void test_cli(void **state)
 	assert_int_equal(parse_vsock(arg), CLI_RUN);
 	unlink(sock);
 	assert_int_equal(parse_vsock(arg), CLI_RUN);
+	/* behind the virtio-iommu, when it is built in */
+	snprintf(arg, sizeof(arg), "cid=3,socket=%s,iommu=maybe", sock);
+	expect_error(arg, "'iommu=maybe': expected on or off");
+	snprintf(arg, sizeof(arg), "cid=3,socket=%s,iommu=on", sock);
+	if (IS_ENABLED(CONFIG_VIRTIO_IOMMU))
+		assert_int_equal(parse_vsock(arg), CLI_RUN);
+	else
+		expect_error(arg, "--vsock: 'iommu=on': this wisp is built without virtio-iommu");
+	snprintf(arg, sizeof(arg), "cid=3,socket=%s", sock);
 	/* not repeatable */
 	{
 		char *argv[] = { "wisp", "--kernel", kernel_path, "--vsock", arg,
