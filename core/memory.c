@@ -42,9 +42,6 @@ static void *map_aligned(uint64_t size, int prot, int flags, int fd)
 	return p;
 }
 
-/* The low end of RAM that stays in 4 KiB pages with thp=on. */
-#define THP_EXEMPT_LOW (2ULL << 20)
-
 /* One anonymous (or memfd) mapping for all of RAM: the regions are
  * slices of it, so a vhost-user back-end gets one fd and offsets. */
 static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
@@ -91,15 +88,6 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	 * so the guest's RSS is exactly the 4 KiB pages it touched. */
 	if (!cfg->hugepages)
 		madvise(p, cfg->size, cfg->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	/* Except its first 2 MiB: there wisp writes the boot structures (a
-	 * few KiB of start info, ACPI tables, page tables, command line),
-	 * and a huge page would make the host zero and account 2 MiB for
-	 * them before the guest has run an instruction.  A Linux guest's
-	 * boot then takes at most 512 more small faults for that range;
-	 * a small guest's start-up and RSS stop paying for it. */
-	if (!cfg->hugepages && cfg->thp)
-		madvise(p, cfg->size < THP_EXEMPT_LOW ? cfg->size : THP_EXEMPT_LOW,
-			MADV_NOHUGEPAGE);
 	mem->base = p;
 	mem->total = cfg->size;
 	return 0;
