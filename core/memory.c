@@ -90,9 +90,9 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 		madvise(p, cfg->size, cfg->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	/* One advice for the whole mapping.  Keeping its first 2 MiB (the
 	 * boot structures) in small pages would save a small guest 2 MiB of
-	 * RSS, but it splits the mapping in two VMAs under one KVM memslot,
-	 * and in the nested lab Linux guests then triple-faulted in 3 of 4
-	 * runs of the virtio-net case (0 of 2 without the split; docs/lab.md). */
+	 * RSS, but splits the mapping in two VMAs under one KVM memslot; it
+	 * was taken out while the lab's L2 guests triple-faulted, which they
+	 * went on doing less often without it (docs/lab.md): unsettled. */
 	mem->base = p;
 	mem->total = cfg->size;
 	return 0;
