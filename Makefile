@@ -322,9 +322,15 @@ test:
 	$(Q)$(srctree)/scripts/setup
 	$(Q)$(srctree)/tests/run
 
-run: all guests
+# Debian's Linux to a shell: on /dev/kvm, or in an emulated KVM host
+# (scripts/run says which)
+run: all
+	$(Q)$(srctree)/scripts/run $(O)/wisp
+
+# the smallest guest: tests/guests/hello.c (needs a usable /dev/kvm)
+run-demo: all guests
 	$(O)/wisp --kernel $(O)/tests/guests/hello.elf --memory size=64M \
-		--serial tty --console off --timeline
+		--serial tty $(if $(CONFIG_VIRTIO_CONSOLE),--console off) --timeline
 
 # the CloudHv firmware, built once into ~/.cache/wisp/firmware (docs/firmware.md)
 firmware:
@@ -349,7 +355,9 @@ distclean:
 help:
 	@echo "wisp $(VERSION) -- targets:"
 	@echo "  all (default)     build $(O)/wisp, static, for ARCH=$(ARCH)"
-	@echo "  run               build and boot the demo guest"
+	@echo "  run               build and boot Debian's Linux to a shell (in a lab host"
+	@echo "                    when /dev/kvm is missing)"
+	@echo "  run-demo          build and boot the smallest test guest on /dev/kvm"
 	@echo "  test              unit tests, direct tests on /dev/kvm, the lab"
 	@echo "  firmware          build the CloudHv firmware into ~/.cache/wisp/firmware"
 	@echo "  test-firmware     the firmware's lab cases (builds the firmware if needed)"
