@@ -21,6 +21,7 @@
 #endif
 #include "core/device.h"
 #include "core/event.h"
+#include "core/seccomp.h"
 #include "core/vm.h"
 
 #define RTC_DR		0x00	/* data: the counter */
@@ -167,6 +168,11 @@ static void pl031_write(void *opaque, uint64_t off, const void *data, unsigned l
 
 static const struct bus_ops pl031_ops = { .read = pl031_read, .write = pl031_write };
 
+/* A guest's register write (on its vCPU thread) arms the timer */
+static const struct seccomp_rule timer_seccomp[] = {
+	SC_ALLOW(SYS_timerfd_settime),
+};
+
 #ifdef CONFIG_FDT
 static void pl031_describe(void *opaque, struct vm *vm, void *tables)
 {
@@ -198,6 +204,8 @@ static int pl031_create(struct vm *vm, const void *config)
 	if (vm_add_describer(vm, pl031_describe, r))
 		return -1;
 #endif
+	if (seccomp_allow(SECCOMP_VCPU, timer_seccomp, SC_COUNT(timer_seccomp)))
+		return -1;
 	return bus_register(&vm->mmio, ARM_PL031, ARM_PRIMECELL_SIZE, &pl031_ops, r, "pl031");
 }
 

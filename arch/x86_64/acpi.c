@@ -333,6 +333,8 @@ static int build_fadt(struct acpi_ctx *c)
 	 * answers); its reboot path pulses the line without the driver. */
 	f->iapc_boot_arch = BOOT_VGA_NOT_PRESENT |
 		(IS_ENABLED(CONFIG_CMOS_RTC) ? 0 : BOOT_CMOS_RTC_NOT_PRESENT);
+	/* where the RTC keeps the century: Linux reads and sets it there */
+	f->century = IS_ENABLED(CONFIG_CMOS_RTC) ? X86_CMOS_CENTURY : 0;
 	gas_io8(&f->reset_reg, X86_PORT_ACPI_RESET);
 	f->reset_value = X86_ACPI_RESET_VALUE;
 	f->minor_version = 3;		/* ACPI 6.3 */

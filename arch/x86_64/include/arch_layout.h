@@ -61,6 +61,8 @@
 #define X86_PORT_I8042_DATA	0x60
 #define X86_PORT_I8042_CMD	0x64
 #define X86_PORT_CMOS		0x70	/* index 0x70, data 0x71 */
+#define X86_CMOS_CENTURY	0x32	/* the CMOS byte of the century (FADT) */
+#define X86_IRQ_CMOS_RTC	8
 #define X86_PORT_TIMELINE	0x440	/* boot-complete mark */
 #define ARCH_TIMELINE_PORT	X86_PORT_TIMELINE
 #define X86_PORT_ACPI_PM	0x600	/* sleep control, status, reset, PM timer, GED */
