@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,6 +26,18 @@ const char *file_kind(mode_t mode)
 	if (S_ISSOCK(mode))
 		return "a socket";
 	return "of an unknown kind";
+}
+
+void file_dir(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(buf, len, ".");
+	else if (slash == path)
+		snprintf(buf, len, "/");
+	else
+		snprintf(buf, len, "%.*s", (int)(slash - path), path);
 }
 
 /* A file that can be mapped whole, or -1 after the message.  O_NONBLOCK:

@@ -22,4 +22,7 @@ void file_unmap(struct mapped_file *f);
  * mode is, for messages that refuse it. */
 const char *file_kind(mode_t mode);
 
+/* The directory part of path ("." for a bare name) into buf. */
+void file_dir(const char *path, char *buf, size_t len);
+
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/arch.h"
+#include "core/chardev.h"
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
@@ -402,6 +403,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	struct vm vm = { .cfg = cfg, .inputs = inputs, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
 			 .grace_timer = -1 };
 	int status = EXIT_VM_ERROR;
+	bool ran = false;	/* the guest got its vCPUs */
 	sigset_t old;
 	int ret;
 
@@ -443,6 +445,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	/* set-up is over: every device has said what its threads need */
 	if (seccomp_seal() || vcpus_start(&vm))
 		goto out;
+	ran = true;
 	if (seccomp_enter(SECCOMP_MAIN))
 		vm_stop(&vm, VM_STOP_ERROR);
 	if (event_loop_run(vm.loop))
@@ -452,6 +455,8 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	status = exit_status(&vm);
 out:
 	term_restore();
+	if (!ran)
+		chardev_remove_created();
 	timeline_mark(TL_EXIT);
 	vm_teardown(&vm);
 	drop_pending_stop_signals();
