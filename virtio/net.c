@@ -137,7 +137,7 @@ static int check_existing_tap(const struct net_config *c, struct cli_error *err)
 	why = tap_mismatch(c->tap, c->num_queues > 2);
 	if (!why)
 		return 0;
-	cli_errorf(err, "'tap=%s': %s", c->tap, why);
+	cli_errorf(err, "cannot open TAP '%s': %s", c->tap, why);
 	return -1;
 }
 

@@ -103,7 +103,7 @@ if built_in virtio-net; then
 	ibad --kernel "$in/random" --net tap=wispbad0
 	expect_error_gone 2 "^wisp: --kernel: '.*/random' is not a PVH ELF" /sys/class/net/wispbad0
 	case=input-net-tap-not-a-tap; ibad --kernel "$good" --net tap=lo
-	expect_error 2 "^wisp: --net: 'tap=lo': it exists and is not a TAP$"
+	expect_error 2 "^wisp: --net: cannot open TAP 'lo': it exists and is not a TAP$"
 fi
 if built_in virtio-vsock; then
 	case=input-bad-kernel-leaves-no-vsock-socket
