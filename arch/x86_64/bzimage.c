@@ -167,19 +167,9 @@ static int make_plan(const struct x86_image *img, const struct x86_ram *ram,
 			 cmdlen, cmdline_max);
 		return EXIT_USAGE;
 	}
-	plan->initrd_addr = 0;
-	if (!bp->initrd_size)
-		return 0;
 	initrd_max = get32(d, HDR_INITRD_ADDR_MAX);
-	plan->initrd_addr = x86_initrd_addr(ram, bp->initrd_size,
-					    (KERNEL_LOAD + init_size + 0xfff) & ~0xfffULL,
-					    initrd_max ? initrd_max : 0x37ffffff);
-	if (!plan->initrd_addr) {
-		wisp_err("--initramfs: %zu bytes do not fit in guest RAM after the kernel; give more --memory",
-			 bp->initrd_size);
-		return EXIT_USAGE;
-	}
-	return 0;
+	return x86_place_initrd(ram, bp->initrd_size, KERNEL_LOAD + init_size,
+				initrd_max ? initrd_max : 0x37ffffff, &plan->initrd_addr);
 }
 
 int bzimage_check(const struct x86_image *img, const struct x86_ram *ram,

@@ -103,18 +103,24 @@ bool x86_ram_holds(const struct x86_ram *ram, uint64_t gpa, uint64_t len)
 	       len <= ram->high_size - (gpa - X86_HIGH_RAM);
 }
 
-uint64_t x86_initrd_addr(const struct x86_ram *ram, size_t size, uint64_t floor,
-			 uint64_t limit)
+int x86_place_initrd(const struct x86_ram *ram, size_t size, uint64_t kernel_end,
+		     uint64_t limit, uint64_t *addr)
 {
 	uint64_t top = ram->low_end;
-	uint64_t addr;
+	uint64_t floor = (kernel_end + 0xfff) & ~0xfffULL;
 
+	*addr = 0;
+	if (!size)
+		return 0;
 	if (limit && top > limit + 1)
 		top = limit + 1;
-	if (size > top)
+	if (size <= top && ((top - size) & ~0xfffULL) >= floor) {
+		*addr = (top - size) & ~0xfffULL;
 		return 0;
-	addr = (top - size) & ~0xfffULL;
-	return addr >= floor ? addr : 0;
+	}
+	wisp_err("--initramfs: %zu bytes do not fit in guest RAM after the kernel; give more --memory",
+		 size);
+	return EXIT_USAGE;
 }
 
 /* One boot format: its check before the VM exists, its loader after. */

@@ -231,16 +231,7 @@ static int make_plan(const struct x86_image *img, const struct x86_ram *ram,
 			 cmdlen - 1, X86_CMDLINE_MAX - 1);
 		return EXIT_USAGE;
 	}
-	if (!bp->initrd_size)
-		return 0;
-	plan->initrd_addr = x86_initrd_addr(ram, bp->initrd_size,
-					    (plan->kernel_end + 0xfff) & ~0xfffULL, 0);
-	if (!plan->initrd_addr) {
-		wisp_err("--initramfs: %zu bytes do not fit in guest RAM after the kernel; give more --memory",
-			 bp->initrd_size);
-		return EXIT_USAGE;
-	}
-	return 0;
+	return x86_place_initrd(ram, bp->initrd_size, plan->kernel_end, 0, &plan->initrd_addr);
 }
 
 int pvh_check(const struct x86_image *img, const struct x86_ram *ram,

@@ -87,10 +87,11 @@ int bzimage_check(const struct x86_image *img, const struct x86_ram *ram,
 int bzimage_load(struct vm *vm, const struct x86_image *img,
 		 const struct x86_boot_params *bp, struct x86_boot *boot);
 
-/* Where the initrd goes: the highest page-aligned spot below `limit`
- * in low RAM above `floor`; 0 if it does not fit. */
-uint64_t x86_initrd_addr(const struct x86_ram *ram, size_t size, uint64_t floor,
-			 uint64_t limit);
+/* Where an initrd of `size` bytes goes: the highest page-aligned spot
+ * in low RAM below `limit` (0: none) and above the kernel, in *addr (0
+ * for size 0).  0, or 2 (EXIT_USAGE) after saying it does not fit. */
+int x86_place_initrd(const struct x86_ram *ram, size_t size, uint64_t kernel_end,
+		     uint64_t limit, uint64_t *addr);
 
 int x86_set_boot_regs(struct vm *vm, const struct x86_boot *boot);
 
