@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What each architecture (arch/<arch>/) provides to core.  Core calls
- * these in this order: arch_vm_init, arch_memory_layout, arch_vcpu_init
- * for each vCPU, (devices are created), arch_load, then runs the vCPUs.
+ * these in this order: arch_check_boot (before any VM exists),
+ * arch_vm_init, arch_memory_layout, arch_vcpu_init for each vCPU,
+ * (devices are created), arch_load, then runs the vCPUs.
  */
 #ifndef WISP_CORE_ARCH_H
 #define WISP_CORE_ARCH_H
@@ -13,6 +14,15 @@
 
 struct vm;
 struct vcpu;
+struct vm_config;
+struct vm_inputs;
+
+/* Checks the kernel or firmware and the initramfs the inputs phase read
+ * (core/input.h) against the command line: the file's format, its
+ * headers against its size, and that it fits in the RAM --memory gives
+ * with the initramfs and the command line.  Needs no VM, and runs
+ * before /dev/kvm is opened.  0, or 2 (EXIT_USAGE) after one line. */
+int arch_check_boot(const struct vm_config *cfg, const struct vm_inputs *in);
 
 /* Interrupt controller mode and other VM-wide KVM set-up.  0, -1, or
  * 2 (EXIT_USAGE) when the host cannot give what the user asked for. */
@@ -25,10 +35,11 @@ size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max);
 /* CPUID, MSRs, FPU and the like for one vCPU. */
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu);
 
-/* Loads the kernel or firmware and the initramfs, builds the firmware
- * tables (ACPI or FDT, asking the devices to describe themselves) and
- * sets the boot vCPU's registers.  Returns 0, 1 on a VM error, or
- * 2 when the user's input (the kernel file) is bad: the exit status. */
+/* Loads the kernel or firmware and the initramfs (vm->inputs, checked by
+ * arch_check_boot), builds the firmware tables (ACPI or FDT, asking the
+ * devices to describe themselves) and sets the boot vCPU's registers.
+ * Returns 0, 1 on a VM error, or 2 when the user's input is bad: the
+ * exit status. */
 int arch_load(struct vm *vm);
 
 /* Exits only this arch knows; false if the exit is not handled. */

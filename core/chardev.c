@@ -3,11 +3,49 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/term.h"
 #include "core/vm.h"
+
+/* file=PATH must be somewhere output can go, checked without creating
+ * anything: an existing file wisp may write (not a directory or a
+ * socket), or a new name in a directory wisp may write. */
+static int check_output_path(const char *path, struct cli_error *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (!stat(path, &st)) {
+		if (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode)) {
+			cli_errorf(err, "'file=%s' is %s", path, file_kind(st.st_mode));
+			return -1;
+		}
+		if (access(path, W_OK)) {
+			cli_errorf(err, "cannot write 'file=%s': %s", path, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		cli_errorf(err, "'file=%s': %s", path, strerror(errno));
+		return -1;
+	}
+	file_dir(path, dir, sizeof(dir));
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		cli_errorf(err, "'file=%s': directory '%s' does not exist", path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK)) {
+		cli_errorf(err, "cannot create 'file=%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
 int chardev_parse(struct kv_list *args, struct chardev_config *c,
 		  struct cli_error *err)
@@ -24,11 +62,12 @@ int chardev_parse(struct kv_list *args, struct chardev_config *c,
 			   args->source);
 		return -1;
 	}
-	if (have_file)
+	if (have_file) {
 		c->mode = CHARDEV_FILE;
-	else
-		c->mode = !strcmp(word, "off") ? CHARDEV_OFF :
-			  !strcmp(word, "null") ? CHARDEV_NULL : CHARDEV_TTY;
+		return check_output_path(c->path, err);
+	}
+	c->mode = !strcmp(word, "off") ? CHARDEV_OFF :
+		  !strcmp(word, "null") ? CHARDEV_NULL : CHARDEV_TTY;
 	return 0;
 }
 
@@ -36,6 +75,38 @@ int chardev_parse(struct kv_list *args, struct chardev_config *c,
  * created in table order: the serial port before the virtio console);
  * a second one shares standard output only. */
 static bool stdin_taken;
+
+/* Output files chardev_open() created, removed again if the VM never
+ * runs (chardev_remove_created): a failed start leaves no new file. */
+static const char *created[2];
+
+/* Opens file=PATH for output: created if new (and remembered), else
+ * truncated. */
+static int open_output(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		for (size_t i = 0; i < sizeof(created) / sizeof(created[0]); i++)
+			if (!created[i]) {
+				created[i] = path;
+				break;
+			}
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+}
+
+void chardev_remove_created(void)
+{
+	for (size_t i = 0; i < sizeof(created) / sizeof(created[0]); i++) {
+		if (created[i])
+			unlink(created[i]);
+		created[i] = NULL;
+	}
+}
 
 int chardev_open(const struct chardev_config *c, const char *option,
 		 struct chardev *cd)
@@ -52,7 +123,7 @@ int chardev_open(const struct chardev_config *c, const char *option,
 		}
 		break;
 	case CHARDEV_FILE:
-		cd->out_fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		cd->out_fd = open_output(c->path);
 		if (cd->out_fd < 0) {
 			wisp_err("--%s: cannot open '%s': %s", option, c->path, strerror(errno));
 			return -1;

@@ -31,6 +31,9 @@ int chardev_parse(struct kv_list *args, struct chardev_config *c,
 /* Opens the output (and input); -1 after a message naming `option`. */
 int chardev_open(const struct chardev_config *c, const char *option,
 		 struct chardev *cd);
+/* Removes the output files chardev_open() created: for a VM that never
+ * ran, so a failed start leaves nothing behind. */
+void chardev_remove_created(void);
 /* Writes all of buf to the output, if any; false on an output error. */
 bool chardev_write(const struct chardev *cd, const void *buf, size_t len);
 

@@ -58,34 +58,11 @@ fail(struct parser *p, const char *fmt, ...)
 	return -1;
 }
 
-/* An input file must exist, be readable, regular and not empty. */
-static int check_input_file(struct parser *p, const char *path)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return fail(p, "cannot open '%s': %s", path, strerror(errno));
-	if (fstat(fd, &st)) {
-		int e = errno;
-
-		close(fd);
-		return fail(p, "cannot stat '%s': %s", path, strerror(e));
-	}
-	close(fd);
-	if (!S_ISREG(st.st_mode))
-		return fail(p, "'%s' is not a regular file", path);
-	if (st.st_size == 0)
-		return fail(p, "'%s' is empty", path);
-	return 0;
-}
-
 static int set_path(struct parser *p, const char *value, const char **slot)
 {
 	if (*slot)
 		return fail(p, "given more than once");
-	if (check_input_file(p, value))
-		return -1;
+	/* opened, read and checked in the inputs phase (core/input.h) */
 	*slot = value;
 	return 0;
 }
@@ -568,7 +545,8 @@ static void print_help(FILE *out)
 			d->summary);
 	}
 	fprintf(out, "\nExit status: 0 guest powered off or rebooted, "
-		     "1 VM error, 2 bad command line or input.\n");
+		     "1 VM error, 2 bad command line or input, "
+		     "3 KVM missing or unusable.\n");
 }
 
 static void print_features(FILE *out)

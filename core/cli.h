@@ -17,6 +17,7 @@ enum {
 	EXIT_GUEST_OK = 0,	/* guest powered off (or rebooted) */
 	EXIT_VM_ERROR = 1,	/* VM failed: KVM error, triple fault, I/O */
 	EXIT_USAGE = 2,		/* bad command line or input file */
+	EXIT_NO_KVM = 3,	/* /dev/kvm missing or unusable on this host */
 };
 
 enum cli_action {

@@ -5,14 +5,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct mapped_file {
 	const uint8_t *data;
 	size_t size;
 };
 
-/* 0, or -1 after "wisp: --<option>: ..." naming the problem. */
+/* Maps a whole non-empty regular file.  A FIFO, a device or a directory
+ * is refused without blocking in open() or reading anything.  0, or -1
+ * after "wisp: --<option>: ..." naming the file and the problem. */
 int file_map(const char *option, const char *path, struct mapped_file *f);
 void file_unmap(struct mapped_file *f);
+
+/* "a directory", "a FIFO", "a character device"...: what a file of this
+ * mode is, for messages that refuse it. */
+const char *file_kind(mode_t mode);
+
+/* The directory part of path ("." for a bare name) into buf. */
+void file_dir(const char *path, char *buf, size_t len);
 
 #endif

@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * wisp: CLI -> config -> machine -> devices -> run loop.
- * Exit status: 0 guest powered off (or rebooted), 1 VM error, 2 bad
- * command line or input, 128+N stopped by signal N.
+ * wisp: CLI -> config -> inputs (files read and checked, core/input.h)
+ * -> machine -> devices -> run loop.  Every user input is checked
+ * before /dev/kvm is opened, so a bad one is reported as such on any
+ * host.  Exit status: 0 guest powered off (or rebooted), 1 VM error,
+ * 2 bad command line or input, 3 KVM missing or unusable, 128+N
+ * stopped by signal N.
  */
 #include <stdio.h>
 
 #include "core/cli.h"
+#include "core/input.h"
 #include "core/timeline.h"
 #include "core/vm.h"
 
 int main(int argc, char *argv[])
 {
 	struct vm_config cfg;
+	struct vm_inputs inputs;
 	struct cli_error err;
 	int status;
 
@@ -27,7 +32,11 @@ int main(int argc, char *argv[])
 		break;
 	}
 	timeline_mark(TL_CONFIG_PARSED);
-	status = vm_main(&cfg);
+	status = inputs_load(&cfg, &inputs);
+	if (!status) {
+		status = vm_main(&cfg, &inputs);
+		inputs_free(&inputs);
+	}
 	timeline_print(cfg.timeline);
 	cli_free(&cfg);
 	return status;

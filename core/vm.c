@@ -18,14 +18,16 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
-#include <sys/sysinfo.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "core/arch.h"
+#include "core/chardev.h"
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/file.h"
 #include "core/irq.h"
 #include "core/seccomp.h"
 #include "core/term.h"
@@ -70,41 +72,90 @@ int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque)
 	return 0;
 }
 
+/* What makes /dev/kvm appear on a host without it. */
+#if defined(__aarch64__)
+#define KVM_MISSING_HINT "boot the host kernel at EL2 with KVM built in (CONFIG_KVM)"
+#else
+#define KVM_MISSING_HINT "load the KVM module (modprobe kvm_intel or kvm_amd) or enable virtualization in the firmware"
+#endif
+
+/* One line for /dev/kvm failing with errno `e`: what is wrong and what
+ * would fix it. */
+static void report_kvm_open(int e)
+{
+	if (e == ENOENT)
+		wisp_err("/dev/kvm does not exist: %s", KVM_MISSING_HINT);
+	else if (e == EACCES || e == EPERM)
+		wisp_err("cannot open /dev/kvm: %s: add the user to its group (kvm) or fix its permissions",
+			 strerror(e));
+	else
+		wisp_err("cannot open /dev/kvm: %s: %s", strerror(e), KVM_MISSING_HINT);
+}
+
+/* /dev/kvm, checked to be a character device before it is opened: a
+ * regular file or a FIFO left in its place is named as such (and a
+ * FIFO is never opened, which could block). */
+static int open_kvm_device(void)
+{
+	struct stat st;
+	int fd;
+
+	if (stat("/dev/kvm", &st)) {
+		report_kvm_open(errno);
+		return -1;
+	}
+	if (!S_ISCHR(st.st_mode)) {
+		wisp_err("/dev/kvm is %s, not the KVM character device: remove it, then %s",
+			 file_kind(st.st_mode), KVM_MISSING_HINT);
+		return -1;
+	}
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		report_kvm_open(errno);
+	return fd;
+}
+
+/* Every failure here means KVM is missing or unusable on this host:
+ * the caller exits with EXIT_NO_KVM. */
 static int kvm_open(struct vm *vm)
 {
 	int version;
 
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
-		wisp_err("cannot open /dev/kvm: %s", strerror(errno));
+	vm->kvm_fd = open_kvm_device();
+	if (vm->kvm_fd < 0)
+		return -1;
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version < 0) {
+		wisp_err("/dev/kvm is not the KVM device (KVM_GET_API_VERSION: %s): %s",
+			 strerror(errno), KVM_MISSING_HINT);
 		return -1;
 	}
-	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION) {
-		wisp_err("/dev/kvm speaks API %d, wisp needs %d", version, KVM_API_VERSION);
+		wisp_err("/dev/kvm speaks KVM API %d, wisp needs %d: this host kernel's KVM is not one wisp can use",
+			 version, KVM_API_VERSION);
 		return -1;
 	}
 	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->run_size < (int)sizeof(struct kvm_run)) {
-		wisp_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		wisp_err("/dev/kvm refused KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
 		return -1;
 	}
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0) {
-		wisp_err("KVM_CREATE_VM: %s", strerror(errno));
+		wisp_err("/dev/kvm refused KVM_CREATE_VM: %s: another hypervisor may hold the CPU's virtualization extensions, or %s",
+			 strerror(errno), KVM_MISSING_HINT);
 		return -1;
 	}
 	return 0;
 }
 
-/* The user's limits are checked against what this host and its KVM can
- * give before anything is built: too many vCPUs or more memory than the
- * host has are bad input (exit 2), not VM failures. */
-static int check_host_limits(struct vm *vm)
+/* The user's vCPU count against what this host's KVM can run: bad input
+ * (exit 2), not a VM failure.  Memory against the host was checked
+ * before KVM was opened (check_host_memory). */
+static int check_kvm_vcpus(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	struct sysinfo si;
 
 	if (max <= 0)
 		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
@@ -113,16 +164,6 @@ static int check_host_limits(struct vm *vm)
 	if (cfg->cpus > (unsigned)max) {
 		wisp_err("--cpus: boot=%u is more than KVM supports here (%d)", cfg->cpus, max);
 		return -1;
-	}
-	if (!sysinfo(&si)) {
-		uint64_t host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
-
-		if (cfg->memory.size > host) {
-			wisp_err("--memory: size=%lluM is more than this host has (%lluM)",
-				 (unsigned long long)(cfg->memory.size >> 20),
-				 (unsigned long long)(host >> 20));
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -357,11 +398,12 @@ static void vm_teardown(struct vm *vm)
 		close(vm->kvm_fd);
 }
 
-int vm_main(const struct vm_config *cfg)
+int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 {
-	struct vm vm = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
+	struct vm vm = { .cfg = cfg, .inputs = inputs, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
 			 .grace_timer = -1 };
 	int status = EXIT_VM_ERROR;
+	bool ran = false;	/* the guest got its vCPUs */
 	sigset_t old;
 	int ret;
 
@@ -371,9 +413,13 @@ int vm_main(const struct vm_config *cfg)
 	bus_init(&vm.mmio, "mmio");
 	pthread_mutex_init(&vm.gsi_lock, NULL);
 	vm.loop = event_loop_create();
-	if (!vm.loop || signals_setup(&vm, &old) || kvm_open(&vm))
+	if (!vm.loop || signals_setup(&vm, &old))
 		goto out;
-	if (check_host_limits(&vm)) {
+	if (kvm_open(&vm)) {
+		status = EXIT_NO_KVM;
+		goto out;
+	}
+	if (check_kvm_vcpus(&vm)) {
 		status = EXIT_USAGE;
 		goto out;
 	}
@@ -399,6 +445,7 @@ int vm_main(const struct vm_config *cfg)
 	/* set-up is over: every device has said what its threads need */
 	if (seccomp_seal() || vcpus_start(&vm))
 		goto out;
+	ran = true;
 	if (seccomp_enter(SECCOMP_MAIN))
 		vm_stop(&vm, VM_STOP_ERROR);
 	if (event_loop_run(vm.loop))
@@ -408,6 +455,8 @@ int vm_main(const struct vm_config *cfg)
 	status = exit_status(&vm);
 out:
 	term_restore();
+	if (!ran)
+		chardev_remove_created();
 	timeline_mark(TL_EXIT);
 	vm_teardown(&vm);
 	drop_pending_stop_signals();

@@ -21,6 +21,7 @@ struct event_loop;
 struct iommu;
 struct kvm_run;
 struct pci_segment;
+struct vm_inputs;
 
 struct vcpu {
 	struct vm *vm;
@@ -56,6 +57,7 @@ typedef void (*describe_fn)(void *opaque, struct vm *vm, void *tables);
 
 struct vm {
 	const struct vm_config *cfg;
+	const struct vm_inputs *inputs;	/* the files read and checked for cfg */
 	int kvm_fd;
 	int vm_fd;
 	int run_size;		/* mmap size of struct kvm_run */
@@ -117,8 +119,9 @@ extern int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host
 			       uint64_t size);
 #endif
 
-/* Runs a whole VM from a parsed config; returns wisp's exit status. */
-int vm_main(const struct vm_config *cfg);
+/* Runs a whole VM from a parsed config and the files the inputs phase
+ * read for it (core/input.h); returns wisp's exit status. */
+int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs);
 
 /* Reports a failure: "wisp: <what>" on stderr. */
 void wisp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

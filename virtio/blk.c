@@ -23,6 +23,7 @@
 
 #include "core/seccomp.h"
 #include "core/device.h"
+#include "core/file.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
 
@@ -185,14 +186,18 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 			   VIRTIO_BLK_ID_BYTES);
 		return -1;
 	}
-	fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO opened for reading would wait for a writer */
+	fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		cli_errorf(err, "cannot open '%s'%s: %s", c->path,
 			   c->readonly ? "" : " for writing", strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))) {
-		cli_errorf(err, "'%s' is not a regular file or block device", c->path);
+	if (fstat(fd, &st)) {
+		cli_errorf(err, "cannot stat '%s': %s", c->path, strerror(errno));
+	} else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		cli_errorf(err, "'%s' is %s, not a regular file or block device", c->path,
+			   file_kind(st.st_mode));
 	} else if (disk_size(fd, &size) || size == 0) {
 		cli_errorf(err, "'%s' is empty (smaller than one 512-byte sector)", c->path);
 	} else if (lock_conflict(fd, c->readonly)) {

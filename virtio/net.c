@@ -88,6 +88,59 @@ struct net {
 
 static unsigned nnets;
 
+static bool interface_exists(const char *name)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+/* Why an existing interface refused TUNSETIFF with EINVAL, from the
+ * flags sysfs shows for it: not a TUN/TAP device, a TUN, or made with a
+ * different multi_queue setting than num_queues asks for. */
+static const char *tap_mismatch(const char *name, bool multiqueue)
+{
+	char path[64], buf[32];
+	unsigned long flags;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "it exists and is not a TAP";
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return NULL;
+	buf[len] = '\0';
+	flags = strtoul(buf, NULL, 16);
+	if (!(flags & IFF_TAP))
+		return "it is a TUN device, not a TAP";
+	if (!(flags & IFF_MULTI_QUEUE) && multiqueue)
+		return "it was made without multi_queue, which num_queues above 2 needs";
+	if ((flags & IFF_MULTI_QUEUE) && !multiqueue)
+		return "it was made with multi_queue: give num_queues=4 or more, or make it without";
+	return NULL;
+}
+
+/* An existing interface named by tap= must be a TAP made the way
+ * num_queues needs; known from sysfs without opening it, so before any
+ * VM exists.  A name that does not exist is a TAP wisp will create. */
+static int check_existing_tap(const struct net_config *c, struct cli_error *err)
+{
+	const char *why;
+
+	if (!c->tap || !interface_exists(c->tap))
+		return 0;
+	why = tap_mismatch(c->tap, c->num_queues > 2);
+	if (!why)
+		return 0;
+	cli_errorf(err, "cannot open TAP '%s': %s", c->tap, why);
+	return -1;
+}
+
 static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct net_config *c = config;
@@ -136,7 +189,7 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 			return -1;
 		}
 	}
-	return 0;
+	return check_existing_tap(c, err);
 }
 
 /* --------------------------------------------------------------- TAP */
@@ -187,14 +240,6 @@ static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 	}
 	snprintf(actual, IFNAMSIZ, "%s", ifr.ifr_name);
 	return fd;
-}
-
-static bool interface_exists(const char *name)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s", name);
-	return access(path, F_OK) == 0;
 }
 
 /* ip/mask and IFF_UP on a TAP wisp created. */
@@ -430,35 +475,6 @@ static const struct virtio_ops net_ops = {
 	.activate = net_activate,
 	.reset = net_reset,
 };
-
-/* Why an existing interface refused TUNSETIFF with EINVAL, from the
- * flags sysfs shows for it: not a TUN/TAP device, a TUN, or made with a
- * different multi_queue setting than num_queues asks for. */
-static const char *tap_mismatch(const char *name, bool multiqueue)
-{
-	char path[64], buf[32];
-	unsigned long flags;
-	ssize_t len;
-	int fd;
-
-	snprintf(path, sizeof(path), "/sys/class/net/%s/tun_flags", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return "it exists and is not a TAP";
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return NULL;
-	buf[len] = '\0';
-	flags = strtoul(buf, NULL, 16);
-	if (!(flags & IFF_TAP))
-		return "it is a TUN device, not a TAP";
-	if (!(flags & IFF_MULTI_QUEUE) && multiqueue)
-		return "it was made without multi_queue, which num_queues above 2 needs";
-	if ((flags & IFF_MULTI_QUEUE) && !multiqueue)
-		return "it was made with multi_queue: give num_queues=4 or more, or make it without";
-	return NULL;
-}
 
 static int open_taps(struct net *n, const struct net_config *c)
 {

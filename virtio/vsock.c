@@ -51,6 +51,7 @@
 
 #include "core/seccomp.h"
 #include "core/device.h"
+#include "core/file.h"
 #include "core/event.h"
 #include "core/kv.h"
 #include "core/vm.h"
@@ -191,7 +192,6 @@ static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err
 	struct vsock_config *c = config;
 	struct sockaddr_un sa;
 	char dir[sizeof(sa.sun_path)];
-	const char *slash;
 	struct stat st;
 	int got;
 
@@ -217,13 +217,7 @@ static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err
 			   c->socket, sizeof(sa.sun_path) - PORT_SUFFIX - 1);
 		return -1;
 	}
-	slash = strrchr(c->socket, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == c->socket)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - c->socket), c->socket);
+	file_dir(c->socket, dir, sizeof(dir));
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
 		cli_errorf(err, "'socket=%s': directory '%s' does not exist", c->socket, dir);
 		return -1;

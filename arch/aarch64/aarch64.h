@@ -50,9 +50,13 @@ struct arm_image_fit {
 enum arm_image_verdict arm_image_parse(const uint8_t *data, size_t size, uint64_t ram_size,
 				       uint64_t reserve, struct arm_image_fit *fit);
 
-/* image.c: the arm64 Image in the kernel file.  0, or 2 after reporting
- * a file that is not one (x86 formats are named as such), 1 on other
- * failures.  Fills in entry and kernel_end. */
+/* image.c: the arm64 Image in the kernel file.  arm_image_check()
+ * checks it against ram_size bytes of RAM, without a VM; 0, or 2 after
+ * reporting a file that is not one (x86 formats are named as such) or
+ * does not fit.  arm_image_load() checks it again and loads it: 0, 2,
+ * or 1 on other failures.  Fills in entry and kernel_end. */
+int arm_image_check(const char *path, const uint8_t *data, size_t size, uint64_t ram_size,
+		    struct arm_image_fit *fit);
 int arm_image_load(struct vm *vm, const char *path, const uint8_t *data,
 		   size_t size, struct arm_boot *boot);
 

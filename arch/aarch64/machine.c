@@ -20,7 +20,7 @@
 #include "arch_layout.h"
 #include "core/arch.h"
 #include "core/cli.h"
-#include "core/file.h"
+#include "core/input.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
 
@@ -108,27 +108,66 @@ uint64_t arm_vcpu_mpidr(struct vcpu *vcpu)
 	return mpidr & MPIDR_AFFINITY;
 }
 
-/* The initramfs goes right below the device tree at the top of RAM. */
-static int place_initrd(struct vm *vm, const struct mapped_file *f, struct arm_boot *boot)
+/* Where the device tree goes: its 2 MiB at the top of RAM, 2 MiB
+ * aligned. */
+static uint64_t fdt_addr(uint64_t ram_size)
+{
+	return (ARM_RAM_BASE + ram_size - ARM_FDT_MAX) & ~(ARM_FDT_MAX - 1);
+}
+
+/* The initramfs goes right below the device tree at the top of RAM,
+ * above the kernel; 0 when it does not fit there. */
+static uint64_t initrd_addr(const struct arm_boot *boot, uint64_t size)
 {
 	uint64_t addr;
 
-	if (f->size > boot->fdt - boot->kernel_end) {
-		wisp_err("--initramfs: %zu bytes do not fit between the kernel and the top of RAM; raise --memory",
-			 f->size);
-		return EXIT_USAGE;
-	}
-	addr = (boot->fdt - f->size) & ~0xfffULL;
-	if (addr < boot->kernel_end) {
-		wisp_err("--initramfs: %zu bytes do not fit between the kernel and the top of RAM; raise --memory",
-			 f->size);
-		return EXIT_USAGE;
-	}
-	if (gpa_write(&vm->mem, addr, f->data, f->size))
-		return EXIT_VM_ERROR;
-	boot->initrd = addr;
+	if (size > boot->fdt - boot->kernel_end)
+		return 0;
+	addr = (boot->fdt - size) & ~0xfffULL;
+	return addr < boot->kernel_end ? 0 : addr;
+}
+
+static int check_initrd(const struct arm_boot *boot, uint64_t size)
+{
+	if (initrd_addr(boot, size))
+		return 0;
+	wisp_err("--initramfs: %llu bytes do not fit between the kernel and the top of RAM; raise --memory",
+		 (unsigned long long)size);
+	return EXIT_USAGE;
+}
+
+static int place_initrd(struct vm *vm, const struct mapped_file *f, struct arm_boot *boot)
+{
+	int ret = check_initrd(boot, f->size);
+
+	if (ret)
+		return ret;
+	boot->initrd = initrd_addr(boot, f->size);
 	boot->initrd_size = f->size;
-	return 0;
+	return gpa_write(&vm->mem, boot->initrd, f->data, f->size) ? EXIT_VM_ERROR : 0;
+}
+
+static int check_firmware(const struct vm_config *cfg)
+{
+	if (cfg->kernel)
+		return 0;
+	wisp_err("--firmware: AArch64 boots an arm64 Image with --kernel; firmware is not supported");
+	return EXIT_USAGE;
+}
+
+int arch_check_boot(const struct vm_config *cfg, const struct vm_inputs *in)
+{
+	struct arm_boot boot = { .fdt = fdt_addr(cfg->memory.size) };
+	struct arm_image_fit fit;
+	int ret = check_firmware(cfg);
+
+	if (!ret)
+		ret = arm_image_check(cfg->kernel, in->kernel.data, in->kernel.size,
+				      cfg->memory.size, &fit);
+	if (ret || !in->initramfs.size)
+		return ret;
+	boot.kernel_end = ARM_RAM_BASE + fit.text_offset + fit.image_size;
+	return check_initrd(&boot, in->initramfs.size);
 }
 
 static int load_fdt(struct vm *vm, struct arm_boot *boot)
@@ -150,32 +189,20 @@ static int load_fdt(struct vm *vm, struct arm_boot *boot)
 int arch_load(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
+	const struct vm_inputs *in = vm->inputs;
 	struct arm_boot boot = { .cmdline = cfg->cmdline ? cfg->cmdline : "" };
-	struct mapped_file kernel, initrd = { 0 };
-	int ret;
+	int ret = check_firmware(cfg);
 
-	if (!cfg->kernel) {
-		wisp_err("--firmware: AArch64 boots an arm64 Image with --kernel; firmware is not supported");
-		return EXIT_USAGE;
-	}
-	if (arm_gic_finalize(vm))
-		return EXIT_VM_ERROR;
-	/* the device tree's 2 MiB at the top of RAM, 2 MiB aligned */
-	boot.fdt = (memory_ram_end(&vm->mem) - ARM_FDT_MAX) & ~(ARM_FDT_MAX - 1);
-	if (file_map("kernel", cfg->kernel, &kernel))
-		return EXIT_USAGE;
-	ret = arm_image_load(vm, cfg->kernel, kernel.data, kernel.size, &boot);
-	file_unmap(&kernel);
 	if (ret)
 		return ret;
-	if (cfg->initramfs) {
-		if (file_map("initramfs", cfg->initramfs, &initrd))
-			return EXIT_USAGE;
-		ret = place_initrd(vm, &initrd, &boot);
-		file_unmap(&initrd);
-		if (ret)
-			return ret;
-	}
+	if (arm_gic_finalize(vm))
+		return EXIT_VM_ERROR;
+	boot.fdt = fdt_addr(memory_ram_end(&vm->mem) - ARM_RAM_BASE);
+	ret = arm_image_load(vm, cfg->kernel, in->kernel.data, in->kernel.size, &boot);
+	if (!ret && in->initramfs.size)
+		ret = place_initrd(vm, &in->initramfs, &boot);
+	if (ret)
+		return ret;
 	if (load_fdt(vm, &boot))
 		return EXIT_VM_ERROR;
 	if (set_reg(&vm->vcpus[0], CORE_REG(regs.pc), boot.entry) ||

@@ -111,15 +111,18 @@ static int fill_zero_page(struct vm *vm, uint8_t *zp,
 	return 0;
 }
 
-int bzimage_load(struct vm *vm, const struct x86_image *img,
-		 const struct x86_boot_params *bp, struct x86_boot *boot)
+/* Where the image goes, worked out from its setup header and the RAM. */
+struct bz_plan {
+	size_t setup_size;	/* the real-mode part, not loaded */
+	size_t kernel_size;	/* the protected-mode part, loaded at 1 MiB */
+	size_t hdr_end;		/* end of the setup header copied to the zero page */
+	uint64_t initrd_addr;	/* 0 without an initramfs */
+};
+
+static int check_header(const struct x86_image *img, struct bz_plan *plan)
 {
 	const uint8_t *d = img->data;
 	unsigned setup_sects;
-	size_t setup_size, hdr_end, kernel_size, cmdlen;
-	uint32_t init_size, initrd_max, cmdline_max;
-	uint64_t initrd_addr = 0, kernel_end;
-	uint8_t *zp, *dst;
 
 	if (img->size < 0x264)
 		return bad(img, "truncated bzImage header");
@@ -129,55 +132,74 @@ int bzimage_load(struct vm *vm, const struct x86_image *img,
 	    !(d[HDR_XLOADFLAGS] & XLF_KERNEL_64))
 		return bad(img, "bzImage has no 64-bit entry point (boot protocol 2.12 or later needed)");
 	setup_sects = d[HDR_SETUP_SECTS] ? d[HDR_SETUP_SECTS] : 4;
-	setup_size = (setup_sects + 1) * 512;
-	if (setup_size >= img->size)
+	plan->setup_size = (setup_sects + 1) * 512;
+	if (plan->setup_size >= img->size)
 		return bad(img, "truncated bzImage (no protected-mode kernel)");
-	kernel_size = img->size - setup_size;
+	plan->kernel_size = img->size - plan->setup_size;
+	/* the setup header runs from 0x1f1 to 0x202 + the byte at 0x201 */
+	plan->hdr_end = 0x202 + d[0x201];
+	if (plan->hdr_end > img->size || plan->hdr_end > ZERO_PAGE_SIZE)
+		return bad(img, "bzImage setup header runs past the file");
+	return 0;
+}
+
+static int make_plan(const struct x86_image *img, const struct x86_ram *ram,
+		     const struct x86_boot_params *bp, struct bz_plan *plan)
+{
+	const uint8_t *d = img->data;
+	uint32_t init_size, cmdline_max, initrd_max;
+	size_t cmdlen = strlen(bp->cmdline);
+	int ret = check_header(img, plan);
+
+	if (ret)
+		return ret;
 	init_size = get32(d, HDR_INIT_SIZE);
-	if (init_size < kernel_size)
-		init_size = (uint32_t)kernel_size;
-	dst = gpa_ptr(&vm->mem, KERNEL_LOAD, init_size);
-	if (!dst) {
+	if (init_size < plan->kernel_size)
+		init_size = (uint32_t)plan->kernel_size;
+	if (!x86_ram_holds(ram, KERNEL_LOAD, init_size)) {
 		wisp_err("--kernel: '%s' needs %u bytes of RAM from 1 MiB; give more --memory",
 			 img->path, init_size);
 		return EXIT_USAGE;
 	}
-	memcpy(dst, d + setup_size, kernel_size);
-	kernel_end = KERNEL_LOAD + init_size;
-
 	cmdline_max = get32(d, HDR_CMDLINE_SIZE);
-	cmdlen = strlen(bp->cmdline);
 	if (cmdlen > cmdline_max || cmdlen >= X86_CMDLINE_MAX) {
 		wisp_err("--cmdline: %zu bytes is longer than this kernel accepts (%u)",
 			 cmdlen, cmdline_max);
 		return EXIT_USAGE;
 	}
-	if (gpa_write(&vm->mem, X86_CMDLINE, bp->cmdline, cmdlen + 1))
-		return EXIT_VM_ERROR;
+	initrd_max = get32(d, HDR_INITRD_ADDR_MAX);
+	return x86_place_initrd(ram, bp->initrd_size, KERNEL_LOAD + init_size,
+				initrd_max ? initrd_max : 0x37ffffff, &plan->initrd_addr);
+}
 
-	if (bp->initrd_size) {
-		initrd_max = get32(d, HDR_INITRD_ADDR_MAX);
-		initrd_addr = x86_initrd_addr(vm, bp->initrd_size,
-					      (kernel_end + 0xfff) & ~0xfffULL,
-					      initrd_max ? initrd_max : 0x37ffffff);
-		if (!initrd_addr) {
-			wisp_err("--initramfs: %zu bytes do not fit in guest RAM after the kernel; give more --memory",
-				 bp->initrd_size);
-			return EXIT_USAGE;
-		}
-		gpa_write(&vm->mem, initrd_addr, bp->initrd, bp->initrd_size);
-	}
+int bzimage_check(const struct x86_image *img, const struct x86_ram *ram,
+		  const struct x86_boot_params *bp)
+{
+	struct bz_plan plan;
 
+	return make_plan(img, ram, bp, &plan);
+}
+
+int bzimage_load(struct vm *vm, const struct x86_image *img,
+		 const struct x86_boot_params *bp, struct x86_boot *boot)
+{
+	struct x86_ram ram = x86_ram_of(vm->cfg->memory.size);
+	struct bz_plan plan;
+	uint8_t *zp;
+	int ret = make_plan(img, &ram, bp, &plan);
+
+	if (ret)
+		return ret;
 	zp = gpa_ptr(&vm->mem, X86_ZERO_PAGE, ZERO_PAGE_SIZE);
-	if (!zp || write_page_tables(vm))
+	if (!zp || write_page_tables(vm) ||
+	    gpa_write(&vm->mem, KERNEL_LOAD, img->data + plan.setup_size, plan.kernel_size) ||
+	    gpa_write(&vm->mem, X86_CMDLINE, bp->cmdline, strlen(bp->cmdline) + 1) ||
+	    (plan.initrd_addr &&
+	     gpa_write(&vm->mem, plan.initrd_addr, bp->initrd, bp->initrd_size)))
 		return EXIT_VM_ERROR;
 	memset(zp, 0, ZERO_PAGE_SIZE);
-	/* the setup header runs from 0x1f1 to 0x202 + the byte at 0x201 */
-	hdr_end = 0x202 + d[0x201];
-	if (hdr_end > img->size || hdr_end > ZERO_PAGE_SIZE)
-		return bad(img, "bzImage setup header runs past the file");
-	memcpy(zp + BP_SETUP_HDR, d + BP_SETUP_HDR, hdr_end - BP_SETUP_HDR);
-	fill_zero_page(vm, zp, bp, initrd_addr);
+	memcpy(zp + BP_SETUP_HDR, img->data + BP_SETUP_HDR, plan.hdr_end - BP_SETUP_HDR);
+	fill_zero_page(vm, zp, bp, plan.initrd_addr);
 
 	*boot = (struct x86_boot){
 		.entry = KERNEL_LOAD + ENTRY_64_OFFSET,

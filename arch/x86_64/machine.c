@@ -12,7 +12,7 @@
 #include "arch/x86_64/x86.h"
 #include "core/arch.h"
 #include "core/cli.h"
-#include "core/file.h"
+#include "core/input.h"
 #include "core/kconfig.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
@@ -86,53 +86,100 @@ size_t x86_e820_map(const struct vm *vm, struct e820_entry *map)
 	return n;
 }
 
-uint64_t x86_initrd_addr(const struct vm *vm, size_t size, uint64_t floor,
-			 uint64_t limit)
+struct x86_ram x86_ram_of(uint64_t size)
 {
-	uint64_t top = vm->mem.region[0].size;
-	uint64_t addr;
+	uint64_t layout[MEM_MAX_REGIONS][2];
+	size_t n = arch_memory_layout(size, layout, MEM_MAX_REGIONS);
 
-	if (limit && top > limit + 1)
-		top = limit + 1;
-	if (size > top)
-		return 0;
-	addr = (top - size) & ~0xfffULL;
-	return addr >= floor ? addr : 0;
+	return (struct x86_ram){ layout[0][1], n > 1 ? layout[1][1] : 0 };
 }
 
-/* 0, or the exit status after reporting the problem. */
-static int load_kernel(struct vm *vm, const struct x86_boot_params *bp,
-		       struct x86_boot *boot)
+bool x86_ram_holds(const struct x86_ram *ram, uint64_t gpa, uint64_t len)
 {
-	const struct vm_config *cfg = vm->cfg;
-	const char *option = cfg->kernel ? "kernel" : "firmware";
-	struct mapped_file kernel;
-	struct x86_image img;
-	int ret;
+	/* written so that no sum can overflow */
+	if (gpa < ram->low_end)
+		return len <= ram->low_end - gpa;
+	return gpa >= X86_HIGH_RAM && gpa - X86_HIGH_RAM < ram->high_size &&
+	       len <= ram->high_size - (gpa - X86_HIGH_RAM);
+}
 
-	if (file_map(option, cfg->kernel ? cfg->kernel : cfg->firmware, &kernel))
-		return EXIT_USAGE;
-	img = (struct x86_image){ option, !cfg->kernel,
-				  cfg->kernel ? cfg->kernel : cfg->firmware,
-				  kernel.data, kernel.size };
-	if (pvh_probe(&img)) {
-		ret = pvh_load(vm, &img, bp, boot);
-	} else if (img.firmware) {
+int x86_place_initrd(const struct x86_ram *ram, size_t size, uint64_t kernel_end,
+		     uint64_t limit, uint64_t *addr)
+{
+	uint64_t top = ram->low_end;
+	uint64_t floor = (kernel_end + 0xfff) & ~0xfffULL;
+
+	*addr = 0;
+	if (!size)
+		return 0;
+	if (limit && top > limit + 1)
+		top = limit + 1;
+	if (size <= top && ((top - size) & ~0xfffULL) >= floor) {
+		*addr = (top - size) & ~0xfffULL;
+		return 0;
+	}
+	wisp_err("--initramfs: %zu bytes do not fit in guest RAM after the kernel; give more --memory",
+		 size);
+	return EXIT_USAGE;
+}
+
+/* One boot format: its check before the VM exists, its loader after. */
+struct x86_loader {
+	int (*check)(const struct x86_image *img, const struct x86_ram *ram,
+		     const struct x86_boot_params *bp);
+	int (*load)(struct vm *vm, const struct x86_image *img,
+		    const struct x86_boot_params *bp, struct x86_boot *boot);
+};
+
+static const struct x86_loader pvh_loader = { pvh_check, pvh_load };
+
+/* The loader for the image's format, or NULL after saying what the file
+ * is not. */
+static const struct x86_loader *pick_loader(const struct x86_image *img)
+{
+	if (pvh_probe(img))
+		return &pvh_loader;
+	if (img->firmware) {
 		/* firmware comes as a PVH ELF (CLOUDHV.fd); a raw flash image
 		 * (OVMF.fd) would need a reset vector at 4 GiB wisp lacks */
 		wisp_err("--firmware: '%s' is not a PVH ELF (CLOUDHV.fd from OvmfPkg/CloudHv is one)",
-			 img.path);
-		ret = EXIT_USAGE;
-	} else if (IS_ENABLED(CONFIG_BOOT_BZIMAGE) && bzimage_probe(&img)) {
-		ret = bzimage_load(vm, &img, bp, boot);
-	} else {
-		wisp_err("--%s: '%s' is not a PVH ELF%s", option, img.path,
-			 IS_ENABLED(CONFIG_BOOT_BZIMAGE) ? " or a bzImage" :
-			 " (bzImage support is not built in: CONFIG_BOOT_BZIMAGE is off)");
-		ret = EXIT_USAGE;
+			 img->path);
+		return NULL;
 	}
-	file_unmap(&kernel);
-	return ret;
+	if (IS_ENABLED(CONFIG_BOOT_BZIMAGE) && bzimage_probe(img)) {
+		static const struct x86_loader bzimage_loader = { bzimage_check, bzimage_load };
+
+		return &bzimage_loader;
+	}
+	wisp_err("--%s: '%s' is not a PVH ELF%s", img->option, img->path,
+		 IS_ENABLED(CONFIG_BOOT_BZIMAGE) ? " or a bzImage" :
+		 " (bzImage support is not built in: CONFIG_BOOT_BZIMAGE is off)");
+	return NULL;
+}
+
+static struct x86_image image_of(const struct vm_config *cfg, const struct vm_inputs *in)
+{
+	return (struct x86_image){ cfg->kernel ? "kernel" : "firmware", !cfg->kernel,
+				   cfg->kernel ? cfg->kernel : cfg->firmware,
+				   in->kernel.data, in->kernel.size };
+}
+
+static struct x86_boot_params boot_params_of(const struct vm_config *cfg,
+					     const struct vm_inputs *in)
+{
+	return (struct x86_boot_params){ .initrd = in->initramfs.data,
+					 .initrd_size = in->initramfs.size,
+					 .cmdline = cfg->cmdline ? cfg->cmdline : "" };
+}
+
+int arch_check_boot(const struct vm_config *cfg, const struct vm_inputs *in)
+{
+	struct x86_image img = image_of(cfg, in);
+	struct x86_boot_params bp = boot_params_of(cfg, in);
+	struct x86_ram ram = x86_ram_of(cfg->memory.size);
+	const struct x86_loader *loader = pick_loader(&img);
+
+	return loader ? loader->check(&img, &ram, &bp) : EXIT_USAGE;
 }
 
 /*
@@ -173,22 +220,19 @@ static int write_reset_vector(struct vm *vm)
 
 int arch_load(struct vm *vm)
 {
-	const struct vm_config *cfg = vm->cfg;
-	struct x86_boot_params bp = { .cmdline = cfg->cmdline ? cfg->cmdline : "" };
-	struct mapped_file initrd = { 0 };
+	struct x86_image img = image_of(vm->cfg, vm->inputs);
+	struct x86_boot_params bp = boot_params_of(vm->cfg, vm->inputs);
+	const struct x86_loader *loader = pick_loader(&img);
 	struct x86_boot boot = { 0 };
 	int ret;
 
+	if (!loader)
+		return EXIT_USAGE;
 	if (IS_ENABLED(CONFIG_ACPI) && acpi_build(vm, &bp.rsdp))
 		return EXIT_VM_ERROR;
 	if (write_reset_vector(vm))
 		return EXIT_VM_ERROR;
-	if (cfg->initramfs && file_map("initramfs", cfg->initramfs, &initrd))
-		return EXIT_USAGE;
-	bp.initrd = initrd.data;
-	bp.initrd_size = initrd.size;
-	ret = load_kernel(vm, &bp, &boot);
-	file_unmap(&initrd);
+	ret = loader->load(vm, &img, &bp, &boot);
 	if (ret)
 		return ret;
 	return x86_set_boot_regs(vm, &boot) ? EXIT_VM_ERROR : 0;

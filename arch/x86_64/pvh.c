@@ -166,44 +166,98 @@ static bool find_entry_in(const struct x86_image *img, const struct phdr *ph,
 	return false;
 }
 
-static int load_segments(struct vm *vm, const struct elf *e, uint64_t *entry,
-			 uint64_t *kernel_end)
+/* Where the image goes, worked out from its headers and the RAM alone. */
+struct pvh_plan {
+	uint64_t entry;
+	uint64_t kernel_end;	/* first byte after the last segment */
+	uint64_t initrd_addr;	/* 0 without an initramfs */
+};
+
+/* Every loadable segment inside the file and in RAM above 1 MiB, and
+ * the PVH entry note: what load_segments() then copies blindly. */
+static int check_segments(const struct elf *e, const struct x86_ram *ram,
+			  struct pvh_plan *plan)
 {
 	const struct x86_image *img = e->img;
 	bool have_entry = false;
 
-	*kernel_end = 0;
+	plan->kernel_end = 0;
 	for (unsigned i = 0; i < e->phnum; i++) {
 		struct phdr ph = elf_phdr(e, i);
-		uint8_t *dst;
 
 		if (ph.type == PT_NOTE && !have_entry) {
 			if (!in_file(img, ph.offset, ph.filesz))
 				return bad(img, "ELF note segment outside the file");
-			have_entry = find_entry_in(img, &ph, entry);
+			have_entry = find_entry_in(img, &ph, &plan->entry);
 		}
 		if (ph.type != PT_LOAD || !ph.memsz)
 			continue;
 		if (ph.filesz > ph.memsz || !in_file(img, ph.offset, ph.filesz))
 			return bad(img, "ELF segment outside the file (truncated?)");
-		dst = gpa_ptr(&vm->mem, ph.paddr, ph.memsz);
-		if (!dst || ph.paddr < X86_HIGH_MEMORY) {
+		if (!x86_ram_holds(ram, ph.paddr, ph.memsz) || ph.paddr < X86_HIGH_MEMORY) {
 			wisp_err("--%s: '%s': segment at %#llx+%#llx does not fit in guest RAM above 1 MiB (give more --memory?)",
 				 img->option, img->path, (unsigned long long)ph.paddr,
 				 (unsigned long long)ph.memsz);
 			return EXIT_USAGE;
 		}
-		memcpy(dst, img->data + ph.offset, ph.filesz);
-		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
-		if (ph.paddr + ph.memsz > *kernel_end)
-			*kernel_end = ph.paddr + ph.memsz;
+		if (ph.paddr + ph.memsz > plan->kernel_end)
+			plan->kernel_end = ph.paddr + ph.memsz;
 	}
 	if (!have_entry)
 		return bad(img, img->firmware ?
 			   "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY): not a PVH firmware such as CLOUDHV.fd" :
 			   "ELF has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY); build the kernel with CONFIG_PVH=y");
-	if (!*kernel_end)
+	if (!plan->kernel_end)
 		return bad(img, "ELF has nothing to load");
+	return 0;
+}
+
+static int make_plan(const struct x86_image *img, const struct x86_ram *ram,
+		     const struct x86_boot_params *bp, struct elf *e, struct pvh_plan *plan)
+{
+	size_t cmdlen = strlen(bp->cmdline) + 1;
+	int ret;
+
+	*plan = (struct pvh_plan){ 0 };
+	ret = elf_open(img, e);
+	if (!ret)
+		ret = check_segments(e, ram, plan);
+	if (ret)
+		return ret;
+	if (!x86_ram_holds(ram, plan->entry, 1))
+		return bad(img, "PVH entry point is outside guest RAM");
+	if (cmdlen > X86_CMDLINE_MAX) {
+		wisp_err("--cmdline: %zu bytes is longer than the %llu the guest can get",
+			 cmdlen - 1, X86_CMDLINE_MAX - 1);
+		return EXIT_USAGE;
+	}
+	return x86_place_initrd(ram, bp->initrd_size, plan->kernel_end, 0, &plan->initrd_addr);
+}
+
+int pvh_check(const struct x86_image *img, const struct x86_ram *ram,
+	      const struct x86_boot_params *bp)
+{
+	struct pvh_plan plan;
+	struct elf e = { 0 };
+
+	return make_plan(img, ram, bp, &e, &plan);
+}
+
+/* Copies the segments make_plan() checked. */
+static int load_segments(struct vm *vm, const struct elf *e)
+{
+	for (unsigned i = 0; i < e->phnum; i++) {
+		struct phdr ph = elf_phdr(e, i);
+		uint8_t *dst;
+
+		if (ph.type != PT_LOAD || !ph.memsz)
+			continue;
+		dst = gpa_ptr(&vm->mem, ph.paddr, ph.memsz);
+		if (!dst)
+			return EXIT_VM_ERROR;
+		memcpy(dst, e->img->data + ph.offset, ph.filesz);
+		memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);
+	}
 	return 0;
 }
 
@@ -223,11 +277,6 @@ static int write_start_info(struct vm *vm, const struct x86_boot_params *bp,
 		.memmap_entries = (uint32_t)n,
 	};
 
-	if (cmdlen > X86_CMDLINE_MAX) {
-		wisp_err("--cmdline: %zu bytes is longer than the %llu the guest can get",
-			 cmdlen - 1, X86_CMDLINE_MAX - 1);
-		return EXIT_USAGE;
-	}
 	for (size_t i = 0; i < n; i++)
 		map[i] = (struct hvm_memmap_entry){ e820[i].addr, e820[i].size,
 						    e820[i].type, 0 };
@@ -249,30 +298,21 @@ static int write_start_info(struct vm *vm, const struct x86_boot_params *bp,
 int pvh_load(struct vm *vm, const struct x86_image *img,
 	     const struct x86_boot_params *bp, struct x86_boot *boot)
 {
-	uint64_t entry = 0, kernel_end, initrd_addr = 0;
+	struct x86_ram ram = x86_ram_of(vm->cfg->memory.size);
+	struct pvh_plan plan;
 	struct elf e = { 0 };
 	int ret;
 
-	ret = elf_open(img, &e);
+	ret = make_plan(img, &ram, bp, &e, &plan);
 	if (!ret)
-		ret = load_segments(vm, &e, &entry, &kernel_end);
+		ret = load_segments(vm, &e);
+	if (!ret && plan.initrd_addr &&
+	    gpa_write(&vm->mem, plan.initrd_addr, bp->initrd, bp->initrd_size))
+		ret = EXIT_VM_ERROR;
+	if (!ret)
+		ret = write_start_info(vm, bp, plan.initrd_addr);
 	if (ret)
 		return ret;
-	if (!gpa_ptr(&vm->mem, entry, 1))
-		return bad(img, "PVH entry point is outside guest RAM");
-	if (bp->initrd_size) {
-		initrd_addr = x86_initrd_addr(vm, bp->initrd_size,
-					      (kernel_end + 0xfff) & ~0xfffULL, 0);
-		if (!initrd_addr) {
-			wisp_err("--initramfs: %zu bytes do not fit in guest RAM after the kernel; give more --memory",
-				 bp->initrd_size);
-			return EXIT_USAGE;
-		}
-		gpa_write(&vm->mem, initrd_addr, bp->initrd, bp->initrd_size);
-	}
-	ret = write_start_info(vm, bp, initrd_addr);
-	if (ret)
-		return ret;
-	*boot = (struct x86_boot){ .entry = entry, .start_info = X86_START_INFO };
+	*boot = (struct x86_boot){ .entry = plan.entry, .start_info = X86_START_INFO };
 	return 0;
 }

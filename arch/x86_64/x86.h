@@ -60,19 +60,38 @@ struct x86_boot_params {
 
 size_t x86_e820_map(const struct vm *vm, struct e820_entry *map);
 
-/* Loaders: 0, or 2 (EXIT_USAGE) after reporting bad input, 1 on other
- * failures.  *_probe says whether the image is of that format. */
+/* Guest RAM as arch_memory_layout() lays out --memory size, known
+ * before any VM exists: what the loaders check an image against. */
+struct x86_ram {
+	uint64_t low_end;	/* RAM from 0 to here (at most 3 GiB) */
+	uint64_t high_size;	/* and this much from 4 GiB */
+};
+
+struct x86_ram x86_ram_of(uint64_t size);
+/* Whether [gpa, gpa + len) is all guest RAM. */
+bool x86_ram_holds(const struct x86_ram *ram, uint64_t gpa, uint64_t len);
+
+/* Loaders.  *_probe says whether the image is of that format.  *_check
+ * checks it against the RAM it will get, and the initramfs and command
+ * line in bp (whose initrd may be NULL: only its size counts), without
+ * a VM; *_load checks it again and loads it.  0, or 2 (EXIT_USAGE) after
+ * reporting bad input, 1 on other failures. */
 bool pvh_probe(const struct x86_image *img);
+int pvh_check(const struct x86_image *img, const struct x86_ram *ram,
+	      const struct x86_boot_params *bp);
 int pvh_load(struct vm *vm, const struct x86_image *img,
 	     const struct x86_boot_params *bp, struct x86_boot *boot);
 bool bzimage_probe(const struct x86_image *img);
+int bzimage_check(const struct x86_image *img, const struct x86_ram *ram,
+		  const struct x86_boot_params *bp);
 int bzimage_load(struct vm *vm, const struct x86_image *img,
 		 const struct x86_boot_params *bp, struct x86_boot *boot);
 
-/* Where the initrd goes: the highest page-aligned spot below `limit`
- * in low RAM above `floor`; 0 if it does not fit. */
-uint64_t x86_initrd_addr(const struct vm *vm, size_t size, uint64_t floor,
-			 uint64_t limit);
+/* Where an initrd of `size` bytes goes: the highest page-aligned spot
+ * in low RAM below `limit` (0: none) and above the kernel, in *addr (0
+ * for size 0).  0, or 2 (EXIT_USAGE) after saying it does not fit. */
+int x86_place_initrd(const struct x86_ram *ram, size_t size, uint64_t kernel_end,
+		     uint64_t limit, uint64_t *addr);
 
 int x86_set_boot_regs(struct vm *vm, const struct x86_boot *boot);
 

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Bad input that wisp must refuse before it opens /dev/kvm: each case
+# needs no working KVM, so it runs on a host without /dev/kvm as on one
+# with it.  Each checks the exit status, that stderr is exactly one line
+# matching the expected text, that stdout is empty, and that nothing was
+# left behind (no TAP, no socket, no file).  The /dev/kvm cases (absent,
+# a regular file, unreadable) run wisp in a mount namespace of its own
+# with an empty tmpfs on /dev, as root; they are skipped otherwise.
+#   tests/direct/input.sh WISP GUEST_DIR     on its own
+#   . tests/direct/input.sh                  from tests/direct/run
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	set -u
+	wisp=${1:?usage: tests/direct/input.sh WISP GUEST_DIR}
+	guests=${2:?usage: tests/direct/input.sh WISP GUEST_DIR}
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	passed=0 failed=0
+	pass() { echo "INPUT $case: PASS"; passed=$((passed + 1)); }
+	fail() {
+		echo "INPUT $case: FAIL $*"
+		sed 's/^/    | /' "$tmp/out" "$tmp/err" 2>/dev/null | tail -15
+		failed=$((failed + 1))
+	}
+	skip() { echo "INPUT $case: SKIP ($*)"; }
+	features=$("$wisp" --features)
+	built_in() { grep -q "^  $1 " <<<"$features"; }
+	# expect_error STATUS REGEX: one line on stderr, nothing on stdout
+	expect_error() {
+		local want=$1 re=$2
+		if [ "$status" != "$want" ]; then
+			fail "exit status $status, expected $want"
+		elif ! grep -Eq -- "$re" "$tmp/err"; then
+			fail "stderr does not match '$re'"
+		elif [ "$(wc -l <"$tmp/err")" != 1 ]; then
+			fail "expected one line on stderr"
+		elif [ -s "$tmp/out" ]; then
+			fail "something on stdout"
+		else
+			pass
+		fi
+	}
+	standalone=1
+else
+	standalone=0
+fi
+
+in=$tmp/input
+mkdir -p "$in"
+head -c 65536 /dev/urandom >"$in/random"
+: >"$in/empty"
+mkdir -p "$in/dir"
+rm -f "$in/fifo"
+mkfifo "$in/fifo"
+good=$guests/hello.elf
+
+# wisp with a deadline: a FIFO must not make it wait (timeout says 124)
+ibad() { timeout 10 "$wisp" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"; status=$?; }
+
+# expect_error_gone STATUS REGEX PATH...: expect_error, and none of the
+# paths was left behind
+expect_error_gone() {
+	local want=$1 re=$2 p
+	shift 2
+	for p in "$@"; do
+		if [ -e "$p" ] || [ -L "$p" ]; then
+			fail "left $p behind"
+			return
+		fi
+	done
+	expect_error "$want" "$re"
+}
+
+case=input-kernel-random; ibad --kernel "$in/random"
+expect_error 2 "^wisp: --kernel: '.*/random' is not a PVH ELF"
+case=input-kernel-empty; ibad --kernel "$in/empty"
+expect_error 2 "^wisp: --kernel: '.*/empty' is empty$"
+case=input-kernel-directory; ibad --kernel "$in/dir"
+expect_error 2 "^wisp: --kernel: '.*/dir' is a directory, not a regular file$"
+case=input-kernel-fifo; ibad --kernel "$in/fifo"
+expect_error 2 "^wisp: --kernel: '.*/fifo' is a FIFO, not a regular file$"
+case=input-kernel-dev-zero; ibad --kernel /dev/zero
+expect_error 2 "^wisp: --kernel: '/dev/zero' is a character device, not a regular file$"
+case=input-firmware-fifo; ibad --firmware "$in/fifo"
+expect_error 2 "^wisp: --firmware: '.*/fifo' is a FIFO, not a regular file$"
+case=input-initramfs-fifo; ibad --kernel "$good" --initramfs "$in/fifo"
+expect_error 2 "^wisp: --initramfs: '.*/fifo' is a FIFO, not a regular file$"
+case=input-initramfs-directory; ibad --kernel "$good" --initramfs "$in/dir"
+expect_error 2 "^wisp: --initramfs: '.*/dir' is a directory, not a regular file$"
+# checked against --memory before any VM exists
+case=input-initramfs-too-big; head -c $((3 << 20)) /dev/zero >"$in/big"
+ibad --kernel "$good" --memory size=2M --initramfs "$in/big"
+expect_error 2 "^wisp: --initramfs: [0-9]+ bytes do not fit in guest RAM"
+case=input-memory-more-than-host; ibad --kernel "$good" --memory size=64T
+expect_error 2 "^wisp: --memory: size=.* is more than this host has"
+if built_in virtio-blk; then
+	case=input-disk-readonly-fifo; ibad --kernel "$good" --disk "path=$in/fifo,readonly=on"
+	expect_error 2 "^wisp: --disk: '.*/fifo' is a FIFO, not a regular file or block device$"
+fi
+
+# a bad kernel with devices that create things: none of them is created
+if built_in virtio-net; then
+	case=input-bad-kernel-leaves-no-tap
+	ibad --kernel "$in/random" --net tap=wispbad0
+	expect_error_gone 2 "^wisp: --kernel: '.*/random' is not a PVH ELF" /sys/class/net/wispbad0
+	case=input-net-tap-not-a-tap; ibad --kernel "$good" --net tap=lo
+	expect_error 2 "^wisp: --net: cannot open TAP 'lo': it exists and is not a TAP$"
+fi
+if built_in virtio-vsock; then
+	case=input-bad-kernel-leaves-no-vsock-socket
+	ibad --kernel "$in/empty" --vsock "cid=3,socket=$in/v.sock"
+	expect_error_gone 2 "^wisp: --kernel: '.*/empty' is empty$" "$in/v.sock"
+fi
+if built_in serial-16550 || built_in pl011; then
+	case=input-bad-kernel-leaves-no-serial-file
+	ibad --kernel "$in/dir" --serial "file=$in/serial.log"
+	expect_error_gone 2 "^wisp: --kernel: '.*/dir' is a directory" "$in/serial.log"
+	case=input-serial-file-in-missing-directory
+	ibad --kernel "$good" --serial "file=$in/nodir/serial.log"
+	expect_error 2 "^wisp: --serial: 'file=.*/nodir/serial.log': directory '.*/nodir' does not exist$"
+fi
+
+# ---- /dev/kvm missing or unusable: exit 3, one line saying what fixes it.
+# wisp runs in a mount namespace with an empty tmpfs on /dev; SETUP then
+# makes /dev/kvm what the case needs.  --rng src= because /dev/urandom is
+# gone there too.
+#   nokvm SETUP [wisp args...]
+nokvm() {
+	local setup=$1
+	shift
+	timeout 20 unshare -m sh -c "mount -t tmpfs none /dev && $setup && exec \"\$@\"" \
+		sh "${asuser[@]}" "$wisp" "$@" "${rngarg[@]}" </dev/null >"$tmp/out" 2>"$tmp/err"
+	status=$?
+}
+rngarg=() asuser=()
+if built_in virtio-rng; then rngarg=(--rng "src=$good"); fi
+if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null ||
+	! unshare -m sh -c 'mount -t tmpfs none /dev' 2>/dev/null; then
+	case=input-kvm-cases; skip "needs root, unshare -m and a tmpfs mount"
+else
+	case=input-kvm-absent; nokvm true --kernel "$good" --memory size=64M
+	expect_error 3 "^wisp: /dev/kvm does not exist: .+"
+	case=input-kvm-regular-file; nokvm 'touch /dev/kvm' --kernel "$good" --memory size=64M
+	expect_error 3 "^wisp: /dev/kvm is a regular file, not the KVM character device: .+"
+	case=input-kvm-fifo; nokvm 'mkfifo /dev/kvm' --kernel "$good" --memory size=64M
+	expect_error 3 "^wisp: /dev/kvm is a FIFO, not the KVM character device: .+"
+	# bad input is reported as bad input, not as a KVM problem
+	case=input-kvm-absent-bad-kernel; nokvm true --kernel "$in/random"
+	expect_error 2 "^wisp: --kernel: '.*/random' is not a PVH ELF"
+	case=input-kvm-absent-initramfs-fifo; nokvm true --kernel "$good" --initramfs "$in/fifo"
+	expect_error 2 "^wisp: --initramfs: '.*/fifo' is a FIFO"
+	# and a start that fails on KVM leaves nothing behind either
+	if built_in virtio-vsock && { built_in serial-16550 || built_in pl011; }; then
+		case=input-kvm-absent-leaves-nothing
+		nokvm true --kernel "$good" --memory size=64M --serial "file=$in/kvm-serial.log" \
+			--vsock "cid=3,socket=$in/kvm-v.sock"
+		expect_error_gone 3 "^wisp: /dev/kvm does not exist" "$in/kvm-serial.log" "$in/kvm-v.sock"
+	fi
+	# unreadable: root opens anything, so wisp runs as nobody (util-linux
+	# setpriv; busybox's has no --reuid) on a 000 node with KVM's numbers;
+	# the files it reads must be reachable for nobody.  Asked inside the
+	# namespace: a busybox unshare runs its own applets there first.
+	if unshare -m sh -c 'setpriv --help' 2>&1 | grep -q reuid; then
+		mkdir -p "$tmp/pub"
+		cp "$good" "$tmp/pub/hello.elf"
+		chmod 711 "$tmp"
+		chmod 755 "$tmp/pub"
+		chmod 644 "$tmp/pub/hello.elf"
+		asuser=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		if built_in virtio-rng; then rngarg=(--rng "src=$tmp/pub/hello.elf"); fi
+		case=input-kvm-unreadable
+		nokvm 'mknod -m 000 /dev/kvm c 10 232' --kernel "$tmp/pub/hello.elf" --memory size=64M
+		expect_error 3 "^wisp: cannot open /dev/kvm: Permission denied: add the user to its group \(kvm\) or fix its permissions$"
+		asuser=()
+		chmod 700 "$tmp"
+	else
+		case=input-kvm-unreadable; skip "no setpriv --reuid to drop root"
+	fi
+fi
+
+if [ "$standalone" = 1 ]; then
+	echo "input tests: $passed passed, $failed failed"
+	[ "$failed" = 0 ]
+fi
