@@ -745,7 +745,7 @@ static int handle_request(struct viommu *v, const struct virtq_chain *c)
 {
 	uint8_t req[REQ_MAX] = { 0 }, tail[TAIL_SIZE] = { 0 };
 	uint8_t props[PROBE_SIZE];
-	size_t body, need;
+	size_t body, need, reply_len;
 	size_t got = virtq_chain_read(c, 0, req, sizeof(req));
 	size_t room;
 	bool revoked = false;
@@ -753,7 +753,6 @@ static int handle_request(struct viommu *v, const struct virtq_chain *c)
 
 	if (c->in_len < TAIL_SIZE)
 		return -1;
-	room = c->in_len - TAIL_SIZE;
 	switch (got >= HEAD_SIZE ? req[0] : 0) {
 	case T_ATTACH: need = sizeof(struct req_attach); break;
 	case T_DETACH: need = sizeof(struct req_detach); break;
@@ -762,6 +761,14 @@ static int handle_request(struct viommu *v, const struct virtq_chain *c)
 	case T_PROBE: need = sizeof(struct req_probe); break;
 	default: need = 0; break;
 	}
+	/* The reply ends where the request's layout does (the properties
+	 * then the tail for PROBE, the tail alone otherwise): in a larger
+	 * writable part the rest is left alone, so used.len counts only
+	 * bytes written and always fits in an int. */
+	reply_len = TAIL_SIZE + (got >= HEAD_SIZE && req[0] == T_PROBE ? sizeof(props) : 0);
+	if (reply_len > c->in_len)
+		reply_len = c->in_len;
+	room = reply_len - TAIL_SIZE;
 	body = got >= HEAD_SIZE ? got - HEAD_SIZE : 0;
 	if (got < HEAD_SIZE) {
 		status = S_INVAL;
@@ -791,8 +798,8 @@ static int handle_request(struct viommu *v, const struct virtq_chain *c)
 			hold_sync(&v->holds);
 	}
 	tail[0] = status;
-	virtq_chain_write(c, c->in_len - TAIL_SIZE, tail, TAIL_SIZE);
-	return (int)c->in_len;
+	virtq_chain_write(c, reply_len - TAIL_SIZE, tail, TAIL_SIZE);
+	return (int)reply_len;
 }
 
 /* ------------------------------------------------------- fault events */

@@ -226,6 +226,39 @@ static void test_probe(void **state)
 	assert_int_equal(resp[512], S_NOENT);
 }
 
+/* A writable part larger than the reply: the tail goes right after the
+ * request's own layout, used.len counts only what was written, and a
+ * part of 2^31 bytes or more (once returned as a negative int, breaking
+ * the queue after the request took effect) is no different.  The
+ * huge part's descriptor claims more than its buffer holds: only the
+ * first bytes may be touched. */
+static void test_oversized_reply(void **state)
+{
+	struct fx *f = *state;
+	struct __attribute__((packed)) { uint8_t head[4]; uint32_t domain, ep, flags; uint8_t r[4]; }
+		req = { { ATTACH }, htole32(7), htole32(EP0), 0, { 0 } };
+	struct __attribute__((packed)) { uint8_t head[4]; uint32_t ep; uint8_t r[64]; }
+		probe = { { PROBE }, htole32(EP1), { 0 } };
+	uint8_t resp[1024];
+
+	memset(resp, 0xaa, sizeof(resp));
+	assert_int_equal(viommu_test_request(f->v, &req, sizeof(req), resp, 64), 4);
+	assert_int_equal(resp[0], S_OK);
+	assert_int_equal(resp[4], 0xaa);
+	assert_int_equal(resp[63], 0xaa);
+	memset(resp, 0xaa, sizeof(resp));
+	assert_int_equal(viommu_test_request(f->v, &req, sizeof(req), resp, 3ull << 30), 4);
+	assert_int_equal(resp[0], S_OK);
+	assert_int_equal(resp[4], 0xaa);
+	/* PROBE: 512 bytes of properties, then the tail */
+	memset(resp, 0xaa, sizeof(resp));
+	assert_int_equal(viommu_test_request(f->v, &probe, sizeof(probe), resp, sizeof(resp)), 516);
+	assert_int_equal(resp[512], S_OK);
+	assert_int_equal(resp[516], 0xaa);
+	assert_int_equal(viommu_test_request(f->v, &probe, sizeof(probe), resp, 1ull << 31), 516);
+	assert_int_equal(resp[512], S_OK);
+}
+
 /* --------------------------------------------------------- translation */
 
 static void test_translate(void **state)
@@ -1144,6 +1177,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_validation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate_contiguity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmap, setup, teardown),
