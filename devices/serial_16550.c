@@ -282,6 +282,15 @@ static void on_input(void *opaque, uint32_t events)
 	ssize_t n;
 
 	pthread_mutex_lock(&s->lock);
+	if (s->rx_count == RX_FIFO) {
+		/* Full (loopback mode fills it from the guest's own bytes):
+		 * a read of 0 bytes would look like the end of input, so
+		 * stop watching until the guest makes room. */
+		s->in_paused = true;
+		event_mod(s->vm->loop, s->io.in_fd, 0);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 	n = read(s->io.in_fd, buf, RX_FIFO - s->rx_count);
 	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
 		/* end of input: stop watching, keep the port working */
