@@ -2,6 +2,7 @@
 #include "core/memory.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -52,7 +53,7 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 
 	mem->fd = -1;
 	if (IS_ENABLED(CONFIG_MEMORY_SHARED) && cfg->shared) {
-		unsigned mfd_flags = MFD_CLOEXEC;
+		unsigned mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 
 		if (cfg->hugepages)
 			mfd_flags |= MFD_HUGETLB;
@@ -64,6 +65,13 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 		if (ftruncate(mem->fd, (off_t)cfg->size)) {
 			wisp_err("--memory: cannot size shared memory to %llu bytes: %s",
 				 (unsigned long long)cfg->size, strerror(errno));
+			return -1;
+		}
+		/* The fd goes to vhost-user back-ends: sealed, so one that
+		 * shrinks it cannot turn wisp's next guest access into
+		 * SIGBUS (nor grow it under us). */
+		if (fcntl(mem->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)) {
+			wisp_err("--memory: cannot seal shared memory: %s", strerror(errno));
 			return -1;
 		}
 		flags |= MAP_SHARED;

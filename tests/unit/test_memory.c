@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guest RAM (core/memory.c): with shared=on it is a memfd that goes to
+ * vhost-user back-ends, sealed against shrinking and growing, so a
+ * back-end that truncates it cannot make wisp's next guest access die
+ * of SIGBUS.
+ */
+#include "unit.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/kconfig.h"
+#include "core/memory.h"
+
+#define RAM_SIZE (4ull << 20)
+
+static void test_shared_memfd_sealed(void **state)
+{
+	static const uint64_t layout[][2] = { { 0, RAM_SIZE } };
+	struct memory_config cfg = { .size = RAM_SIZE, .shared = true };
+	struct guest_memory mem;
+	uint8_t *ram;
+
+	(void)state;
+	if (!IS_ENABLED(CONFIG_MEMORY_SHARED))
+		skip();
+	assert_int_equal(memory_init(&mem, &cfg, layout, 1), 0);
+	assert_true(mem.fd >= 0);
+	/* what a hostile back-end would do with the fd it was sent */
+	errno = 0;
+	assert_int_equal(ftruncate(mem.fd, 0), -1);
+	assert_int_equal(errno, EPERM);
+	assert_int_equal(ftruncate(mem.fd, (off_t)(RAM_SIZE * 2)), -1);
+	/* the RAM is still all there: the last page can be written */
+	ram = gpa_ptr(&mem, 0, RAM_SIZE);
+	assert_non_null(ram);
+	memset(ram + RAM_SIZE - 4096, 0x5a, 4096);
+	assert_int_equal(ram[RAM_SIZE - 1], 0x5a);
+	memory_destroy(&mem);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shared_memfd_sealed),
+	};
+
+	return cmocka_run_group_tests_name("guest memory", tests, NULL, NULL);
+}
