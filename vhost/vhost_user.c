@@ -38,6 +38,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
@@ -122,11 +123,60 @@ int vu_send(int sock, uint32_t request, uint32_t flags, const void *payload,
 	return 0;
 }
 
-/* Reads exactly len bytes.  The first descriptor riding along goes to
- * *keep when keep is not NULL and still -1; any other is closed and
- * counted in *nfds. */
-static int read_exact(int sock, void *buf, size_t len, int *keep, unsigned *nfds, char *err,
-		      size_t errlen)
+/* The socket's receive timeout bounds a whole reply, not each recvmsg:
+ * a back-end trickling its reply a byte at a time, each within the
+ * timeout, would otherwise hold the device lock (and a vCPU or the
+ * event loop) for minutes.  A zero timeout means none. */
+struct reply_deadline {
+	struct timeval limit;		/* the socket's SO_RCVTIMEO */
+	struct timespec end;		/* CLOCK_MONOTONIC */
+};
+
+static void deadline_start(int sock, struct reply_deadline *d)
+{
+	socklen_t len = sizeof(d->limit);
+
+	if (getsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &d->limit, &len))
+		d->limit = (struct timeval){ .tv_sec = REPLY_TIMEOUT_S };
+	clock_gettime(CLOCK_MONOTONIC, &d->end);
+	d->end.tv_sec += d->limit.tv_sec;
+	d->end.tv_nsec += d->limit.tv_usec * 1000;
+	if (d->end.tv_nsec >= 1000000000) {
+		d->end.tv_sec++;
+		d->end.tv_nsec -= 1000000000;
+	}
+}
+
+/* Before each recvmsg: the socket's timeout becomes what is left of the
+ * reply's; false when nothing is left */
+static bool deadline_arm(int sock, const struct reply_deadline *d)
+{
+	struct timespec now;
+	struct timeval left;
+	int64_t us;
+
+	if (!d->limit.tv_sec && !d->limit.tv_usec)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (int64_t)(d->end.tv_sec - now.tv_sec) * 1000000 +
+	     (d->end.tv_nsec - now.tv_nsec) / 1000;
+	if (us <= 0)
+		return false;
+	left.tv_sec = (time_t)(us / 1000000);
+	left.tv_usec = (suseconds_t)(us % 1000000);
+	return !setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &left, sizeof(left));
+}
+
+static void deadline_end(int sock, const struct reply_deadline *d)
+{
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &d->limit, sizeof(d->limit));
+}
+
+/* Reads exactly len bytes before the deadline.  The first descriptor
+ * riding along goes to *keep when keep is not NULL and still -1; any
+ * other is closed and counted in *nfds. */
+static int read_exact(int sock, void *buf, size_t len, int *keep, unsigned *nfds,
+		      const struct reply_deadline *d, char *err, size_t errlen)
 {
 	size_t got = 0;
 
@@ -137,8 +187,13 @@ static int read_exact(int sock, void *buf, size_t len, int *keep, unsigned *nfds
 			.msg_iov = &iov, .msg_iovlen = 1,
 			.msg_control = control, .msg_controllen = sizeof(control),
 		};
-		ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		ssize_t n;
 
+		if (!deadline_arm(sock, d)) {
+			set_err(err, errlen, "no complete reply within the timeout");
+			return -1;
+		}
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == ECONNRESET)
@@ -176,15 +231,15 @@ static int read_exact(int sock, void *buf, size_t len, int *keep, unsigned *nfds
 
 /* A reply, with exactly one descriptor when fd is not NULL (it goes to
  * *fd), else none. */
-static int recv_reply(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
-		      char *err, size_t errlen)
+static int recv_reply_within(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+			     const struct reply_deadline *d, char *err, size_t errlen)
 {
 	struct vu_header hdr;
 	unsigned nfds = 0;
 
 	if (fd)
 		*fd = -1;
-	if (read_exact(sock, &hdr, sizeof(hdr), fd, &nfds, err, errlen)) {
+	if (read_exact(sock, &hdr, sizeof(hdr), fd, &nfds, d, err, errlen)) {
 		size_t n = strlen(err);
 
 		snprintf(err + n, errlen - n, " (request %u)", request);
@@ -205,7 +260,7 @@ static int recv_reply(int sock, uint32_t request, void *payload, uint32_t size, 
 			hdr.size, size);
 		goto fail;
 	}
-	if (size && read_exact(sock, payload, size, fd, &nfds, err, errlen))
+	if (size && read_exact(sock, payload, size, fd, &nfds, d, err, errlen))
 		goto fail;
 	if (nfds) {
 		set_err(err, errlen, "reply to request %u carried %sfile descriptors", request,
@@ -223,6 +278,18 @@ fail:
 		*fd = -1;
 	}
 	return -1;
+}
+
+static int recv_reply(int sock, uint32_t request, void *payload, uint32_t size, int *fd,
+		      char *err, size_t errlen)
+{
+	struct reply_deadline d;
+	int ret;
+
+	deadline_start(sock, &d);
+	ret = recv_reply_within(sock, request, payload, size, fd, &d, err, errlen);
+	deadline_end(sock, &d);
+	return ret;
 }
 
 int vu_recv_reply(int sock, uint32_t request, void *payload, uint32_t size,
@@ -968,6 +1035,7 @@ static const struct seccomp_rule vhost_user_seccomp[] = {
 	SC_ARG(SYS_socket, 0, 0xffffffffu, AF_UNIX),
 	SC_ALLOW(SYS_connect),
 	SC_ALLOW(SYS_setsockopt),
+	SC_ALLOW(SYS_getsockopt),
 	SC_ALLOW(SYS_fcntl),
 	SC_ALLOW(SYS_close),
 	SC_ALLOW(SYS_read),

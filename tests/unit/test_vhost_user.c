@@ -10,11 +10,13 @@
 
 #if IS_ENABLED(CONFIG_VHOST_USER)
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/cli.h"
@@ -223,6 +225,49 @@ static void test_timeout(void **state)
 	(void)state;
 	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
 	assert_contains(err, "no reply within the timeout");
+}
+
+/* A back-end that trickles its reply, a byte every 100 ms (each well
+ * inside the 200 ms receive timeout): the whole reply must come within
+ * the timeout, so this one is refused after about 200 ms, not accepted
+ * after 2 s; and the socket's timeout is what it was afterwards. */
+static void *trickle(void *opaque)
+{
+	struct vu_header h = { VU_GET_FEATURES, VU_VERSION | VU_FLAG_REPLY, 8 };
+	uint8_t msg[sizeof(h) + 8] = { 0 };
+
+	(void)opaque;
+	memcpy(msg, &h, sizeof(h));
+	for (size_t i = 0; i < sizeof(msg); i++) {
+		if (send(sv[1], &msg[i], 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(100000);
+	}
+	return NULL;
+}
+
+static void test_trickled_reply(void **state)
+{
+	struct timeval tv = { 0 };
+	socklen_t len = sizeof(tv);
+	struct timespec t0, t1;
+	pthread_t thread;
+	uint64_t got;
+	long ms;
+
+	(void)state;
+	assert_int_equal(pthread_create(&thread, NULL, trickle, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_contains(err, "no complete reply within the timeout");
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_in_range(ms, 150, 900);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), 0);
+	assert_int_equal(tv.tv_sec, 0);
+	assert_int_equal(tv.tv_usec, 200000);
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(thread, NULL);
 }
 
 /* ------------------------------------------------------- multiqueue */
@@ -576,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_descriptors_refused, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_closed, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_timeout, open_pair, close_pair),
+		cmocka_unit_test_setup_teardown(test_trickled_reply, open_pair, close_pair),
 		cmocka_unit_test(test_cli_disk),
 		cmocka_unit_test_setup_teardown(test_mq_pairs_served, open_pair, close_pair),
 		cmocka_unit_test_setup_teardown(test_mq_too_many_pairs, open_pair, close_pair),
