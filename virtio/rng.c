@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/seccomp.h"
 #include "core/device.h"
+#include "core/file.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
 
@@ -32,6 +34,29 @@ struct rng {
 
 static struct rng rng_state;
 
+/* The entropy source, opened without blocking (a FIFO would block a
+ * plain open) and of a kind that gives bytes: a character device such
+ * as /dev/urandom, or a regular file.  A directory, FIFO, socket or block
+ * device is refused: the guest would get empty buffers forever, or wisp
+ * would block.  The fd, or -1 with err set. */
+static int open_source(const char *src, struct cli_error *err)
+{
+	struct stat st;
+	int fd = open(src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		cli_errorf(err, "cannot open 'src=%s': %s", src, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !(S_ISCHR(st.st_mode) || S_ISREG(st.st_mode))) {
+		cli_errorf(err, "'src=%s' is %s, not a character device or a file", src,
+			   file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* An entropy source must be readable; checked here so a bad path is
  * reported like any other bad input, before the VM exists. */
 static int rng_parse(struct kv_list *args, void *config, struct cli_error *err)
@@ -43,11 +68,9 @@ static int rng_parse(struct kv_list *args, void *config, struct cli_error *err)
 		return -1;
 	if (!c->src)
 		c->src = "/dev/urandom";
-	fd = open(c->src, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		cli_errorf(err, "cannot open 'src=%s': %s", c->src, strerror(errno));
+	fd = open_source(c->src, err);
+	if (fd < 0)
 		return -1;
-	}
 	close(fd);
 	return 0;
 }
@@ -105,9 +128,12 @@ static int rng_create(struct vm *vm, const void *config)
 		.priv = r,
 	};
 
-	r->fd = open(c->src, O_RDONLY | O_CLOEXEC);
+	struct cli_error err;
+
+	/* again, as it was checked: the path may have changed since */
+	r->fd = open_source(c->src, &err);
 	if (r->fd < 0) {
-		wisp_err("--rng: cannot open '%s': %s", c->src, strerror(errno));
+		wisp_err("--rng: %s", err.msg);
 		return -1;
 	}
 	if (seccomp_allow(SECCOMP_DEVICE, rng_seccomp, SC_COUNT(rng_seccomp)))

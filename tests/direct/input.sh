@@ -96,6 +96,17 @@ if built_in virtio-blk; then
 	case=input-disk-readonly-fifo; ibad --kernel "$good" --disk "path=$in/fifo,readonly=on"
 	expect_error 2 "^wisp: --disk: '.*/fifo' is a FIFO, not a regular file or block device$"
 fi
+if built_in virtio-rng; then
+	# an entropy source that would block wisp or starve the guest
+	case=input-rng-fifo; ibad --kernel "$good" --rng "src=$in/fifo"
+	expect_error 2 "^wisp: --rng: 'src=.*/fifo' is a FIFO, not a character device or a file$"
+	case=input-rng-directory; ibad --kernel "$good" --rng "src=$in/dir"
+	expect_error 2 "^wisp: --rng: 'src=.*/dir' is a directory, not a character device or a file$"
+fi
+if built_in serial-16550 || built_in pl011; then
+	case=input-serial-file-directory; ibad --kernel "$good" --serial "file=$in/dir"
+	expect_error 2 "^wisp: --serial: 'file=.*/dir'.*directory"
+fi
 
 # a bad kernel with devices that create things: none of them is created
 if built_in virtio-net; then
