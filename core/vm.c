@@ -29,6 +29,7 @@
 #include "core/event.h"
 #include "core/file.h"
 #include "core/irq.h"
+#include "core/kv.h"
 #include "core/seccomp.h"
 #include "core/term.h"
 #include "core/timeline.h"
@@ -42,6 +43,9 @@ void wisp_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* lines quote the user's paths and values: nothing in them may
+	 * reach the terminal as a control sequence */
+	text_printable(line);
 	/* one write, so lines from several threads do not interleave, and
 	 * "\r\n" because the terminal may be in raw mode */
 	dprintf(STDERR_FILENO, "wisp: %s%s", line, term_is_raw() ? "\r\n" : "\n");

@@ -100,6 +100,32 @@ static void expect_error(enum cli_action a, const char *text)
 	assert_null(strchr(err.msg, '\n'));
 }
 
+/* Error lines quote the user's input: controls (C0, DEL, C1 in UTF-8
+ * and as raw bytes) and invalid UTF-8 never reach the terminal, valid
+ * UTF-8 text does. */
+static void test_printable_errors(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "plain /path", "plain /path" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "a\x1b[2Jb\nc\x7f", "a?[2Jb?c?" },
+		{ "csi\x9b" "31m", "csi?31m" },			/* raw 8-bit CSI */
+		{ "c1\xc2\x9b" "31m", "c1??31m" },		/* U+009B in UTF-8 */
+		{ "bad\xff\xfe", "bad??" },
+		{ "overlong\xc0\xaf \xe0\x80\xaf", "overlong?? ???" },
+		{ "surrogate\xed\xa0\x80", "surrogate???" },
+		{ "cut\xe2\x82", "cut??" },
+		{ "big\xf4\x90\x80\x80", "big????" },
+	};
+	struct cli_error e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cli_errorf(&e, "%s", cases[i].in);
+		assert_string_equal(e.msg, cases[i].out);
+	}
+}
+
 static void test_defaults(void **state)
 {
 	(void)state;
@@ -573,6 +599,7 @@ static void test_vfio_device(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_printable_errors),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_good_values),
 		cmocka_unit_test(test_unknown_option),
