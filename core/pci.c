@@ -263,11 +263,13 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 		/* a signal between the read and this is seen by KVM when
 		 * it attaches (it polls the eventfd then) */
 		if (irq_irqfd(fn->vm, e->gsi, e->eventfd, true)) {
-			/* KVM refused it: said once, never tried again */
+			/* KVM refused it: said once, never tried again.  The
+			 * eventfd stays open (unused) for the function's life:
+			 * msix_notify may have taken it before this and write
+			 * to it after, and a closed descriptor's number may
+			 * by then belong to a disk image or a socket. */
 			wisp_err("%s: cannot set up MSI-X vector %u; it stays silent", fn->name, v);
 			irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3, true);
-			close(e->eventfd);
-			e->eventfd = -1;
 			e->gsi = -1;
 			e->failed = true;
 			return;
@@ -394,6 +396,10 @@ int msix_notify(struct pci_function *fn, unsigned vector)
 		return -1;
 	pthread_mutex_lock(&fn->lock);
 	e = &fn->msix.vec[vector];
+	if (e->failed) {
+		pthread_mutex_unlock(&fn->lock);
+		return 0;	/* silent: its set-up was refused */
+	}
 	if (vector_masked(fn, vector) || e->eventfd < 0) {
 		fn->msix.pba[vector / 64] |= 1ULL << (vector % 64);
 		pthread_mutex_unlock(&fn->lock);
@@ -425,7 +431,8 @@ int msix_vector_eventfd(struct pci_function *fn, unsigned vector)
 	if (vector >= fn->msix.nvec)
 		return -1;
 	pthread_mutex_lock(&fn->lock);
-	fd = fn->msix.vec[vector].eventfd;
+	/* a refused vector's eventfd reaches no vCPU: none to hand out */
+	fd = fn->msix.vec[vector].failed ? -1 : fn->msix.vec[vector].eventfd;
 	pthread_mutex_unlock(&fn->lock);
 	return fd;
 }

@@ -300,7 +300,7 @@ static unsigned open_fds(void)
 /* An MSI-X vector KVM refuses (here: no KVM at all, so every irqfd
  * fails; on a host, GSIs running out): the guest rewriting the entry
  * again and again must not make wisp take an eventfd (and a GSI) each
- * time. */
+ * time, and the one it took stays open (issue 16, item 6). */
 static void test_msix_refused(void **state)
 {
 	unsigned s, cap, before;
@@ -325,7 +325,9 @@ static void test_msix_refused(void **state)
 		fake_mmio(&fv, table + 12, 0, 4, true);		/* unmasked */
 		fake_mmio(&fv, table + 12, 1, 4, true);		/* masked */
 	}
-	assert_true(open_fds() <= before);
+	/* at most the one eventfd it keeps for its life (core/pci.c:
+	 * never closed while an msix_notify may hold its number) */
+	assert_true(open_fds() <= before + 1);
 	print_message("msix: a refused vector rewritten %u times: %d descriptors more\n",
 		      MSIX_REWRITES, (int)open_fds() - (int)before);
 	fake_cfg_write(&fv, s, cap + 2, 0, 2);
