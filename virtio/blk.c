@@ -435,6 +435,7 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 
 	for (;;) {
 		struct blk_request *slot;
+		unsigned hold;
 
 		pthread_mutex_lock(&b->qlock);
 		if (b->count == b->pending_max) {
@@ -443,15 +444,21 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 			break;
 		}
 		slot = &b->pending[(b->head + b->count) % b->pending_max];
+		/* The I/O thread uses the chain after this callback returns:
+		 * its translations are held until it is pushed.  The hold is
+		 * taken before the pop translates: an UNMAP or IOMMU reset
+		 * between the two would otherwise complete without waiting
+		 * for this request, which would then do its I/O through
+		 * translations the driver has taken back. */
+		hold = virtq_dma_hold(&d->dma);
 		got = virtq_pop(vq, &slot->chain);
 		if (got > 0 && !well_formed(&slot->chain)) {
 			pthread_mutex_unlock(&b->qlock);
+			virtq_dma_release(&d->dma, hold);
 			virtq_mark_broken(vq);
 			got = -1;
 		} else if (got > 0) {
-			/* the I/O thread uses the chain after this callback
-			 * returns: hold its translations until it is pushed */
-			slot->dma_hold = virtq_dma_hold(&d->dma);
+			slot->dma_hold = hold;
 			slot->queue = q;
 			b->count++;
 			pthread_cond_signal(&b->qcond);
@@ -459,6 +466,7 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 			continue;
 		} else {
 			pthread_mutex_unlock(&b->qlock);
+			virtq_dma_release(&d->dma, hold);
 		}
 		break;
 	}
