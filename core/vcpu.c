@@ -166,7 +166,12 @@ static void *vcpu_thread(void *arg)
 				v->run->immediate_exit = 0;
 				continue;
 			}
-			fatal_exit(v, strerror(errno));
+			/* EFAULT: KVM could not reach the memory behind a guest
+			 * access, such as a --pmem file truncated by another
+			 * process or a hole in it on a full disk */
+			fatal_exit(v, errno == EFAULT ?
+				   "KVM_RUN: Bad address (guest memory no longer backed: a --pmem file truncated, or its disk full?)" :
+				   strerror(errno));
 			break;
 		}
 		handle_exit(v);

@@ -32,16 +32,19 @@
 
 /* ------------------------------------------------------------ DMA */
 
+/* Devices reach guest RAM only, as through the virtio-iommu: device
+ * memory (a virtio-pmem file) is never a DMA target, because another
+ * process may truncate that file, or the host disk fill under its
+ * holes, and wisp's own copies through the mapping would then die of
+ * SIGBUS.  (The guest's accesses go through KVM, which fails the vCPU
+ * cleanly instead.) */
 static void *guest_map(void *opaque, uint64_t addr, uint64_t *len, bool write)
 {
 	const struct guest_memory *mem = opaque;
+	const struct mem_region *r = gpa_region(mem, addr);
 
-	if (write) {
-		const struct mem_region *r = gpa_region(mem, addr);
-
-		if (!r || r->readonly)
-			return NULL;
-	}
+	if (!r || !r->ram || (write && r->readonly))
+		return NULL;
 	return gpa_ptr(mem, addr, *len);
 }
 

@@ -3,7 +3,8 @@
  * Guest RAM (core/memory.c): with shared=on it is a memfd that goes to
  * vhost-user back-ends, sealed against shrinking and growing, so a
  * back-end that truncates it cannot make wisp's next guest access die
- * of SIGBUS.
+ * of SIGBUS.  Device memory (virtio-pmem's file) is never a target of
+ * the devices' DMA, for the same reason.
  */
 #include "unit.h"
 
@@ -14,6 +15,7 @@
 #include "core/config.h"
 #include "core/kconfig.h"
 #include "core/memory.h"
+#include "virtio/virtqueue.h"
 
 #define RAM_SIZE (4ull << 20)
 
@@ -42,10 +44,35 @@ static void test_shared_memfd_sealed(void **state)
 	memory_destroy(&mem);
 }
 
+static void test_device_memory_no_dma(void **state)
+{
+	static const uint64_t layout[][2] = { { 0, RAM_SIZE } };
+	struct memory_config cfg = { .size = RAM_SIZE };
+	static uint8_t device[1 << 16];
+	const struct mem_region *r;
+	struct guest_memory mem;
+	struct virtq_dma dma;
+	uint64_t len = 64;
+
+	(void)state;
+	assert_int_equal(memory_init(&mem, &cfg, layout, 1), 0);
+	r = memory_add_device(&mem, device, sizeof(device), 1ull << 21, false);
+	assert_non_null(r);
+	virtq_dma_guest(&dma, &mem);
+	/* RAM: yes, both ways */
+	assert_non_null(dma.map(dma.opaque, 0x1000, &len, false));
+	assert_non_null(dma.map(dma.opaque, 0x1000, &len, true));
+	/* the device region: neither way */
+	assert_null(dma.map(dma.opaque, r->gpa, &len, false));
+	assert_null(dma.map(dma.opaque, r->gpa + 4096, &len, true));
+	memory_destroy(&mem);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shared_memfd_sealed),
+		cmocka_unit_test(test_device_memory_no_dma),
 	};
 
 	return cmocka_run_group_tests_name("guest memory", tests, NULL, NULL);
