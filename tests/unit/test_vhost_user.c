@@ -260,7 +260,7 @@ static void test_trickled_reply(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	assert_int_equal(vu_recv_reply(sv[0], VU_GET_FEATURES, &got, 8, err, sizeof(err)), -1);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	assert_contains(err, "no complete reply within the timeout");
+	assert_contains(err, "reply within the timeout");
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	assert_in_range(ms, 150, 900);
 	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, &len), 0);
