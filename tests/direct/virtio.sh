@@ -324,7 +324,15 @@ fi
 # port, hostile packets; bad --vsock values are refused before the VM.
 if "$wisp" --features | grep -q virtio-vsock; then
 	case=virtio-vsock
-	"$guests/host/vsock_host" "$tmp/vsock.sock" >"$tmp/host.out" 2>&1 &
+	# The host side connects once the guest says its driver is up: the
+	# driver's device reset drops connections made before it (a host
+	# program that starts slowly, like the Python one this was, hid that)
+	rm -f "$tmp/out"
+	(if wait_for '^VSOCK ready'; then
+		exec "$guests/host/vsock_host" "$tmp/vsock.sock"
+	fi
+	echo "HOST FAIL the guest never printed 'VSOCK ready'"
+	exit 1) >"$tmp/host.out" 2>&1 &
 	hpid=$!
 	run_guest virtio_vsock /dev/null --console off --vsock "cid=3,socket=$tmp/vsock.sock"
 	wait $hpid; hstatus=$?
