@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-vsock from the guest side (virtio 1.2, 5.10), with the host
- * side scripted by tests/direct/vsock_host.py:
+ * side scripted by tests/direct/vsock_host.c:
  *   1. guest_cid from config space;
  *   2. the host program connects (CONNECT 1234): a REQUEST from cid 2
  *      arrives, we answer RESPONSE, receive "ping", send "pong", get
