@@ -88,46 +88,38 @@ static struct watch *find_watch(struct event_loop *loop, int fd)
 	return NULL;
 }
 
-int event_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn,
-	      void *opaque)
+/* EPOLL_CTL_ADD with a free slot taking fd, fn and opaque, or
+ * EPOLL_CTL_MOD of fd's slot: one body, the tiny binary counts bytes */
+static int watch_ctl(struct event_loop *loop, int op, int fd, uint32_t events, event_fn fn,
+		     void *opaque)
 {
 	struct epoll_event ev = { .events = events };
 	struct watch *w;
 	int ret = -1;
 
 	pthread_mutex_lock(&loop->lock);
-	w = find_watch(loop, -1);
+	w = find_watch(loop, op == EPOLL_CTL_ADD ? -1 : fd);
 	if (!w) {
-		errno = ENOSPC;
+		errno = op == EPOLL_CTL_ADD ? ENOSPC : ENOENT;
 	} else {
 		ev.data.u64 = watch_key(loop, w);
-		if (!epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev)) {
-			w->fd = fd;
-			w->fn = fn;
-			w->opaque = opaque;
-			ret = 0;
-		}
+		ret = epoll_ctl(loop->epfd, op, fd, &ev);
+		if (!ret && op == EPOLL_CTL_ADD)
+			*w = (struct watch){ fd, w->gen, fn, opaque };
 	}
 	pthread_mutex_unlock(&loop->lock);
 	return ret;
 }
 
+int event_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn,
+	      void *opaque)
+{
+	return watch_ctl(loop, EPOLL_CTL_ADD, fd, events, fn, opaque);
+}
+
 int event_mod(struct event_loop *loop, int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = events };
-	struct watch *w;
-	int ret = -1;
-
-	pthread_mutex_lock(&loop->lock);
-	w = find_watch(loop, fd);
-	if (!w) {
-		errno = ENOENT;
-	} else {
-		ev.data.u64 = watch_key(loop, w);
-		ret = epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev);
-	}
-	pthread_mutex_unlock(&loop->lock);
-	return ret;
+	return watch_ctl(loop, EPOLL_CTL_MOD, fd, events, NULL, NULL);
 }
 
 int event_del(struct event_loop *loop, int fd)

@@ -49,12 +49,11 @@ void text_printable(char *s)
 		unsigned n = utf8_length(p);
 
 		/* C0 controls and DEL; C1 controls (U+0080-U+009F, 0xc2
-		 * 0x80-0x9f: 0x9b alone is an 8-bit CSI to some terminals) */
-		if (n == 1 && (*p < 0x20 || *p == 0x7f))
-			*p = '?';
-		if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
-			p[0] = p[1] = '?';
-		if (!n) {
+		 * 0x80-0x9f: 0x9b alone is an 8-bit CSI to some terminals);
+		 * a byte that starts no valid sequence.  Replacing a lead
+		 * byte leaves its continuation bytes invalid: each goes too. */
+		if (!n || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
+		    (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)) {
 			*p = '?';
 			n = 1;
 		}
