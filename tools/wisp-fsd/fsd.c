@@ -209,23 +209,32 @@ static void process_queue(struct backend *b, unsigned index)
 {
 	struct fsd_vring *q = &b->q[index];
 	static struct fsd_chain c;
-	bool any = false;
-	int got;
+	unsigned done = 0;
+	int got = 0;
 
 	if (!q->started || !q->enabled || q->broken)
 		return;
-	while ((got = vring_pop(q, &b->mem, &c)) > 0) {
+	/* At most a ring's worth per call: a guest whose reply buffers lie
+	 * over its own avail ring (each reply moving avail->idx on) or that
+	 * keeps adding requests must not keep this one thread from the
+	 * socket and the other queues for ever (found by fuzz_fsd).  What
+	 * is left is served after them: a kick to ourselves. */
+	while (done < q->num && (got = vring_pop(q, &b->mem, &c)) > 0) {
 		size_t len = gather(&c, request_buf, sizeof(request_buf));
 		size_t rlen = fs_handle(request_buf, len, reply_buf);
 
 		vring_push(q, c.head, rlen ? scatter(&c, reply_buf, rlen) : 0);
-		any = true;
+		done++;
+	}
+	if (done && done == q->num) {
+		got = 0;
+		signal_fd(q->kick);
 	}
 	if (got < 0) {
 		fprintf(stderr, "wisp-fsd: queue %u is malformed; stopped\n", index);
 		signal_fd(q->err);
 	}
-	if (any)
+	if (done)
 		signal_fd(q->call);
 }
 

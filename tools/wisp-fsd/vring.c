@@ -65,12 +65,15 @@ static uint16_t avail_idx(const struct fsd_vring *q)
 
 int vring_pop(struct fsd_vring *q, const struct fsd_mem *m, struct fsd_chain *c)
 {
-	uint16_t idx = avail_idx(q), head, i;
+	uint16_t idx, head, i;
 	struct vring_desc d;
 	unsigned seen = 0;
 
+	/* a broken ring's pointers may be stale or misaligned (a refused
+	 * vring_map()): not even its index is read */
 	if (q->broken)
 		return -1;
+	idx = avail_idx(q);
 	if (idx == q->last_avail)
 		return 0;
 	/* more entries than the ring holds: the driver is confused */
