@@ -172,8 +172,17 @@ static int check_kvm_vcpus(struct vm *vm)
 	return 0;
 }
 
+#ifdef WISP_UNIT_TEST
+int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size);
+#endif
+
 static int set_slot(struct vm *vm, const struct mem_region *r)
 {
+#ifdef WISP_UNIT_TEST
+	/* a fuzzer without KVM (device memory: virtio-pmem) */
+	if (vm_test_slot_map)
+		return vm_test_slot_map(vm, (int)r->slot, r->gpa, r->host, r->size);
+#endif
 	struct kvm_userspace_memory_region kr = {
 		.slot = r->slot,
 		.flags = r->readonly ? KVM_MEM_READONLY : 0,
@@ -222,10 +231,6 @@ int vm_slot_alloc(struct vm *vm)
 {
 	return MEM_MAX_REGIONS + atomic_fetch_add(&vm->next_slot, 1);
 }
-
-#ifdef WISP_UNIT_TEST
-int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size);
-#endif
 
 int vm_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size)
 {

@@ -114,7 +114,8 @@ int vm_add_device_memory(struct vm *vm, void *host, uint64_t size, uint64_t alig
 int vm_slot_alloc(struct vm *vm);
 int vm_slot_map(struct vm *vm, int slot, uint64_t gpa, void *host, uint64_t size);
 #ifdef WISP_UNIT_TEST
-/* Fuzzers without KVM stand in for KVM's memory slots here. */
+/* Fuzzers without KVM stand in for KVM's memory slots here (the BARs'
+ * slots, and device memory such as virtio-pmem's). */
 extern int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host,
 			       uint64_t size);
 #endif

@@ -8,11 +8,18 @@
  * Its virtqueue code (tools/wisp-fsd/vring.c) gets hostile rings:
  * loops, indices and addresses out of range, indirect descriptors it
  * never offered, readable after writable; each stops the queue.
+ * Its seccomp filter (tools/wisp-fsd/sandbox.c), installed in a forked
+ * child: a call outside its list ends the child with SIGSYS after one
+ * line naming the call, an mmap with PROT_EXEC too; listed calls pass;
+ * log lets everything through; false installs nothing.
  */
 #include "unit.h"
 
 #include "../../tools/wisp-fsd/fuse_ops.c"
 #include "../../tools/wisp-fsd/vring.c"
+#include "../../tools/wisp-fsd/sandbox.c"
+
+#include <sys/wait.h>
 
 static char top[64], share[96], secret[128];
 static uint8_t req[FSD_MAX_MSG], rep[FSD_MAX_MSG];
@@ -376,6 +383,111 @@ static void test_ring_map_outside(void **state)
 	assert_int_equal(vring_map(&bad, &mem), -1);
 }
 
+/* ----------------------------------------------------------- seccomp */
+
+struct child {
+	int status;		/* from waitpid */
+	char err[256];		/* its stderr */
+};
+
+enum { ONLY_LISTED, THEN_GETPPID, THEN_EXEC_MMAP };
+
+/* Forks; the child installs the filter in `mode`, makes listed calls
+ * (write, read and close on a pipe, an mmap without PROT_EXEC), then
+ * what `step` says, and exits 0 by exit_group itself: the sanitizers'
+ * _exit() makes calls (sigaltstack) wisp-fsd's list rightly lacks. */
+static void run_filtered(enum fsd_seccomp mode, int step, struct child *c)
+{
+	int pipefd[2], own[2];
+	ssize_t n, got = 0;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(pipe(own), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char b = 0;
+		void *p;
+
+		close(pipefd[0]);
+		dup2(pipefd[1], STDERR_FILENO);
+		if (fsd_seccomp_install(mode))
+			syscall(SYS_exit_group, 3);
+		p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (write(own[1], "x", 1) != 1 || read(own[0], &b, 1) != 1 || b != 'x' ||
+		    close(own[0]) || p == MAP_FAILED || munmap(p, 4096))
+			syscall(SYS_exit_group, 4);
+		if (step == THEN_GETPPID)
+			syscall(SYS_getppid);
+		if (step == THEN_EXEC_MMAP)
+			mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		syscall(SYS_exit_group, 0);
+	}
+	close(pipefd[1]);
+	close(own[0]);
+	close(own[1]);
+	while ((n = read(pipefd[0], c->err + got, sizeof(c->err) - 1 - (size_t)got)) > 0)
+		got += n;
+	c->err[got] = 0;
+	close(pipefd[0]);
+	assert_int_equal(waitpid(pid, &c->status, 0), pid);
+}
+
+static void assert_killed(const struct child *c, const char *line)
+{
+	if (!WIFSIGNALED(c->status) || WTERMSIG(c->status) != SIGSYS)
+		fail_msg("child did not die of SIGSYS (status %#x), stderr: %s", c->status, c->err);
+	assert_string_equal(c->err, line);
+}
+
+static void assert_exited(const struct child *c)
+{
+	if (!WIFEXITED(c->status) || WEXITSTATUS(c->status) != 0)
+		fail_msg("child did not exit 0 (status %#x), stderr: %s", c->status, c->err);
+	assert_string_equal(c->err, "");
+}
+
+static void test_seccomp_modes(void **state)
+{
+	enum fsd_seccomp mode;
+	struct child c;
+	char line[128];
+
+	(void)state;
+	assert_int_equal(fsd_seccomp_parse("true", &mode), 0);
+	assert_int_equal(mode, FSD_SECCOMP_TRUE);
+	assert_int_equal(fsd_seccomp_parse("log", &mode), 0);
+	assert_int_equal(mode, FSD_SECCOMP_LOG);
+	assert_int_equal(fsd_seccomp_parse("false", &mode), 0);
+	assert_int_equal(mode, FSD_SECCOMP_FALSE);
+	assert_int_equal(fsd_seccomp_parse("on", &mode), -1);
+
+	/* listed calls pass */
+	run_filtered(FSD_SECCOMP_TRUE, ONLY_LISTED, &c);
+	assert_exited(&c);
+	/* a call outside the list: one line, SIGSYS */
+	run_filtered(FSD_SECCOMP_TRUE, THEN_GETPPID, &c);
+	snprintf(line, sizeof(line),
+		 "wisp-fsd: seccomp: system call %d (getppid) is not allowed: stopping\n",
+		 SYS_getppid);
+	assert_killed(&c, line);
+	/* mmap is listed, but never executable */
+	run_filtered(FSD_SECCOMP_TRUE, THEN_EXEC_MMAP, &c);
+	snprintf(line, sizeof(line),
+		 "wisp-fsd: seccomp: system call %d (mmap) is not allowed: stopping\n", SYS_mmap);
+	assert_killed(&c, line);
+	/* log: the kernel logs, the calls go through */
+	run_filtered(FSD_SECCOMP_LOG, THEN_GETPPID, &c);
+	assert_exited(&c);
+	run_filtered(FSD_SECCOMP_LOG, THEN_EXEC_MMAP, &c);
+	assert_exited(&c);
+	/* false: no filter at all */
+	run_filtered(FSD_SECCOMP_FALSE, THEN_GETPPID, &c);
+	assert_exited(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest ring_tests[] = {
@@ -392,7 +504,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_map_outside, ring_setup, ring_teardown),
 	};
 
-	if (cmocka_run_group_tests_name("wisp-fsd virtqueue", ring_tests, NULL, NULL))
+	const struct CMUnitTest seccomp_tests[] = {
+		cmocka_unit_test(test_seccomp_modes),
+	};
+
+	if (cmocka_run_group_tests_name("wisp-fsd virtqueue", ring_tests, NULL, NULL) ||
+	    cmocka_run_group_tests_name("wisp-fsd seccomp", seccomp_tests, NULL, NULL))
 		return 1;
 	return fuse_main();
 }

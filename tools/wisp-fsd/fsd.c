@@ -3,13 +3,18 @@
  * wisp-fsd: a small vhost-user-fs back-end.  It serves one host
  * directory to a virtio-fs device (wisp --fs tag=TAG,socket=PATH):
  *
- *   wisp-fsd --socket PATH --dir DIR
+ *   wisp-fsd --socket PATH --dir DIR [--seccomp true|false|log]
  *
  * It listens on PATH, serves one front end at a time, and after a
  * front end goes away waits for the next (so a restarted wisp, or a
  * reconnecting one, finds it).  One thread: the Unix socket and every
  * queue's kick eventfd in one poll(); each FUSE request is answered
- * before the next is read.  The file server itself is fuse_ops.c.
+ * before the next is read.  The file server itself is fuse_ops.c; once
+ * the directory is open and the socket listens, a seccomp filter
+ * (sandbox.c) holds it to the calls serving takes.
+ *
+ * Built with WISP_FSD_NO_MAIN (tests/fuzz/fuzz_fsd.c includes this
+ * file), everything from serve() on is left out.
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 #include "fuse_ops.h"
+#include "sandbox.h"
 #include "vring.h"
 
 /* vhost-user requests (QEMU's docs/interop/vhost-user.rst) */
@@ -203,23 +209,32 @@ static void process_queue(struct backend *b, unsigned index)
 {
 	struct fsd_vring *q = &b->q[index];
 	static struct fsd_chain c;
-	bool any = false;
-	int got;
+	unsigned done = 0;
+	int got = 0;
 
 	if (!q->started || !q->enabled || q->broken)
 		return;
-	while ((got = vring_pop(q, &b->mem, &c)) > 0) {
+	/* At most a ring's worth per call: a guest whose reply buffers lie
+	 * over its own avail ring (each reply moving avail->idx on) or that
+	 * keeps adding requests must not keep this one thread from the
+	 * socket and the other queues for ever (found by fuzz_fsd).  What
+	 * is left is served after them: a kick to ourselves. */
+	while (done < q->num && (got = vring_pop(q, &b->mem, &c)) > 0) {
 		size_t len = gather(&c, request_buf, sizeof(request_buf));
 		size_t rlen = fs_handle(request_buf, len, reply_buf);
 
 		vring_push(q, c.head, rlen ? scatter(&c, reply_buf, rlen) : 0);
-		any = true;
+		done++;
+	}
+	if (done && done == q->num) {
+		got = 0;
+		signal_fd(q->kick);
 	}
 	if (got < 0) {
 		fprintf(stderr, "wisp-fsd: queue %u is malformed; stopped\n", index);
 		signal_fd(q->err);
 	}
-	if (any)
+	if (done)
 		signal_fd(q->call);
 }
 
@@ -400,6 +415,7 @@ static int handle_msg(struct backend *b, struct msg *m)
 	return ret;
 }
 
+#ifndef WISP_FSD_NO_MAIN
 /* Serves one front end until it goes away. */
 static void serve(int sock)
 {
@@ -474,13 +490,16 @@ static int listen_on(const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: wisp-fsd --socket PATH --dir DIR\n"
-		   "  serves DIR to a vhost-user-fs front end (wisp --fs tag=TAG,socket=PATH)\n");
+	fprintf(f, "usage: wisp-fsd --socket PATH --dir DIR [--seccomp true|false|log]\n"
+		   "  serves DIR to a vhost-user-fs front end (wisp --fs tag=TAG,socket=PATH)\n"
+		   "  --seccomp: a system call outside wisp-fsd's list stops it (true, the\n"
+		   "  default), is only logged by the kernel (log), or no filter (false)\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *socket_path = NULL, *dir = NULL;
+	enum fsd_seccomp seccomp = FSD_SECCOMP_TRUE;
 	int lfd;
 
 	for (int i = 1; i < argc; i++) {
@@ -492,7 +511,13 @@ int main(int argc, char **argv)
 			socket_path = argv[++i];
 		else if (i + 1 < argc && !strcmp(argv[i], "--dir"))
 			dir = argv[++i];
-		else {
+		else if (i + 1 < argc && !strcmp(argv[i], "--seccomp")) {
+			if (fsd_seccomp_parse(argv[++i], &seccomp)) {
+				fprintf(stderr, "wisp-fsd: --seccomp %s: expected true, false or log\n",
+					argv[i]);
+				return 2;
+			}
+		} else {
 			fprintf(stderr, "wisp-fsd: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
 			return 2;
@@ -508,6 +533,9 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	/* from here on only what serving takes (sandbox.c) */
+	if (fsd_seccomp_install(seccomp))
+		return 2;
 	for (;;) {
 		int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -520,3 +548,4 @@ int main(int argc, char **argv)
 		serve(c);
 	}
 }
+#endif

@@ -65,11 +65,15 @@ static uint16_t avail_idx(const struct fsd_vring *q)
 
 int vring_pop(struct fsd_vring *q, const struct fsd_mem *m, struct fsd_chain *c)
 {
-	uint16_t idx = avail_idx(q), head, i;
+	uint16_t idx, head, i;
+	struct vring_desc d;
 	unsigned seen = 0;
 
+	/* a broken ring's pointers may be stale or misaligned (a refused
+	 * vring_map()): not even its index is read */
 	if (q->broken)
 		return -1;
+	idx = avail_idx(q);
 	if (idx == q->last_avail)
 		return 0;
 	/* more entries than the ring holds: the driver is confused */
@@ -77,21 +81,24 @@ int vring_pop(struct fsd_vring *q, const struct fsd_mem *m, struct fsd_chain *c)
 		q->broken = true;
 		return -1;
 	}
-	head = q->avail[2 + q->last_avail % q->num];
+	/* read once: the check below must hold for the value used */
+	head = __atomic_load_n(&q->avail[2 + q->last_avail % q->num], __ATOMIC_RELAXED);
 	if (head >= q->num) {
 		q->broken = true;
 		return -1;
 	}
 	memset(c, 0, offsetof(struct fsd_chain, in));
 	c->head = head;
-	for (i = head;; i = q->desc[i].next) {
-		struct vring_desc d;
+	for (i = head;; i = d.next) {
 		void *p;
 
 		if (i >= q->num || ++seen > q->num || seen > FSD_MAX_SEGS) {
 			q->broken = true;	/* out of range, a loop, or too long */
 			return -1;
 		}
+		/* one read of the guest's descriptor: flags, address, length
+		 * and next all come from this copy, never from guest memory
+		 * again (the guest may change it meanwhile) */
 		memcpy(&d, &q->desc[i], sizeof(d));
 		/* never offered INDIRECT_DESC, so never accepted */
 		if (d.flags & DESC_F_INDIRECT) {
