@@ -50,7 +50,8 @@ static void make_vm(void)
 {
 	char dir[64], kernel[96], vsock_arg[128];
 	const char *argv[] = { "wisp", "--kernel", kernel, "--memory", "size=16M",
-			       "--serial", "null", "--net", "tap=fuzz0,iommu=on",
+			       "--serial", "null", "--console", "null",
+			       "--net", "tap=fuzz0,iommu=on",
 			       "--vsock", vsock_arg, NULL };
 	int fd;
 

@@ -73,7 +73,8 @@ static void make_vm(void)
 	const char *base = access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm";
 	char kernel[96], shared[128], discard[128], f1[96], f2[96];
 	const char *argv[] = { "wisp", "--kernel", kernel, "--memory", "size=16M",
-			       "--serial", "null", "--pmem", shared, "--pmem", discard, NULL };
+			       "--serial", "null", "--console", "null", "--pmem", shared,
+			       "--pmem", discard, NULL };
 
 	snprintf(dir, sizeof(dir), "%s/wisp-fuzz-pmem-XXXXXX", base);
 	if (!mkdtemp(dir))
@@ -134,8 +135,13 @@ static void op_request(struct fuzz_in *in)
 	if (!clean[d]) {
 		/* both devices' queue 0 would share the rings: one at a time */
 		memset(gpa_ptr(&fv.vm.mem, FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
+		/* BAR 0 back where it belongs (a config write may have moved
+		 * it), then a device reset */
+		fake_cfg_write(&fv, s, 0x04, 0, 2);
+		fake_cfg_write(&fv, s, 0x10, (uint32_t)FAKE_BAR(s), 4);
+		fake_cfg_write(&fv, s, 0x14, 0, 4);
 		fake_cfg_write(&fv, s, 0x04, 0x6, 2);
-		fake_mmio(&fv, FAKE_BAR(s) + FAKE_CC_STATUS, 0, 1, true);	/* reset */
+		fake_mmio(&fv, FAKE_BAR(s) + FAKE_CC_STATUS, 0, 1, true);
 		fake_setup_queue(&fv, s, 0, QSIZE);
 		clean[d] = true;
 		clean[!d] = false;
