@@ -5,16 +5,18 @@
  *
  * Each kind's program:
  *     load arch;  arch != this build's arch        -> kill the process
- *     load nr;    for every allowed nr:  nr == it  -> its block
+ *     load nr;    for every listed nr:  nr == it   -> its block
  *     default action (trap, or log)
- * and a block is "allow" for an unconditional rule, else one test per
- * rule on the low 32 bits of an argument, falling to the default.
+ * and a block is "allow" for an unconditional rule, else the tests of
+ * each rule on the low 32 bits of arguments, falling to the default --
+ * or, for a call listed as fatal (SC_KILL), to killing the process.
  */
 #include "core/seccomp.h"
 
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/futex.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "core/term.h"
+#include "core/vcpu.h"
 #include "core/vm.h"
 
 #if defined(__x86_64__)
@@ -47,6 +50,9 @@
 #endif
 #ifndef SECCOMP_RET_LOG
 #define SECCOMP_RET_LOG 0x7ffc0000U
+#endif
+#ifndef SECCOMP_FILTER_FLAG_LOG
+#define SECCOMP_FILTER_FLAG_LOG (1UL << 1)
 #endif
 
 /* BPF_MAXINSNS is 4096; a kind needing more is a bug worth reporting */
@@ -86,11 +92,27 @@ static __thread const char *thread_kind;
 
 /* ------------------------------------------------------ core's own needs */
 
-/* Every thread: memory (malloc), locks, writing to stderr (error
- * lines), its signal mask and handlers (the kick and crash handlers),
- * time, and dying.  No executable mappings. */
+/* futex operations, flags (private, realtime clock) aside: musl's locks,
+ * condition variables and joins wait, wake and requeue; nothing uses
+ * the PI, robust-list or wake-op forms. */
+#define FUTEX_OP_MASK (~(uint32_t)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME))
+#define SC_FUTEX(op) SC_ARG(SYS_futex, 1, FUTEX_OP_MASK, (op))
+/* a signal wisp sends to one of its own threads */
+#define SC_TKILL(sig) SC_ARG(SYS_tkill, 1, SC_ALL, (sig))
+
+/* Every thread: memory (malloc) without executable mappings, locks,
+ * writing to stderr (error lines), its signal mask, time, and dying --
+ * a crash handler (core/term.c) or abort() raising the signal it dies
+ * of on itself.  No rt_sigaction: the SIGSYS reporter and every other
+ * handler are in place before the first filter, and a thread that could
+ * change them could make a refused call survivable; it kills at once. */
 static const struct seccomp_rule common_rules[] = {
-	SC_ALLOW(SYS_futex),
+	SC_FUTEX(FUTEX_WAIT),
+	SC_FUTEX(FUTEX_WAKE),
+	SC_FUTEX(FUTEX_REQUEUE),
+	SC_FUTEX(FUTEX_CMP_REQUEUE),
+	SC_FUTEX(FUTEX_WAIT_BITSET),
+	SC_FUTEX(FUTEX_WAKE_BITSET),
 	SC_ALLOW(SYS_write),
 	SC_ALLOW(SYS_writev),
 	SC_ALLOW(SYS_brk),
@@ -98,20 +120,26 @@ static const struct seccomp_rule common_rules[] = {
 	SC_ARG(SYS_mprotect, 2, PROT_EXEC, 0),
 	SC_ALLOW(SYS_munmap),
 	SC_ALLOW(SYS_mremap),
-	SC_ALLOW(SYS_madvise),
+	/* what malloc gives back (musl's mallocng when CONFIG_SMALL_MALLOC is off) */
+	SC_ARG(SYS_madvise, 2, SC_ALL, MADV_DONTNEED),
+	SC_ARG(SYS_madvise, 2, SC_ALL, MADV_FREE),
 	SC_ALLOW(SYS_rt_sigprocmask),
 	SC_ALLOW(SYS_rt_sigreturn),
-	SC_ALLOW(SYS_rt_sigaction),
-	SC_ALLOW(SYS_sigaltstack),
+	SC_KILL(SYS_rt_sigaction),
 	SC_ALLOW(SYS_gettid),
 	SC_ALLOW(SYS_getpid),
-	SC_ALLOW(SYS_tkill),
-	SC_ALLOW(SYS_tgkill),
+	SC_TKILL(SIGABRT),
+	SC_TKILL(SIGSEGV),
+	SC_TKILL(SIGBUS),
+	SC_TKILL(SIGFPE),
+	SC_TKILL(SIGILL),
 	SC_ALLOW(SYS_clock_gettime),
 	SC_ALLOW(SYS_clock_nanosleep),
 #ifdef SYS_nanosleep
 	SC_ALLOW(SYS_nanosleep),
 #endif
+	/* a sleep or timed wait the kick signal interrupted, resumed */
+	SC_ALLOW(SYS_restart_syscall),
 	SC_ALLOW(SYS_sched_yield),
 	SC_ALLOW(SYS_exit),
 	SC_ALLOW(SYS_exit_group),
@@ -120,9 +148,10 @@ static const struct seccomp_rule common_rules[] = {
 };
 
 /* vCPU threads: KVM_RUN and what exits lead to in core -- interrupts
- * (I/O APIC MSIs, MSI-X routes and their irqfds) and event-loop watches
- * that device code changes (event_mod on DRIVER_OK); register dumps are
- * the arch's to add. */
+ * (I/O APIC MSIs, MSI-X routes and their irqfds), kicks of queues and of
+ * the event loop (eventfd writes), and event-loop watches that device
+ * code changes (event_mod on DRIVER_OK); register dumps are the arch's
+ * to add. */
 static const struct seccomp_rule vcpu_rules[] = {
 	SC_ALLOW(SYS_epoll_ctl),
 	SC_IOCTL(KVM_RUN),
@@ -135,7 +164,8 @@ static const struct seccomp_rule vcpu_rules[] = {
 };
 
 /* The main thread: the event loop, signals, the power-button grace
- * timer, stopping the vCPUs, and tearing down. */
+ * timer, kicking the vCPUs out of KVM_RUN (their signal only), and
+ * tearing down. */
 static const struct seccomp_rule main_rules[] = {
 	SC_ALLOW(SYS_epoll_pwait),
 #ifdef SYS_epoll_wait
@@ -149,6 +179,7 @@ static const struct seccomp_rule main_rules[] = {
 	/* stop signals that arrived as the guest powered off are dropped
 	 * before the signal mask is restored */
 	SC_ALLOW(SYS_rt_sigtimedwait),
+	SC_TKILL(VCPU_KICK_SIGNAL),
 	SC_IOCTL(KVM_SIGNAL_MSI),
 	SC_IOCTL(KVM_SET_GSI_ROUTING),
 	SC_IOCTL(KVM_IRQFD),
@@ -169,11 +200,21 @@ static unsigned add_kind(const char *name)
 	return 1u << sc.nkinds++;
 }
 
+static bool same_rule(const struct seccomp_rule *a, const struct seccomp_rule *b)
+{
+	if (a->nr != b->nr || a->nconds != b->nconds || a->kill != b->kill)
+		return false;
+	for (unsigned c = 0; c < a->nconds; c++)
+		if (a->cond[c].arg != b->cond[c].arg || a->cond[c].mask != b->cond[c].mask ||
+		    a->cond[c].value != b->cond[c].value)
+			return false;
+	return true;
+}
+
 static bool has_rule(const struct kind *k, const struct seccomp_rule *r)
 {
 	for (size_t i = 0; i < k->nrules; i++)
-		if (k->rules[i].nr == r->nr && k->rules[i].arg == r->arg &&
-		    (r->arg < 0 || (k->rules[i].mask == r->mask && k->rules[i].value == r->value)))
+		if (same_rule(&k->rules[i], r))
 			return true;
 	return false;
 }
@@ -289,28 +330,52 @@ static void sort_rules(struct seccomp_rule *r, size_t n)
 	}
 }
 
-/* The block for the rules [first, end), which share one nr: allow when
- * any matches, else the default action. */
-static void emit_conditions(struct prog *p, const struct seccomp_rule *first,
-			    const struct seccomp_rule *end, uint32_t dflt)
+static unsigned cond_len(const struct seccomp_cond *c)
 {
+	return c->mask != SC_ALL ? 3 : 2;	/* load, [and,] compare */
+}
+
+/* One rule: each condition falls through when it holds and jumps past
+ * the rule's "allow" when it does not. */
+static void emit_rule(struct prog *p, const struct seccomp_rule *r)
+{
+	for (unsigned c = 0; c < r->nconds; c++) {
+		const struct seccomp_cond *x = &r->cond[c];
+		unsigned skip = 1;	/* the return below */
+
+		for (unsigned d = c + 1; d < r->nconds; d++)
+			skip += cond_len(&r->cond[d]);
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(x->arg));
+		if (x->mask != SC_ALL)
+			emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, x->mask);
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)skip, x->value);
+	}
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+}
+
+/* The block for the rules [first, end), which share one nr: allow when
+ * any matches, else the kill action for a call listed as fatal, else
+ * the default action. */
+static void emit_conditions(struct prog *p, const struct seccomp_rule *first,
+			    const struct seccomp_rule *end, uint32_t dflt, uint32_t fatal)
+{
+	uint32_t otherwise = dflt;
+
 	for (const struct seccomp_rule *r = first; r < end; r++) {
-		if (r->arg < 0) {
+		if (r->kill)
+			otherwise = fatal;
+		else if (!r->nconds) {
 			emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 			return;
 		}
 	}
-	for (const struct seccomp_rule *r = first; r < end; r++) {
-		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(r->arg));
-		if (r->mask != 0xffffffffu)
-			emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, r->mask);
-		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, r->value);
-		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
-	}
-	emit(p, BPF_RET | BPF_K, 0, 0, dflt);
+	for (const struct seccomp_rule *r = first; r < end; r++)
+		if (!r->kill)
+			emit_rule(p, r);
+	emit(p, BPF_RET | BPF_K, 0, 0, otherwise);
 }
 
-static int build(struct kind *k, uint32_t dflt)
+static int build(struct kind *k, uint32_t dflt, uint32_t fatal)
 {
 	struct prog *p = calloc(1, sizeof(*p));
 	struct seccomp_rule *r = k->rules;
@@ -333,7 +398,7 @@ static int build(struct kind *k, uint32_t dflt)
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, (uint32_t)r[i].nr);
 		ja = p->len;
 		emit(p, BPF_JMP | BPF_JA, 0, 0, 0);
-		emit_conditions(p, &r[i], &r[j], dflt);
+		emit_conditions(p, &r[i], &r[j], dflt, fatal);
 		if (!p->overflow)
 			p->insn[ja].k = (uint32_t)(p->len - ja - 1);
 		/* every block ends in a return, so A needs no reloading */
@@ -376,6 +441,8 @@ static int build(struct kind *k, uint32_t dflt)
 	N(shutdown) N(fcntl) N(prctl) N(seccomp) N(getrandom) N(msync)		\
 	N(newfstatat) N(fstat) N(lseek) N(dup3) N(pipe2) N(wait4)		\
 	N(clone3) N(memfd_create) N(ftruncate) N(statx) N(faccessat)		\
+	N(futex) N(madvise) N(tkill) N(tgkill) N(rt_sigaction) N(setsockopt)	\
+	N(getsockopt) N(mremap)							\
 	LEGACY_SYSCALLS(N)
 
 #define SYSCALL_NR(x) SYS_##x,
@@ -441,7 +508,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 
 int seccomp_seal(void)
 {
-	uint32_t dflt;
+	uint32_t dflt, fatal;
 	int ret = 0;
 
 	pthread_mutex_lock(&sc.lock);
@@ -450,8 +517,9 @@ int seccomp_seal(void)
 		return 0;
 	}
 	dflt = sc.mode == SECCOMP_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_TRAP;
+	fatal = sc.mode == SECCOMP_LOG ? SECCOMP_RET_LOG : SECCOMP_RET_KILL_PROCESS;
 	for (unsigned i = 0; i < sc.nkinds && !ret; i++)
-		ret = build(&sc.kind[i], dflt);
+		ret = build(&sc.kind[i], dflt, fatal);
 	if (!ret && sc.mode == SECCOMP_ON) {
 		struct sigaction sa = {
 			.sa_sigaction = on_sigsys,
@@ -471,9 +539,23 @@ int seccomp_seal(void)
 	return ret;
 }
 
+/* With SECCOMP_FILTER_FLAG_LOG the kernel logs the refused calls that
+ * trap too (audit / dmesg), not only the one-line report; kernels before
+ * 4.14 lack the flag and get the filter without it. */
+static int install(struct sock_fprog *fprog, bool log_traps)
+{
+	if (log_traps && !syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG,
+				  fprog))
+		return 0;
+	if (log_traps && errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, fprog);
+}
+
 int seccomp_enter(unsigned kind)
 {
 	struct sock_fprog fprog;
+	bool log_traps;
 	unsigned i;
 
 	pthread_mutex_lock(&sc.lock);
@@ -493,10 +575,10 @@ int seccomp_enter(unsigned kind)
 	fprog.len = sc.kind[i].len;
 	fprog.filter = sc.kind[i].prog;
 	thread_kind = sc.kind[i].name;
+	log_traps = sc.mode == SECCOMP_ON;
 	pthread_mutex_unlock(&sc.lock);
 	/* without no_new_privs an unprivileged process may not filter */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
-	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog)) {
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) || install(&fprog, log_traps)) {
 		wisp_err("seccomp: cannot install the %s threads' filter: %s", thread_kind,
 			 strerror(errno));
 		return -1;

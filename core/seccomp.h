@@ -6,10 +6,11 @@
  * Kinds: the vCPU threads, the main thread (the event loop), and any
  * kind a device adds for its own threads (virtio-blk's I/O workers).
  * Core knows what its own code needs; every device adds what its code
- * needs at create() time with seccomp_allow(), naming the kinds it runs
- * on -- a device's bus handlers run on vCPU threads and its queue and
- * back-end handlers on the main thread (or on a vCPU thread when an
- * ioeventfd is missing), hence SECCOMP_DEVICE for both.  Nothing here
+ * needs at create() time with seccomp_allow(), naming the kinds that
+ * make each call -- a device's bus handlers run on vCPU threads, its
+ * queue and back-end handlers on the main thread's event loop (a kick
+ * that misses its ioeventfd is passed to the loop through the queue's
+ * eventfd, so queue handlers never run on a vCPU thread).  Nothing here
  * names a device.
  *
  * The filters go on after set-up, before the guest runs: vm_main() seals
@@ -23,38 +24,58 @@
  *
  * --seccomp true: a disallowed call prints one line naming the thread
  * kind, the system call number and name (and the ioctl number) and the
- * process dies of SIGSYS.  --seccomp log: the kernel logs the call
- * (dmesg / audit log) and lets it through.  See docs/security.md.
+ * process dies of SIGSYS; the kernel logs it too.  rt_sigaction, which
+ * could replace the handler that prints the line, kills the process at
+ * once (SECCOMP_RET_KILL_PROCESS).  --seccomp log: the kernel logs the
+ * call (dmesg / audit log) and lets it through.  See docs/security.md.
  */
 #ifndef WISP_CORE_SECCOMP_H
 #define WISP_CORE_SECCOMP_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 
 #include "core/config.h"
 
-/* Thread kinds are bits, so one call can allow a rule for several. */
+/* Thread kinds are bits, so one call can allow a rule for several.  A
+ * device allows each call only on the kinds that make it: its bus
+ * handlers (register accesses, status writes, resets) run on vCPU
+ * threads, its queue and back-end handlers on the main thread. */
 #define SECCOMP_VCPU (1u << 0)
 #define SECCOMP_MAIN (1u << 1)
-#define SECCOMP_DEVICE (SECCOMP_VCPU | SECCOMP_MAIN)
+#define SECCOMP_BOTH (SECCOMP_VCPU | SECCOMP_MAIN)
 #define SECCOMP_MAX_KINDS 16
 
-/* One allowed call: system call nr, optionally only when the low 32
- * bits of argument `arg`, masked, equal `value` (arg < 0: any). */
-struct seccomp_rule {
-	int nr;
-	int arg;
+/* One rule for system call nr: allowed when every condition holds, a
+ * condition being "the low 32 bits of argument `arg`, masked, equal
+ * `value`" (no conditions: any arguments).  Rules for one nr are tried
+ * in turn.  A `kill` rule instead names a call that must never be made
+ * once the filter is on: the process dies at once, no handler runs. */
+struct seccomp_cond {
+	unsigned char arg;
 	uint32_t mask;
 	uint32_t value;
 };
 
-#define SC_ALLOW(n) { .nr = (n), .arg = -1 }
-#define SC_ARG(n, i, m, v) { .nr = (n), .arg = (i), .mask = (m), .value = (v) }
+struct seccomp_rule {
+	int nr;
+	unsigned char nconds;
+	bool kill;
+	struct seccomp_cond cond[2];
+};
+
+#define SC_ALL 0xffffffffu
+#define SC_ALLOW(n) { .nr = (n) }
+#define SC_ARG(n, i, m, v) { .nr = (n), .nconds = 1, .cond = { { (i), (m), (v) } } }
+/* both conditions: argument i masked is v, and argument j masked is w */
+#define SC_ARG2(n, i, m, v, j, mj, w)						\
+	{ .nr = (n), .nconds = 2, .cond = { { (i), (m), (v) }, { (j), (mj), (w) } } }
+#define SC_KILL(n) { .nr = (n), .kill = true }
 /* ioctl(fd, req, ...): the kernel reads req as 32 bits, and so do we */
-#define SC_IOCTL(req) SC_ARG(SYS_ioctl, 1, 0xffffffffu, (uint32_t)(req))
+#define SC_IOCTL(req) SC_ARG(SYS_ioctl, 1, SC_ALL, (uint32_t)(req))
 
 #define SC_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -23,11 +23,13 @@ bool term_is_raw(void)
 	return raw_fd >= 0;
 }
 
-/* A crash must not leave the user's shell in raw mode. */
+/* A crash must not leave the user's shell in raw mode.  SA_RESETHAND
+ * has put the default action back already (a filtered thread may not
+ * call rt_sigaction), and the signal raised again here is delivered with
+ * it once the handler returns. */
 static void restore_and_reraise(int sig)
 {
 	term_restore();
-	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
@@ -47,7 +49,12 @@ int term_raw(int fd)
 		return -1;
 	raw_fd = fd;
 	atexit(term_restore);
-	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
-		signal(fatal[i], restore_and_reraise);
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		struct sigaction sa = { .sa_handler = restore_and_reraise,
+					.sa_flags = SA_RESETHAND | SA_RESTART };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(fatal[i], &sa, NULL);
+	}
 	return 0;
 }

@@ -16,8 +16,6 @@
 #include "core/timeline.h"
 #include "core/vm.h"
 
-#define KICK_SIGNAL SIGUSR1
-
 static void kick_handler(int sig)
 {
 	(void)sig;	/* only here to make KVM_RUN return EINTR */
@@ -149,7 +147,7 @@ static void *vcpu_thread(void *arg)
 	int ret;
 
 	sigemptyset(&kick);
-	sigaddset(&kick, KICK_SIGNAL);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	if (seccomp_enter(SECCOMP_VCPU))
 		vm_stop(v->vm, VM_STOP_ERROR);
@@ -184,7 +182,7 @@ int vcpus_start(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_handler };
 
 	sigemptyset(&sa.sa_mask);
-	sigaction(KICK_SIGNAL, &sa, NULL);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		int err = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread,
 					 &vm->vcpus[i]);
@@ -209,7 +207,7 @@ void vcpus_stop(struct vm *vm)
 			continue;
 		/* immediate_exit covers a vCPU between checks and KVM_RUN */
 		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, KICK_SIGNAL);
+		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpus[i].started)
@@ -230,7 +228,7 @@ void vcpus_report(struct vm *vm)
 		/* its registers, from its own thread once it leaves KVM_RUN */
 		if (v->started) {
 			atomic_store(&v->dump_requested, true);
-			pthread_kill(v->thread, KICK_SIGNAL);
+			pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 		}
 	}
 }

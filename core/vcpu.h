@@ -4,7 +4,13 @@
 #ifndef WISP_CORE_VCPU_H
 #define WISP_CORE_VCPU_H
 
+#include <signal.h>
+
 struct vm;
+
+/* Kicks a vCPU thread out of KVM_RUN; the only signal the main thread
+ * may send once filtered (core/seccomp.c). */
+#define VCPU_KICK_SIGNAL SIGUSR1
 
 int vcpus_create(struct vm *vm);	/* KVM vCPUs, arch_vcpu_init */
 int vcpus_start(struct vm *vm);		/* one thread each */

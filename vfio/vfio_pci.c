@@ -959,29 +959,64 @@ static void vfio_pci_header(struct vfio_pci *v)
 	}
 }
 
-/* What a passed-through device does once the guest runs: config space and
- * trapped BAR accesses (pread/pwrite on the device), MSI/MSI-X/INTx
- * changes, BARs the guest moves (KVM memory slots), parking eventfds for
- * masked vectors, and the reset at exit. */
-static const struct seccomp_rule vfio_pci_seccomp[] = {
-	SC_ALLOW(SYS_pread64),
-	SC_ALLOW(SYS_pwrite64),
+/* What a passed-through device does once the guest runs, all of it on
+ * vCPU threads (the guest's config and BAR accesses): MSI/MSI-X/INTx
+ * changes (VFIO's and KVM's interrupt set-up, parking eventfds for
+ * masked vectors, watched by the VFIO interrupt thread), and BARs the
+ * guest moves (KVM memory slots).  Config space and trapped BAR accesses
+ * are pread/pwrite on the device's own descriptor (vfio_pci_allow_io).
+ * The INTx unmask timer is the interrupt thread's. */
+static const struct seccomp_rule vfio_pci_vcpu_seccomp[] = {
 	SC_ALLOW(SYS_eventfd2),
 	SC_ALLOW(SYS_epoll_ctl),
 	SC_ALLOW(SYS_read),
 	SC_ALLOW(SYS_close),
-	SC_ALLOW(SYS_timerfd_settime),
 	SC_IOCTL(VFIO_DEVICE_SET_IRQS),
-	SC_IOCTL(VFIO_DEVICE_RESET),
 	SC_IOCTL(KVM_SET_USER_MEMORY_REGION),
 };
 
-/* iommu=on: the guest's virtio-iommu requests (event loop; a reset on a
- * vCPU thread) map and unmap in the device's container. */
-static const struct seccomp_rule vfio_dma_seccomp[] = {
+/* The main thread, at exit (vfio_pci_release): interrupts off, the
+ * device reset, its BARs unmapped. */
+static const struct seccomp_rule vfio_pci_main_seccomp[] = {
+	SC_IOCTL(VFIO_DEVICE_SET_IRQS),
+	SC_IOCTL(VFIO_DEVICE_RESET),
+	SC_ALLOW(SYS_close),
+};
+
+/* iommu=on: the guest's virtio-iommu requests (the event loop) map and
+ * unmap in the device's container; its reset (a vCPU thread) unmaps. */
+static const struct seccomp_rule vfio_dma_main_seccomp[] = {
 	SC_IOCTL(VFIO_IOMMU_MAP_DMA),
 	SC_IOCTL(VFIO_IOMMU_UNMAP_DMA),
 };
+
+static const struct seccomp_rule vfio_dma_vcpu_seccomp[] = {
+	SC_IOCTL(VFIO_IOMMU_UNMAP_DMA),
+};
+
+static int vfio_pci_allow(bool iommu)
+{
+	if (seccomp_allow(SECCOMP_VCPU, vfio_pci_vcpu_seccomp, SC_COUNT(vfio_pci_vcpu_seccomp)) ||
+	    seccomp_allow(SECCOMP_MAIN, vfio_pci_main_seccomp, SC_COUNT(vfio_pci_main_seccomp)))
+		return -1;
+	if (!iommu)
+		return 0;
+	if (seccomp_allow(SECCOMP_MAIN, vfio_dma_main_seccomp, SC_COUNT(vfio_dma_main_seccomp)))
+		return -1;
+	return seccomp_allow(SECCOMP_VCPU, vfio_dma_vcpu_seccomp, SC_COUNT(vfio_dma_vcpu_seccomp));
+}
+
+/* A vCPU thread may read and write this device's regions (config space,
+ * trapped BARs) and no other file. */
+static int vfio_pci_allow_io(int fd)
+{
+	const struct seccomp_rule io[] = {
+		SC_ARG(SYS_pread64, 0, SC_ALL, (uint32_t)fd),
+		SC_ARG(SYS_pwrite64, 0, SC_ALL, (uint32_t)fd),
+	};
+
+	return seccomp_allow(SECCOMP_VCPU, io, SC_COUNT(io));
+}
 
 /* iommu=on, once the function has its place on the bus: an endpoint of
  * the VM's IOMMU whose mappings drive the device's container. */
@@ -1015,8 +1050,7 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 			 (unsigned long long)c->pci_segment);
 		return EXIT_USAGE;
 	}
-	if (seccomp_allow(SECCOMP_DEVICE, vfio_pci_seccomp, SC_COUNT(vfio_pci_seccomp)) ||
-	    vfio_irq_start())
+	if (vfio_pci_allow(c->iommu) || vfio_irq_start())
 		return -1;
 	/* lives as long as the VM, and past it: reset at exit */
 	v = calloc(1, sizeof(*v));
@@ -1032,12 +1066,13 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	snprintf(v->name, sizeof(v->name), "vfio %s", c->host.bdf);
 	/* a group or device another process holds, or RAM that cannot be
 	 * locked for DMA: what the user asked for cannot be done */
-	if (c->iommu &&
-	    seccomp_allow(SECCOMP_DEVICE, vfio_dma_seccomp, SC_COUNT(vfio_dma_seccomp)))
-		return -1;
 	v->fd = vfio_open_device(vm, &c->host, c->iommu ? &v->dma : NULL);
 	if (v->fd < 0)
 		return EXIT_USAGE;
+	if (vfio_pci_allow_io(v->fd)) {
+		close(v->fd);
+		return -1;
+	}
 	if (dev_ioctl(v->fd, VFIO_DEVICE_GET_INFO, &info) || !(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
 		wisp_err("%s: not a VFIO PCI device", v->name);
 		close(v->fd);

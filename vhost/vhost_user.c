@@ -1026,23 +1026,31 @@ static const char *socket_problem(const char *path, char *buf, size_t len)
 	return NULL;
 }
 
-/* What the front end does once the guest runs, on the vCPU threads (the
- * guest's status and queue writes start and stop the back-end) and on the
- * main thread (replies, hang-ups, reconnecting). */
+/* What the front end does once the guest runs.  On a vCPU thread and on
+ * the main thread: the guest's status writes start and stop the back-end
+ * (requests and replies on the connected socket, each reply's deadline
+ * as the socket's receive timeout, the inflight descriptor passed on), and a
+ * back-end that fails there is dropped (its socket closed and unwatched,
+ * the reconnect timer armed).  On the main thread only: reconnecting,
+ * which makes a new socket (AF_UNIX), connects it and makes it blocking
+ * again.  The eventfds and the timer are made at set-up. */
 static const struct seccomp_rule vhost_user_seccomp[] = {
 	SC_ALLOW(SYS_sendmsg),
 	SC_ALLOW(SYS_recvmsg),
-	SC_ARG(SYS_socket, 0, 0xffffffffu, AF_UNIX),
-	SC_ALLOW(SYS_connect),
-	SC_ALLOW(SYS_setsockopt),
-	SC_ALLOW(SYS_getsockopt),
-	SC_ALLOW(SYS_fcntl),
+	SC_ARG2(SYS_setsockopt, 1, SC_ALL, SOL_SOCKET, 2, SC_ALL, SO_RCVTIMEO),
+	SC_ARG2(SYS_getsockopt, 1, SC_ALL, SOL_SOCKET, 2, SC_ALL, SO_RCVTIMEO),
 	SC_ALLOW(SYS_close),
 	SC_ALLOW(SYS_read),
-	SC_ALLOW(SYS_eventfd2),
-	SC_ALLOW(SYS_timerfd_create),
 	SC_ALLOW(SYS_timerfd_settime),
 	SC_ALLOW(SYS_epoll_ctl),
+};
+
+static const struct seccomp_rule vhost_user_connect_seccomp[] = {
+	SC_ARG(SYS_socket, 0, SC_ALL, AF_UNIX),
+	SC_ALLOW(SYS_connect),
+	SC_ARG2(SYS_setsockopt, 1, SC_ALL, SOL_SOCKET, 2, SC_ALL, SO_SNDTIMEO),
+	SC_ARG(SYS_fcntl, 1, SC_ALL, F_GETFL),
+	SC_ARG(SYS_fcntl, 1, SC_ALL, F_SETFL),
 };
 
 int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
@@ -1071,7 +1079,9 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	}
 	if (p->config_len > VU_MAX_CONFIG || p->nqueues + p->local_queues > VIRTIO_MAX_QUEUES ||
 	    p->initially_enabled > p->nqueues ||
-	    seccomp_allow(SECCOMP_DEVICE, vhost_user_seccomp, SC_COUNT(vhost_user_seccomp)))
+	    seccomp_allow(SECCOMP_BOTH, vhost_user_seccomp, SC_COUNT(vhost_user_seccomp)) ||
+	    seccomp_allow(SECCOMP_MAIN, vhost_user_connect_seccomp,
+			  SC_COUNT(vhost_user_connect_seccomp)))
 		return -1;
 	problem = socket_problem(p->socket, buf, sizeof(buf));
 	if (problem) {

@@ -507,11 +507,15 @@ static int open_taps(struct net *n, const struct net_config *c)
 	return 0;
 }
 
-/* frames to and from the TAP queues; offloads follow the guest's
- * features when it sets DRIVER_OK (a vCPU thread) */
-static const struct seccomp_rule net_seccomp[] = {
+/* The event loop: frames to and from the TAP queues.  A vCPU thread:
+ * the offloads follow the guest's features when it sets DRIVER_OK.  The
+ * AF_INET socket that configures a TAP wisp created is set-up only. */
+static const struct seccomp_rule net_main_seccomp[] = {
 	SC_ALLOW(SYS_read),
 	SC_ALLOW(SYS_writev),
+};
+
+static const struct seccomp_rule net_vcpu_seccomp[] = {
 	SC_IOCTL(TUNSETOFFLOAD),
 };
 
@@ -569,7 +573,8 @@ static int net_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
 	info.pci_segment = (uint16_t)c->pci_segment;
-	if (seccomp_allow(SECCOMP_DEVICE, net_seccomp, SC_COUNT(net_seccomp)))
+	if (seccomp_allow(SECCOMP_MAIN, net_main_seccomp, SC_COUNT(net_main_seccomp)) ||
+	    seccomp_allow(SECCOMP_VCPU, net_vcpu_seccomp, SC_COUNT(net_vcpu_seccomp)))
 		return -1;
 	/* every chain is popped, used and pushed within one event-loop
 	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */

@@ -133,7 +133,7 @@ static const struct virtio_ops pmem_ops = {
 	.queue_notify = pmem_notify,
 };
 
-/* FLUSH */
+/* the event loop: FLUSH */
 static const struct seccomp_rule pmem_seccomp[] = {
 	SC_ALLOW(SYS_fdatasync),
 };
@@ -176,7 +176,7 @@ static int pmem_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(p->cfg);
 	info.priv = p;
 	info.pci_segment = (uint16_t)c->pci_segment;
-	if (seccomp_allow(SECCOMP_DEVICE, pmem_seccomp, SC_COUNT(pmem_seccomp)))
+	if (seccomp_allow(SECCOMP_MAIN, pmem_seccomp, SC_COUNT(pmem_seccomp)))
 		return -1;
 	return virtio_pci_create(vm, &p->vdev, &info);
 }

@@ -109,7 +109,8 @@ static const struct virtio_ops rng_ops = {
 	.queue_notify = rng_notify,
 };
 
-/* the entropy source, read straight into the guest's buffers */
+/* the event loop: the entropy source, read straight into the guest's
+ * buffers */
 static const struct seccomp_rule rng_seccomp[] = {
 	SC_ALLOW(SYS_readv),
 };
@@ -136,7 +137,7 @@ static int rng_create(struct vm *vm, const void *config)
 		wisp_err("--rng: %s", err.msg);
 		return -1;
 	}
-	if (seccomp_allow(SECCOMP_DEVICE, rng_seccomp, SC_COUNT(rng_seccomp)))
+	if (seccomp_allow(SECCOMP_MAIN, rng_seccomp, SC_COUNT(rng_seccomp)))
 		return -1;
 	return virtio_pci_create(vm, &r->vdev, &info);
 }

@@ -119,7 +119,7 @@ static void bar_moved(struct pci_function *fn, unsigned bar)
 		set_kick_ioeventfd(d, q, base ? base + BAR_NOTIFY + q * NOTIFY_MULTIPLIER : 0);
 }
 
-static void kick(struct virtio_dev *d, unsigned q)
+void virtio_kick(struct virtio_dev *d, unsigned q)
 {
 	uint64_t one = 1;
 
@@ -348,7 +348,7 @@ static void bar_access(struct virtio_dev *d, uint64_t off, void *data, unsigned 
 	if (off >= BAR_NOTIFY && off < BAR_NOTIFY + (uint64_t)d->nqueues * NOTIFY_MULTIPLIER) {
 		/* a kick that missed the ioeventfd (odd width, no ioeventfd) */
 		if (write)
-			kick(d, (unsigned)((off - BAR_NOTIFY) / NOTIFY_MULTIPLIER));
+			virtio_kick(d, (unsigned)((off - BAR_NOTIFY) / NOTIFY_MULTIPLIER));
 		return;
 	}
 	virtio_lock(d);
@@ -461,7 +461,7 @@ static void pci_cfg_written(struct pci_function *fn, unsigned off, unsigned len)
 		/* bus mastering (back) on: look at the queues again */
 		for (unsigned q = 0; q < d->nqueues; q++)
 			if (d->queue[q].enabled)
-				kick(d, q);
+				virtio_kick(d, q);
 	}
 	if (!pci_cfg_window(d, off, len, &bar_off, &bar_len))
 		return;
@@ -487,7 +487,8 @@ static void add_pci_cfg_cap(struct virtio_dev *d)
 }
 
 /* A BAR move (a config write on a vCPU thread) moves the queues'
- * ioeventfds; a queue without one is served on the vCPU thread. */
+ * ioeventfds; a kick that misses them is an eventfd write (core's
+ * vCPU rules), served by the event loop like any other. */
 static const struct seccomp_rule virtio_pci_seccomp[] = {
 	SC_IOCTL(KVM_IOEVENTFD),
 };

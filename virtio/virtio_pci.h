@@ -146,6 +146,10 @@ void virtio_unlock(struct virtio_dev *d);
 /* After pushing used buffers on queue q (lock held): interrupts the
  * driver if it wants one. */
 void virtio_queue_interrupt(struct virtio_dev *d, unsigned q);
+/* Has the event loop call queue_notify() for queue q, as a kick from the
+ * driver does: work a vCPU thread should not do itself (its filter does
+ * not allow the device's I/O calls) is handed over this way. */
+void virtio_kick(struct virtio_dev *d, unsigned q);
 /* Device config changed (lock held). */
 void virtio_config_changed(struct virtio_dev *d);
 /* The guest broke a queue (lock held): NEEDS_RESET and tell it. */

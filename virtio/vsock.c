@@ -155,6 +155,8 @@ struct vsock {
 	uint64_t cfg_cid;		/* config space: le64 guest_cid */
 	uint64_t cid;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* its last component */
+	int dirfd;			/* its directory, O_PATH */
 	int listen_fd, epfd;
 	bool bound;			/* path is ours to unlink */
 	unsigned nconns;
@@ -1028,9 +1030,13 @@ static void vsock_notify(struct virtio_dev *d, unsigned qi)
 	rx_pump(v);
 }
 
+/* vCPU thread (DRIVER_OK): what is owed to the guest already (host
+ * connections made before the driver was ready) is sent by the event
+ * loop, as after a kick of the receive queue, so that vCPU threads need
+ * none of the socket calls. */
 static void vsock_activate(struct virtio_dev *d)
 {
-	rx_pump(d->priv);
+	virtio_kick(d, RX_QUEUE);
 }
 
 static void drop_all(struct vsock *v)
@@ -1054,6 +1060,36 @@ static const struct virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 };
 
+/* The socket file is removed at exit by the main thread, under its
+ * filter: unlinkat() in the directory held open here, the only one that
+ * filter lets it unlink in (no unlink on any path). */
+static int open_socket_dir(struct vsock *v, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[sizeof(v->path)];
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	snprintf(v->name, sizeof(v->name), "%s", slash ? slash + 1 : path);
+	v->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (v->dirfd < 0) {
+		wisp_err("--vsock: cannot open the directory of '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_socket(struct vsock *v)
+{
+	if (v->bound)
+		unlinkat(v->dirfd, v->name, 0);
+	v->bound = false;
+}
+
 static int vsock_open(struct vsock *v, uint64_t cid, const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -1063,8 +1099,10 @@ static int vsock_open(struct vsock *v, uint64_t cid, const char *path)
 	v->cid = cid;
 	v->cfg_cid = cid;	/* little-endian hosts only */
 	v->next_port = LOCAL_PORT_BASE;
-	v->listen_fd = v->epfd = -1;
+	v->listen_fd = v->epfd = v->dirfd = -1;
 	snprintf(v->path, sizeof(v->path), "%s", path);
+	if (open_socket_dir(v, path))
+		return -1;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
 		unlink(path);	/* stale: checked at parse time */
@@ -1087,24 +1125,25 @@ static void vsock_close(struct vsock *v)
 	drop_all(v);
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
-	if (v->bound)
-		unlink(v->path);
-	v->bound = false;
+	remove_socket(v);
+	if (v->dirfd >= 0)
+		close(v->dirfd);
 	if (v->epfd >= 0)
 		close(v->epfd);
-	v->listen_fd = v->epfd = -1;
+	v->listen_fd = v->epfd = v->dirfd = -1;
 }
 
+/* exit() runs on the main thread, under its filter */
 static void vsock_atexit(void)
 {
-	if (vsock_state.bound)
-		unlink(vsock_state.path);
+	remove_socket(&vsock_state);
 }
 
-/* Host connections come in on the listening socket; guest connections
- * go out to Unix sockets (AF_UNIX only); data moves with send, sendmsg,
- * recv and readv; a reset (a vCPU thread) closes them all; the socket
- * file is removed at exit. */
+/* The event loop: host connections come in on the listening socket;
+ * guest connections go out to Unix sockets (AF_UNIX only); data moves
+ * with send, sendmsg, recv and readv.  A reset (a vCPU thread) closes
+ * every connection: epoll_ctl and close, core's vCPU rules.  The socket
+ * file is removed at exit (unlinkat, allowed below for its directory). */
 static const struct seccomp_rule vsock_seccomp[] = {
 	SC_ALLOW(SYS_accept4),
 	SC_ARG(SYS_socket, 0, 0xffffffffu, AF_UNIX),
@@ -1121,11 +1160,18 @@ static const struct seccomp_rule vsock_seccomp[] = {
 #ifdef SYS_epoll_wait
 	SC_ALLOW(SYS_epoll_wait),
 #endif
-#ifdef SYS_unlink
-	SC_ALLOW(SYS_unlink),
-#endif
-	SC_ALLOW(SYS_unlinkat),
 };
+
+static int vsock_allow(const struct vsock *v)
+{
+	const struct seccomp_rule unlink_socket[] = {
+		SC_ARG2(SYS_unlinkat, 0, SC_ALL, (uint32_t)v->dirfd, 2, SC_ALL, 0),
+	};
+
+	if (seccomp_allow(SECCOMP_MAIN, vsock_seccomp, SC_COUNT(vsock_seccomp)))
+		return -1;
+	return seccomp_allow(SECCOMP_MAIN, unlink_socket, SC_COUNT(unlink_socket));
+}
 
 static int vsock_create(struct vm *vm, const void *config)
 {
@@ -1149,7 +1195,7 @@ static int vsock_create(struct vm *vm, const void *config)
 		vsock_close(v);
 		return -1;
 	}
-	if (seccomp_allow(SECCOMP_DEVICE, vsock_seccomp, SC_COUNT(vsock_seccomp)))
+	if (vsock_allow(v))
 		return -1;
 	atexit(vsock_atexit);
 	if (event_add(vm->loop, v->epfd, EPOLLIN, on_events, v)) {

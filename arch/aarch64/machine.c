@@ -34,15 +34,20 @@ static struct kvm_vcpu_init preferred;
 
 /* What threads do here beyond core's needs once the guest runs: wired
  * interrupts (PL011, PL031, PL061) go to the in-kernel GIC from whichever
- * thread raises them, and vCPUs dump their registers when the VM fails. */
-static const struct seccomp_rule arm_seccomp[] = {
+ * thread raises them (a register write, or input and timers in the event
+ * loop), and vCPUs dump their own registers when the VM fails. */
+static const struct seccomp_rule arm_irq_seccomp[] = {
 	SC_IOCTL(KVM_IRQ_LINE),
+};
+
+static const struct seccomp_rule arm_vcpu_seccomp[] = {
 	SC_IOCTL(KVM_GET_ONE_REG),
 };
 
 int arch_vm_init(struct vm *vm)
 {
-	if (seccomp_allow(SECCOMP_DEVICE, arm_seccomp, SC_COUNT(arm_seccomp)))
+	if (seccomp_allow(SECCOMP_BOTH, arm_irq_seccomp, SC_COUNT(arm_irq_seccomp)) ||
+	    seccomp_allow(SECCOMP_VCPU, arm_vcpu_seccomp, SC_COUNT(arm_vcpu_seccomp)))
 		return -1;
 	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_PSCI_0_2) <= 0) {
 		wisp_err("this host's KVM has no PSCI 0.2 (KVM_CAP_ARM_PSCI_0_2)");
