@@ -201,7 +201,7 @@ $(O)/wisp.debug: $(wisp-objs)
 
 $(O)/wisp: $(O)/wisp.debug
 	@$(if $(Q),echo "  STRIP   $@")
-	$(Q)$(STRIP) -o $@ $<
+	$(Q)$(STRIP) -R .comment -o $@ $<
 
 all: $(O)/wisp
 

@@ -272,4 +272,37 @@ void *realloc(void *p, size_t n)
 {
 	return wisp_realloc(p, n);
 }
+
+/* atexit() too: musl's keeps its first 32 handlers in place but links
+ * its own small allocator for the 33rd (through calloc), about 1 KiB
+ * that would sit beside this one unused.  wisp registers a handful, so
+ * a fixed table does; exit() runs them through the destructor below, in
+ * reverse order of registration as C requires, before musl's own exit
+ * work (which this table does not need). */
+#define AT_EXIT_MAX 32
+
+static struct {
+	void (*fn[AT_EXIT_MAX])(void);
+	unsigned n;
+} at_exit;
+
+int atexit(void (*fn)(void))
+{
+	int ret = -1;
+
+	pthread_mutex_lock(&heap.lock);
+	if (at_exit.n < AT_EXIT_MAX) {
+		at_exit.fn[at_exit.n++] = fn;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&heap.lock);
+	return ret;
+}
+
+__attribute__((destructor)) static void run_at_exit(void)
+{
+	/* a handler that calls exit() again lands here with the rest */
+	while (at_exit.n)
+		at_exit.fn[--at_exit.n]();
+}
 #endif

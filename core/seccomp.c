@@ -202,11 +202,11 @@ static unsigned add_kind(const char *name)
 
 static bool same_rule(const struct seccomp_rule *a, const struct seccomp_rule *b)
 {
-	if (a->nr != b->nr || a->nconds != b->nconds || a->kill != b->kill)
+	if (a->nr != b->nr || a->nconds != b->nconds || a->kill != b->kill ||
+	    a->arg0 != b->arg0 || (a->nconds > 1 && a->arg1 != b->arg1))
 		return false;
 	for (unsigned c = 0; c < a->nconds; c++)
-		if (a->cond[c].arg != b->cond[c].arg || a->cond[c].mask != b->cond[c].mask ||
-		    a->cond[c].value != b->cond[c].value)
+		if (a->cond[c].mask != b->cond[c].mask || a->cond[c].value != b->cond[c].value)
 			return false;
 	return true;
 }
@@ -345,7 +345,7 @@ static void emit_rule(struct prog *p, const struct seccomp_rule *r)
 
 		for (unsigned d = c + 1; d < r->nconds; d++)
 			skip += cond_len(&r->cond[d]);
-		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(x->arg));
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, ARG_LO(c ? r->arg1 : r->arg0));
 		if (x->mask != SC_ALL)
 			emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, x->mask);
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, (uint8_t)skip, x->value);

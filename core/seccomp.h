@@ -55,24 +55,27 @@
  * in turn.  A `kill` rule instead names a call that must never be made
  * once the filter is on: the process dies at once, no handler runs. */
 struct seccomp_cond {
-	unsigned char arg;
 	uint32_t mask;
 	uint32_t value;
 };
 
+/* 20 bytes: every device's rules are tables in the binary, and the tiny
+ * one counts its bytes */
 struct seccomp_rule {
-	int nr;
-	unsigned char nconds;
-	bool kill;
+	uint16_t nr;
+	uint8_t nconds;
+	uint8_t kill : 1;
+	uint8_t arg0 : 3;	/* the argument cond[0] tests */
+	uint8_t arg1 : 3;	/* the argument cond[1] tests */
 	struct seccomp_cond cond[2];
 };
 
 #define SC_ALL 0xffffffffu
 #define SC_ALLOW(n) { .nr = (n) }
-#define SC_ARG(n, i, m, v) { .nr = (n), .nconds = 1, .cond = { { (i), (m), (v) } } }
+#define SC_ARG(n, i, m, v) { .nr = (n), .nconds = 1, .arg0 = (i), .cond = { { (m), (v) } } }
 /* both conditions: argument i masked is v, and argument j masked is w */
 #define SC_ARG2(n, i, m, v, j, mj, w)						\
-	{ .nr = (n), .nconds = 2, .cond = { { (i), (m), (v) }, { (j), (mj), (w) } } }
+	{ .nr = (n), .nconds = 2, .arg0 = (i), .arg1 = (j), .cond = { { (m), (v) }, { (mj), (w) } } }
 #define SC_KILL(n) { .nr = (n), .kill = true }
 /* ioctl(fd, req, ...): the kernel reads req as 32 bits, and so do we */
 #define SC_IOCTL(req) SC_ARG(SYS_ioctl, 1, SC_ALL, (uint32_t)(req))

@@ -1068,12 +1068,9 @@ static int open_socket_dir(struct vsock *v, const char *path)
 	const char *slash = strrchr(path, '/');
 	char dir[sizeof(v->path)];
 
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	/* "." for a bare name, "/" for a file in the root */
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
+		 slash ? path : ".");
 	snprintf(v->name, sizeof(v->name), "%s", slash ? slash + 1 : path);
 	v->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (v->dirfd < 0) {
