@@ -199,9 +199,17 @@ $(O)/wisp.debug: $(wisp-objs)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(wisp-ldflags) -o $@ $(wisp-objs) $(lib-paths)
 
-$(O)/wisp: $(O)/wisp.debug
+# strip, then drop the section headers (scripts/build/elf-trim.c): a
+# static executable runs from its program headers; wisp.debug keeps the rest
+$(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
-	$(Q)$(STRIP) -R .comment -o $@ $<
+	$(Q)$(STRIP) -R .comment -o $@.stripped $<
+	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
+
+$(O)/elf-trim: scripts/build/elf-trim.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $<")
+	$(Q)$(HOSTCC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 all: $(O)/wisp
 
