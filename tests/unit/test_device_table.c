@@ -23,6 +23,7 @@ static const struct expected devices[] = {
 	{ "boot-mark", IS_ENABLED(CONFIG_BOOT_TIMELINE) },
 	{ "pci-host", IS_ENABLED(CONFIG_PCI) },
 	{ "virtio-rng", IS_ENABLED(CONFIG_VIRTIO_RNG) },
+	{ "virtio-balloon", IS_ENABLED(CONFIG_VIRTIO_BALLOON) },
 	{ "virtio-blk", IS_ENABLED(CONFIG_VIRTIO_BLK) },
 	{ "virtio-console", IS_ENABLED(CONFIG_VIRTIO_CONSOLE) },
 	{ "virtio-pmem", IS_ENABLED(CONFIG_VIRTIO_PMEM) },
