@@ -33,7 +33,9 @@ struct cf8_port {
 	uint32_t config_address;	/* the 0xcf8 register */
 };
 
-static struct cf8_port cf8;
+/* pci_host_arch_create() sets it up for each VM; the lock needs no new
+ * initialisation then, as every access leaves it unlocked. */
+static struct cf8_port cf8 = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void cf8_access(struct cf8_port *c, uint64_t off, void *data, unsigned len,
 		       bool write)
@@ -139,7 +141,9 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 
 int pci_host_arch_create(struct vm *vm, struct pci_segment *seg)
 {
-	cf8 = (struct cf8_port){ .vm = vm, .seg = seg, .lock = PTHREAD_MUTEX_INITIALIZER };
+	cf8.vm = vm;
+	cf8.seg = seg;
+	cf8.config_address = 0;
 	if (bus_register(&vm->pio, X86_PORT_PCI_CONFIG, 8, &cf8_ops, &cf8, "pci-cf8"))
 		return -1;
 #ifdef CONFIG_ACPI
