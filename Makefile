@@ -141,9 +141,23 @@ $(version-stamp): FORCE
 $(O)/obj/core/cli.o $(O)/host/core/cli.o $(O)/fuzzobj/core/cli.o: $(version-stamp)
 .PHONY: FORCE
 FORCE:
+
+# Every device and the option it owns, read from the Kbuild files and the
+# descriptors (scripts/build/device-list): what core/cli.c needs to tell
+# "not built into this binary" from "unknown option", and what
+# tests/unit/test_device_table.c checks the table against.  Rewritten
+# only when its contents change, like autoconf.h.
+device-list := $(O)/include/generated/device_list.h
+device-dirs := devices virtio vhost vfio
+$(device-list): $(KCONFIG_CONFIG) scripts/build/device-list \
+		$(foreach d,$(device-dirs),$(d)/Kbuild $(wildcard $(d)/*.c $(d)/*/*.c))
+	$(Q)mkdir -p $(dir $@)
+	$(Q)scripts/build/device-list $(ARCH) $(KCONFIG_CONFIG) $(device-dirs) >$@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(O)/obj/core/cli.o $(O)/host/core/cli.o $(O)/fuzzobj/core/cli.o: $(device-list)
 common-cflags := -std=gnu11 -I$(srctree)/arch/$(ARCH)/include -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter -fno-strict-aliasing \
-	-D_GNU_SOURCE -I$(srctree) -include $(autoconf) \
+	-D_GNU_SOURCE -I$(srctree) -I$(O)/include -include $(autoconf) \
 	-DWISP_VERSION='"$(version)"' -MMD -MP
 CFLAGS ?= -Os -g
 # -fno-pie: the link is static and not PIE anyway (fixed addresses), so
@@ -245,6 +259,7 @@ $(O)/host/%.o: %.c $(autoconf)
 	@$(if $(Q),echo "  HOSTCC  $<")
 	$(Q)$(HOSTCC) $(host-cflags) -c $< -o $@
 
+$(O)/tests/unit/test_device_table: $(device-list)
 $(O)/tests/unit/%: tests/unit/%.c $(host-objs) tests/unit/unit.h
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  HOSTLD  $@")

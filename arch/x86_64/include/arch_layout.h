@@ -50,7 +50,7 @@
 #define X86_LAPIC		0xfee00000ULL
 #define X86_HIGH_RAM		0x100000000ULL
 
-/* Names shared by every arch, for arch-neutral devices (pci_host.c). */
+/* Names shared by every arch, for arch-neutral devices (devices/pci_host/). */
 #define ARCH_PCI_ECAM		X86_PCI_ECAM
 #define ARCH_PCI_ECAM_SIZE	X86_PCI_ECAM_SIZE
 #define ARCH_PCI_MMIO32		X86_PCI_MMIO32
