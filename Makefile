@@ -205,6 +205,7 @@ $(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
 	$(Q)$(STRIP) -R .comment -o $@.stripped $<
 	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
+	$(Q)chmod 755 $@	# elf-trim's fopen() makes a file without x bits
 
 $(O)/elf-trim: scripts/build/elf-trim.c
 	@mkdir -p $(dir $@)
