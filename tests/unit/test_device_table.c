@@ -21,6 +21,8 @@ static const struct expected devices[] = {
 	{ "i8042", IS_ENABLED(CONFIG_I8042) },
 	{ "acpi-pm", IS_ENABLED(CONFIG_ACPI) },
 	{ "boot-mark", IS_ENABLED(CONFIG_BOOT_TIMELINE) },
+	{ "debug-port", IS_ENABLED(CONFIG_DEBUG_PORT) },
+	{ "fc-boot-timer", IS_ENABLED(CONFIG_FC_BOOT_TIMER) },
 	{ "pci-host", IS_ENABLED(CONFIG_PCI) },
 	{ "virtio-rng", IS_ENABLED(CONFIG_VIRTIO_RNG) },
 	{ "virtio-blk", IS_ENABLED(CONFIG_VIRTIO_BLK) },
