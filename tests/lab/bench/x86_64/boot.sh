@@ -7,7 +7,7 @@
 #   - wall time from starting the VMM to its exit, on the lab host's clock
 #   - the guest kernel's uptime when its /init ran (its own boot time)
 #   - the lab host's time from starting the VMM to /init's first line
-#     (WISP-GUEST-UP) on the serial console, polled every 20 ms
+#     (WISP-GUEST-UP) on the serial console, polled every 50 ms
 #   - the VM exits of the run by reason, counted by a histogram trigger on
 #     the lab host's kvm_exit tracepoint (nothing else runs VMs meanwhile)
 # On real hardware the number of exits is what a boot's VMM cost is made of;
@@ -39,7 +39,7 @@ hist_off() { echo '!hist:keys=exit_reason:sort=hitcount' >$ev/trigger; }
 # watch_init LOG OUT: the lab host's clock (centiseconds) into OUT once
 # LOG has /init's first line; run in the background beside the VMM
 watch_init() {
-	while ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; do usleep 20000; done
+	while ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; do usleep 50000; done
 	_lab_cs >"$2"
 }
 
