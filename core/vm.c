@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +28,6 @@
 #include "core/event.h"
 #include "core/file.h"
 #include "core/irq.h"
-#include "core/kv.h"
 #include "core/seccomp.h"
 #include "core/term.h"
 #include "core/timeline.h"
