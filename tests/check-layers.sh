@@ -53,6 +53,11 @@ obj devices/ioapic 'int ioapic_pins = 24;'
 expect 1 "core/irq.o (layer irq) uses ioapic_pins of devices/ioapic.o (layer devices" \
 	"core naming a device's variable fails"
 
+obj core/rate_limiter 'void *gpa_ptr(void); void *rate_limit(void) { return gpa_ptr(); }'
+obj core/memory 'void *gpa_ptr(void) { return 0; }'
+expect 1 "core/rate_limiter.o (layer host) uses gpa_ptr of core/memory.o (layer memory" \
+	"a file on a table line of its own (core/rate_limiter, host) keeps its layer"
+
 obj core/newfile 'void new_thing(void) {}'
 expect 1 "core/newfile.o is in no layer" "a file missing from the table fails"
 
