@@ -178,11 +178,16 @@ LDFLAGS ?=
 # and only pads the file to a page boundary; with it gone, a small
 # common-page-size lets the data segment start right after the code in
 # the file instead of at the next page (together about 1.8 KiB).
+# --sort-section=alignment: each function's and table's own section is
+# placed by alignment, largest first, rather than in link order, where a
+# table after a string paid up to 31 bytes of padding (about 200 bytes
+# in all on x86_64, and a size that no longer moves with the object order).
 wisp-ldflags := -static -no-pie -Wl,--gc-sections -Wl,-z,noseparate-code \
-	-Wl,-z,max-page-size=4096 -Wl,-z,norelro -Wl,-z,common-page-size=64 $(LDFLAGS)
+	-Wl,-z,max-page-size=4096 -Wl,-z,norelro -Wl,-z,common-page-size=64 \
+	-Wl,--sort-section=alignment $(LDFLAGS)
 
 # ---------------------------------------------------------------- objects
-dirs := core arch/$(ARCH) devices virtio vhost vfio
+dirs := lib core arch/$(ARCH) devices virtio vhost vfio
 objs :=
 libs :=
 define include-kbuild
@@ -214,11 +219,12 @@ $(O)/wisp.debug: $(wisp-objs)
 	$(Q)$(CC) $(wisp-ldflags) -o $@ $(wisp-objs) $(lib-paths)
 
 # strip, then drop the section headers (scripts/build/elf-trim.c): a
-# static executable runs from its program headers; wisp.debug keeps the rest
+# static executable runs from its program headers; wisp.debug keeps the rest.
+# elf-trim creates its output with fopen() (0644): chmod makes it a program
 $(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
 	$(Q)$(STRIP) -R .comment -o $@.stripped $<
-	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
+	$(Q)$(O)/elf-trim $@.stripped $@ && chmod 755 $@ && rm -f $@.stripped
 
 $(O)/elf-trim: scripts/build/elf-trim.c
 	@mkdir -p $(dir $@)
@@ -244,9 +250,9 @@ endif
 san-flags := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 host-cflags := $(common-cflags) -O1 -g $(san-flags) -DWISP_UNIT_TEST
-# core/libc_printf.o replaces libc functions: the static binary's only
-host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o core/libc_printf.o,$(objs)))
-# test_alloc tests core/alloc.c, which only CONFIG_SMALL_MALLOC builds
+# lib/libc_printf.o replaces libc functions: the static binary's only
+host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o,$(objs)))
+# test_alloc tests lib/alloc.c, which only CONFIG_SMALL_MALLOC builds
 # and test_rate_limiter core/rate_limiter.c, only with CONFIG_RATE_LIMITER
 unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c) \
 	$(if $(CONFIG_RATE_LIMITER),,tests/unit/test_rate_limiter.c), \
