@@ -220,11 +220,11 @@ $(O)/wisp.debug: $(wisp-objs)
 
 # strip, then drop the section headers (scripts/build/elf-trim.c): a
 # static executable runs from its program headers; wisp.debug keeps the rest.
-# elf-trim creates its output with fopen() (0644): chmod makes it a program
+# (elf-trim makes its output executable itself)
 $(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
 	$(Q)$(STRIP) -R .comment -o $@.stripped $<
-	$(Q)$(O)/elf-trim $@.stripped $@ && chmod 755 $@ && rm -f $@.stripped
+	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
 
 $(O)/elf-trim: scripts/build/elf-trim.c
 	@mkdir -p $(dir $@)
