@@ -73,6 +73,7 @@ struct blk_config {
 	bool iommu;
 	bool limited;
 	struct rate_limit_config limits;
+	const char *rate_limit_group;	/* --rate-limit-group id, or NULL */
 };
 
 /* struct virtio_blk_config, the fields wisp fills in (little-endian) */
@@ -175,8 +176,15 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
-	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
+	    throttle_parse(args, &c->limits, &c->limited, err) < 0 ||
+	    (IS_ENABLED(CONFIG_RATE_LIMITER) &&
+	     kv_str(args, "rate_limit_group", &c->rate_limit_group, err) < 0))
 		return -1;
+	if (IS_ENABLED(CONFIG_RATE_LIMITER) && c->rate_limit_group && c->limited) {
+		cli_errorf(err, "give rate_limit_group= or limits of the disk's own (bw_size=, "
+			   "ops_size=), not both, in '%s'", args->source);
+		return -1;
+	}
 	if (!c->path) {
 		cli_errorf(err, "path=FILE is required in '%s'", args->source);
 		return -1;
@@ -639,8 +647,14 @@ static int blk_create(struct vm *vm, const void *config)
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
-	if (throttle_init(&b->throttle, vm, &b->vdev, &c->limits, c->limited))
+	if (c->rate_limit_group) {
+		int ret = throttle_init_group(&b->throttle, vm, &b->vdev, c->rate_limit_group);
+
+		if (ret)
+			return ret;
+	} else if (throttle_init(&b->throttle, vm, &b->vdev, &c->limits, c->limited)) {
 		return -1;
+	}
 	io_thread_kind = seccomp_kind("virtio-blk I/O");
 	if (!io_thread_kind ||
 	    seccomp_allow(io_thread_kind, io_thread_seccomp, SC_COUNT(io_thread_seccomp)))
@@ -660,7 +674,7 @@ DEVICE_REGISTER(virtio_blk) = {
 	.summary = "virtio block device backed by a raw image",
 	.option = "disk",
 	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,iommu=on]"
-		 THROTTLE_USAGE,
+		 THROTTLE_USAGE "[,rate_limit_group=ID]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct blk_config),
