@@ -250,8 +250,8 @@ endif
 san-flags := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 host-cflags := $(common-cflags) -O1 -g $(san-flags) -DWISP_UNIT_TEST
-# lib/libc_printf.o replaces libc functions: the static binary's only
-host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o,$(objs)))
+# lib/libc_printf.o and lib/clock.o replace libc functions: the static binary's only
+host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o lib/clock.o,$(objs)))
 # test_alloc tests lib/alloc.c, which only CONFIG_SMALL_MALLOC builds
 # and test_rate_limiter core/rate_limiter.c, only with CONFIG_RATE_LIMITER
 unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c) \

@@ -117,9 +117,23 @@ static int cpus_body(struct parser *p, struct kv_list *kv)
 {
 	uint64_t boot = 1, max = 0;
 
+	uint64_t phys_bits = 0;
+	bool hyperv = false;
+	int nested;
+
+	p->cfg->cpu_nested = true;	/* cloud-hypervisor's default */
 	if (kv_u64(kv, "boot", 1, MAX_CPUS, &boot, p->err) < 0 ||
-	    kv_u64(kv, "max", 1, MAX_CPUS, &max, p->err) < 0)
+	    kv_u64(kv, "max", 1, MAX_CPUS, &max, p->err) < 0 ||
+	    (nested = kv_bool(kv, "nested", &p->cfg->cpu_nested, p->err)) < 0 ||
+	    kv_bool(kv, "kvm_hyperv", &hyperv, p->err) < 0 ||
+	    kv_u64(kv, "max_phys_bits", 32, 64, &phys_bits, p->err) < 0)
 		return -1;
+	if (hyperv) {
+		cli_errorf(p->err, "'kvm_hyperv=on': Hyper-V enlightenments are not built into wisp");
+		return -1;
+	}
+	p->cfg->cpu_max_phys_bits = (unsigned)phys_bits;
+	p->cfg->cpu_nested_given = nested > 0;
 	if (max && max != boot) {
 		cli_errorf(p->err, "'max=%llu': vCPU hotplug is not supported, max must equal boot",
 			   (unsigned long long)max);
@@ -250,7 +264,7 @@ static const struct core_option core_options[] = {
 	{ "firmware", "PATH", "Firmware to boot (PVH ELF, e.g. CLOUDHV.fd)", opt_firmware },
 	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs },
 	{ "cmdline", "STRING", "Kernel command line", opt_cmdline },
-	{ "cpus", "boot=N", "Number of vCPUs (default 1)", opt_cpus },
+	{ "cpus", "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus },
 	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on]", "Guest RAM (default 512M)", opt_memory },
 	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
 	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },

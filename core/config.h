@@ -38,6 +38,12 @@ struct vm_config {
 	const char *cmdline;
 	const char *firmware;
 	unsigned cpus;
+	/* --cpus: nested=off hides the CPU's virtualization extensions from
+	 * the guest; max_phys_bits caps the physical address width it sees
+	 * (0: the host's) */
+	bool cpu_nested;
+	bool cpu_nested_given;	/* said on the command line, not defaulted */
+	unsigned cpu_max_phys_bits;
 	struct memory_config memory;
 	enum seccomp_mode seccomp;
 	bool timeline;

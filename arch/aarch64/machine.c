@@ -141,11 +141,25 @@ static int check_firmware(const struct vm_config *cfg)
 	return EXIT_USAGE;
 }
 
+/* --cpus keys that only x86_64 applies: refused rather than ignored */
+static int check_cpus(const struct vm_config *cfg)
+{
+	if (cfg->cpu_max_phys_bits || (cfg->cpu_nested_given && cfg->cpu_nested)) {
+		wisp_err("--cpus: %s is not built for AArch64 (the guest gets the host's IPA size "
+			 "and no EL2)", cfg->cpu_max_phys_bits ? "max_phys_bits" : "nested=on");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 int arch_check_boot(const struct vm_config *cfg, const struct vm_inputs *in)
 {
 	struct arm_boot boot = { .fdt = fdt_addr(cfg->memory.size) };
 	struct arm_image_fit fit;
 	int ret = check_firmware(cfg);
+
+	if (!ret)
+		ret = check_cpus(cfg);
 
 	if (!ret)
 		ret = arm_image_check(cfg->kernel, in->kernel.data, in->kernel.size,

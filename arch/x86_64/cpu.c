@@ -79,6 +79,23 @@ static unsigned order_of(unsigned n)
  * without it Linux runs its local APIC timer in one-shot mode, which it
  * first calibrates by spinning for a tenth of a second (HZ/10 ticks) in
  * every boot (docs/performance.md, "Where a Linux boot's time went"). */
+#define CPUID_1_ECX_VMX		(1u << 5)
+#define CPUID_80000001_ECX_SVM		(1u << 2)
+
+/* --cpus nested=off and max_phys_bits=N: what KVM would let the guest
+ * see, taken away (never added: a width above the host's stays the
+ * host's) */
+static void limit_cpuid(struct kvm_cpuid_entry2 *e, const struct vm_config *cfg)
+{
+	if (!cfg->cpu_nested && e->function == 1)
+		e->ecx &= ~CPUID_1_ECX_VMX;
+	if (!cfg->cpu_nested && e->function == 0x80000001)
+		e->ecx &= ~CPUID_80000001_ECX_SVM;
+	if (cfg->cpu_max_phys_bits && e->function == 0x80000008 &&
+	    (e->eax & 0xff) > cfg->cpu_max_phys_bits)
+		e->eax = (e->eax & ~0xffu) | cfg->cpu_max_phys_bits;
+}
+
 static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus,
 			bool tsc_deadline)
 {
@@ -131,8 +148,10 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 		return -1;
 	memcpy(c, sup, sizeof(*c));
 	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
-	for (unsigned i = 0; i < c->head.nent; i++)
+	for (unsigned i = 0; i < c->head.nent; i++) {
 		patch_cpuid(&c->entry[i], v->index, vm->cfg->cpus, tsc_deadline);
+		limit_cpuid(&c->entry[i], vm->cfg);
+	}
 	ret = ioctl(v->fd, KVM_SET_CPUID2, &c->head);
 	if (ret < 0)
 		wisp_err("KVM_SET_CPUID2: %s", strerror(errno));
