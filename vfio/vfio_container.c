@@ -296,24 +296,18 @@ static int group_fd(const struct vfio_host_device *dev, struct container *c)
 	return fd;
 }
 
-#ifdef WISP_UNIT_TEST
-const struct vfio_test_backend *vfio_test_backend;
-#endif
-
 int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev,
 		     struct vfio_dma_space **space)
 {
 	struct container *c = &shared;
 	int gfd, fd;
 
-#ifdef WISP_UNIT_TEST
 	/* the fuzzer's fake devices have no container (and no iommu=on) */
-	if (vfio_test_backend) {
+	if (vfio_fake()) {
 		if (space)
 			*space = NULL;
-		return vfio_test_backend->open_device(dev);
+		return vfio_fake()->open_device(dev);
 	}
-#endif
 	if (space) {
 		/* lives as long as wisp: closed at exit */
 		c = calloc(1, sizeof(*c));

@@ -38,6 +38,7 @@
 #include "core/event.h"
 #include "core/vm.h"
 #include "virtio/virtio_net.h"
+#include "virtio/net_test.h"
 #include "virtio/virtio_pci.h"
 
 #define NET_HDR_LEN 12		/* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
@@ -194,25 +195,6 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 
 /* --------------------------------------------------------------- TAP */
 
-#ifdef WISP_UNIT_TEST
-#include "virtio/net_test.h"
-
-bool net_test_fake_tap;
-int net_test_peer[NET_TEST_MAX_PEERS];
-unsigned net_test_npeers;
-
-static int fake_tap(char *actual)
-{
-	int sv[2];
-
-	if (net_test_npeers == NET_TEST_MAX_PEERS ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	net_test_peer[net_test_npeers++] = sv[1];
-	snprintf(actual, IFNAMSIZ, "fake%u", net_test_npeers);
-	return sv[0];
-}
-#endif
 
 static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 {
@@ -220,10 +202,8 @@ static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 	int hdr = NET_HDR_LEN;
 	int fd;
 
-#ifdef WISP_UNIT_TEST
 	if (net_test_fake_tap)
-		return fake_tap(actual);
-#endif
+		return net_test_tap(actual);
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
@@ -480,10 +460,8 @@ static int open_taps(struct net *n, const struct net_config *c)
 {
 	bool created = !c->tap || !interface_exists(c->tap);
 
-#ifdef WISP_UNIT_TEST
 	if (net_test_fake_tap)
 		created = false;	/* nothing to configure */
-#endif
 	char wanted[IFNAMSIZ];
 
 	snprintf(wanted, sizeof(wanted), "%s", c->tap ? c->tap : "wisptap%d");

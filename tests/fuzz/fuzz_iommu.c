@@ -27,7 +27,7 @@
 #include "fuzz.h"
 #include "fake_vm.h"
 #include "core/iommu.h"
-#include "virtio/iommu_test.h"
+#include "virtio/iommu/iommu_test.h"
 #include "virtio/net_test.h"
 
 #define DATA_WINDOW 0x100000ull		/* input bytes land in [0, 1 MiB) */

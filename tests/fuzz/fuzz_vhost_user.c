@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "vhost/vhost_user_test.h"
+#include "vhost/vhost_user/vhost_user_test.h"
 
 #define REQUIRED_BIT 6	/* a device feature the back-end must offer */
 #define WANTED_PROTOCOL ((1ULL << VU_PROTOCOL_F_MQ) | (1ULL << VU_PROTOCOL_F_REPLY_ACK) | \

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "virtio/vsock_test.h"
+#include "virtio/vsock/vsock_test.h"
 
 #define MAX_HOST_FDS 64
 
