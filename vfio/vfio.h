@@ -138,6 +138,16 @@ static inline const struct vfio_test_backend *vfio_fake(void)
 #endif
 }
 
+/* A VFIO GET_INFO answer with its capability chain: `query` (len bytes,
+ * argsz first, as every VFIO info struct has it) is sent, then, when the
+ * answer's argsz says the chain needs more room, sent again in a buffer
+ * that big.  call is the ioctl (a test's fake, or the real one).  The
+ * returned buffer (the caller frees it) is never shorter than the argsz
+ * it holds, which is what the chain walkers bound their reads by.
+ * NULL with errno set when a call fails. */
+void *vfio_get_info(int fd, unsigned long request, const void *query, uint32_t len,
+		    int (*call)(int fd, unsigned long request, void *arg));
+
 /* Runs fn at exit (after the VM is gone), last registered first: the
  * devices reset themselves there.  At most a few per device. */
 void vfio_at_exit(void (*fn)(void *opaque), void *opaque);

@@ -143,32 +143,9 @@ static void pieces_from_region(struct vfio_bar *b, const struct vfio_region_info
 /* Region info with its capability chain (freed by the caller). */
 struct vfio_region_info *region_info(struct vfio_pci *v, unsigned index)
 {
-	struct vfio_region_info *info = calloc(1, sizeof(*info));
-	struct vfio_region_info *bigger;
+	struct vfio_region_info query = { .argsz = sizeof(query), .index = index };
 
-	if (!info)
-		return NULL;
-	info->argsz = sizeof(*info);
-	info->index = index;
-	if (dev_ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info))
-		goto fail;
-	if (info->argsz > sizeof(*info)) {
-		uint32_t need = info->argsz;
-
-		bigger = realloc(info, need);
-		if (!bigger)
-			goto fail;
-		info = bigger;
-		memset(info, 0, need);
-		info->argsz = need;
-		info->index = index;
-		if (dev_ioctl(v->fd, VFIO_DEVICE_GET_REGION_INFO, info))
-			goto fail;
-	}
-	return info;
-fail:
-	free(info);
-	return NULL;
+	return vfio_get_info(v->fd, VFIO_DEVICE_GET_REGION_INFO, &query, sizeof(query), dev_ioctl);
 }
 
 void map_pieces(struct vfio_pci *v, struct vfio_bar *b)

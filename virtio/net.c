@@ -162,13 +162,8 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 			   c->tap, IFNAMSIZ - 1);
 		return -1;
 	}
-	if (mac) {
-		if (parse_mac(mac, c->mac)) {
-			cli_errorf(err, "'mac=%s': not a unicast MAC address (like 52:54:00:12:34:56)", mac);
-			return -1;
-		}
-		c->have_mac = true;
-	}
+	if (virtio_net_parse_mac(mac, c->mac, &c->have_mac, err))
+		return -1;
 	if (c->num_queues & 1) {
 		cli_errorf(err, "'num_queues=%llu': must be even (receive and transmit queues in pairs)",
 			   (unsigned long long)c->num_queues);
