@@ -252,7 +252,7 @@ static int send_mem_table(struct vhost_user_dev *v, char *err, size_t errlen)
 /* The eventfd the back-end signals for queue q: the irqfd of the
  * queue's MSI-X vector, or (no vector, or one the guest never
  * unmasked) wisp's own, relayed by the event loop. */
-int call_fd(struct vhost_user_dev *v, unsigned q)
+static int call_fd(struct vhost_user_dev *v, unsigned q)
 {
 	uint16_t vector = v->vdev.queue[q].msix_vector;
 	int fd = vector == NO_VECTOR ? -1 : msix_vector_eventfd(&v->vdev.pci, vector);

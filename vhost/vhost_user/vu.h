@@ -125,7 +125,6 @@ int connect_socket(const char *path, char *err, size_t errlen);
 int handshake(struct vhost_user_dev *v, uint64_t needed, char *err, size_t errlen);
 int get_config(struct vhost_user_dev *v, void *buf, unsigned len, char *err,
 	       size_t errlen);
-int call_fd(struct vhost_user_dev *v, unsigned q);
 int send_inflight(struct vhost_user_dev *v, char *err, size_t errlen);
 void drop_inflight(struct vhost_user_dev *v);
 int start_rings(struct vhost_user_dev *v, char *err, size_t errlen);

@@ -5,6 +5,28 @@
 
 /* ------------------------------------------------ guest -> host (tx) */
 
+/* Picks an iovec window [off, off + len) out of iov[0..n). */
+static unsigned iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len,
+			  struct iovec *out)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && len; i++) {
+		size_t l = iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		out[k].iov_base = (uint8_t *)iov[i].iov_base + off;
+		out[k].iov_len = l - off < len ? l - off : len;
+		len -= out[k].iov_len;
+		off = 0;
+		k++;
+	}
+	return k;
+}
+
 static int connect_host_port(struct vsock *v, uint32_t port)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -25,7 +47,7 @@ static int connect_host_port(struct vsock *v, uint32_t port)
  * first few said on stderr (a hostile guest must not flood it). */
 #define MALFORMED_REPORTS 8
 
-void malformed(struct vsock *v, const char *why)
+static void malformed(struct vsock *v, const char *why)
 {
 	uint64_t n = ++v->stats.malformed;
 
@@ -143,7 +165,7 @@ static void guest_data(struct vsock *v, const struct virtq_chain *ch, uint32_t l
 	update_interest(v, c);
 }
 
-void guest_shutdown(struct vsock *v, struct conn *c, uint32_t flags)
+static void guest_shutdown(struct vsock *v, struct conn *c, uint32_t flags)
 {
 	if (c->state != C_ESTABLISHED) {
 		conn_reset(v, c);

@@ -5,6 +5,33 @@
 
 /* ------------------------------------------------------- host events */
 
+/* Writes the buffered guest data to the host socket.  false if c was freed. */
+static bool conn_flush(struct vsock *v, struct conn *c)
+{
+	while (c->used) {
+		uint32_t chunk = c->used;
+		ssize_t n;
+
+		if (c->head + chunk > CONN_BUF)
+			chunk = CONN_BUF - c->head;
+		n = send(c->fd, c->buf + c->head, chunk, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			conn_reset(v, c);
+			return false;
+		}
+		c->head = (c->head + (uint32_t)n) % CONN_BUF;
+		c->used -= (uint32_t)n;
+		c->fwd_cnt += (uint32_t)n;
+	}
+	maybe_credit_update(v, c);
+	if (!conn_check_done(v, c))
+		return false;
+	update_interest(v, c);
+	return true;
+}
+
 static uint32_t alloc_local_port(struct vsock *v, uint32_t gport)
 {
 	for (;;) {

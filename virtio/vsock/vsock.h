@@ -202,11 +202,6 @@ void conn_free(struct vsock *v, struct conn *c);
 void queue_rst(struct vsock *v, uint32_t gport, uint32_t hport);
 void conn_reset(struct vsock *v, struct conn *c);
 bool conn_check_done(struct vsock *v, struct conn *c);
-bool conn_flush(struct vsock *v, struct conn *c);
-unsigned iov_slice(const struct iovec *iov, unsigned n, size_t off, size_t len,
-		   struct iovec *out);
-void malformed(struct vsock *v, const char *why);
-void guest_shutdown(struct vsock *v, struct conn *c, uint32_t flags);
 void handle_tx(struct vsock *v, const struct virtq_chain *ch);
 bool rx_next(struct vsock *v, struct next_pkt *p);
 uint32_t rx_emit(struct vsock *v, struct next_pkt *p, const struct virtq_chain *ch);
