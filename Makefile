@@ -209,7 +209,7 @@ $(O)/wisp.debug: $(wisp-objs)
 $(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
 	$(Q)$(STRIP) -R .comment -o $@.stripped $<
-	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
+	$(Q)$(O)/elf-trim $@.stripped $@ && chmod 755 $@ && rm -f $@.stripped
 
 $(O)/elf-trim: scripts/build/elf-trim.c
 	@mkdir -p $(dir $@)
