@@ -57,7 +57,6 @@
 #define INT_RT		0x40
 #define INT_ALL		0x7ff
 
-
 /* PL011 r1p4 (Linux then assumes a 16-byte FIFO), PrimeCell ids */
 static const uint8_t pl011_id[8] = { 0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
 

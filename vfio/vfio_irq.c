@@ -378,6 +378,7 @@ void setup_intx(struct vfio_pci *v, uint8_t pin)
 	pthread_mutex_unlock(&v->irq_lock);
 }
 
+/* MSI: one vector (multiple messages hidden), emulated whole. */
 void setup_msi(struct vfio_pci *v, uint8_t c)
 {
 	struct pci_function *fn = &v->fn;
@@ -433,5 +434,3 @@ int setup_msix(struct vfio_pci *v, uint8_t c)
 				   (pba & ~PCI_MSIX_BIR) + (nvec + 63) / 64 * 8ULL);
 	return 0;
 }
-
-/* Walks the standard capability list; MSI and MSI-X become wisp's. */

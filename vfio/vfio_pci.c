@@ -101,7 +101,6 @@ static void vfio_config_read(struct pci_function *fn, unsigned off, unsigned len
 	pthread_mutex_unlock(&fn->lock);
 }
 
-
 /* After the guest wrote (core/pci.c applied the write mask): the device's
  * bytes go to the device, the command register as well, and interrupt
  * capability changes to VFIO. */
@@ -147,7 +146,7 @@ static void vfio_config_written(struct pci_function *fn, unsigned off, unsigned 
 
 /* -------------------------------------------------------- capabilities */
 
-/* MSI: one vector (multiple messages hidden), emulated whole. */
+/* Walks the standard capability list; MSI and MSI-X become wisp's. */
 static int setup_capabilities(struct vfio_pci *v)
 {
 	uint8_t at = v->fn.cfg[PCI_CAP_PTR] & ~3u;

@@ -3,6 +3,7 @@
  * vhost-user device takes, and its creation. */
 #include "vhost/vhost_user/vu.h"
 
+/* vCPU thread, device lock held: the driver set DRIVER_OK. */
 static void vu_activate(struct virtio_dev *d)
 {
 	struct vhost_user_dev *v = d->priv;
@@ -72,11 +73,6 @@ static const struct virtio_ops vu_ops = {
 	.reset = vu_reset,
 };
 
-/* After a reconnection: requests the guest queued while the back-end
- * was away still count in the kick eventfds, but those its predecessor
- * had taken (their kicks read) and not completed wait for nobody -- the
- * guest will not kick again for them.  One kick per queue makes the new
- * back-end look at its ring, from the used index on. */
 int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint64_t min_queues,
 			  uint64_t max_queues, uint64_t max_queue_size, struct cli_error *err)
 {

@@ -67,7 +67,11 @@ void rings_failed(struct vhost_user_dev *v, const char *err)
 	virtio_needs_reset(&v->vdev, why);
 }
 
-/* vCPU thread, device lock held: the driver set DRIVER_OK. */
+/* After a reconnection: requests the guest queued while the back-end
+ * was away still count in the kick eventfds, but those its predecessor
+ * had taken (their kicks read) and not completed wait for nobody -- the
+ * guest will not kick again for them.  One kick per queue makes the new
+ * back-end look at its ring, from the used index on. */
 static void kick_started_queues(struct vhost_user_dev *v)
 {
 	uint64_t one = 1;

@@ -70,7 +70,6 @@
 
 #define NO_VECTOR 0xffff
 
-
 struct vu_queue {
 	struct vhost_user_dev *dev;
 	unsigned index;
@@ -112,11 +111,10 @@ struct vhost_user_dev {
 	struct vu_queue q[VIRTIO_MAX_QUEUES];
 };
 
-/* Bounded messages about the back-end coming and going. */
-
 /* Shared between the files of vhost/vhost_user/. */
 void set_err(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Bounded messages about the back-end coming and going. */
 void report(struct vhost_user_dev *v, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int vu_set(struct vhost_user_dev *v, uint32_t request, const void *payload,

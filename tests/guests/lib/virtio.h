@@ -72,7 +72,6 @@
 #define VIRTIO_CC_SIZE 0x38		/* the 1.0 structure */
 #define VIRTIO_NO_VECTOR 0xffff
 
-
 #define VIRTIO_MAX_VQ 2
 #define VQ_MAX_SIZE 16
 #define VIRTIO_MAX_VECTORS 8
