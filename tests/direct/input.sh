@@ -90,6 +90,10 @@ expect_error 2 "^wisp: --initramfs: '.*/dir' is a directory, not a regular file$
 case=input-initramfs-too-big; head -c $((3 << 20)) /dev/zero >"$in/big"
 ibad --kernel "$good" --memory size=2M --initramfs "$in/big"
 expect_error 2 "^wisp: --initramfs: [0-9]+ bytes do not fit in guest RAM"
+case=input-memory-hugepage-size-alone; ibad --kernel "$good" --memory size=256M,hugepage_size=2M
+expect_error 2 "^wisp: --memory: 'hugepage_size=2097152': needs hugepages=on"
+case=input-memory-hotplug; ibad --kernel "$good" --memory size=256M,hotplug_method=virtio-mem,hotplug_size=1G
+expect_error 2 "^wisp: --memory: 'size=256M,hotplug_method=virtio-mem,hotplug_size=1G': memory hotplug is not built into wisp$"
 case=input-memory-more-than-host; ibad --kernel "$good" --memory size=64T
 expect_error 2 "^wisp: --memory: size=.* is more than this host has"
 if built_in virtio-blk; then

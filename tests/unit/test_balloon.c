@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virtio-balloon driven as a guest drives it, on a fake VM (no KVM):
+ *   - an inflated page comes back from the host zeroed (it was given
+ *     back), and page frame numbers outside guest RAM (past its end, the
+ *     top of the 32-bit range) are ignored without harm;
+ *   - a free-page report gives back only the whole pages inside the
+ *     reported range: a partial page at either end keeps its bytes;
+ *   - the guest may write `actual` in the config space, never the target.
+ */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "fake_vm.h"
+#include "virtio/virtqueue.h"
+
+#define QSIZE 16
+#define PAGE 4096u
+#define PATTERN 0x5a
+
+static struct fake_vm fv;
+static unsigned slot;
+static char dir[64];
+
+static void *ram(uint64_t gpa, uint64_t len)
+{
+	void *p = gpa_ptr(&fv.vm.mem, gpa, len);
+
+	assert_non_null(p);
+	return p;
+}
+
+static int setup(void **state)
+{
+	const char *argv[] = { "wisp", "--kernel", NULL, "--memory", "size=16M", "--serial", "null",
+			       "--balloon", "size=4M,free_page_reporting=on", NULL };
+	char kernel[96];
+	int fd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/wisp-balloon-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(kernel, sizeof(kernel), "%s/kernel", dir);
+	fd = open(kernel, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0 && write(fd, "k", 1) == 1 && !close(fd));
+	argv[2] = kernel;
+	fake_vm_create(&fv, argv);
+	fake_vm_reset(&fv);
+	slot = fake_find(&fv, 0x1040 + 5);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[96];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+/* One chain of one descriptor on queue q, made available and kicked. */
+static void offer(unsigned q, uint64_t addr, uint32_t len, uint16_t flags)
+{
+	static uint16_t next_idx[3];
+	struct virtq_desc d = { addr, len, flags, 0 };
+	struct virtq_avail *a = ram(FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
+	uint16_t i = next_idx[q]++;
+
+	memcpy(ram(FAKE_RING_GPA(q) + 16ull * (i % QSIZE), 16), &d, 16);
+	a->ring[i % QSIZE] = i % QSIZE;
+	a->idx = (uint16_t)(i + 1);
+	fake_notify(&fv, slot, q);
+}
+
+static uint16_t used_idx(unsigned q)
+{
+	return ((struct virtq_used *)ram(FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(QSIZE)))->idx;
+}
+
+static bool page_is(uint64_t gpa, uint8_t byte)
+{
+	const uint8_t *p = ram(gpa, PAGE);
+
+	for (unsigned i = 0; i < PAGE; i++)
+		if (p[i] != byte)
+			return false;
+	return true;
+}
+
+static void test_inflate(void **state)
+{
+	const uint64_t kept = 0x300000, given = 0x301000;
+	uint32_t pfns[] = { (uint32_t)(given / PAGE), (uint32_t)(FAKE_VM_RAM / PAGE),
+			    (uint32_t)(FAKE_VM_RAM / PAGE) + 100, 0xffffffffu };
+
+	(void)state;
+	memset(ram(FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
+	fake_setup_queue(&fv, slot, 0, QSIZE);
+	memset(ram(kept, 2 * PAGE), PATTERN, 2 * PAGE);
+	memcpy(ram(0x200000, sizeof(pfns)), pfns, sizeof(pfns));
+	/* and a length that is no multiple of 4: its last bytes are no PFN */
+	offer(0, 0x200000, sizeof(pfns) + 3, 0);
+	assert_int_equal(used_idx(0), 1);
+	assert_true(page_is(given, 0));
+	assert_true(page_is(kept, PATTERN));
+	assert_false(fake_status(&fv, slot) & 0x40);	/* no NEEDS_RESET */
+	fake_vm_reset(&fv);
+}
+
+static void test_free_page_report(void **state)
+{
+	const uint64_t start = 0x400000 + 100, len = 3 * PAGE;	/* pages 0x400..0x403 touched */
+
+	(void)state;
+	memset(ram(FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
+	fake_setup_queue(&fv, slot, 2, QSIZE);
+	memset(ram(0x400000, 4 * PAGE), PATTERN, 4 * PAGE);
+	offer(2, start, (uint32_t)len, VIRTQ_DESC_F_WRITE);
+	assert_int_equal(used_idx(2), 1);
+	/* the first and last pages are only partly in the range */
+	assert_true(page_is(0x400000, PATTERN));
+	assert_true(page_is(0x401000, 0));
+	assert_true(page_is(0x402000, 0));
+	assert_true(page_is(0x403000, PATTERN));
+	fake_vm_reset(&fv);
+}
+
+static void test_config_target_read_only(void **state)
+{
+	/* the device-specific config: BAR 0 + 0x2000 in wisp's layout */
+	const uint64_t cfg = FAKE_BAR(slot) + 0x2000;
+
+	(void)state;
+	fake_cfg_write(&fv, slot, 0x04, 0x6, 2);
+	assert_int_equal(fake_mmio_read(&fv, cfg, 4), (4u << 20) / PAGE);
+	fake_mmio(&fv, cfg, 7, 4, true);		/* num_pages: not the guest's */
+	fake_mmio(&fv, cfg + 4, 1024, 4, true);		/* actual */
+	assert_int_equal(fake_mmio_read(&fv, cfg, 4), (4u << 20) / PAGE);
+	assert_int_equal(fake_mmio_read(&fv, cfg + 4, 4), 1024);
+	fake_vm_reset(&fv);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_inflate),
+		cmocka_unit_test(test_free_page_report),
+		cmocka_unit_test(test_config_target_read_only),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
