@@ -190,12 +190,17 @@ wisp-ldflags := -static -no-pie -Wl,--gc-sections -Wl,-z,noseparate-code \
 dirs := lib core arch/$(ARCH) devices virtio vhost vfio
 objs :=
 libs :=
+# test-y: objects only the unit tests and fuzzers link (a device's test
+# hooks, declared in its seam header), never the shipped binary
+test-objs :=
 define include-kbuild
 obj-y :=
 lib-y :=
+test-y :=
 include $(1)/Kbuild
 objs += $$(addprefix $(1)/,$$(obj-y))
 libs += $$(lib-y)
+test-objs += $$(addprefix $(1)/,$$(test-y))
 endef
 ifneq ($(cfg-arch),)
 $(foreach d,$(dirs),$(eval $(call include-kbuild,$(d))))
@@ -251,7 +256,7 @@ san-flags := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 host-cflags := $(common-cflags) -O1 -g $(san-flags) -DWISP_UNIT_TEST
 # lib/libc_printf.o and lib/clock.o replace libc functions: the static binary's only
-host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o lib/clock.o,$(objs)))
+host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o lib/clock.o,$(objs)) $(test-objs))
 # test_alloc tests lib/alloc.c, which only CONFIG_SMALL_MALLOC builds
 # and test_rate_limiter core/rate_limiter.c, only with CONFIG_RATE_LIMITER
 unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c) \
@@ -295,7 +300,7 @@ FUZZ_CC ?= clang-14
 fuzz-san := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 fuzz-cflags := $(common-cflags) -O1 -g $(fuzz-san) -fsanitize=fuzzer-no-link \
 	-DWISP_UNIT_TEST -DWISP_FUZZ -Wno-gnu-variable-sized-type-not-at-end
-fuzz-objs := $(addprefix $(O)/fuzzobj/,$(filter-out core/main.o,$(objs)))
+fuzz-objs := $(addprefix $(O)/fuzzobj/,$(filter-out core/main.o,$(objs)) $(test-objs))
 fuzz-srcs := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz-names := $(patsubst tests/fuzz/fuzz_%.c,%,$(fuzz-srcs))
 fuzz-bins := $(addprefix $(O)/fuzz/,$(fuzz-names))

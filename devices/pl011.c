@@ -12,12 +12,9 @@
  * timeout counts as elapsed at once).  The SPI is level-triggered and
  * follows RIS & IMSC.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include "arch_layout.h"
 #ifdef CONFIG_FDT
@@ -28,6 +25,9 @@
 #include "core/event.h"
 #include "core/timeline.h"
 #include "core/vm.h"
+
+#define UART_FIFO 16	/* the receive FIFO's depth, for uart_input.h */
+#include "devices/uart_input.h"
 
 #define UART_DR		0x000
 #define UART_RSR	0x004	/* receive status / error clear */
@@ -57,21 +57,15 @@
 #define INT_RT		0x40
 #define INT_ALL		0x7ff
 
-#define RX_FIFO		16
-
 /* PL011 r1p4 (Linux then assumes a 16-byte FIFO), PrimeCell ids */
 static const uint8_t pl011_id[8] = { 0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1 };
 
 struct pl011 {
 	struct vm *vm;
 	pthread_mutex_t lock;
-	struct chardev io;
-	bool in_paused;		/* stdin unwatched while the FIFO is full */
-	bool in_file;		/* stdin is a regular file: read on demand */
 	uint32_t ilpr, ibrd, fbrd, lcr_h, cr, ifls, imsc, dmacr;
 	bool irq_level;
-	uint8_t rx[RX_FIFO];
-	unsigned rx_head, rx_count;
+	struct uart_input in;	/* stdin and the receive FIFO: last, being large */
 };
 
 static struct pl011 uart;
@@ -88,16 +82,16 @@ static unsigned rx_trigger(const struct pl011 *u)
 
 	if (!(u->lcr_h & LCR_H_FEN))
 		return 1;	/* FIFO off: a one-character holding register */
-	return eighths[(u->ifls >> 3) & 7] * RX_FIFO / 8;
+	return eighths[(u->ifls >> 3) & 7] * UART_FIFO / 8;
 }
 
 static uint32_t raw_status(const struct pl011 *u)
 {
 	uint32_t ris = INT_TX;	/* the transmit FIFO is always empty */
 
-	if (u->rx_count >= rx_trigger(u))
+	if (u->in.count >= rx_trigger(u))
 		ris |= INT_RX;
-	if (u->rx_count)
+	if (u->in.count)
 		ris |= INT_RT;
 	return ris;
 }
@@ -113,55 +107,16 @@ static void update_irq(struct pl011 *u)
 	}
 }
 
-static void rx_push(struct pl011 *u, uint8_t c)
-{
-	if (u->rx_count == RX_FIFO)
-		return;
-	u->rx[(u->rx_head + u->rx_count++) % RX_FIFO] = c;
-}
-
-static void refill_from_file(struct pl011 *u)
-{
-	uint8_t buf[RX_FIFO];
-	ssize_t n;
-
-	if (!u->in_file || u->io.in_fd < 0 || u->rx_count)
-		return;
-	n = read(u->io.in_fd, buf, sizeof(buf));
-	if (n <= 0) {
-		u->io.in_fd = -1;
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++)
-		rx_push(u, buf[i]);
-}
-
-static void resume_input(struct pl011 *u)
-{
-	if (u->io.in_fd >= 0 && u->in_paused && u->rx_count < RX_FIFO) {
-		u->in_paused = false;
-		event_mod(u->vm->loop, u->io.in_fd, EPOLLIN);
-	}
-}
-
 static uint32_t reg_read(struct pl011 *u, uint64_t off)
 {
-	uint32_t v = 0;
-
 	switch (off) {
 	case UART_DR:
-		if (u->rx_count) {
-			v = u->rx[u->rx_head];
-			u->rx_head = (u->rx_head + 1) % RX_FIFO;
-			u->rx_count--;
-			resume_input(u);
-		}
-		return v;
+		return uart_fifo_pop(&u->in);
 	case UART_RSR:
 		return 0;	/* no framing, parity, break or overrun errors */
 	case UART_FR:
-		return FR_TXFE | (u->rx_count ? 0 : FR_RXFE) |
-		       (u->rx_count == RX_FIFO ? FR_RXFF : 0);
+		return FR_TXFE | (u->in.count ? 0 : FR_RXFE) |
+		       (uart_fifo_full(&u->in) ? FR_RXFF : 0);
 	case UART_ILPR:
 		return u->ilpr;
 	case UART_IBRD:
@@ -197,7 +152,7 @@ static void reg_write(struct pl011 *u, uint64_t off, uint32_t v)
 	case UART_DR:
 		c = (uint8_t)v;
 		timeline_mark(TL_FIRST_SERIAL_BYTE);
-		chardev_write(&u->io, &c, 1);
+		chardev_write(&u->in.io, &c, 1);
 		break;
 	case UART_ILPR:
 		u->ilpr = v & 0xff;
@@ -210,10 +165,8 @@ static void reg_write(struct pl011 *u, uint64_t off, uint32_t v)
 		break;
 	case UART_LCR_H:
 		/* turning the FIFO off flushes it, as on the chip */
-		if ((u->lcr_h & LCR_H_FEN) && !(v & LCR_H_FEN)) {
-			u->rx_count = 0;
-			resume_input(u);
-		}
+		if ((u->lcr_h & LCR_H_FEN) && !(v & LCR_H_FEN))
+			uart_fifo_clear(&u->in);
 		u->lcr_h = v & 0xff;
 		break;
 	case UART_CR:
@@ -241,7 +194,7 @@ static void pl011_read(void *opaque, uint64_t off, void *data, unsigned len)
 	uint32_t v;
 
 	pthread_mutex_lock(&u->lock);
-	refill_from_file(u);
+	uart_input_refill(&u->in);
 	v = reg_read(u, off);
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
@@ -256,7 +209,7 @@ static void pl011_write(void *opaque, uint64_t off, const void *data, unsigned l
 
 	memcpy(&v, data, len < 4 ? len : 4);
 	pthread_mutex_lock(&u->lock);
-	refill_from_file(u);
+	uart_input_refill(&u->in);
 	reg_write(u, off, v);
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
@@ -265,22 +218,10 @@ static void pl011_write(void *opaque, uint64_t off, const void *data, unsigned l
 static void on_input(void *opaque, uint32_t events)
 {
 	struct pl011 *u = opaque;
-	uint8_t buf[RX_FIFO];
-	ssize_t n;
 
 	(void)events;
 	pthread_mutex_lock(&u->lock);
-	n = read(u->io.in_fd, buf, RX_FIFO - u->rx_count);
-	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
-		event_del(u->vm->loop, u->io.in_fd);
-		u->io.in_fd = -1;
-	}
-	for (ssize_t i = 0; i < n; i++)
-		rx_push(u, buf[i]);
-	if (u->io.in_fd >= 0 && u->rx_count == RX_FIFO) {
-		u->in_paused = true;
-		event_mod(u->vm->loop, u->io.in_fd, 0);
-	}
+	uart_input_ready(&u->in);
 	update_irq(u);
 	pthread_mutex_unlock(&u->lock);
 }
@@ -321,14 +262,8 @@ static int pl011_create(struct vm *vm, const void *config)
 	u->cr = 0x300;
 	u->ifls = 0x12;
 	pthread_mutex_init(&u->lock, NULL);
-	if (chardev_open(c, "serial", &u->io))
+	if (uart_input_open(&u->in, vm, c, on_input, u))
 		return -1;
-	if (u->io.in_fd >= 0 &&
-	    event_add(vm->loop, u->io.in_fd, EPOLLIN, on_input, u) < 0) {
-		u->in_file = errno == EPERM;
-		if (!u->in_file)
-			u->io.in_fd = -1;
-	}
 #ifdef CONFIG_FDT
 	if (vm_add_describer(vm, pl011_describe, u))
 		return -1;

@@ -9,11 +9,8 @@
  * typed is dropped.  The IRQ line follows "an interrupt is pending":
  * the I/O APIC sees an edge whenever a new cause appears.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include "arch_layout.h"
 #ifdef CONFIG_ACPI
@@ -25,6 +22,9 @@
 #include "core/event.h"
 #include "core/timeline.h"
 #include "core/vm.h"
+
+#define UART_FIFO 64	/* the receive FIFO's depth, for uart_input.h */
+#include "devices/uart_input.h"
 
 #define UART_RBR 0	/* read, DLAB 0 */
 #define UART_THR 0	/* write, DLAB 0 */
@@ -69,19 +69,13 @@
 #define MSR_RI 0x40
 #define MSR_DCD 0x80
 
-#define RX_FIFO 64
-
 struct serial {
 	struct vm *vm;
 	pthread_mutex_t lock;
-	struct chardev io;
-	bool in_paused;		/* stdin unwatched while the FIFO is full */
-	bool in_file;		/* stdin is a regular file: read on demand */
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thri_pending;	/* THR-empty cause not yet acknowledged */
 	bool irq_level;
-	uint8_t rx[RX_FIFO];
-	unsigned rx_head, rx_count;
+	struct uart_input in;	/* stdin and the receive FIFO: last, being large */
 };
 
 static struct serial com1;
@@ -95,7 +89,7 @@ static int serial_parse(struct kv_list *args, void *config,
 /* IIR value for the highest-priority pending cause. */
 static uint8_t pending_iir(const struct serial *s)
 {
-	if ((s->ier & IER_RDI) && s->rx_count)
+	if ((s->ier & IER_RDI) && s->in.count)
 		return IIR_RDI;
 	if ((s->ier & IER_THRI) && s->thri_pending)
 		return IIR_THRI;
@@ -116,47 +110,14 @@ static void update_irq(struct serial *s)
 	}
 }
 
-static void rx_push(struct serial *s, uint8_t c)
-{
-	if (s->rx_count == RX_FIFO)
-		return;
-	s->rx[(s->rx_head + s->rx_count++) % RX_FIFO] = c;
-}
-
-/* Standard input that epoll cannot watch (a regular file) is read as
- * the guest consumes it; such reads never wait.  Lock held. */
-static void refill_from_file(struct serial *s)
-{
-	uint8_t buf[RX_FIFO];
-	ssize_t n;
-
-	if (!s->in_file || s->io.in_fd < 0 || s->rx_count)
-		return;
-	n = read(s->io.in_fd, buf, sizeof(buf));
-	if (n <= 0) {
-		s->io.in_fd = -1;
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++)
-		rx_push(s, buf[i]);
-}
-
-static void resume_input(struct serial *s)
-{
-	if (s->io.in_fd >= 0 && s->in_paused && s->rx_count < RX_FIFO) {
-		s->in_paused = false;
-		event_mod(s->vm->loop, s->io.in_fd, EPOLLIN);
-	}
-}
-
 static void transmit(struct serial *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP) {
-		rx_push(s, c);
+		uart_fifo_push(&s->in, c);
 		return;
 	}
 	timeline_mark(TL_FIRST_SERIAL_BYTE);
-	chardev_write(&s->io, &c, 1);
+	chardev_write(&s->in.io, &c, 1);
 }
 
 static uint8_t modem_status(const struct serial *s)
@@ -177,13 +138,7 @@ static uint8_t reg_read(struct serial *s, unsigned reg)
 	case UART_RBR:
 		if (s->lcr & LCR_DLAB)
 			return s->dll;
-		if (s->rx_count) {
-			v = s->rx[s->rx_head];
-			s->rx_head = (s->rx_head + 1) % RX_FIFO;
-			s->rx_count--;
-			resume_input(s);
-		}
-		return v;
+		return uart_fifo_pop(&s->in);
 	case UART_IER:
 		return (s->lcr & LCR_DLAB) ? s->dlm : s->ier;
 	case UART_IIR:
@@ -197,7 +152,7 @@ static uint8_t reg_read(struct serial *s, unsigned reg)
 	case UART_MCR:
 		return s->mcr;
 	case UART_LSR:
-		return LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+		return LSR_THRE | LSR_TEMT | (s->in.count ? LSR_DR : 0);
 	case UART_MSR:
 		return modem_status(s);
 	case UART_SCR:
@@ -230,10 +185,8 @@ static void reg_write(struct serial *s, unsigned reg, uint8_t v)
 		break;
 	case UART_FCR:
 		s->fcr = v & FCR_ENABLE ? (v & 0xc1) : 0;
-		if (v & FCR_CLEAR_RX) {
-			s->rx_count = 0;
-			resume_input(s);
-		}
+		if (v & FCR_CLEAR_RX)
+			uart_fifo_clear(&s->in);
 		break;
 	case UART_LCR:
 		s->lcr = v;
@@ -255,7 +208,7 @@ static void serial_read(void *opaque, uint64_t off, void *data, unsigned len)
 
 	memset(data, 0, len);
 	pthread_mutex_lock(&s->lock);
-	refill_from_file(s);
+	uart_input_refill(&s->in);
 	*(uint8_t *)data = reg_read(s, (unsigned)off);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -268,7 +221,7 @@ static void serial_write(void *opaque, uint64_t off, const void *data,
 
 	(void)len;	/* a wider access writes its low byte, as on ISA */
 	pthread_mutex_lock(&s->lock);
-	refill_from_file(s);
+	uart_input_refill(&s->in);
 	reg_write(s, (unsigned)off, *(const uint8_t *)data);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -278,31 +231,9 @@ static void serial_write(void *opaque, uint64_t off, const void *data,
 static void on_input(void *opaque, uint32_t events)
 {
 	struct serial *s = opaque;
-	uint8_t buf[RX_FIFO];
-	ssize_t n;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->rx_count == RX_FIFO) {
-		/* Full (loopback mode fills it from the guest's own bytes):
-		 * a read of 0 bytes would look like the end of input, so
-		 * stop watching until the guest makes room. */
-		s->in_paused = true;
-		event_mod(s->vm->loop, s->io.in_fd, 0);
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	n = read(s->io.in_fd, buf, RX_FIFO - s->rx_count);
-	if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) {
-		/* end of input: stop watching, keep the port working */
-		event_del(s->vm->loop, s->io.in_fd);
-		s->io.in_fd = -1;
-	}
-	for (ssize_t i = 0; i < n; i++)
-		rx_push(s, buf[i]);
-	if (s->io.in_fd >= 0 && s->rx_count == RX_FIFO) {
-		s->in_paused = true;
-		event_mod(s->vm->loop, s->io.in_fd, 0);
-	}
+	uart_input_ready(&s->in);
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 	(void)events;
@@ -356,16 +287,8 @@ static int serial_create(struct vm *vm, const void *config)
 	memset(s, 0, sizeof(*s));
 	s->vm = vm;
 	pthread_mutex_init(&s->lock, NULL);
-	if (chardev_open(c, "serial", &s->io))
+	if (uart_input_open(&s->in, vm, c, on_input, s))
 		return -1;
-	if (s->io.in_fd >= 0 &&
-	    event_add(vm->loop, s->io.in_fd, EPOLLIN, on_input, s) < 0) {
-		/* epoll refuses regular files (and /dev/null): those are
-		 * read on demand instead */
-		s->in_file = errno == EPERM;
-		if (!s->in_file)
-			s->io.in_fd = -1;
-	}
 #ifdef CONFIG_ACPI
 	if (vm_add_describer(vm, serial_describe, s))
 		return -1;

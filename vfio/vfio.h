@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 #include "core/kv.h"
 
@@ -111,21 +113,40 @@ size_t vfio_areas_cut(struct vfio_area *area, size_t n, size_t max,
 int vfio_irq_start(void);
 int vfio_irq_watch(int fd, void (*fn)(void *opaque), void *opaque);
 
-#ifdef WISP_UNIT_TEST
-#include <sys/types.h>
-
 /* Tests and fuzzers stand in for the host's VFIO (tests/fuzz/fuzz_vfio.c):
- * while this is set, vfio_open_device() returns open_device(dev) without
- * any container or group, and every ioctl, pread and pwrite on a VFIO
- * device's fd goes through it (mmap still uses the fd itself). */
+ * while vfio_test_backend is set, vfio_open_device() returns
+ * open_device(dev) without any container or group, and every ioctl,
+ * pread and pwrite on a VFIO device's fd goes through it (mmap still
+ * uses the fd itself).  The seam: vfio_fake() is that backend in the
+ * unit tests and fuzzers, and NULL (code that folds away) in wisp. */
 struct vfio_test_backend {
 	int (*open_device)(const struct vfio_host_device *dev);
 	int (*ioctl)(int fd, unsigned long request, void *arg);
 	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
 	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
 };
-extern const struct vfio_test_backend *vfio_test_backend;
+#ifdef WISP_UNIT_TEST
+extern const struct vfio_test_backend *vfio_test_backend;	/* vfio/test_hooks.c */
 #endif
+
+static inline const struct vfio_test_backend *vfio_fake(void)
+{
+#ifdef WISP_UNIT_TEST
+	return vfio_test_backend;
+#else
+	return NULL;
+#endif
+}
+
+/* A VFIO GET_INFO answer with its capability chain: `query` (len bytes,
+ * argsz first, as every VFIO info struct has it) is sent, then, when the
+ * answer's argsz says the chain needs more room, sent again in a buffer
+ * that big.  call is the ioctl (a test's fake, or the real one).  The
+ * returned buffer (the caller frees it) is never shorter than the argsz
+ * it holds, which is what the chain walkers bound their reads by.
+ * NULL with errno set when a call fails. */
+void *vfio_get_info(int fd, unsigned long request, const void *query, uint32_t len,
+		    int (*call)(int fd, unsigned long request, void *arg));
 
 /* Runs fn at exit (after the VM is gone), last registered first: the
  * devices reset themselves there.  At most a few per device. */

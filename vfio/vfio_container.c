@@ -27,6 +27,60 @@
 const char *vfio_sysfs_root = "/sys";
 const char *vfio_dev_root = "/dev";
 
+/* ----------------------------------------------------------- info calls */
+
+/* An answer's chain is bounded here: real ones (a region's sparse mmap
+ * areas, an IOMMU's IOVA ranges) are a few hundred bytes, and this keeps
+ * a device or a fake that answers nonsense from making wisp allocate up
+ * to 4 GiB.  Beyond it the answer is used without its chain. */
+#define INFO_MAX 65536
+
+static void set_argsz(void *info, uint32_t argsz)
+{
+	memcpy(info, &argsz, sizeof(argsz));
+}
+
+static uint32_t get_argsz(const void *info)
+{
+	uint32_t argsz;
+
+	memcpy(&argsz, info, sizeof(argsz));
+	return argsz;
+}
+
+void *vfio_get_info(int fd, unsigned long request, const void *query, uint32_t len,
+		    int (*call)(int fd, unsigned long request, void *arg))
+{
+	void *info = malloc(len), *bigger;
+	uint32_t need;
+
+	if (!info)
+		return NULL;
+	memcpy(info, query, len);
+	if (call(fd, request, info))
+		goto fail;
+	need = get_argsz(info);
+	if (need > len && need < INFO_MAX) {
+		bigger = realloc(info, need);
+		if (!bigger)
+			goto fail;
+		info = bigger;
+		memset(info, 0, need);
+		memcpy(info, query, len);
+		set_argsz(info, need);
+		if (call(fd, request, info))
+			goto fail;
+		len = need;
+	}
+	/* a chain that did not fit (or grew between the calls) is not read */
+	if (get_argsz(info) > len)
+		set_argsz(info, len);
+	return info;
+fail:
+	free(info);
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- sysfs */
 
 /* The last component of the symlink dir/name into out; -1 when there is
@@ -297,24 +351,18 @@ static int group_fd(const struct vfio_host_device *dev, struct container *c)
 	return fd;
 }
 
-#ifdef WISP_UNIT_TEST
-const struct vfio_test_backend *vfio_test_backend;
-#endif
-
 int vfio_open_device(struct vm *vm, const struct vfio_host_device *dev,
 		     struct vfio_dma_space **space)
 {
 	struct container *c = &shared;
 	int gfd, fd;
 
-#ifdef WISP_UNIT_TEST
 	/* the fuzzer's fake devices have no container (and no iommu=on) */
-	if (vfio_test_backend) {
+	if (vfio_fake()) {
 		if (space)
 			*space = NULL;
-		return vfio_test_backend->open_device(dev);
+		return vfio_fake()->open_device(dev);
 	}
-#endif
 	if (space) {
 		/* lives as long as wisp: closed at exit */
 		c = calloc(1, sizeof(*c));

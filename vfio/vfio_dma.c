@@ -87,29 +87,15 @@ static void ranges_from_info(struct vfio_dma_space *s, const struct vfio_iommu_t
 
 int vfio_dma_space_init(struct vfio_dma_space *s, int fd, const struct guest_memory *mem)
 {
-	struct vfio_iommu_type1_info *info = calloc(1, sizeof(*info)), *bigger;
+	struct vfio_iommu_type1_info query = { .argsz = sizeof(query) }, *info;
 	int ret = -1;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = fd;
 	s->mem = mem;
+	info = vfio_get_info(fd, VFIO_IOMMU_GET_INFO, &query, sizeof(query), vfio_dma_ioctl);
 	if (!info)
-		return -1;
-	info->argsz = sizeof(*info);
-	if (vfio_dma_ioctl(fd, VFIO_IOMMU_GET_INFO, info))
 		goto fail;
-	if (info->argsz > sizeof(*info) && info->argsz < 65536) {
-		uint32_t need = info->argsz;
-
-		bigger = realloc(info, need);
-		if (!bigger)
-			goto fail;
-		info = bigger;
-		memset(info, 0, need);
-		info->argsz = need;
-		if (vfio_dma_ioctl(fd, VFIO_IOMMU_GET_INFO, info))
-			goto fail;
-	}
 	if (!(info->flags & VFIO_IOMMU_INFO_PGSIZES) || !info->iova_pgsizes) {
 		wisp_err("--device: iommu=on: the host's VFIO does not say which page sizes "
 			 "its IOMMU maps");

@@ -66,13 +66,8 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 			   (unsigned long long)c->k.num_queues);
 		return -1;
 	}
-	if (mac) {
-		if (parse_mac(mac, c->mac)) {
-			cli_errorf(err, "'mac=%s': not a unicast MAC address (like 52:54:00:12:34:56)", mac);
-			return -1;
-		}
-		c->have_mac = true;
-	}
+	if (virtio_net_parse_mac(mac, c->mac, &c->have_mac, err))
+		return -1;
 	return 0;
 }
 

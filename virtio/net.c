@@ -39,6 +39,7 @@
 #include "core/vm.h"
 #include "virtio/throttle.h"
 #include "virtio/virtio_net.h"
+#include "virtio/net_test.h"
 #include "virtio/virtio_pci.h"
 
 #define NET_HDR_LEN 12		/* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
@@ -167,13 +168,8 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 			   c->tap, IFNAMSIZ - 1);
 		return -1;
 	}
-	if (mac) {
-		if (parse_mac(mac, c->mac)) {
-			cli_errorf(err, "'mac=%s': not a unicast MAC address (like 52:54:00:12:34:56)", mac);
-			return -1;
-		}
-		c->have_mac = true;
-	}
+	if (virtio_net_parse_mac(mac, c->mac, &c->have_mac, err))
+		return -1;
 	if (c->num_queues & 1) {
 		cli_errorf(err, "'num_queues=%llu': must be even (receive and transmit queues in pairs)",
 			   (unsigned long long)c->num_queues);
@@ -200,25 +196,6 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 
 /* --------------------------------------------------------------- TAP */
 
-#ifdef WISP_UNIT_TEST
-#include "virtio/net_test.h"
-
-bool net_test_fake_tap;
-int net_test_peer[NET_TEST_MAX_PEERS];
-unsigned net_test_npeers;
-
-static int fake_tap(char *actual)
-{
-	int sv[2];
-
-	if (net_test_npeers == NET_TEST_MAX_PEERS ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
-		return -1;
-	net_test_peer[net_test_npeers++] = sv[1];
-	snprintf(actual, IFNAMSIZ, "fake%u", net_test_npeers);
-	return sv[0];
-}
-#endif
 
 static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 {
@@ -226,10 +203,8 @@ static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 	int hdr = NET_HDR_LEN;
 	int fd;
 
-#ifdef WISP_UNIT_TEST
 	if (net_test_fake_tap)
-		return fake_tap(actual);
-#endif
+		return net_test_tap(actual);
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return -1;
@@ -508,10 +483,8 @@ static int open_taps(struct net *n, const struct net_config *c)
 {
 	bool created = !c->tap || !interface_exists(c->tap);
 
-#ifdef WISP_UNIT_TEST
 	if (net_test_fake_tap)
 		created = false;	/* nothing to configure */
-#endif
 	char wanted[IFNAMSIZ];
 
 	snprintf(wanted, sizeof(wanted), "%s", c->tap ? c->tap : "wisptap%d");

@@ -2,8 +2,9 @@
 /*
  * What the two virtio network devices (virtio/net.c over a TAP,
  * vhost/net.c over a vhost-user back-end) share from the virtio spec,
- * section 5.1: feature bits, status and control-queue encodings, and
- * the serving of the control queue (each device decides the answers).
+ * section 5.1: feature bits, status and control-queue encodings, the
+ * serving of the control queue (each device decides the answers), and
+ * their mac= key.
  */
 #ifndef WISP_VIRTIO_VIRTIO_NET_H
 #define WISP_VIRTIO_VIRTIO_NET_H
@@ -11,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/kv.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtqueue.h"
 
@@ -93,6 +95,21 @@ static inline void virtio_net_control(struct virtio_dev *d, unsigned q,
 	if (got < 0)
 		virtio_needs_reset(d, "malformed control queue");
 	virtio_queue_interrupt(d, q);
+}
+
+/* The mac= key's text (NULL: not given) into mac[6], *given set when it
+ * was: 0, or -1 with err set. */
+static inline int virtio_net_parse_mac(const char *text, uint8_t mac[6], bool *given,
+				       struct cli_error *err)
+{
+	if (!text)
+		return 0;
+	if (parse_mac(text, mac)) {
+		cli_errorf(err, "'mac=%s': not a unicast MAC address (like 52:54:00:12:34:56)", text);
+		return -1;
+	}
+	*given = true;
+	return 0;
 }
 
 #endif

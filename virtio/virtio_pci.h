@@ -22,27 +22,6 @@
 #include "core/pci.h"
 #include "virtio/virtqueue.h"
 
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-
-#define VIRTIO_STATUS_ACKNOWLEDGE 0x01
-#define VIRTIO_STATUS_DRIVER 0x02
-#define VIRTIO_STATUS_DRIVER_OK 0x04
-#define VIRTIO_STATUS_FEATURES_OK 0x08
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
-
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
-#define VIRTIO_ID_VSOCK 19
-#define VIRTIO_ID_IOMMU 23
-#define VIRTIO_ID_FS 26
-#define VIRTIO_ID_PMEM 27
-
 #define VIRTIO_MAX_QUEUES 64
 
 struct virtio_dev;

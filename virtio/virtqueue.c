@@ -88,12 +88,36 @@ void virtq_reset(struct virtq *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/* Points the queue at its rings, the driver's q->desc_addr, avail_addr
+ * and used_addr for a queue of `size`: each mapped whole, and aligned on
+ * the host side too (the atomic accesses need it).  -1, the queue's
+ * pointers unchanged, if they are not. */
+static int map_rings(struct virtq *q, const struct virtq_dma *dma, uint16_t size)
+{
+	/* read before mapping: a translation revoked meanwhile moves it */
+	uint64_t revoked = revoked_now(dma);
+	void *d, *a, *u;
+
+	/* stop at the first refusal: behind an IOMMU each one is a fault
+	 * reported to the guest */
+	if (!(d = map_whole(dma, q->desc_addr, VIRTQ_DESC_BYTES(size), false)) ||
+	    !(a = map_whole(dma, q->avail_addr, VIRTQ_AVAIL_BYTES(size), false)) ||
+	    !(u = map_whole(dma, q->used_addr, VIRTQ_USED_BYTES(size), true)))
+		return -1;
+	if (((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
+		return -1;
+	q->revoked = revoked;
+	q->desc = d;
+	q->avail = a;
+	q->used = u;
+	q->used_event = &q->avail->ring[size];
+	q->avail_event = (uint16_t *)(void *)&q->used->ring[size];
+	return 0;
+}
+
 int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 	       uint64_t desc, uint64_t avail, uint64_t used, uint64_t features)
 {
-	void *d, *a, *u;
-	uint64_t revoked;
-
 	virtq_reset(q);
 	if (!dma || !dma->map)
 		return -1;
@@ -101,28 +125,13 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
 		return -1;
 	if ((desc & 15) || (avail & 1) || (used & 3))
 		return -1;
-	/* read before mapping: a translation revoked meanwhile moves it */
-	revoked = revoked_now(dma);
-	/* stop at the first refusal: behind an IOMMU each one is a fault
-	 * reported to the guest */
-	if (!(d = map_whole(dma, desc, VIRTQ_DESC_BYTES(size), false)) ||
-	    !(a = map_whole(dma, avail, VIRTQ_AVAIL_BYTES(size), false)) ||
-	    !(u = map_whole(dma, used, VIRTQ_USED_BYTES(size), true)))
-		return -1;
-	/* The atomic accesses need the host side aligned as well. */
-	if (((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
-		return -1;
-
-	q->dma = *dma;
-	q->revoked = revoked;
+	/* the queue stays unusable (size 0) until it is all set */
 	q->desc_addr = desc;
 	q->avail_addr = avail;
 	q->used_addr = used;
-	q->desc = d;
-	q->avail = a;
-	q->used = u;
-	q->used_event = &q->avail->ring[size];
-	q->avail_event = (uint16_t *)(void *)&q->used->ring[size];
+	if (map_rings(q, dma, size))
+		return -1;
+	q->dma = *dma;
 	q->event_idx = (features >> VIRTQ_FEATURE_EVENT_IDX) & 1;
 	q->indirect = (features >> VIRTQ_FEATURE_INDIRECT_DESC) & 1;
 	q->in_flight = calloc((size + 7u) / 8, 1);
@@ -137,22 +146,7 @@ int virtq_init(struct virtq *q, const struct virtq_dma *dma, uint16_t size,
  * they no longer map whole and aligned. */
 static int remap_rings(struct virtq *q)
 {
-	uint64_t revoked = revoked_now(&q->dma);
-	void *d, *a, *u;
-
-	if (!(d = map_whole(&q->dma, q->desc_addr, VIRTQ_DESC_BYTES(q->size), false)) ||
-	    !(a = map_whole(&q->dma, q->avail_addr, VIRTQ_AVAIL_BYTES(q->size), false)) ||
-	    !(u = map_whole(&q->dma, q->used_addr, VIRTQ_USED_BYTES(q->size), true)))
-		return -1;
-	if (((uintptr_t)d & 15) || ((uintptr_t)a & 1) || ((uintptr_t)u & 3))
-		return -1;
-	q->revoked = revoked;
-	q->desc = d;
-	q->avail = a;
-	q->used = u;
-	q->used_event = &q->avail->ring[q->size];
-	q->avail_event = (uint16_t *)(void *)&q->used->ring[q->size];
-	return 0;
+	return map_rings(q, &q->dma, q->size);
 }
 
 void virtq_mark_broken(struct virtq *q)

@@ -39,46 +39,18 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "virtio/virtio_spec.h"
+
 struct guest_memory;
 
 /* ------------------------------------------------ ring layout (all little-endian) */
 
-#define VIRTQ_DESC_F_NEXT	1
-#define VIRTQ_DESC_F_WRITE	2
-#define VIRTQ_DESC_F_INDIRECT	4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY	1
-
-/* The feature bits this file implements, as bit numbers in the 64-bit
- * feature words (VIRTIO_F_INDIRECT_DESC and VIRTIO_F_EVENT_IDX). */
-#define VIRTQ_FEATURE_INDIRECT_DESC 28
-#define VIRTQ_FEATURE_EVENT_IDX	29
+/* The ring structures are virtio_spec.h's.  The feature bits this file
+ * implements, as bit numbers in the 64-bit feature words: */
+#define VIRTQ_FEATURE_INDIRECT_DESC VIRTIO_F_INDIRECT_DESC
+#define VIRTQ_FEATURE_EVENT_IDX	VIRTIO_F_EVENT_IDX
 
 #define VIRTQ_MAX_SIZE		32768
-
-struct virtq_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct virtq_avail {
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[];	/* queue size entries, then le16 used_event */
-};
-
-struct virtq_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
-struct virtq_used {
-	uint16_t flags;
-	uint16_t idx;
-	struct virtq_used_elem ring[];	/* queue size entries, then le16 avail_event */
-};
 
 /* Bytes each part occupies for a queue of `size` (alignment 16, 2, 4). */
 #define VIRTQ_DESC_BYTES(size)	(16u * (uint64_t)(size))

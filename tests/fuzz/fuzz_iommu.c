@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-iommu (virtio/iommu.c) as a hostile guest drives it: a KVM-less
+ * virtio-iommu (virtio/iommu/) as a hostile guest drives it: a KVM-less
  * VM (tests/unit/fake_vm.h) whose NIC and vsock device sit behind the
  * IOMMU (iommu=on), made by the real device table.  The input is a list
  * of operations:
@@ -27,7 +27,7 @@
 #include "fuzz.h"
 #include "fake_vm.h"
 #include "core/iommu.h"
-#include "virtio/iommu_test.h"
+#include "virtio/iommu/iommu_test.h"
 #include "virtio/net_test.h"
 
 #define DATA_WINDOW 0x100000ull		/* input bytes land in [0, 1 MiB) */

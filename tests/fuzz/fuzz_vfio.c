@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * VFIO passthrough (vfio/vfio_pci.c) as a hostile guest sees it: three
+ * VFIO passthrough (vfio/vfio_pci.c, vfio_bar.c, vfio_irq.c) as a hostile
+ * guest sees it: three
  * fake host devices behind the VFIO seam of vfio.h, each a memfd holding
  * its regions (config space and BARs, so that wisp's mmap of a BAR works
  * too), given to a KVM-less VM with the real device table and command

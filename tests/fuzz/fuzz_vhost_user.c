@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vhost-user replies from a hostile back-end (vhost/vhost_user.c): the
+ * vhost-user replies from a hostile back-end (vhost/vhost_user/): the
  * fuzzer plays the back-end on a socket pair and wisp's front end runs
  * the messages of a connection (vu_test_session: the handshake,
  * GET_CONFIG, GET_INFLIGHT_FD, the GET_VRING_BASE of a reset) against
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "vhost/vhost_user_test.h"
+#include "vhost/vhost_user/vhost_user_test.h"
 
 #define REQUIRED_BIT 6	/* a device feature the back-end must offer */
 #define WANTED_PROTOCOL ((1ULL << VU_PROTOCOL_F_MQ) | (1ULL << VU_PROTOCOL_F_REPLY_ACK) | \

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * vsock packets (virtio/vsock.c) from a hostile guest, interleaved with
+ * vsock packets (virtio/vsock/) from a hostile guest, interleaved with
  * host activity: the input is a list of operations -- transmit a packet
  * the input spells out, let the device fill receive buffers, poll the
  * host side, accept and feed the guest's connections at PATH_1000, or
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "virtio/vsock_test.h"
+#include "virtio/vsock/vsock_test.h"
 
 #define MAX_HOST_FDS 64
 

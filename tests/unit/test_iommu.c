@@ -20,7 +20,7 @@
 
 #if IS_ENABLED(CONFIG_VIRTIO_IOMMU)
 
-#include "virtio/iommu_test.h"
+#include "virtio/iommu/iommu_test.h"
 
 #define RAM_SIZE	0x1000000ull	/* 16 MiB at 0 */
 #define EP0		(3 << 3)	/* 00:03.0 */

@@ -30,7 +30,7 @@
 #include "virtio/virtqueue.h"
 
 #if IS_ENABLED(CONFIG_VIRTIO_VSOCK)
-#include "virtio/vsock_test.h"
+#include "virtio/vsock/vsock_test.h"
 #endif
 #if IS_ENABLED(CONFIG_VIRTIO_NET)
 #include "virtio/net_test.h"

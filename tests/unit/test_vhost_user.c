@@ -22,7 +22,7 @@
 #include "core/cli.h"
 #include "core/device.h"
 #include "vhost/vhost_user.h"
-#include "vhost/vhost_user_test.h"
+#include "vhost/vhost_user/vhost_user_test.h"
 
 static int sv[2];	/* [0] wisp's end, [1] the back-end's */
 static char err[256];

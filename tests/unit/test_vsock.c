@@ -19,7 +19,7 @@
 
 #if IS_ENABLED(CONFIG_VIRTIO_VSOCK)
 
-#include "virtio/vsock_test.h"
+#include "virtio/vsock/vsock_test.h"
 
 struct hdr {
 	uint64_t src_cid, dst_cid;

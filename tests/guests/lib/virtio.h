@@ -29,29 +29,11 @@
 #define WISP_GUEST_VIRTIO_H
 
 #include "pci.h"
+#include "virtio/virtio_spec.h"	/* feature and status bits, device IDs, rings */
 
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_MODERN 0x1040	/* + virtio device id */
 
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_CONSOLE 3
-#define VIRTIO_ID_RNG 4
-
-/* device status (2.1) */
-#define VIRTIO_STATUS_ACKNOWLEDGE 0x01
-#define VIRTIO_STATUS_DRIVER 0x02
-#define VIRTIO_STATUS_DRIVER_OK 0x04
-#define VIRTIO_STATUS_FEATURES_OK 0x08
-#define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
-
-/* reserved feature bits (6) */
-#define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
-#define VIRTIO_F_VERSION_1 32
-#define VIRTIO_F_ACCESS_PLATFORM 33
-#define VIRTIO_F_RING_PACKED 34
 #define VIRTIO_F(bit) (1ull << (bit))
 
 /* struct virtio_pci_cap ("Virtio Structure PCI Capabilities") */
@@ -89,37 +71,6 @@
 #define VIRTIO_CC_Q_DEVICE 0x30		/* le64 */
 #define VIRTIO_CC_SIZE 0x38		/* the 1.0 structure */
 #define VIRTIO_NO_VECTOR 0xffff
-
-/* split virtqueue (2.7) */
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
-#define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY 1
-
-struct virtq_desc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct virtq_avail {
-	uint16_t flags;
-	uint16_t idx;
-	uint16_t ring[]; /* size entries, then used_event */
-};
-
-struct virtq_used_elem {
-	uint32_t id;
-	uint32_t len;
-};
-
-struct virtq_used {
-	uint16_t flags;
-	uint16_t idx;
-	struct virtq_used_elem ring[]; /* size entries, then avail_event */
-};
 
 #define VIRTIO_MAX_VQ 2
 #define VQ_MAX_SIZE 16

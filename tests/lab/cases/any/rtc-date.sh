@@ -1,5 +1,6 @@
-# rtc-date: the guest's clock (read from the emulated CMOS RTC at boot, or
-# from a paravirtual clock) is within 120 s of the lab host's.
+# rtc-date: the guest's clock, read at boot from the emulated RTC (x86_64:
+# the CMOS RTC, or a paravirtual clock; aarch64: the PL031), is within 120 s
+# of the lab host's.
 # lab-timeout: 30
 # lab-boots: 1
 t0=$(date +%s)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A hook into vhost/vhost_user.c for tests/fuzz/fuzz_vhost_user.c
+ * A hook into vhost/vhost_user/ for tests/fuzz/fuzz_vhost_user.c
  * (built only with WISP_UNIT_TEST): the messages of one connection
  * without a VM, on a socket whose other end the caller plays the
  * back-end on -- the handshake (features, protocol features, queue

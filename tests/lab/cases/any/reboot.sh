@@ -1,6 +1,6 @@
-# reboot: the guest runs `reboot -f` (PSCI SYSTEM_RESET); wisp stops the VM,
-# says so with a line containing "reboot" and exits 0. (The guest kernel's own
-# "reboot: ..." console lines do not count.)
+# reboot: the guest runs `reboot -f` (on aarch64 a PSCI SYSTEM_RESET); wisp
+# stops the VM, says so with a line containing "reboot" and exits 0. (The
+# guest kernel's own "reboot: ..." console lines do not count.)
 # lab-timeout: 30
 # lab-boots: 1
 boot_guest "$LAB_BOOT_TIMEOUT" guest.log reboot --cpus boot=1 --memory size=256M

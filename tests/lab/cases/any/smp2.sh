@@ -1,4 +1,5 @@
-# smp2: with --cpus boot=2 the guest brings up both vCPUs.
+# smp2: with --cpus boot=2 the guest brings up both vCPUs (on aarch64 the
+# second through PSCI CPU_ON, handled by KVM).
 # lab-timeout: 30
 # lab-boots: 1
 boot_guest "$LAB_BOOT_TIMEOUT" guest.log smp2 --cpus boot=2 --memory size=256M

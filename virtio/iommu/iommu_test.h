@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Hooks into virtio/iommu.c for tests/unit/test_iommu.c (built only with
+/* Hooks into virtio/iommu/ for tests/unit/test_iommu.c (built only with
  * WISP_UNIT_TEST): requests and translations without a VM, the request
  * chains made of the caller's buffers. */
 #ifndef WISP_VIRTIO_IOMMU_TEST_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Packet-level hooks into virtio/vsock.c for tests/unit/test_vsock.c
+/* Packet-level hooks into virtio/vsock/ for tests/unit/test_vsock.c
  * (built only with WISP_UNIT_TEST): the connection state machine without
  * a VM, with chains made of the caller's buffers. */
 #ifndef WISP_VIRTIO_VSOCK_TEST_H
