@@ -53,6 +53,9 @@
 #define API_MAX_ANSWER 8192
 #define API_PREFIX "/api/v1/"
 #define HOLD_POLL_MS 100	/* how often a held thread looks for a stop */
+/* a connection that has sent nothing for this long may make room for a
+ * new one when all are taken */
+#define API_EVICT_MS 1000
 
 struct api_config {
 	const char *path;	/* NULL with fd */
@@ -61,7 +64,7 @@ struct api_config {
 
 struct conn {
 	int fd;			/* -1: free */
-	uint64_t deadline;	/* ms, CLOCK_MONOTONIC: the request must be in */
+	uint64_t since;		/* ms, CLOCK_MONOTONIC: accepted, or last answered */
 	size_t in_len;
 	size_t out_len, out_sent;
 	bool close_after;
@@ -85,7 +88,7 @@ static struct api {
 
 	pthread_mutex_t lock;	/* what follows */
 	pthread_cond_t cond;
-	bool started, serving, stopping;
+	bool started, stopping;
 	atomic_bool pause_requested;	/* read unlocked by every vCPU */
 	bool paused;
 	unsigned held_vcpus;
@@ -340,6 +343,8 @@ static int pause_vm(void)
 	}
 	ask_main_thread(MAIN_HOLD);
 	if (!wait_until_held()) {
+		atomic_store(&api.pause_requested, false);
+		pthread_cond_broadcast(&api.cond);
 		pthread_mutex_unlock(&api.lock);
 		return 500;
 	}
@@ -622,7 +627,7 @@ static int flush_output(struct conn *c)
 		c->out_sent += (size_t)n;
 	}
 	c->out_len = c->out_sent = 0;
-	c->deadline = now_ms() + API_IDLE_MS;
+	c->since = now_ms();
 	if (c->close_after) {
 		conn_close(c);
 		return -1;
@@ -652,39 +657,47 @@ static enum vm_stop conn_readable(struct conn *c)
 	return VM_RUNNING;
 }
 
-/* A new connection; the one that has waited longest makes room. */
-static void conn_accept(void)
+/* The slot for a new connection: a free one, else the one that has sent
+ * nothing for longest, once that is API_EVICT_MS; NULL leaves the new
+ * connection waiting in the listen backlog. */
+static struct conn *room_for_one(uint64_t now)
 {
-	struct conn *slot = &conns[0];
+	struct conn *silent = NULL;
+
+	for (size_t i = 0; i < API_MAX_CONNS; i++) {
+		struct conn *c = &conns[i];
+
+		if (c->fd < 0)
+			return c;
+		if (!c->in_len && !c->out_len && (!silent || c->since < silent->since))
+			silent = c;
+	}
+	return silent && silent->since + API_EVICT_MS <= now ? silent : NULL;
+}
+
+static void conn_accept(struct conn *slot)
+{
 	int fd = accept4(api.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	for (size_t i = 0; i < API_MAX_CONNS; i++) {
-		struct conn *c = &conns[i];
-
-		if (c->fd < 0) {
-			slot = c;
-			break;
-		}
-		if (c->deadline < slot->deadline)
-			slot = c;
-	}
 	if (slot->fd >= 0)
 		conn_close(slot);
 	slot->fd = fd;
 	slot->in_len = slot->out_len = slot->out_sent = 0;
 	slot->close_after = false;
-	slot->deadline = now_ms() + API_IDLE_MS;
+	slot->since = now_ms();
 }
 
-static int poll_timeout(void)
+/* Until the first connection's time is up; with every slot taken, a
+ * quarter of API_EVICT_MS at most, to look for room again. */
+static int poll_timeout(uint64_t now, bool full)
 {
-	uint64_t now = now_ms(), first = UINT64_MAX;
+	uint64_t first = full ? now + API_EVICT_MS / 4 : UINT64_MAX;
 
 	for (size_t i = 0; i < API_MAX_CONNS; i++)
-		if (conns[i].fd >= 0 && conns[i].deadline < first)
-			first = conns[i].deadline;
+		if (conns[i].fd >= 0 && conns[i].since + API_IDLE_MS < first)
+			first = conns[i].since + API_IDLE_MS;
 	if (first == UINT64_MAX)
 		return -1;
 	return first <= now ? 0 : (int)(first - now);
@@ -695,16 +708,21 @@ static void close_idle(void)
 	uint64_t now = now_ms();
 
 	for (size_t i = 0; i < API_MAX_CONNS; i++)
-		if (conns[i].fd >= 0 && conns[i].deadline <= now)
+		if (conns[i].fd >= 0 && conns[i].since + API_IDLE_MS <= now)
 			conn_close(&conns[i]);
 }
+
+static void remove_socket_file(void);
 
 /* One round of poll(); false once the thread is to end. */
 static bool serve_once(void)
 {
+	uint64_t now = now_ms();
+	struct conn *room = room_for_one(now);
 	struct pollfd pfd[2 + API_MAX_CONNS] = {
 		{ .fd = api.wake_fd, .events = POLLIN },
-		{ .fd = api.listen_fd, .events = POLLIN },
+		/* a new connection waits in the backlog while there is no room */
+		{ .fd = room ? api.listen_fd : -1, .events = POLLIN },
 	};
 	enum vm_stop stop = VM_RUNNING;
 
@@ -712,7 +730,7 @@ static bool serve_once(void)
 		pfd[2 + i].fd = conns[i].fd;
 		pfd[2 + i].events = conns[i].out_len ? POLLOUT : POLLIN;
 	}
-	if (poll(pfd, 2 + API_MAX_CONNS, poll_timeout()) < 0 && errno != EINTR)
+	if (poll(pfd, 2 + API_MAX_CONNS, poll_timeout(now, !room)) < 0 && errno != EINTR)
 		return false;
 	if (pfd[0].revents)
 		return false;
@@ -731,23 +749,24 @@ static bool serve_once(void)
 		return false;
 	}
 	close_idle();
-	if (pfd[1].revents)
-		conn_accept();
+	room = room_for_one(now_ms());
+	if (pfd[1].revents && room)
+		conn_accept(room);
 	return true;
 }
 
 static void *api_thread(void *arg)
 {
 	(void)arg;
+	bool stopping;
+
 	pthread_mutex_lock(&api.lock);
-	if (api.stopping) {
-		pthread_mutex_unlock(&api.lock);
-		return NULL;
-	}
-	api.serving = true;
+	stopping = api.stopping;
 	pthread_mutex_unlock(&api.lock);
-	while (serve_once())
+	while (!stopping && serve_once())
 		;
+	/* here, as the main thread's filter has no unlink */
+	remove_socket_file();
 	return NULL;
 }
 
@@ -792,6 +811,11 @@ static const struct seccomp_rule api_rules[] = {
 	SC_ALLOW(SYS_read),
 	SC_ALLOW(SYS_close),
 	SC_ARG(SYS_tkill, 1, SC_ALL, VCPU_KICK_SIGNAL),
+	/* the socket file, as the thread ends */
+#if defined(SYS_unlink)
+	SC_ALLOW(SYS_unlink),
+#endif
+	SC_ALLOW(SYS_unlinkat),
 #if defined(__x86_64__)
 	SC_IOCTL(KVM_GET_CLOCK),
 	SC_IOCTL(KVM_SET_CLOCK),
@@ -849,22 +873,24 @@ static int api_create(struct vm *vm, const void *config)
 void api_stop(void)
 {
 	uint64_t one = 1;
-	bool serving;
 
 	if (!api.started)
 		return;
 	pthread_mutex_lock(&api.lock);
 	api.stopping = true;
-	serving = api.serving;
 	pthread_mutex_unlock(&api.lock);
-	/* a thread still waiting for the seal ends on its own, untouched */
-	if (serving) {
-		if (write(api.wake_fd, &one, sizeof(one)) != sizeof(one))
-			wisp_err("api: cannot wake its thread: %s", strerror(errno));
-		pthread_join(api.thread, NULL);
-	}
 	api.started = false;
-	remove_socket_file();
+	if (!seccomp_threads_released()) {
+		/* the VM never ran: the thread waits for a seal that will not
+		 * come and never touches the VM; this thread is unfiltered */
+		remove_socket_file();
+		return;
+	}
+	if (write(api.wake_fd, &one, sizeof(one)) != sizeof(one))
+		wisp_err("api: cannot wake its thread: %s", strerror(errno));
+	/* it removes the socket file itself: this thread may have no
+	 * unlink in its filter */
+	pthread_join(api.thread, NULL);
 }
 
 #ifdef WISP_UNIT_TEST
