@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "core/cli.h"
+#include "core/counters.h"
 #include "core/device.h"
 #include "core/event.h"
 #include "core/file.h"
@@ -376,6 +377,34 @@ static bool vm_paused(void)
 	return paused;
 }
 
+/* ------------------------------------------------------------ counters */
+
+static struct {
+	const char *kind;
+	unsigned index;		/* among the devices of its kind */
+	const char *const *names;
+	atomic_ullong *values;
+	unsigned n;
+} counted[COUNTERS_MAX_DEVICES];
+static unsigned ncounted;
+
+void counters_register(const char *kind, const char *const *names, atomic_ullong *values,
+		       unsigned n)
+{
+	unsigned index = 0;
+
+	if (ncounted == COUNTERS_MAX_DEVICES)
+		return;	/* vm.counters leaves the device out */
+	for (unsigned i = 0; i < ncounted; i++)
+		index += !strcmp(counted[i].kind, kind);
+	counted[ncounted].kind = kind;
+	counted[ncounted].index = index;
+	counted[ncounted].names = names;
+	counted[ncounted].values = values;
+	counted[ncounted].n = n;
+	ncounted++;
+}
+
 /* -------------------------------------------------------------- routes */
 
 struct answer {
@@ -448,6 +477,25 @@ static void vm_info(struct answer *a)
 	a->status = 200;
 }
 
+/* {"_disk0": {"read_bytes": N, ...}, "_net0": {...}} */
+static void vm_counters(struct answer *a)
+{
+	struct json *j = &a->json;
+	char id[32];
+
+	json_object_begin(j, NULL);
+	for (unsigned i = 0; i < ncounted; i++) {
+		snprintf(id, sizeof(id), "%s%u", counted[i].kind, counted[i].index);
+		json_object_begin(j, id);
+		for (unsigned k = 0; k < counted[i].n; k++)
+			json_u64(j, counted[i].names[k],
+				 atomic_load_explicit(&counted[i].values[k], memory_order_relaxed));
+		json_object_end(j);
+	}
+	json_object_end(j);
+	a->status = 200;
+}
+
 static void vm_pause(struct answer *a)
 {
 	a->status = pause_vm();
@@ -495,6 +543,7 @@ static const struct route routes[] = {
 	{ "vmm.ping", "GET", vmm_ping },
 	{ "vmm.shutdown", "PUT", vm_shutdown },
 	{ "vm.info", "GET", vm_info },
+	{ "vm.counters", "GET", vm_counters },
 	{ "vm.pause", "PUT", vm_pause },
 	{ "vm.resume", "PUT", vm_resume },
 	{ "vm.shutdown", "PUT", vm_shutdown },
@@ -506,7 +555,7 @@ static const struct route routes[] = {
  * created and booted from the command line, and has no hotplug,
  * resizing, snapshots or migration. */
 static const char *const missing[] = {
-	"vm.create", "vm.boot", "vm.delete", "vm.counters", "vm.balloon-stats",
+	"vm.create", "vm.boot", "vm.delete", "vm.balloon-stats",
 	"vm.resize", "vm.resize-disk", "vm.resize-zone", "vm.add-device",
 	"vm.remove-device", "vm.add-disk", "vm.add-fs", "vm.add-generic-vhost-user",
 	"vm.add-pmem", "vm.add-net", "vm.add-vsock", "vm.add-vdpa",

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/seccomp.h"
+#include "core/counters.h"
 #include "core/device.h"
 #include "core/file.h"
 #include "core/vm.h"
@@ -118,7 +119,11 @@ struct blk {
 	unsigned head, count;
 	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
 	bool stopping;
+	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */
 };
+
+/* cloud-hypervisor's names for a disk's counters */
+static const char *const blk_counter_names[] = { "read_bytes", "read_ops", "write_bytes", "write_ops" };
 
 static unsigned ndisks;
 /* the I/O threads' seccomp filter (core/seccomp.h) */
@@ -304,6 +309,8 @@ static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
 	}
 	if (is_read)
 		*written = (uint32_t)len;
+	counter_add(&b->stats[is_read ? 0 : 2], len);
+	counter_add(&b->stats[is_read ? 1 : 3], 1);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -611,6 +618,7 @@ static int blk_create(struct vm *vm, const void *config)
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
+	counters_register("_disk", blk_counter_names, b->stats, SC_COUNT(blk_counter_names));
 	io_thread_kind = seccomp_kind("virtio-blk I/O");
 	if (!io_thread_kind ||
 	    seccomp_allow(io_thread_kind, io_thread_seccomp, SC_COUNT(io_thread_seccomp)))

@@ -18,6 +18,7 @@
 #if IS_ENABLED(CONFIG_API)
 
 #include "core/api.h"
+#include "core/counters.h"
 #include "core/http.h"
 #include "core/json.h"
 #include "core/vm.h"
@@ -247,6 +248,22 @@ static void test_route_info(void **state)
 	assert_contains(answer, "\"state\":\"Running\"");
 }
 
+static void test_route_counters(void **state)
+{
+	static const char *const names[] = { "read_bytes", "read_ops" };
+	static atomic_ullong disk0[2], disk1[2];
+
+	(void)state;
+	counters_register("_disk", names, disk0, 2);
+	counters_register("_disk", names, disk1, 2);
+	counter_add(&disk1[0], 4096);
+	counter_add(&disk1[1], 1);
+	ask("GET /api/v1/vm.counters HTTP/1.1\r\n\r\n");
+	assert_contains(answer, "HTTP/1.1 200 OK\r\n");
+	assert_contains(answer, "{\"_disk0\":{\"read_bytes\":0,\"read_ops\":0},"
+				"\"_disk1\":{\"read_bytes\":4096,\"read_ops\":1}}");
+}
+
 static void test_route_errors(void **state)
 {
 	(void)state;
@@ -341,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_json_overflow_and_nesting),
 		cmocka_unit_test(test_route_ping),
 		cmocka_unit_test(test_route_info),
+		cmocka_unit_test(test_route_counters),
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_route_shutdown_answers_204),
 		cmocka_unit_test(test_cli_socket_paths),
