@@ -233,7 +233,9 @@ host-cflags := $(common-cflags) -O1 -g $(san-flags) -DWISP_UNIT_TEST
 # core/libc_printf.o replaces libc functions: the static binary's only
 host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o core/libc_printf.o,$(objs)))
 # test_alloc tests core/alloc.c, which only CONFIG_SMALL_MALLOC builds
-unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c), \
+# and test_rate_limiter core/rate_limiter.c, only with CONFIG_RATE_LIMITER
+unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c) \
+	$(if $(CONFIG_RATE_LIMITER),,tests/unit/test_rate_limiter.c), \
 	$(wildcard tests/unit/test_*.c))
 unit-bins := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(unit-srcs))
 host-libs := $(foreach l,$(sort $(libs)),$(if $(filter aarch64,$(ARCH)),,$(lib-dir)/$(l)))
