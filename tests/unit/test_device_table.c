@@ -33,6 +33,7 @@ static const struct expected devices[] = {
 	{ "vhost-user-net", IS_ENABLED(CONFIG_VHOST_USER_NET) },
 	{ "vfio-pci", IS_ENABLED(CONFIG_VFIO) },
 	{ "virtio-iommu", IS_ENABLED(CONFIG_VIRTIO_IOMMU) },
+	{ "api", IS_ENABLED(CONFIG_API) },
 };
 
 static const struct device_desc *find(const char *name)
