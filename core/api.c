@@ -664,6 +664,8 @@ static void conn_close(struct conn *c)
  * done with (closed). */
 static int flush_output(struct conn *c)
 {
+	if (!c->out_len && !c->close_after)
+		return 0;	/* nothing answered yet: the request's time runs on */
 	while (c->out_sent < c->out_len) {
 		ssize_t n = write(c->fd, c->out + c->out_sent, c->out_len - c->out_sent);
 
@@ -684,11 +686,22 @@ static int flush_output(struct conn *c)
 	return 0;
 }
 
-/* Reads and answers what the client sent; one request at a time, the
- * next one read only once this answer is out. */
-static enum vm_stop conn_readable(struct conn *c)
+/* Answers the requests c holds, one at a time: the next one only once
+ * this answer is all out. */
+static enum vm_stop serve_buffered(struct conn *c)
 {
 	enum vm_stop stop;
+
+	do {
+		stop = serve_input(c);
+		if (flush_output(c) || stop)
+			return stop;
+	} while (!c->out_len && c->in_len && http_parse(c->in, c->in_len, &(struct http_request){ 0 }));
+	return VM_RUNNING;
+}
+
+static enum vm_stop conn_readable(struct conn *c)
+{
 	ssize_t n = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
 
 	if (n < 0 && errno == EAGAIN)
@@ -698,12 +711,16 @@ static enum vm_stop conn_readable(struct conn *c)
 		return VM_RUNNING;
 	}
 	c->in_len += (size_t)n;
-	do {
-		stop = serve_input(c);
-		if (flush_output(c) || stop)
-			return stop;
-	} while (!c->out_len && c->in_len && http_parse(c->in, c->in_len, &(struct http_request){ 0 }));
-	return VM_RUNNING;
+	return serve_buffered(c);
+}
+
+/* The rest of an answer the client was slow to take; then what it sent
+ * meanwhile. */
+static enum vm_stop conn_writable(struct conn *c)
+{
+	if (flush_output(c) || c->out_len || !c->in_len)
+		return VM_RUNNING;
+	return serve_buffered(c);
 }
 
 /* The slot for a new connection: a free one, else the one that has sent
@@ -763,6 +780,21 @@ static void close_idle(void)
 
 static void remove_socket_file(void);
 
+#ifdef WISP_UNIT_TEST
+static int test_poll_cap_ms = -1;	/* tests never wait long in poll() */
+#endif
+
+static int serve_timeout(uint64_t now, bool full)
+{
+	int t = poll_timeout(now, full);
+
+#ifdef WISP_UNIT_TEST
+	if (test_poll_cap_ms >= 0 && (t < 0 || t > test_poll_cap_ms))
+		t = test_poll_cap_ms;
+#endif
+	return t;
+}
+
 /* One round of poll(); false once the thread is to end. */
 static bool serve_once(void)
 {
@@ -779,7 +811,7 @@ static bool serve_once(void)
 		pfd[2 + i].fd = conns[i].fd;
 		pfd[2 + i].events = conns[i].out_len ? POLLOUT : POLLIN;
 	}
-	if (poll(pfd, 2 + API_MAX_CONNS, poll_timeout(now, !room)) < 0 && errno != EINTR)
+	if (poll(pfd, 2 + API_MAX_CONNS, serve_timeout(now, !room)) < 0 && errno != EINTR)
 		return false;
 	if (pfd[0].revents)
 		return false;
@@ -788,10 +820,7 @@ static bool serve_once(void)
 
 		if (c->fd < 0 || !pfd[2 + i].revents)
 			continue;
-		if (c->out_len)
-			flush_output(c);
-		else
-			stop = conn_readable(c);
+		stop = c->out_len ? conn_writable(c) : conn_readable(c);
 	}
 	if (stop) {
 		vm_stop(api.vm, stop);
@@ -943,6 +972,23 @@ void api_stop(void)
 }
 
 #ifdef WISP_UNIT_TEST
+void api_test_serve(struct vm *vm, int listen_fd, unsigned rounds)
+{
+	static bool ready;
+
+	if (!ready) {
+		for (size_t i = 0; i < API_MAX_CONNS; i++)
+			conns[i].fd = -1;
+		api.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		ready = true;
+	}
+	api.vm = vm;
+	api.listen_fd = listen_fd;
+	test_poll_cap_ms = 20;
+	while (rounds--)
+		serve_once();
+}
+
 unsigned long api_test_answer(struct vm *vm, const char *request, unsigned long len,
 			      char *out, unsigned long size)
 {

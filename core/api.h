@@ -24,6 +24,9 @@ static inline void api_stop(void) { }
 #endif
 
 #ifdef WISP_UNIT_TEST
+/* Serves the listening socket listen_fd for vm as the API thread does,
+ * for `rounds` rounds of poll() of at most 20 ms each. */
+void api_test_serve(struct vm *vm, int listen_fd, unsigned rounds);
 /* Runs one request buffer through the parser and the routes as a
  * connection would, for vm; the whole answer (status line, headers,
  * body) goes to out.  Returns its length. */

@@ -8,8 +8,10 @@
  */
 #include "unit.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -297,6 +299,104 @@ static void test_route_shutdown_answers_204(void **state)
 	assert_null(strstr(answer, "Content-Type"));
 }
 
+/* A listening socket in a fresh directory, and clients of it. */
+static char sock_dir[] = "/tmp/wisp-api-conn-XXXXXX";
+static struct sockaddr_un sock_addr = { .sun_family = AF_UNIX };
+
+static int test_listener(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	assert_non_null(mkdtemp(sock_dir));
+	snprintf(sock_addr.sun_path, sizeof(sock_addr.sun_path), "%s/api.sock", sock_dir);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sock_addr, sizeof(sock_addr)), 0);
+	assert_int_equal(listen(fd, 128), 0);
+	return fd;
+}
+
+static int client(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_int_equal(connect(fd, (struct sockaddr *)&sock_addr, sizeof(sock_addr)), 0);
+	return fd;
+}
+
+static void send_text(int fd, const char *text)
+{
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+/* What the server has answered on fd so far, without waiting: its
+ * length, 0 for nothing yet, -1 once the server has closed fd. */
+static ssize_t received(int fd, char *buf, size_t size)
+{
+	ssize_t n = recv(fd, buf, size - 1, MSG_DONTWAIT);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	return n == 0 ? -1 : n;
+}
+
+static size_t count(const char *haystack, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(haystack, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void test_connections(void **state)
+{
+	int listener = test_listener(), idle[8], slow, late, piped;
+	char buf[8192];
+
+	(void)state;
+	/* two requests in one write, both answered, in order */
+	piped = client();
+	send_text(piped, "GET /api/v1/vmm.ping HTTP/1.1\r\n\r\nGET /api/v1/vm.info HTTP/1.1\r\n\r\n");
+	api_test_serve(&test_vm, listener, 5);
+	assert_true(received(piped, buf, sizeof(buf)) > 0);
+	assert_int_equal(count(buf, "HTTP/1.1 200 OK"), 2);
+	assert_true(strstr(buf, "\"features\"") < strstr(buf, "\"state\""));
+	/* a request in pieces is answered once it is whole */
+	slow = client();
+	send_text(slow, "GET /api/v1/vmm.ping HT");
+	api_test_serve(&test_vm, listener, 3);
+	assert_int_equal(received(slow, buf, sizeof(buf)), 0);
+	send_text(slow, "TP/1.1\r\n\r\n");
+	api_test_serve(&test_vm, listener, 3);
+	assert_true(received(slow, buf, sizeof(buf)) > 0);
+	assert_contains(buf, "HTTP/1.1 200 OK");
+	/* eight silent connections take every slot (with piped and slow,
+	 * two of them wait in the backlog); after a second of silence they
+	 * make room, and a late client is answered */
+	for (int i = 0; i < 8; i++)
+		idle[i] = client();
+	api_test_serve(&test_vm, listener, 10);
+	late = client();
+	send_text(late, "GET /api/v1/vmm.ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+	api_test_serve(&test_vm, listener, 10);
+	assert_int_equal(received(late, buf, sizeof(buf)), 0);
+	usleep(1100 * 1000);
+	api_test_serve(&test_vm, listener, 20);
+	assert_true(received(late, buf, sizeof(buf)) > 0);
+	assert_contains(buf, "HTTP/1.1 200 OK");
+	assert_contains(buf, "Connection: close\r\n");
+	/* Connection: close: the server closed it after the answer */
+	assert_int_equal(received(late, buf, sizeof(buf)), -1);
+	for (int i = 0; i < 8; i++)
+		close(idle[i]);
+	close(piped);
+	close(slow);
+	close(late);
+	close(listener);
+	unlink(sock_addr.sun_path);
+	rmdir(sock_dir);
+}
+
 static enum cli_action run_cli(const char *value, struct cli_error *err)
 {
 	char *argv[] = { "wisp", "--kernel", "/k", "--api-socket", (char *)value, NULL };
@@ -361,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_route_counters),
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_route_shutdown_answers_204),
+		cmocka_unit_test(test_connections),
 		cmocka_unit_test(test_cli_socket_paths),
 	};
 
