@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KV_MAX 16
+/* cloud-hypervisor's --disk alone has over twenty keys */
+#define KV_MAX 32
 
 struct cli_error {
 	char msg[256];

@@ -26,6 +26,7 @@
 #include "core/device.h"
 #include "core/file.h"
 #include "core/vm.h"
+#include "virtio/throttle.h"
 #include "virtio/virtio_pci.h"
 
 /* from <linux/falloc.h>, which clashes with libc's <fcntl.h> */
@@ -71,6 +72,8 @@ struct blk_config {
 	uint64_t queue_size;
 	uint64_t pci_segment;
 	bool iommu;
+	bool limited;
+	struct rate_limit_config limits;
 };
 
 /* struct virtio_blk_config, the fields wisp fills in (little-endian) */
@@ -119,6 +122,7 @@ struct blk {
 	unsigned head, count;
 	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
 	bool stopping;
+	struct throttle throttle;	/* bw_size=, ops_size=, ... */
 	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */
 };
 
@@ -175,7 +179,8 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
-	    virtio_parse_iommu(args, &c->iommu, err) < 0)
+	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
+	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
 		return -1;
 	if (!c->path) {
 		cli_errorf(err, "path=FILE is required in '%s'", args->source);
@@ -460,6 +465,21 @@ static void *io_thread(void *opaque)
 	return NULL;
 }
 
+/* What a request costs the rate limiter: the data it moves (reads and
+ * writes; the others move none), beside the one operation it is. */
+static uint64_t request_bytes(const struct virtq_chain *c)
+{
+	struct blk_outhdr h;
+
+	if (virtq_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
+		return 0;
+	if (h.type == VIRTIO_BLK_T_IN)
+		return c->in_len - 1;
+	if (h.type == VIRTIO_BLK_T_OUT)
+		return c->out_len - sizeof(h);
+	return 0;
+}
+
 /* A request must have a readable header and a writable status byte. */
 static bool well_formed(const struct virtq_chain *c)
 {
@@ -490,12 +510,19 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		 * for this request, which would then do its I/O through
 		 * translations the driver has taken back. */
 		hold = virtq_dma_hold(&d->dma);
-		got = virtq_pop(vq, &slot->chain);
+		got = throttle_waiting(&b->throttle) ? 0 : virtq_pop(vq, &slot->chain);
 		if (got > 0 && !well_formed(&slot->chain)) {
 			pthread_mutex_unlock(&b->qlock);
 			virtq_dma_release(&d->dma, hold);
 			virtq_mark_broken(vq);
 			got = -1;
+		} else if (got > 0 && IS_ENABLED(CONFIG_RATE_LIMITER) &&
+			   !throttle_admit(&b->throttle, request_bytes(&slot->chain))) {
+			/* taken again, first, when the limiter's timer fires */
+			virtq_give_back(vq, &slot->chain);
+			pthread_mutex_unlock(&b->qlock);
+			virtq_dma_release(&d->dma, hold);
+			got = 0;
 		} else if (got > 0) {
 			slot->dma_hold = hold;
 			slot->queue = q;
@@ -520,6 +547,7 @@ static void blk_reset(struct virtio_dev *d)
 	/* Waiting requests are dropped; running ones finish their I/O
 	 * before the reset is over (so none writes guest memory the driver
 	 * has taken back) but are never completed. */
+	throttle_reset(&b->throttle);
 	pthread_mutex_lock(&b->qlock);
 	b->generation++;
 	for (unsigned i = 0; i < b->count; i++)
@@ -619,6 +647,8 @@ static int blk_create(struct vm *vm, const void *config)
 		return -1;
 	b->vdev.name = strdup(name);
 	counters_register("_disk", blk_counter_names, b->stats, SC_COUNT(blk_counter_names));
+	if (throttle_init(&b->throttle, vm, &b->vdev, &c->limits, c->limited))
+		return -1;
 	io_thread_kind = seccomp_kind("virtio-blk I/O");
 	if (!io_thread_kind ||
 	    seccomp_allow(io_thread_kind, io_thread_seccomp, SC_COUNT(io_thread_seccomp)))
@@ -637,7 +667,8 @@ DEVICE_REGISTER(virtio_blk) = {
 	.name = "virtio-blk",
 	.summary = "virtio block device backed by a raw image",
 	.option = "disk",
-	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,iommu=on]",
+	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,iommu=on]"
+		 THROTTLE_USAGE,
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct blk_config),

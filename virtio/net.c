@@ -38,6 +38,7 @@
 #include "core/device.h"
 #include "core/event.h"
 #include "core/vm.h"
+#include "virtio/throttle.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_pci.h"
 
@@ -57,6 +58,8 @@ struct net_config {
 	uint64_t queue_size;
 	uint64_t pci_segment;
 	bool iommu;
+	bool limited;
+	struct rate_limit_config limits;	/* each direction gets its own */
 };
 
 struct net_cfg_space {
@@ -75,6 +78,7 @@ struct net_pair {
 	bool paused;		/* TAP unwatched: no receive buffers */
 	uint8_t *frame;		/* a received frame waiting for buffers */
 	size_t frame_len;	/* 0: none */
+	bool frame_admitted;	/* the receive limiter let it through */
 };
 
 struct net {
@@ -85,6 +89,7 @@ struct net {
 	char ifname[IFNAMSIZ];
 	struct net_pair pair[MAX_PAIRS];
 	uint64_t dropped;	/* malformed frames from the guest */
+	struct throttle rx_throttle, tx_throttle;
 	atomic_ullong stats[4];	/* net_counter_names, for vm.counters */
 };
 
@@ -160,7 +165,8 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
-	    virtio_parse_iommu(args, &c->iommu, err) < 0)
+	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
+	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
 		return -1;
 	if (c->tap && (!*c->tap || strlen(c->tap) >= IFNAMSIZ)) {
 		cli_errorf(err, "'tap=%s': an interface name has 1 to %d characters",
@@ -365,15 +371,28 @@ static bool deliver_frame(struct net_pair *p)
 	return true;
 }
 
+/* The frame in hand may go to the guest now: the receive limiter (if
+ * any) has let it through, at most once per frame. */
+static bool frame_admitted(struct net_pair *p)
+{
+	if (!IS_ENABLED(CONFIG_RATE_LIMITER) || p->frame_admitted)
+		return true;
+	p->frame_admitted = throttle_admit(&p->net->rx_throttle, p->frame_len - NET_HDR_LEN);
+	return p->frame_admitted;
+}
+
 static void receive(struct net_pair *p)
 {
 	for (;;) {
 		ssize_t len;
 
-		if (p->frame_len && !deliver_frame(p)) {
-			watch_tap(p, false);	/* wait for buffers */
+		/* the frame stays in hand, the TAP unwatched, until buffers
+		 * come (a kick) or the limiter's timer fires (a kick too) */
+		if (p->frame_len && (!frame_admitted(p) || !deliver_frame(p))) {
+			watch_tap(p, false);
 			return;
 		}
+		p->frame_admitted = false;
 		len = read(p->tap, p->frame, MAX_FRAME);
 		if (len < NET_HDR_LEN)
 			return;		/* EAGAIN: the TAP is empty */
@@ -413,9 +432,15 @@ static void transmit(struct net_pair *p)
 	struct virtio_dev *d = &p->net->vdev;
 	struct virtq *txq = &d->queue[2 * p->index + 1].vq;
 	struct virtq_chain c;
-	int got;
+	int got = 0;
 
-	while ((got = virtq_pop(txq, &c)) > 0) {
+	while (!throttle_waiting(&p->net->tx_throttle) && (got = virtq_pop(txq, &c)) > 0) {
+		if (IS_ENABLED(CONFIG_RATE_LIMITER) && c.out_len >= NET_HDR_LEN &&
+		    !throttle_admit(&p->net->tx_throttle, c.out_len - NET_HDR_LEN)) {
+			/* sent first when the limiter's timer kicks the queue */
+			virtq_give_back(txq, &c);
+			break;
+		}
 		/* header then frame, device-readable only; anything else is
 		 * the guest's mistake: dropped and counted */
 		if (c.nin || c.out_len < NET_HDR_LEN || c.out_len > MAX_FRAME ||
@@ -478,8 +503,11 @@ static void net_reset(struct virtio_dev *d)
 
 	for (unsigned i = 0; i < n->pairs; i++) {
 		n->pair[i].frame_len = 0;
+		n->pair[i].frame_admitted = false;
 		watch_tap(&n->pair[i], false);
 	}
+	throttle_reset(&n->rx_throttle);
+	throttle_reset(&n->tx_throttle);
 }
 
 static const struct virtio_ops net_ops = {
@@ -592,14 +620,20 @@ static int net_create(struct vm *vm, const void *config)
 	/* every chain is popped, used and pushed within one event-loop
 	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
 	info.iommu = c->iommu;
-	return virtio_pci_create(vm, &n->vdev, &info);
+	if (virtio_pci_create(vm, &n->vdev, &info))
+		return -1;
+	/* cloud-hypervisor's semantics: one set of limits, applied to
+	 * each direction on its own */
+	return throttle_init(&n->rx_throttle, vm, &n->vdev, &c->limits, c->limited) ||
+	       throttle_init(&n->tx_throttle, vm, &n->vdev, &c->limits, c->limited) ? -1 : 0;
 }
 
 DEVICE_REGISTER(virtio_net) = {
 	.name = "virtio-net",
 	.summary = "virtio network device over a host TAP",
 	.option = "net",
-	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N][,iommu=on]",
+	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N][,iommu=on]"
+		 THROTTLE_USAGE,
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct net_config),

@@ -329,6 +329,14 @@ void virtq_unpop(struct virtq *q, uint16_t n)
 	q->fill_idx = (uint16_t)(q->fill_idx - n);
 }
 
+void virtq_give_back(struct virtq *q, const struct virtq_chain *c)
+{
+	if (q->broken || !q->size || c->head >= q->size)
+		return;
+	q->in_flight[c->head / 8] &= (uint8_t)~(1u << (c->head % 8));
+	q->last_avail_idx--;
+}
+
 void virtq_fill(struct virtq *q, const struct virtq_chain *c, uint32_t written)
 {
 	struct virtq_used_elem *e;

@@ -249,6 +249,10 @@ void virtq_flush(struct virtq *q);
  * they will be popped again (virtio-net when a frame needs more
  * receive buffers than the guest has posted). */
 void virtq_unpop(struct virtq *q, uint16_t n);
+/* Gives back the chain just popped, before anything else was popped or
+ * pushed: the next pop takes the same avail entry again (and reads the
+ * chain anew).  A rate-limited queue that must wait. */
+void virtq_give_back(struct virtq *q, const struct virtq_chain *c);
 void virtq_push(struct virtq *q, const struct virtq_chain *c, uint32_t written);
 
 /* After pushing: whether the driver wants an interrupt for what was

@@ -1,0 +1,26 @@
+# virtio-blk-throttle: cloud-hypervisor's rate-limit keys on --disk, in a
+# Linux guest reading with O_DIRECT (issue 22).
+#   vda: bw_size=1 MiB per bw_refill_time=1000 ms; 4 MiB read: the full
+#        bucket, then 3 MiB at 1 MiB/s, so at least 3 s
+#   vdb: no limit (its time is reported, for comparison)
+#   vdc: ops_size=10 per ops_refill_time=100 ms, 100 ops/s; 200 reads of
+#        4 KiB: 10, then 190 at 100/s, so at least 1.9 s
+# Only lower bounds are checked (a slow lab host only adds time), with 10%
+# for the guest clock's granularity; the data read through the limiter
+# is the image's.
+# lab-timeout: 60
+# lab-boots: 1
+for d in a b c; do head -c 4194304 /dev/urandom >$d.img; done
+GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk" \
+	boot_guest "$LAB_BOOT_TIMEOUT" guest.log blk-throttle --memory size=256M \
+	--disk path=a.img,bw_size=1048576,bw_refill_time=1000 path=b.img \
+	path=c.img,ops_size=10,ops_refill_time=100
+expect_guest_ok guest.log
+expect_exit 0
+reject_line guest.log '^GUEST missing=' "a disk did not appear"
+[ "$(guest_fact guest.log vda_md5)" = "$(md5sum <a.img | cut -d' ' -f1)" ] ||
+	fail "vda read through the limiter differs from a.img"
+note "4 MiB: limited $(guest_fact guest.log vda_cs) cs, unlimited $(guest_fact guest.log vdb_cs) cs; 200 ops: $(guest_fact guest.log vdc_cs) cs"
+expect_range vda_cs "$(guest_fact guest.log vda_cs)" 270 100000
+expect_range vdc_cs "$(guest_fact guest.log vdc_cs)" 170 100000
+pass
