@@ -202,11 +202,12 @@ $(O)/wisp.debug: $(wisp-objs)
 	$(Q)$(CC) $(wisp-ldflags) -o $@ $(wisp-objs) $(lib-paths)
 
 # strip, then drop the section headers (scripts/build/elf-trim.c): a
-# static executable runs from its program headers; wisp.debug keeps the rest
+# static executable runs from its program headers; wisp.debug keeps the rest.
+# elf-trim creates its output as a plain file: the mode makes it a program
 $(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
 	$(Q)$(STRIP) -R .comment -o $@.stripped $<
-	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
+	$(Q)$(O)/elf-trim $@.stripped $@ && chmod 755 $@ && rm -f $@.stripped
 
 $(O)/elf-trim: scripts/build/elf-trim.c
 	@mkdir -p $(dir $@)
