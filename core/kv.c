@@ -8,58 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the valid UTF-8 sequence at p (1-4), or 0 when it is
- * not one (a stray continuation byte, an overlong form, a surrogate,
- * beyond U+10FFFF, or cut short). */
-static unsigned utf8_length(const unsigned char *p)
-{
-	unsigned n, lo = 0x80, hi = 0xbf;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (p[0] == 0xe0)
-		lo = 0xa0;	/* overlong */
-	else if (p[0] == 0xed)
-		hi = 0x9f;	/* surrogates */
-	else if (p[0] == 0xf0)
-		lo = 0x90;	/* overlong */
-	else if (p[0] == 0xf4)
-		hi = 0x8f;	/* beyond U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (unsigned i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
-void text_printable(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-
-	while (*p) {
-		unsigned n = utf8_length(p);
-
-		/* C0 controls and DEL; C1 controls (U+0080-U+009F, 0xc2
-		 * 0x80-0x9f: 0x9b alone is an 8-bit CSI to some terminals);
-		 * a byte that starts no valid sequence.  Replacing a lead
-		 * byte leaves its continuation bytes invalid: each goes too. */
-		if (!n || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
-		    (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)) {
-			*p = '?';
-			n = 1;
-		}
-		p += n;
-	}
-}
+#include "core/log.h"
 
 void cli_errorf(struct cli_error *err, const char *fmt, ...)
 {

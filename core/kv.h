@@ -35,10 +35,6 @@ struct kv_list {
 void cli_errorf(struct cli_error *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Makes s safe to print on a terminal in place: control characters (C0,
- * DEL and C1) and bytes that are not valid UTF-8 become '?'. */
-void text_printable(char *s);
-
 int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err);
 void kv_free(struct kv_list *kv);
 

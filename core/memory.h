@@ -34,6 +34,9 @@ struct guest_memory {
 	uint8_t *base;		/* one mapping holds all RAM regions back to back */
 	uint64_t total;
 	uint64_t device_next;	/* where the next device region goes */
+	/* a device DMAs into RAM through pinned pages (VFIO): discarding a
+	 * page would part it from what the device sees */
+	bool dma_pinned;
 };
 
 /* Device memory (virtio-pmem) lives this far above the 1 GiB-aligned end

@@ -156,7 +156,7 @@ int pci_intx_line(unsigned slot, unsigned pin);
  * its BARs in the segment's windows.  -1 with a message when full. */
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment);
 
-/* A segment: created by the host bridge device (devices/pci_host.c). */
+/* A segment: created by the host bridge device (devices/pci_host/). */
 struct pci_segment {
 	uint16_t id;
 	uint64_t ecam;			/* base of its ECAM area */

@@ -7,6 +7,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/log.h"
+
 static struct termios saved;
 static int raw_fd = -1;
 
@@ -16,11 +18,7 @@ void term_restore(void)
 		return;
 	tcsetattr(raw_fd, TCSANOW, &saved);
 	raw_fd = -1;
-}
-
-bool term_is_raw(void)
-{
-	return raw_fd >= 0;
+	log_terminal_raw = false;
 }
 
 /* A crash must not leave the user's shell in raw mode.  SA_RESETHAND
@@ -48,6 +46,7 @@ int term_raw(int fd)
 	if (tcsetattr(fd, TCSANOW, &raw))
 		return -1;
 	raw_fd = fd;
+	log_terminal_raw = true;
 	atexit(term_restore);
 	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
 		struct sigaction sa = { .sa_handler = restore_and_reraise,

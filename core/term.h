@@ -4,11 +4,8 @@
 #ifndef WISP_CORE_TERM_H
 #define WISP_CORE_TERM_H
 
-#include <stdbool.h>
-
 /* Puts fd (a tty) in raw mode; 0, or -1 if it is not a terminal. */
 int term_raw(int fd);
 void term_restore(void);
-bool term_is_raw(void);
 
 #endif

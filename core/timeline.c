@@ -33,6 +33,11 @@ void timeline_start(void)
 	start_ns = now_ns();
 }
 
+uint64_t timeline_now_us(void)
+{
+	return (now_ns() - start_ns) / 1000;
+}
+
 void timeline_mark(enum timeline_mark m)
 {
 	uint64_t unset = 0;

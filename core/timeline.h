@@ -9,6 +9,7 @@
 #define WISP_CORE_TIMELINE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum timeline_mark {
 	TL_CONFIG_PARSED,
@@ -29,6 +30,9 @@ enum timeline_mark {
 void timeline_start(void);
 void timeline_mark(enum timeline_mark m);
 void timeline_print(bool enabled);
+/* Microseconds since wisp started: the time base of the peers' timing
+ * marks (devices/debug_port.c, devices/fc_boot_timer.c). */
+uint64_t timeline_now_us(void);
 #else
 static inline void timeline_start(void) {}
 static inline void timeline_mark(enum timeline_mark m) { (void)m; }

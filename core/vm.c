@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,40 +29,10 @@
 #include "core/event.h"
 #include "core/file.h"
 #include "core/irq.h"
-#include "core/kv.h"
 #include "core/seccomp.h"
 #include "core/term.h"
 #include "core/timeline.h"
 #include "core/vcpu.h"
-
-void wisp_err(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	/* lines quote the user's paths and values: nothing in them may
-	 * reach the terminal as a control sequence */
-	text_printable(line);
-	/* one write, so lines from several threads do not interleave, and
-	 * "\r\n" because the terminal may be in raw mode */
-	dprintf(STDERR_FILENO, "wisp: %s%s", line, term_is_raw() ? "\r\n" : "\n");
-}
-
-void vm_stop(struct vm *vm, enum vm_stop why)
-{
-	int running = VM_RUNNING;
-
-	if (atomic_compare_exchange_strong(&vm->stop, &running, (int)why))
-		event_loop_stop(vm->loop);
-}
-
-bool vm_running(const struct vm *vm)
-{
-	return atomic_load(&vm->stop) == VM_RUNNING;
-}
 
 int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque)
 {

@@ -15,7 +15,9 @@
 #include "core/bus.h"
 #include "core/config.h"
 #include "core/irq.h"
+#include "core/log.h"
 #include "core/memory.h"
+#include "core/stop.h"
 
 struct event_loop;
 struct iommu;
@@ -36,15 +38,6 @@ struct vcpu {
 	atomic_uint last_exit;
 	atomic_ullong last_addr;	/* port or MMIO address of that exit */
 	atomic_bool dump_requested;	/* print registers at the next exit */
-};
-
-/* Why the VM stopped; decides wisp's exit status (README, Exit status). */
-enum vm_stop {
-	VM_RUNNING = 0,
-	VM_STOP_POWEROFF,	/* guest powered off: exit 0 */
-	VM_STOP_REBOOT,		/* guest asked for a reset: exit 0 */
-	VM_STOP_SIGNAL,		/* SIGTERM/SIGINT and the guest stopped */
-	VM_STOP_ERROR,		/* KVM error, triple fault: exit 1 */
 };
 
 /* A device's contribution to the firmware tables: x86_64 hands it the
@@ -97,10 +90,6 @@ struct vm {
 	int grace_timer;	/* timerfd after the power button, or -1 */
 };
 
-/* Asks the VM to stop; the first reason given wins.  Any thread. */
-void vm_stop(struct vm *vm, enum vm_stop why);
-bool vm_running(const struct vm *vm);
-
 int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque);
 
 /* Maps host memory (a pmem file) into the guest as device memory above
@@ -123,8 +112,5 @@ extern int (*vm_test_slot_map)(struct vm *vm, int slot, uint64_t gpa, void *host
 /* Runs a whole VM from a parsed config and the files the inputs phase
  * read for it (core/input.h); returns wisp's exit status. */
 int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs);
-
-/* Reports a failure: "wisp: <what>" on stderr. */
-void wisp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

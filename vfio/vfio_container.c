@@ -199,6 +199,7 @@ static int container_open(struct container *c)
  * DMAs with the addresses the guest's driver gives it. */
 static int map_guest_ram(struct vm *vm, struct container *c)
 {
+	vm->mem.dma_pinned = true;
 	for (size_t i = 0; i < vm->mem.nram; i++) {
 		const struct mem_region *r = &vm->mem.region[i];
 		struct vfio_iommu_type1_dma_map map = {

@@ -10,6 +10,10 @@
 struct vm;
 struct vcpu;
 
+/* KVM_{GET,SET}_ONE_REG's id of a field of struct kvm_regs (<linux/kvm.h>) */
+#define ARM_CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
+			     (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
+
 /* Where things went in guest memory, and what the device tree says. */
 struct arm_boot {
 	uint64_t entry;		/* the kernel's first instruction */
@@ -63,7 +67,7 @@ int arm_image_load(struct vm *vm, const char *path, const uint8_t *data,
 /* fdt.c: the whole device tree into buf (size bytes). */
 int arm_fdt_build(struct vm *vm, const struct arm_boot *boot, void *buf, size_t size);
 
-/* machine.c */
+/* cpu.c: a vCPU's MPIDR affinity (its number when KVM cannot say). */
 uint64_t arm_vcpu_mpidr(struct vcpu *vcpu);
 
 #endif

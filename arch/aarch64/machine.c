@@ -6,7 +6,8 @@
  * KVM_EXIT_SYSTEM_EVENT), one RAM range at 1 GiB, and arch_load():
  * the Image (image.c), the initramfs and the device tree (fdt.c) in
  * RAM, then x0 = the device tree and pc = the kernel's entry.
- * arch_layout.h and docs/aarch64.md hold the memory map.
+ * arch_layout.h and docs/aarch64.md hold the memory map; cpu.c reads
+ * the vCPUs' registers back.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -24,10 +25,6 @@
 #include "core/seccomp.h"
 #include "core/vm.h"
 
-#define CORE_REG(field) (KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
-			 (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
-#define REG_MPIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 5)
-#define MPIDR_AFFINITY 0xff00ffffffULL
 
 /* what KVM_ARM_PREFERRED_TARGET says, for every vCPU */
 static struct kvm_vcpu_init preferred;
@@ -68,13 +65,6 @@ size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max)
 	return 1;
 }
 
-static int get_reg(struct vcpu *vcpu, uint64_t id, uint64_t *val)
-{
-	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)val };
-
-	return ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg);
-}
-
 static int set_reg(struct vcpu *vcpu, uint64_t id, uint64_t val)
 {
 	struct kvm_one_reg reg = { .id = id, .addr = (uint64_t)(uintptr_t)&val };
@@ -102,15 +92,6 @@ int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 		return -1;
 	}
 	return 0;
-}
-
-uint64_t arm_vcpu_mpidr(struct vcpu *vcpu)
-{
-	uint64_t mpidr = 0;
-
-	if (get_reg(vcpu, REG_MPIDR_EL1, &mpidr) < 0)
-		return vcpu->index;	/* KVM's own numbering, Aff0 first */
-	return mpidr & MPIDR_AFFINITY;
 }
 
 /* Where the device tree goes: its 2 MiB at the top of RAM, 2 MiB
@@ -210,8 +191,8 @@ int arch_load(struct vm *vm)
 		return ret;
 	if (load_fdt(vm, &boot))
 		return EXIT_VM_ERROR;
-	if (set_reg(&vm->vcpus[0], CORE_REG(regs.pc), boot.entry) ||
-	    set_reg(&vm->vcpus[0], CORE_REG(regs.regs[0]), boot.fdt))
+	if (set_reg(&vm->vcpus[0], ARM_CORE_REG(regs.pc), boot.entry) ||
+	    set_reg(&vm->vcpus[0], ARM_CORE_REG(regs.regs[0]), boot.fdt))
 		return EXIT_VM_ERROR;
 	return 0;
 }
@@ -220,35 +201,4 @@ bool arch_handle_exit(struct vcpu *vcpu)
 {
 	(void)vcpu;
 	return false;
-}
-
-void arch_dump_vcpu(struct vcpu *vcpu)
-{
-	static const struct {
-		const char *name;
-		uint64_t id;
-	} regs[] = {
-		{ "pc", CORE_REG(regs.pc) },
-		{ "pstate", CORE_REG(regs.pstate) },
-		{ "sp_el1", CORE_REG(sp_el1) },
-		{ "elr_el1", CORE_REG(elr_el1) },
-		{ "x0", CORE_REG(regs.regs[0]) },
-		{ "x1", CORE_REG(regs.regs[1]) },
-		{ "x2", CORE_REG(regs.regs[2]) },
-		{ "x30", CORE_REG(regs.regs[30]) },
-		{ "esr_el1", ARM64_SYS_REG(3, 0, 5, 2, 0) },
-		{ "far_el1", ARM64_SYS_REG(3, 0, 6, 0, 0) },
-	};
-	char line[512];
-	size_t n = 0;
-
-	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]) && n < sizeof(line); i++) {
-		uint64_t v = 0;
-
-		if (get_reg(vcpu, regs[i].id, &v) < 0)
-			continue;
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%#llx", regs[i].name,
-				      (unsigned long long)v);
-	}
-	wisp_err("vCPU %u:%s", vcpu->index, line);
 }

@@ -70,8 +70,17 @@ static unsigned order_of(unsigned n)
 	return shift;
 }
 
-/* One socket of `ncpus` cores, one thread each; APIC id = vCPU index. */
-static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus)
+#define CPUID_1_ECX_TSC_DEADLINE	(1u << 24)
+#define CPUID_1_ECX_HYPERVISOR		(1u << 31)
+
+/* One socket of `ncpus` cores, one thread each; APIC id = vCPU index.
+ * KVM never lists the TSC-deadline timer among the supported features
+ * (its local APIC emulates it; KVM_CAP_TSC_DEADLINE_TIMER says so), and
+ * without it Linux runs its local APIC timer in one-shot mode, which it
+ * first calibrates by spinning for a tenth of a second (HZ/10 ticks) in
+ * every boot (docs/performance.md, "Where a Linux boot's time went"). */
+static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus,
+			bool tsc_deadline)
 {
 	switch (e->function) {
 	case 1:
@@ -79,7 +88,9 @@ static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus)
 			 ((ncpus > 255 ? 255 : ncpus) << 16);
 		if (ncpus > 1)
 			e->edx |= 1u << 28;	/* HTT: the count above is valid */
-		e->ecx |= 1u << 31;		/* running on a hypervisor */
+		e->ecx |= CPUID_1_ECX_HYPERVISOR;
+		if (tsc_deadline)
+			e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 		break;
 	case 4:
 		e->eax = (e->eax & 0x3fffu) | ((ncpus - 1) << 26);
@@ -110,6 +121,7 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 {
 	struct cpuid_buf *sup = supported_cpuid(vm);
 	struct cpuid_buf *c;
+	bool tsc_deadline;
 	int ret;
 
 	if (!sup)
@@ -118,8 +130,9 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 	if (!c)
 		return -1;
 	memcpy(c, sup, sizeof(*c));
+	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (unsigned i = 0; i < c->head.nent; i++)
-		patch_cpuid(&c->entry[i], v->index, vm->cfg->cpus);
+		patch_cpuid(&c->entry[i], v->index, vm->cfg->cpus, tsc_deadline);
 	ret = ioctl(v->fd, KVM_SET_CPUID2, &c->head);
 	if (ret < 0)
 		wisp_err("KVM_SET_CPUID2: %s", strerror(errno));

@@ -58,6 +58,7 @@ struct x86_boot_params {
 	uint64_t rsdp;		/* 0 without ACPI */
 };
 
+/* layout.c: the VM's e820 map into map (E820_MAX entries); how many. */
 size_t x86_e820_map(const struct vm *vm, struct e820_entry *map);
 
 /* Guest RAM as arch_memory_layout() lays out --memory size, known

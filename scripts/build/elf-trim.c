@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int fail(const char *in, const char *why)
 {
@@ -65,6 +66,11 @@ int main(int argc, char **argv)
 	f = fopen(argv[2], "wb");
 	if (!f)
 		return fail(argv[2], "cannot create");
+	/* an executable, whatever the umask made of a new file */
+	if (fchmod(fileno(f), 0755)) {
+		fclose(f);
+		return fail(argv[2], "cannot make executable");
+	}
 	if (fwrite(buf, 1, end, f) != end || fclose(f))
 		return fail(argv[2], "cannot write");
 	return 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * core/alloc.c (CONFIG_SMALL_MALLOC), the static binary's malloc, called
+ * lib/alloc.c (CONFIG_SMALL_MALLOC), the static binary's malloc, called
  * by its wisp_ names: alignment, contents kept across realloc, zeroed
  * calloc, blocks reused after free, no two live blocks overlapping (one
  * thread or several), the overflow and out-of-memory answers, and a stop (SIGILL from the trap)
@@ -19,7 +19,7 @@
 
 #if IS_ENABLED(CONFIG_SMALL_MALLOC)
 
-#include "core/alloc.h"
+#include "lib/alloc.h"
 
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
@@ -318,7 +318,7 @@ int main(void)
 		cmocka_unit_test(test_stops_on_misuse),
 	};
 
-	return cmocka_run_group_tests_name("core/alloc.c", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("lib/alloc.c", tests, NULL, NULL);
 }
 
 #else
@@ -335,7 +335,7 @@ int main(void)
 		cmocka_unit_test(test_not_built),
 	};
 
-	return cmocka_run_group_tests_name("core/alloc.c (not built)", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("lib/alloc.c (not built)", tests, NULL, NULL);
 }
 
 #endif

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* wisp_vformat (core/format.c) against the host C library's vsnprintf:
+/* wisp_vformat (lib/format.c) against the host C library's vsnprintf:
  * the same output and return value for every directive wisp supports,
  * and vsnprintf's truncation contract. */
 #include "unit.h"
 
 #include <limits.h>
 
-#include "core/format.h"
+#include "lib/format.h"
 
 /* Formats with both and compares output and return value. */
 #define SAME(fmt, ...)                                                        \

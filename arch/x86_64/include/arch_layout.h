@@ -15,6 +15,7 @@
  *     0x0010_0000  kernel (PVH ELF paddr, bzImage protected-mode code)
  *   ...          RAM up to 3 GiB at most
  *   0xc000_0000  PCI 32-bit MMIO window (512 MiB)
+ *     0xd000_0000  Firecracker's boot timer page (CONFIG_FC_BOOT_TIMER)
  *   0xe000_0000  PCI ECAM (1 MiB: segment 0, bus 0, the only bus)
  *   0xfec0_0000  I/O APIC
  *   0xfee0_0000  local APIC (in KVM)
@@ -39,6 +40,9 @@
 #define X86_LOW_RAM_MAX		0xc0000000ULL
 #define X86_PCI_MMIO32		0xc0000000ULL
 #define X86_PCI_MMIO32_SIZE	0x20000000ULL
+/* Firecracker's boot-timer address, in the upper half of the window
+ * above, which wisp's BARs fill from the bottom */
+#define X86_FC_BOOT_TIMER	0xd0000000ULL
 #define X86_PCI_ECAM		0xe0000000ULL
 /* One bus per segment: wisp has no bridges.  Declaring more buses costs
  * every Linux boot a probe of each (x86's pcibios_fixup_peer_bridges reads
@@ -50,7 +54,7 @@
 #define X86_LAPIC		0xfee00000ULL
 #define X86_HIGH_RAM		0x100000000ULL
 
-/* Names shared by every arch, for arch-neutral devices (pci_host.c). */
+/* Names shared by every arch, for arch-neutral devices (devices/pci_host/). */
 #define ARCH_PCI_ECAM		X86_PCI_ECAM
 #define ARCH_PCI_ECAM_SIZE	X86_PCI_ECAM_SIZE
 #define ARCH_PCI_MMIO32		X86_PCI_MMIO32
@@ -59,6 +63,7 @@
 
 /* I/O ports */
 #define X86_PORT_I8042_DATA	0x60
+#define X86_PORT_DEBUG		0x80	/* POST codes: cloud-hypervisor's debug port */
 #define X86_PORT_I8042_CMD	0x64
 #define X86_PORT_CMOS		0x70	/* index 0x70, data 0x71 */
 #define X86_CMOS_CENTURY	0x32	/* the CMOS byte of the century (FADT) */

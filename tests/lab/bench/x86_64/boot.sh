@@ -6,12 +6,14 @@
 # --memory thp=off, and QEMU. Per run:
 #   - wall time from starting the VMM to its exit, on the lab host's clock
 #   - the guest kernel's uptime when its /init ran (its own boot time)
+#   - the lab host's time from starting the VMM to /init's first line
+#     (WISP-GUEST-UP) on the serial console, polled every 50 ms
 #   - the VM exits of the run by reason, counted by a histogram trigger on
 #     the lab host's kvm_exit tracepoint (nothing else runs VMs meanwhile)
 # On real hardware the number of exits is what a boot's VMM cost is made of;
 # under the lab's TCG every exit is emulated, so times mean little and the
 # counts are the solid figures. Prints, per run and VMM:
-#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N exits=N io_exits=N ...
+#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N to_init_cs=N exits=N ...
 #   [boot] COMMAND wisp|qemu ...
 # Needs `tests/lab/run --with-qemu`.
 # lab-timeout: 300
@@ -34,8 +36,16 @@ hist_on() {
 }
 hist_off() { echo '!hist:keys=exit_reason:sort=hitcount' >$ev/trigger; }
 
-# result VMM RUN LOG WALL_CS: one RESULT line for the run, from the guest's
-# log and the histogram: exits=TOTAL and exit_REASON=N for each reason
+# watch_init LOG OUT: the lab host's clock (centiseconds) into OUT once
+# LOG has /init's first line; run in the background beside the VMM
+watch_init() {
+	while ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; do usleep 50000; done
+	_lab_cs >"$2"
+}
+
+# result VMM RUN LOG WALL_CS TO_INIT_CS: one RESULT line for the run, from
+# the guest's log and the histogram: exits=TOTAL and exit_REASON=N for
+# each reason
 result() {
 	grep -q '^WISP-GUEST-DONE' "$3" || fail "$1 run $2: the guest did not finish ($(tail -n 2 "$3" | tr '\n' ' '))"
 	up=$(sed -n 's/^GUEST uptime=\([0-9.]*\)$/\1/p' "$3" | head -n 1)
@@ -47,7 +57,8 @@ result() {
 		index($0, "Hits:") { hits = $2 }
 		END { print "exits=" (hits != "" ? hits : total + 0) out }' $ev/hist)
 	case "$counts" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $ev/hist" ;; esac
-	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs $counts"
+	case "$5" in '' | *[!0-9]*) fail "$1 run $2: /init's first line was not seen on the console" ;; esac
+	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts"
 }
 
 cmdline=$(guest_cmdline boot)
@@ -63,6 +74,9 @@ i=1
 while [ $i -le "$BOOT_RUNS" ]; do
 	for vmm in wisp wisp-4k qemu; do
 		hist_on
+		rm -f $vmm.log $vmm.init
+		watch_init $vmm.log $vmm.init &
+		watcher=$!
 		t0=$(_lab_cs)
 		if [ $vmm = wisp ]; then
 			WISP=$wisp_bin
@@ -77,8 +91,11 @@ while [ $i -le "$BOOT_RUNS" ]; do
 				-kernel "$GUEST_BZIMAGE" -initrd "$GUEST_INITRD" -append "$cmdline"
 		fi
 		t1=$(_lab_cs)
+		kill $watcher 2>/dev/null
+		wait $watcher 2>/dev/null
 		[ "$WISP_RC" = 0 ] || fail "$vmm run $i exited $WISP_RC"
-		result $vmm $i $vmm.log $((t1 - t0))
+		t_init=$(cat $vmm.init 2>/dev/null)
+		result $vmm $i $vmm.log $((t1 - t0)) "${t_init:+$((t_init - t0))}"
 		hist_off
 	done
 	i=$((i + 1))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * CONFIG_SMALL_PRINTF: the printf family wisp calls, defined here on top
- * of core/format.c, so the static link takes these instead of musl's
+ * of lib/format.c, so the static link takes these instead of musl's
  * vfprintf (its floating point, wide-character and locale support being
  * about 10 KiB wisp never uses).  Only in the static binary: the unit
  * tests run on the host's libc and test wisp_vformat() itself.
@@ -9,7 +9,7 @@
  * Output longer than a stack buffer is formatted a second time into the
  * heap rather than cut; a failed allocation cuts it.
  */
-#include "core/format.h"
+#include "lib/format.h"
 
 #include <errno.h>
 #include <stdarg.h>

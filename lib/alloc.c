@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * CONFIG_SMALL_MALLOC: wisp's memory allocator, linked instead of musl's
- * (mallocng, about 8 KiB of the static binary; see core/alloc.h).
+ * (mallocng, about 8 KiB of the static binary; see lib/alloc.h).
  *
  * wisp allocates little and seldom: device state and tables at set-up,
  * then a few buffers (a vsock connection's ring, a seccomp program).  So:
@@ -22,7 +22,7 @@
  * too and checked when followed, so an overflow into a free block cannot
  * steer the allocator to an address of its choosing.
  */
-#include "core/alloc.h"
+#include "lib/alloc.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * CONFIG_SMALL_MALLOC: a small malloc for the static binary
- * (core/alloc.c), which defines malloc, calloc, realloc and free on top
+ * (lib/alloc.c), which defines malloc, calloc, realloc and free on top
  * of these.  The unit tests call these names directly; everything else
  * just calls malloc.  There is no aligned_alloc or posix_memalign: wisp
  * uses neither, and musl's would not pair with this free (which would
  * stop wisp at the first such free, not corrupt anything).
  */
-#ifndef WISP_CORE_ALLOC_H
-#define WISP_CORE_ALLOC_H
+#ifndef WISP_LIB_ALLOC_H
+#define WISP_LIB_ALLOC_H
 
 #include <stddef.h>
 

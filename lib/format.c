@@ -3,13 +3,13 @@
  * wisp's own formatter: the part of printf that wisp's messages use,
  * without floating point, wide characters or locales.  musl's vfprintf
  * brings all of those along and is about a tenth of the tiny binary;
- * core/libc_printf.c puts this one in its place (CONFIG_SMALL_PRINTF).
+ * lib/libc_printf.c puts this one in its place (CONFIG_SMALL_PRINTF).
  *
  * Supported: flags - 0 + space #, width and precision (numbers or *),
  * lengths hh h l ll z j t, conversions d i u x X o c s p %.  Anything
  * else is copied to the output as it stands, consuming no argument.
  */
-#include "core/format.h"
+#include "lib/format.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * wisp's formatter (core/format.c): vsnprintf's contract for the
+ * wisp's formatter (lib/format.c): vsnprintf's contract for the
  * conversions wisp uses (no floating point).  With CONFIG_SMALL_PRINTF
  * the static binary's snprintf/fprintf/dprintf family is this.
  */
-#ifndef WISP_CORE_FORMAT_H
-#define WISP_CORE_FORMAT_H
+#ifndef WISP_LIB_FORMAT_H
+#define WISP_LIB_FORMAT_H
 
 #include <stdarg.h>
 #include <stddef.h>

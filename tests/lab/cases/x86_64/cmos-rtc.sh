@@ -1,4 +1,4 @@
-# rtc-cmos: Linux's rtc_cmos driver binds to wisp's CMOS RTC (PNP0B00 in
+# cmos-rtc: Linux's rtc_cmos driver binds to wisp's CMOS RTC (PNP0B00 in
 # the DSDT) and makes /dev/rtc0; its time is the lab host's, hwclock reads
 # it, an alarm 3 s ahead raises IRQ 8 on time, and a time the guest sets
 # is what it reads back (issue 23).
