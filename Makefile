@@ -146,9 +146,10 @@ FORCE:
 # descriptors (scripts/build/device-list): what core/cli.c needs to tell
 # "not built into this binary" from "unknown option", and what
 # tests/unit/test_device_table.c checks the table against.  Rewritten
-# only when its contents change, like autoconf.h.
+# only when its contents change, like autoconf.h.  core/ is read too: the
+# API socket (core/api.c) is a descriptor owning --api-socket.
 device-list := $(O)/include/generated/device_list.h
-device-dirs := devices virtio vhost vfio
+device-dirs := core devices virtio vhost vfio
 $(device-list): $(KCONFIG_CONFIG) scripts/build/device-list \
 		$(foreach d,$(device-dirs),$(d)/Kbuild $(wildcard $(d)/*.c $(d)/*/*.c))
 	$(Q)mkdir -p $(dir $@)
