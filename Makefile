@@ -132,13 +132,15 @@ $(uapi-stamp): | $(setup-stamp)
 	$(Q)touch $@
 
 version := $(VERSION)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/-g/')
-# rewritten only when the version changes: what prints it (core/cli.c)
-# is rebuilt then, and only then
+# rewritten only when the version changes: what prints it (core/cli.c,
+# core/api.c) is rebuilt then, and only then
 version-stamp := $(O)/include/generated/version
 $(version-stamp): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(version)' | cmp -s - $@ || echo '$(version)' >$@
 $(O)/obj/core/cli.o $(O)/host/core/cli.o $(O)/fuzzobj/core/cli.o: $(version-stamp)
+# and the API's vmm.ping
+$(O)/obj/core/api.o $(O)/host/core/api.o $(O)/fuzzobj/core/api.o: $(version-stamp)
 .PHONY: FORCE
 FORCE:
 
