@@ -223,11 +223,11 @@ $(O)/wisp.debug: $(wisp-objs)
 
 # strip, then drop the section headers (scripts/build/elf-trim.c): a
 # static executable runs from its program headers; wisp.debug keeps the rest.
-# elf-trim creates its output with fopen() (0644): chmod makes it a program
+# (elf-trim makes its output executable itself)
 $(O)/wisp: $(O)/wisp.debug $(O)/elf-trim
 	@$(if $(Q),echo "  STRIP   $@")
 	$(Q)$(STRIP) -R .comment -o $@.stripped $<
-	$(Q)$(O)/elf-trim $@.stripped $@ && chmod 755 $@ && rm -f $@.stripped
+	$(Q)$(O)/elf-trim $@.stripped $@ && rm -f $@.stripped
 
 $(O)/elf-trim: scripts/build/elf-trim.c
 	@mkdir -p $(dir $@)
@@ -258,7 +258,8 @@ host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o,$
 # test_alloc tests lib/alloc.c, which only CONFIG_SMALL_MALLOC builds
 # and test_rate_limiter core/rate_limiter.c, only with CONFIG_RATE_LIMITER
 unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c) \
-	$(if $(CONFIG_RATE_LIMITER),,tests/unit/test_rate_limiter.c), \
+	$(if $(CONFIG_RATE_LIMITER),,tests/unit/test_rate_limiter.c) \
+	$(if $(CONFIG_SMALL_STRERROR),,tests/unit/test_strerror.c), \
 	$(wildcard tests/unit/test_*.c))
 unit-bins := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(unit-srcs))
 host-libs := $(foreach l,$(sort $(libs)),$(if $(filter aarch64,$(ARCH)),,$(lib-dir)/$(l)))

@@ -139,11 +139,30 @@ static int memory_body(struct parser *p, struct kv_list *kv)
 {
 	struct memory_config *m = &p->cfg->memory;
 
+	const char *hotplug = NULL;
+
 	if (kv_size(kv, "size", &m->size, p->err) < 0 ||
 	    kv_bool(kv, "shared", &m->shared, p->err) < 0 ||
 	    kv_bool(kv, "hugepages", &m->hugepages, p->err) < 0 ||
-	    kv_bool(kv, "thp", &m->thp, p->err) < 0)
+	    kv_size(kv, "hugepage_size", &m->hugepage_size, p->err) < 0 ||
+	    kv_bool(kv, "thp", &m->thp, p->err) < 0 ||
+	    kv_bool(kv, "mergeable", &m->mergeable, p->err) < 0 ||
+	    kv_bool(kv, "prefault", &m->prefault, p->err) < 0 ||
+	    kv_str(kv, "hotplug_size", &hotplug, p->err) < 0 ||
+	    kv_str(kv, "hotplug_method", &hotplug, p->err) < 0 ||
+	    kv_str(kv, "hotplugged_size", &hotplug, p->err) < 0)
 		return -1;
+	if (hotplug) {
+		cli_errorf(p->err, "'%s': memory hotplug is not built into wisp", kv->source);
+		return -1;
+	}
+	if (m->hugepage_size && (!m->hugepages || (m->hugepage_size & (m->hugepage_size - 1)) ||
+				 m->hugepage_size < (2 << 20) || m->size % m->hugepage_size)) {
+		cli_errorf(p->err, "'hugepage_size=%llu': needs hugepages=on, a power of two of 2M "
+			   "or more, and a size that is a multiple of it",
+			   (unsigned long long)m->hugepage_size);
+		return -1;
+	}
 	if (m->size < MIN_MEMORY) {
 		cli_errorf(p->err, "size %llu is too small (at least 2M)",
 			   (unsigned long long)m->size);
@@ -232,7 +251,7 @@ static const struct core_option core_options[] = {
 	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs },
 	{ "cmdline", "STRING", "Kernel command line", opt_cmdline },
 	{ "cpus", "boot=N", "Number of vCPUs (default 1)", opt_cpus },
-	{ "memory", "size=SIZE[,shared=on][,hugepages=on][,thp=off]", "Guest RAM (default 512M)", opt_memory },
+	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on]", "Guest RAM (default 512M)", opt_memory },
 	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
 	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },
 	{ "features", NULL, "List the devices and options built into this binary", opt_features },

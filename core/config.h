@@ -27,6 +27,9 @@ struct memory_config {
 	bool shared;		/* memfd, mappable by vhost-user back-ends */
 	bool hugepages;
 	bool thp;		/* madvise(MADV_HUGEPAGE), default on */
+	bool mergeable;		/* madvise(MADV_MERGEABLE): KSM */
+	bool prefault;		/* MAP_POPULATE */
+	uint64_t hugepage_size;	/* with hugepages: the page size, 0 the default */
 };
 
 struct vm_config {

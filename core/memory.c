@@ -21,16 +21,20 @@
  * range 2 MiB larger is reserved, RAM mapped at its first aligned
  * address, and the rest given back. */
 #define RAM_ALIGN (2ULL << 20)
+/* <linux/memfd.h>'s, which musl's <sys/mman.h> lacks */
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
 
-static void *map_aligned(uint64_t size, int prot, int flags, int fd)
+static void *map_aligned(uint64_t size, uint64_t align, int prot, int flags, int fd)
 {
-	uint64_t span = size + RAM_ALIGN;
+	uint64_t span = size + align;
 	uint8_t *res, *p, *end;
 
 	res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (res == MAP_FAILED)
 		return MAP_FAILED;
-	p = (uint8_t *)(((uintptr_t)res + RAM_ALIGN - 1) & ~(uintptr_t)(RAM_ALIGN - 1));
+	p = (uint8_t *)(((uintptr_t)res + align - 1) & ~(uintptr_t)(align - 1));
 	if (mmap(p, size, prot, flags | MAP_FIXED, fd, 0) == MAP_FAILED) {
 		munmap(res, span);
 		return MAP_FAILED;
@@ -47,8 +51,13 @@ static void *map_aligned(uint64_t size, int prot, int flags, int fd)
  * slices of it, so a vhost-user back-end gets one fd and offsets. */
 static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 {
+	/* hugepage_size=: the page size as log2, where mmap and memfd_create
+	 * take it (0: the host's default huge page size) */
+	unsigned huge_shift = cfg->hugepage_size ? (unsigned)__builtin_ctzll(cfg->hugepage_size) : 0;
+	uint64_t align = cfg->hugepage_size > RAM_ALIGN ? cfg->hugepage_size : RAM_ALIGN;
 	int prot = PROT_READ | PROT_WRITE;
-	int flags = MAP_NORESERVE;
+	/* prefault=on: every page present before the guest starts */
+	int flags = MAP_NORESERVE | (cfg->prefault ? MAP_POPULATE : 0);
 	void *p;
 
 	mem->fd = -1;
@@ -56,7 +65,7 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 		unsigned mfd_flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 
 		if (cfg->hugepages)
-			mfd_flags |= MFD_HUGETLB;
+			mfd_flags |= MFD_HUGETLB | (huge_shift << MFD_HUGE_SHIFT);
 		mem->fd = memfd_create("wisp-ram", mfd_flags);
 		if (mem->fd < 0) {
 			wisp_err("--memory: cannot create shared memory: %s", strerror(errno));
@@ -78,9 +87,9 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	} else {
 		flags |= MAP_PRIVATE | MAP_ANONYMOUS;
 		if (IS_ENABLED(CONFIG_MEMORY_HUGEPAGES) && cfg->hugepages)
-			flags |= MAP_HUGETLB;
+			flags |= MAP_HUGETLB | (int)(huge_shift << MAP_HUGE_SHIFT);
 	}
-	p = map_aligned(cfg->size, prot, flags, mem->fd);
+	p = map_aligned(cfg->size, align, prot, flags, mem->fd);
 	if (p == MAP_FAILED) {
 		wisp_err("--memory: cannot map %llu bytes of guest RAM%s: %s",
 			 (unsigned long long)cfg->size,
@@ -96,6 +105,12 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	 * so the guest's RSS is exactly the 4 KiB pages it touched. */
 	if (!cfg->hugepages)
 		madvise(p, cfg->size, cfg->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	/* mergeable=on: KSM may share identical pages between guests */
+	if (cfg->mergeable && madvise(p, cfg->size, MADV_MERGEABLE)) {
+		wisp_err("--memory: mergeable=on: %s (is KSM built into the host kernel?)",
+			 strerror(errno));
+		return -1;
+	}
 	/* One advice for the whole mapping.  Keeping its first 2 MiB (the
 	 * boot structures) in small pages would save a small guest 2 MiB of
 	 * RSS, but splits the mapping in two VMAs under one KVM memslot; it

@@ -67,13 +67,17 @@
 struct blk_config {
 	const char *path;
 	const char *serial;
+	const char *id;		/* the name in messages, else virtio-blkN */
 	bool readonly;
+	bool sparse;		/* offer DISCARD and unmapping WRITE_ZEROES */
+	bool lock_byte_range;	/* lock the disk's bytes, not the whole file */
 	uint64_t num_queues;
 	uint64_t queue_size;
 	uint64_t pci_segment;
 	bool iommu;
 	bool limited;
 	struct rate_limit_config limits;
+	const char *rate_limit_group;	/* --rate-limit-group id, or NULL */
 };
 
 /* struct virtio_blk_config, the fields wisp fills in (little-endian) */
@@ -149,9 +153,10 @@ static int disk_size(int fd, uint64_t *size)
 
 /* An advisory lock like QEMU's, so two VMs never write one image and a
  * read-only user does not read an image another VM is writing. */
-static int lock_image(int fd, bool readonly)
+static int lock_image(int fd, bool readonly, off_t len)
 {
-	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET,
+			    .l_len = len };
 
 	return fcntl(fd, F_OFD_SETLK, &fl);
 }
@@ -162,6 +167,42 @@ static bool lock_conflict(int fd, bool readonly)
 	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
 
 	return !fcntl(fd, F_OFD_GETLK, &fl) && fl.l_type != F_UNLCK;
+}
+
+/* cloud-hypervisor's keys that choose how the image is handled:
+ * image_type (only raw is read here), sparse, lock_granularity,
+ * backing_files (a qcow2 matter: off only), and its two switches between
+ * I/O back-ends (wisp has one, which uses neither io_uring nor aio). */
+static int parse_image_keys(struct kv_list *args, struct blk_config *c, struct cli_error *err)
+{
+	static const char *const locks[] = { "full", "byte-range" };
+	const char *type = NULL, *lock = NULL;
+	bool backing = false, unused;
+
+	c->sparse = true;
+	if (kv_str(args, "image_type", &type, err) < 0 || kv_bool(args, "sparse", &c->sparse, err) < 0 ||
+	    kv_str(args, "lock_granularity", &lock, err) < 0 ||
+	    kv_bool(args, "backing_files", &backing, err) < 0 ||
+	    kv_bool(args, "_disable_io_uring", &unused, err) < 0 ||
+	    kv_bool(args, "_disable_aio", &unused, err) < 0)
+		return -1;
+	if (type && strcmp(type, "raw")) {
+		cli_errorf(err, "'image_type=%s': %s", type,
+			   strcmp(type, "qcow2") && strcmp(type, "vhd") && strcmp(type, "vhdx") ?
+			   "expected raw, qcow2, vhd or vhdx" :
+			   "wisp reads raw images only (qemu-img convert -O raw makes one)");
+		return -1;
+	}
+	if (backing) {
+		cli_errorf(err, "'backing_files=on': raw images have no backing files");
+		return -1;
+	}
+	if (lock && strcmp(lock, locks[0]) && strcmp(lock, locks[1])) {
+		cli_errorf(err, "'lock_granularity=%s': expected full or byte-range", lock);
+		return -1;
+	}
+	c->lock_byte_range = lock && !strcmp(lock, locks[1]);
+	return 0;
 }
 
 static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
@@ -178,10 +219,18 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64(args, "num_queues", 1, MAX_QUEUES, &c->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
+	    kv_str(args, "id", &c->id, err) < 0 || parse_image_keys(args, c, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
-	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
+	    throttle_parse(args, &c->limits, &c->limited, err) < 0 ||
+	    (IS_ENABLED(CONFIG_RATE_LIMITER) &&
+	     kv_str(args, "rate_limit_group", &c->rate_limit_group, err) < 0))
 		return -1;
+	if (IS_ENABLED(CONFIG_RATE_LIMITER) && c->rate_limit_group && c->limited) {
+		cli_errorf(err, "give rate_limit_group= or limits of the disk's own (bw_size=, "
+			   "ops_size=), not both, in '%s'", args->source);
+		return -1;
+	}
 	if (!c->path) {
 		cli_errorf(err, "path=FILE is required in '%s'", args->source);
 		return -1;
@@ -601,7 +650,7 @@ static int blk_create(struct vm *vm, const void *config)
 		wisp_err("--disk: '%s' is empty (smaller than one 512-byte sector)", c->path);
 		return -1;
 	}
-	if (lock_image(b->fd, c->readonly)) {
+	if (lock_image(b->fd, c->readonly, c->lock_byte_range ? (off_t)b->size : 0)) {
 		wisp_err("--disk: '%s' is in use by another process (%s lock refused)", c->path,
 			 c->readonly ? "shared" : "exclusive");
 		return -1;
@@ -625,7 +674,7 @@ static int blk_create(struct vm *vm, const void *config)
 		features |= 1ULL << VIRTIO_BLK_F_MQ;
 	if (c->readonly) {
 		features |= 1ULL << VIRTIO_BLK_F_RO;
-	} else {
+	} else if (c->sparse) {
 		features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
 		b->cfg.max_discard_sectors = MAX_DISCARD_SECTORS;
 		b->cfg.max_discard_seg = MAX_DISCARD_SEG;
@@ -634,7 +683,10 @@ static int blk_create(struct vm *vm, const void *config)
 		b->cfg.max_write_zeroes_seg = MAX_DISCARD_SEG;
 		b->cfg.write_zeroes_may_unmap = 1;
 	}
-	snprintf(name, sizeof(name), "virtio-blk%u", ndisks - 1);
+	if (c->id)
+		snprintf(name, sizeof(name), "%s", c->id);
+	else
+		snprintf(name, sizeof(name), "virtio-blk%u", ndisks - 1);
 	info.nqueues = (unsigned)c->num_queues;
 	info.queue_size = (uint16_t)c->queue_size;
 	info.features = features;
@@ -647,8 +699,14 @@ static int blk_create(struct vm *vm, const void *config)
 		return -1;
 	b->vdev.name = strdup(name);
 	counters_register("_disk", blk_counter_names, b->stats, SC_COUNT(blk_counter_names));
-	if (throttle_init(&b->throttle, vm, &b->vdev, &c->limits, c->limited))
+	if (c->rate_limit_group) {
+		int ret = throttle_init_group(&b->throttle, vm, &b->vdev, c->rate_limit_group);
+
+		if (ret)
+			return ret;
+	} else if (throttle_init(&b->throttle, vm, &b->vdev, &c->limits, c->limited)) {
 		return -1;
+	}
 	io_thread_kind = seccomp_kind("virtio-blk I/O");
 	if (!io_thread_kind ||
 	    seccomp_allow(io_thread_kind, io_thread_seccomp, SC_COUNT(io_thread_seccomp)))
@@ -667,8 +725,9 @@ DEVICE_REGISTER(virtio_blk) = {
 	.name = "virtio-blk",
 	.summary = "virtio block device backed by a raw image",
 	.option = "disk",
-	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,iommu=on]"
-		 THROTTLE_USAGE,
+	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,id=ID][,iommu=on]"
+		 "[,image_type=raw][,sparse=off][,lock_granularity=full|byte-range]"
+		 THROTTLE_USAGE "[,rate_limit_group=ID]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct blk_config),

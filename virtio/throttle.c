@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cli.h"
+#include "core/device.h"
 #include "core/event.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
@@ -81,6 +83,18 @@ static const struct seccomp_rule throttle_seccomp[] = {
 	SC_ALLOW(SYS_timerfd_settime),
 };
 
+/* The timer and the filter rule, once t has its limiter. */
+static int arm(struct throttle *t, struct vm *vm)
+{
+	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (t->timer_fd < 0 || event_add(vm->loop, t->timer_fd, EPOLLIN, on_timer, t)) {
+		wisp_err("%s: cannot set up its rate limiter: %s", t->dev->name, strerror(errno));
+		return -1;
+	}
+	/* admitting runs where the device takes requests: the event loop */
+	return seccomp_allow(SECCOMP_MAIN, throttle_seccomp, SC_COUNT(throttle_seccomp));
+}
+
 int throttle_init(struct throttle *t, struct vm *vm, struct virtio_dev *d,
 		  const struct rate_limit_config *c, bool limited)
 {
@@ -90,16 +104,100 @@ int throttle_init(struct throttle *t, struct vm *vm, struct virtio_dev *d,
 	if (!limited)
 		return 0;
 	t->limiter = calloc(1, sizeof(*t->limiter));
-	t->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (!t->limiter || t->timer_fd < 0 ||
-	    event_add(vm->loop, t->timer_fd, EPOLLIN, on_timer, t)) {
-		wisp_err("%s: cannot set up its rate limiter: %s", d->name, strerror(errno));
+	if (!t->limiter) {
+		wisp_err("%s: no memory for its rate limiter", d->name);
 		return -1;
 	}
 	rate_limiter_init(t->limiter, c, now_ns());
-	/* admitting runs where the device takes requests: the event loop */
-	return seccomp_allow(SECCOMP_MAIN, throttle_seccomp, SC_COUNT(throttle_seccomp));
+	return arm(t, vm);
 }
+
+/* ------------------------------------------------- --rate-limit-group */
+
+/* cloud-hypervisor's --rate-limit-group id=ID,bw_size=...: one limiter
+ * that every disk naming it with rate_limit_group=ID draws from.  The
+ * groups exist before the devices (ORDER_PLATFORM). */
+#define MAX_GROUPS 16
+
+struct group_config {
+	const char *id;
+	struct rate_limit_config limits;
+};
+
+static struct {
+	const char *id;
+	struct rate_limiter limiter;
+} groups[MAX_GROUPS];
+static unsigned ngroups;
+
+static int group_parse(struct kv_list *args, void *config, struct cli_error *err)
+{
+	struct group_config *c = config;
+	bool limited;
+
+	if (kv_str(args, "id", &c->id, err) < 0 ||
+	    throttle_parse(args, &c->limits, &limited, err) < 0)
+		return -1;
+	if (!c->id || !*c->id) {
+		cli_errorf(err, "id=NAME is required in '%s'", args->source);
+		return -1;
+	}
+	if (!limited) {
+		cli_errorf(err, "a group limits nothing without bw_size= or ops_size= in '%s'",
+			   args->source);
+		return -1;
+	}
+	return 0;
+}
+
+static int group_create(struct vm *vm, const void *config)
+{
+	const struct group_config *c = config;
+
+	(void)vm;
+	for (unsigned i = 0; i < ngroups; i++) {
+		if (!strcmp(groups[i].id, c->id)) {
+			wisp_err("--rate-limit-group: id=%s is defined twice", c->id);
+			return EXIT_USAGE;
+		}
+	}
+	if (ngroups == MAX_GROUPS) {
+		wisp_err("--rate-limit-group: at most %d groups", MAX_GROUPS);
+		return EXIT_USAGE;
+	}
+	groups[ngroups].id = c->id;
+	rate_limiter_init(&groups[ngroups].limiter, &c->limits, now_ns());
+	ngroups++;
+	return 0;
+}
+
+int throttle_init_group(struct throttle *t, struct vm *vm, struct virtio_dev *d,
+			const char *id)
+{
+	memset(t, 0, sizeof(*t));
+	t->timer_fd = -1;
+	t->dev = d;
+	for (unsigned i = 0; i < ngroups; i++)
+		if (!strcmp(groups[i].id, id))
+			t->limiter = &groups[i].limiter;
+	if (!t->limiter) {
+		wisp_err("%s: rate_limit_group=%s: no --rate-limit-group has that id", d->name, id);
+		return EXIT_USAGE;
+	}
+	return arm(t, vm);
+}
+
+DEVICE_REGISTER(rate_limit_group) = {
+	.name = "rate-limit-group",
+	.summary = "a rate limit shared by the disks that name it (rate_limit_group=ID)",
+	.option = "rate-limit-group",
+	.usage = "id=ID" THROTTLE_USAGE,
+	.repeatable = true,
+	.order = ORDER_PLATFORM,
+	.config_size = sizeof(struct group_config),
+	.parse = group_parse,
+	.create = group_create,
+};
 
 bool throttle_admit(struct throttle *t, uint64_t bytes)
 {

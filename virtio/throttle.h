@@ -45,6 +45,11 @@ int throttle_parse(struct kv_list *args, struct rate_limit_config *c, bool *limi
  * when nothing was limited.  0, or -1 (reported). */
 int throttle_init(struct throttle *t, struct vm *vm, struct virtio_dev *d,
 		  const struct rate_limit_config *c, bool limited);
+/* Makes t limit device d by the --rate-limit-group with that id, shared
+ * with the other devices that name it.  0; EXIT_USAGE (2, reported) when
+ * no group has that id; -1 (reported) on a host failure. */
+int throttle_init_group(struct throttle *t, struct vm *vm, struct virtio_dev *d,
+			const char *id);
 /* May a request of `bytes` go now?  false: give it back and stop. */
 bool throttle_admit(struct throttle *t, uint64_t bytes);
 /* Whether the device must not take requests now. */
@@ -65,9 +70,10 @@ static inline int throttle_parse(struct kv_list *args, struct rate_limit_config 
 
 	(void)c;
 	*limited = false;
-	if (kv_str(args, "bw_size", &v, err) > 0 || kv_str(args, "ops_size", &v, err) > 0) {
+	if (kv_str(args, "bw_size", &v, err) > 0 || kv_str(args, "ops_size", &v, err) > 0 ||
+	    kv_str(args, "rate_limit_group", &v, err) > 0) {
 		cli_errorf(err, "%s is not built into this binary (CONFIG_%s is off)",
-			   "rate limiting (bw_size=, ops_size=)", "RATE_LIMITER");
+			   "rate limiting (bw_size=, ops_size=, rate_limit_group=)", "RATE_LIMITER");
 		return -1;
 	}
 	return 0;
@@ -76,6 +82,12 @@ static inline int throttle_init(struct throttle *t, struct vm *vm, struct virtio
 				const struct rate_limit_config *c, bool limited)
 {
 	(void)t; (void)vm; (void)d; (void)c; (void)limited;
+	return 0;
+}
+static inline int throttle_init_group(struct throttle *t, struct vm *vm, struct virtio_dev *d,
+				      const char *id)
+{
+	(void)t; (void)vm; (void)d; (void)id;
 	return 0;
 }
 static inline bool throttle_admit(struct throttle *t, uint64_t bytes)

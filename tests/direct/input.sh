@@ -90,6 +90,10 @@ expect_error 2 "^wisp: --initramfs: '.*/dir' is a directory, not a regular file$
 case=input-initramfs-too-big; head -c $((3 << 20)) /dev/zero >"$in/big"
 ibad --kernel "$good" --memory size=2M --initramfs "$in/big"
 expect_error 2 "^wisp: --initramfs: [0-9]+ bytes do not fit in guest RAM"
+case=input-memory-hugepage-size-alone; ibad --kernel "$good" --memory size=256M,hugepage_size=2M
+expect_error 2 "^wisp: --memory: 'hugepage_size=2097152': needs hugepages=on"
+case=input-memory-hotplug; ibad --kernel "$good" --memory size=256M,hotplug_method=virtio-mem,hotplug_size=1G
+expect_error 2 "^wisp: --memory: 'size=256M,hotplug_method=virtio-mem,hotplug_size=1G': memory hotplug is not built into wisp$"
 case=input-memory-more-than-host; ibad --kernel "$good" --memory size=64T
 expect_error 2 "^wisp: --memory: size=.* is more than this host has"
 if built_in virtio-blk; then
@@ -103,11 +107,26 @@ if built_in virtio-blk; then
 		case=input-disk-ops-burst-without-size
 		ibad --kernel "$good" --disk "path=$in/random,ops_one_time_burst=5,ops_refill_time=10"
 		expect_error 2 "^wisp: --disk: ops_refill_time and ops_one_time_burst need an ops_size"
+		case=input-rate-limit-group-without-id; ibad --kernel "$good" --rate-limit-group bw_size=10,bw_refill_time=10
+		expect_error 2 "^wisp: --rate-limit-group: id=NAME is required in 'bw_size=10,bw_refill_time=10'$"
+		case=input-rate-limit-group-without-limit; ibad --kernel "$good" --rate-limit-group id=g
+		expect_error 2 "^wisp: --rate-limit-group: a group limits nothing without bw_size= or ops_size="
+		case=input-disk-group-and-own-limit
+		ibad --kernel "$good" --disk "path=$in/random,rate_limit_group=g,ops_size=1,ops_refill_time=1"
+		expect_error 2 "^wisp: --disk: give rate_limit_group= or limits of the disk's own"
+		# found only when the devices are made: where KVM works
+		if [ -w /dev/kvm ]; then
+			case=input-disk-group-undefined; ibad --kernel "$good" --disk "path=$in/random,rate_limit_group=nope"
+			expect_error 2 "^wisp: virtio-blk0: rate_limit_group=nope: no --rate-limit-group has that id$"
+			case=input-rate-limit-group-twice
+			ibad --kernel "$good" --rate-limit-group id=g,ops_size=1,ops_refill_time=1 id=g,ops_size=2,ops_refill_time=1
+			expect_error 2 "^wisp: --rate-limit-group: id=g is defined twice$"
+		fi
 		case=input-disk-bw-size-overflow; ibad --kernel "$good" --disk "path=$in/random,bw_size=18446744073709551616,bw_refill_time=1"
 		expect_error 2 "^wisp: --disk: .*bw_size=18446744073709551616"
 	else
 		case=input-disk-bw-size-not-built; ibad --kernel "$good" --disk "path=$in/random,bw_size=1000,bw_refill_time=10"
-		expect_error 2 "^wisp: --disk: rate limiting \\(bw_size=, ops_size=\\) is not built into this binary \\(CONFIG_RATE_LIMITER is off\\)$"
+		expect_error 2 "^wisp: --disk: rate limiting \\(bw_size=, ops_size=, rate_limit_group=\\) is not built into this binary \\(CONFIG_RATE_LIMITER is off\\)$"
 	fi
 fi
 if built_in virtio-rng; then

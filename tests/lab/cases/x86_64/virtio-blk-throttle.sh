@@ -5,22 +5,28 @@
 #   vdb: no limit (its time is reported, for comparison)
 #   vdc: ops_size=10 per ops_refill_time=100 ms, 100 ops/s; 200 reads of
 #        4 KiB: 10, then 190 at 100/s, so at least 1.9 s
+#   vdd, vde: rate_limit_group=g0, one --rate-limit-group of 1 MiB per
+#        1000 ms for both; 2 MiB read from each at once: 1 MiB, then
+#        3 MiB at 1 MiB/s, so at least 3 s (each alone would take 1 s)
 # Only lower bounds are checked (a slow lab host only adds time), with 10%
 # for the guest clock's granularity; the data read through the limiter
 # is the image's.
 # lab-timeout: 60
 # lab-boots: 1
-for d in a b c; do head -c 4194304 /dev/urandom >$d.img; done
+for d in a b c d e; do head -c 4194304 /dev/urandom >$d.img; done
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk" \
 	boot_guest "$LAB_BOOT_TIMEOUT" guest.log blk-throttle --memory size=256M \
 	--disk path=a.img,bw_size=1048576,bw_refill_time=1000 path=b.img \
-	path=c.img,ops_size=10,ops_refill_time=100
+	path=c.img,ops_size=10,ops_refill_time=100 \
+	path=d.img,rate_limit_group=g0 path=e.img,rate_limit_group=g0 \
+	--rate-limit-group id=g0,bw_size=1048576,bw_refill_time=1000
 expect_guest_ok guest.log
 expect_exit 0
 reject_line guest.log '^GUEST missing=' "a disk did not appear"
 [ "$(guest_fact guest.log vda_md5)" = "$(md5sum <a.img | cut -d' ' -f1)" ] ||
 	fail "vda read through the limiter differs from a.img"
-note "4 MiB: limited $(guest_fact guest.log vda_cs) cs, unlimited $(guest_fact guest.log vdb_cs) cs; 200 ops: $(guest_fact guest.log vdc_cs) cs"
+note "4 MiB: limited $(guest_fact guest.log vda_cs) cs, unlimited $(guest_fact guest.log vdb_cs) cs; 200 ops: $(guest_fact guest.log vdc_cs) cs; group: $(guest_fact guest.log group_cs) cs"
 expect_range vda_cs "$(guest_fact guest.log vda_cs)" 270 100000
 expect_range vdc_cs "$(guest_fact guest.log vdc_cs)" 170 100000
+expect_range group_cs "$(guest_fact guest.log group_cs)" 270 100000
 pass
