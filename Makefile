@@ -132,13 +132,15 @@ $(uapi-stamp): | $(setup-stamp)
 	$(Q)touch $@
 
 version := $(VERSION)$(shell git describe --always --dirty 2>/dev/null | sed 's/^/-g/')
-# rewritten only when the version changes: what prints it (core/cli.c)
-# is rebuilt then, and only then
+# rewritten only when the version changes: what prints it (core/cli.c,
+# core/api.c) is rebuilt then, and only then
 version-stamp := $(O)/include/generated/version
 $(version-stamp): FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(version)' | cmp -s - $@ || echo '$(version)' >$@
 $(O)/obj/core/cli.o $(O)/host/core/cli.o $(O)/fuzzobj/core/cli.o: $(version-stamp)
+# and the API's vmm.ping
+$(O)/obj/core/api.o $(O)/host/core/api.o $(O)/fuzzobj/core/api.o: $(version-stamp)
 .PHONY: FORCE
 FORCE:
 
@@ -146,9 +148,10 @@ FORCE:
 # descriptors (scripts/build/device-list): what core/cli.c needs to tell
 # "not built into this binary" from "unknown option", and what
 # tests/unit/test_device_table.c checks the table against.  Rewritten
-# only when its contents change, like autoconf.h.
+# only when its contents change, like autoconf.h.  core/ is read too: the
+# API socket (core/api.c) is a descriptor owning --api-socket.
 device-list := $(O)/include/generated/device_list.h
-device-dirs := devices virtio vhost vfio
+device-dirs := core devices virtio vhost vfio
 $(device-list): $(KCONFIG_CONFIG) scripts/build/device-list \
 		$(foreach d,$(device-dirs),$(d)/Kbuild $(wildcard $(d)/*.c $(d)/*/*.c))
 	$(Q)mkdir -p $(dir $@)

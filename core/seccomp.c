@@ -607,6 +607,16 @@ static void *filtered_thread(void *opaque)
 	return ret ? NULL : ts.fn(ts.arg);
 }
 
+bool seccomp_threads_released(void)
+{
+	bool released;
+
+	pthread_mutex_lock(&sc.lock);
+	released = sc.mode == SECCOMP_OFF || sc.sealed;
+	pthread_mutex_unlock(&sc.lock);
+	return released;
+}
+
 int seccomp_thread_create(pthread_t *thread, unsigned kind, void *(*fn)(void *), void *arg)
 {
 	struct thread_start *ts = malloc(sizeof(*ts));

@@ -102,6 +102,10 @@ int seccomp_enter(unsigned kind);
  * fn(arg) under its filter, or ends at once (reported) if the filter
  * cannot be installed.  Returns pthread_create()'s result. */
 int seccomp_thread_create(pthread_t *thread, unsigned kind, void *(*fn)(void *), void *arg);
+/* Whether a thread from seccomp_thread_create() is past its wait for
+ * the seal (the filters are built, or seccomp is off): only then may
+ * one wait for it to end. */
+bool seccomp_threads_released(void);
 #else
 static inline void seccomp_init(enum seccomp_mode mode) { (void)mode; }
 static inline unsigned seccomp_kind(const char *name) { (void)name; return 1u << 2; }
@@ -118,6 +122,7 @@ static inline int seccomp_thread_create(pthread_t *thread, unsigned kind,
 	(void)kind;
 	return pthread_create(thread, NULL, fn, arg);
 }
+static inline bool seccomp_threads_released(void) { return true; }
 #endif
 
 #endif

@@ -21,6 +21,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "core/api.h"
 #include "core/arch.h"
 #include "core/chardev.h"
 #include "core/cli.h"
@@ -432,6 +433,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	vcpus_stop(&vm);
 	status = exit_status(&vm);
 out:
+	api_stop();	/* its thread never touches the VM after this */
 	term_restore();
 	if (!ran)
 		chardev_remove_created();

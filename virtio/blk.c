@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/seccomp.h"
+#include "core/counters.h"
 #include "core/device.h"
 #include "core/file.h"
 #include "core/vm.h"
@@ -126,7 +127,11 @@ struct blk {
 	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
 	bool stopping;
 	struct throttle throttle;	/* bw_size=, ops_size=, ... */
+	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */
 };
+
+/* cloud-hypervisor's names for a disk's counters */
+static const char *const blk_counter_names[] = { "read_bytes", "read_ops", "write_bytes", "write_ops" };
 
 static unsigned ndisks;
 /* the I/O threads' seccomp filter (core/seccomp.h) */
@@ -358,6 +363,8 @@ static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
 	}
 	if (is_read)
 		*written = (uint32_t)len;
+	counter_add(&b->stats[is_read ? 0 : 2], len);
+	counter_add(&b->stats[is_read ? 1 : 3], 1);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -691,6 +698,7 @@ static int blk_create(struct vm *vm, const void *config)
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
+	counters_register("_disk", blk_counter_names, b->stats, SC_COUNT(blk_counter_names));
 	if (c->rate_limit_group) {
 		int ret = throttle_init_group(&b->throttle, vm, &b->vdev, c->rate_limit_group);
 

@@ -34,6 +34,7 @@
 
 #include "core/seccomp.h"
 #include "core/cli.h"
+#include "core/counters.h"
 #include "core/device.h"
 #include "core/event.h"
 #include "core/vm.h"
@@ -90,7 +91,12 @@ struct net {
 	struct net_pair pair[MAX_PAIRS];
 	uint64_t dropped;	/* malformed frames from the guest */
 	struct throttle rx_throttle, tx_throttle;
+	atomic_ullong stats[4];	/* net_counter_names, for vm.counters */
 };
+
+/* cloud-hypervisor's names for a NIC's counters: frames and their bytes
+ * without the virtio-net header */
+static const char *const net_counter_names[] = { "rx_bytes", "rx_frames", "tx_bytes", "tx_frames" };
 
 static unsigned nnets;
 
@@ -333,6 +339,8 @@ static bool deliver_frame(struct net_pair *p)
 	if (mergeable)
 		virtq_chain_write(&first, NUM_BUFFERS_OFFSET, &used, sizeof(used));
 	virtq_flush(rxq);
+	counter_add(&p->net->stats[0], p->frame_len - NET_HDR_LEN);
+	counter_add(&p->net->stats[1], 1);
 	p->frame_len = 0;
 	virtio_queue_interrupt(d, 2 * p->index);
 	return true;
@@ -411,8 +419,12 @@ static void transmit(struct net_pair *p)
 		/* header then frame, device-readable only; anything else is
 		 * the guest's mistake: dropped and counted */
 		if (c.nin || c.out_len < NET_HDR_LEN || c.out_len > MAX_FRAME ||
-		    writev(p->tap, c.out, (int)c.nout) < 0)
+		    writev(p->tap, c.out, (int)c.nout) < 0) {
 			frame_dropped(p->net);
+		} else {
+			counter_add(&p->net->stats[2], c.out_len - NET_HDR_LEN);
+			counter_add(&p->net->stats[3], 1);
+		}
 		virtq_push(txq, &c, 0);
 	}
 	if (got < 0)
@@ -558,6 +570,7 @@ static int net_create(struct vm *vm, const void *config)
 		memcpy(n->cfg.mac, mac, 6);
 	}
 	nnets++;
+	counters_register("_net", net_counter_names, n->stats, SC_COUNT(net_counter_names));
 	n->cfg.status = VIRTIO_NET_S_LINK_UP;
 	n->cfg.max_virtqueue_pairs = (uint16_t)n->pairs;
 	n->cfg.mtu = 1500;

@@ -163,6 +163,48 @@ if built_in serial-16550 || built_in pl011; then
 	expect_error 2 "^wisp: --serial: 'file=.*/nodir/serial.log': directory '.*/nodir' does not exist$"
 fi
 
+# ---- --api-socket: the path is checked with the command line, and a
+# start that fails leaves no socket behind
+if built_in api; then
+	case=input-api-socket-exists; ibad --kernel "$good" --api-socket "path=$in/random"
+	expect_error 2 "^wisp: --api-socket: path '.*/random' exists already \(a regular file\): remove it or choose another$"
+	case=input-api-socket-missing-directory; ibad --kernel "$good" --api-socket "$in/nodir/api.sock"
+	expect_error_gone 2 "^wisp: --api-socket: path '.*/nodir/api.sock': directory '.*/nodir' does not exist$" "$in/nodir"
+	case=input-api-socket-not-a-directory; ibad --kernel "$good" --api-socket "path=$in/empty/api.sock"
+	expect_error 2 "^wisp: --api-socket: path '.*/empty/api.sock': '.*/empty' is not a directory$"
+	case=input-api-socket-too-long; ibad --kernel "$good" --api-socket "path=/tmp/$(printf '%0120d' 0)"
+	expect_error 2 "^wisp: --api-socket: path '/tmp/0+': a socket path is 1 to 107 bytes$"
+	case=input-api-socket-path-and-fd; ibad --kernel "$good" --api-socket "path=$in/a.sock,fd=3"
+	expect_error_gone 2 "^wisp: --api-socket: give path= or fd=, not both$" "$in/a.sock"
+	case=input-api-socket-fd-not-a-socket; ibad --kernel "$good" --api-socket fd=0
+	expect_error 2 "^wisp: --api-socket: fd=0 is not a listening socket$"
+	case=input-api-socket-fd-closed; ibad --kernel "$good" --api-socket fd=99
+	expect_error 2 "^wisp: --api-socket: fd=99 is not an open file descriptor$"
+	case=input-api-socket-unknown-key; ibad --kernel "$good" --api-socket "socket=$in/a.sock"
+	expect_error 2 "^wisp: --api-socket: expected path=PATH or fd=N$"
+	case=input-bad-kernel-leaves-no-api-socket
+	ibad --kernel "$in/random" --api-socket "path=$in/api.sock"
+	expect_error_gone 2 "^wisp: --kernel: '.*/random' is not a PVH ELF" "$in/api.sock"
+	# a directory wisp may not create files in: root may create anywhere,
+	# so wisp runs as nobody (util-linux setpriv)
+	if [ "$(id -u)" = 0 ] && setpriv --help 2>&1 | grep -q reuid; then
+		mkdir -p "$tmp/pub/ro"
+		cp "$good" "$tmp/pub/hello.elf"
+		chmod 711 "$tmp"
+		chmod 755 "$tmp/pub" "$tmp/pub/ro"
+		chmod 644 "$tmp/pub/hello.elf"
+		case=input-api-socket-unwritable-directory
+		timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$wisp" \
+			--kernel "$tmp/pub/hello.elf" --api-socket "path=$tmp/pub/ro/api.sock" \
+			</dev/null >"$tmp/out" 2>"$tmp/err"
+		status=$?
+		expect_error_gone 2 "^wisp: --api-socket: path '.*/ro/api.sock': cannot create it in '.*/ro': Permission denied$" "$tmp/pub/ro/api.sock"
+		chmod 700 "$tmp"
+	else
+		case=input-api-socket-unwritable-directory; skip "not root, or no setpriv --reuid"
+	fi
+fi
+
 # ---- /dev/kvm missing or unusable: exit 3, one line saying what fixes it.
 # wisp runs in a mount namespace with an empty tmpfs on /dev; SETUP then
 # makes /dev/kvm what the case needs.  --rng src= because /dev/urandom is

@@ -20,6 +20,13 @@
  *       (as a line of `dmsetup table`), resumed; prints its node
  *       (/dev/dm-N, which devtmpfs makes)
  *   host-tool dm-remove NAME
+ *   host-tool api SOCKET METHOD PATH
+ *       one HTTP/1.1 request without a body to wisp's --api-socket;
+ *       prints the whole answer (the lab host has no curl)
+ *   host-tool api-raw SOCKET
+ *       sends stdin as it is, prints the answer (malformed requests)
+ *   host-tool api-idle SOCKET N SECONDS
+ *       N connections that send nothing, held open for SECONDS
  *
  * Every failure is one line on stderr and exit status 1.
  */
@@ -36,7 +43,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -49,7 +58,8 @@ static int die(const char *what)
 static int usage(void)
 {
 	fprintf(stderr, "host-tool: usage: tap NAME UID [multi_queue] | tap-del NAME [multi_queue] | "
-		"runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME\n");
+		"runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME | "
+		"api SOCKET METHOD PATH | api-raw SOCKET | api-idle SOCKET N SECONDS\n");
 	return 1;
 }
 
@@ -239,6 +249,72 @@ static int dm_remove(int argc, char **argv)
 	return 0;
 }
 
+static int api_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		fprintf(stderr, "host-tool: connect %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
+/* Sends request, then copies the answer to stdout until wisp closes. */
+static int api_exchange(const char *path, const char *request, size_t len)
+{
+	char buf[4096];
+	int fd = api_connect(path);
+	ssize_t n;
+
+	if (fd < 0)
+		return 1;
+	if (write(fd, request, len) != (ssize_t)len) {
+		fprintf(stderr, "host-tool: write: %s\n", strerror(errno));
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	close(fd);
+	return n < 0;
+}
+
+static int api(int argc, char **argv)
+{
+	char req[512];
+	int n;
+
+	if (argc != 3)
+		return usage();
+	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n"
+		     "Connection: close\r\n\r\n", argv[1], argv[2]);
+	return n < 0 || (size_t)n >= sizeof(req) ? usage() : api_exchange(argv[0], req, (size_t)n);
+}
+
+static int api_raw(int argc, char **argv)
+{
+	static char req[65536];
+	size_t len = fread(req, 1, sizeof(req), stdin);
+
+	return argc != 1 ? usage() : api_exchange(argv[0], req, len);
+}
+
+static int api_idle(int argc, char **argv)
+{
+	unsigned long n, i;
+
+	if (argc != 3)
+		return usage();
+	n = number(argv[1], "connection count");
+	for (i = 0; i < n; i++)
+		if (api_connect(argv[0]) < 0)
+			return 1;
+	sleep((unsigned)number(argv[2], "seconds"));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -253,5 +329,11 @@ int main(int argc, char **argv)
 		return dm_create(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "dm-remove"))
 		return dm_remove(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "api"))
+		return api(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "api-raw"))
+		return api_raw(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "api-idle"))
+		return api_idle(argc - 2, argv + 2);
 	return usage();
 }
