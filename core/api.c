@@ -221,7 +221,7 @@ static void wait_a_while(void)
 	pthread_cond_timedwait(&api.cond, &api.lock, &until);
 }
 
-void api_vcpu_hold(struct vcpu *v)
+static void api_vcpu_hold(struct vcpu *v)
 {
 	if (!atomic_load_explicit(&api.pause_requested, memory_order_acquire))
 		return;
@@ -926,11 +926,15 @@ static int start_thread(void)
 	return 0;
 }
 
+static void api_stop(void);
+
 static int api_create(struct vm *vm, const void *config)
 {
 	const struct api_config *c = config;
 
 	api.vm = vm;
+	vm->vcpu_hold = api_vcpu_hold;
+	vm->on_teardown = api_stop;
 	api.pid = (long)getpid();
 	for (size_t i = 0; i < API_MAX_CONNS; i++)
 		conns[i].fd = -1;
@@ -948,7 +952,7 @@ static int api_create(struct vm *vm, const void *config)
 	return start_thread();
 }
 
-void api_stop(void)
+static void api_stop(void)
 {
 	uint64_t one = 1;
 

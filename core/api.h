@@ -1,27 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cloud-hypervisor's HTTP API on a Unix socket (--api-socket), served by
- * a thread of its own (core/api.c, docs/api.md).  Core calls in at two
- * points only: each vCPU's loop, where a paused VM holds its vCPUs, and
- * the end of vm_main(), which stops the thread before the VM goes away.
+ * a thread of its own (core/api.c, docs/api.md).  Core reaches it only
+ * through two hooks it sets in struct vm: vcpu_hold, where each vCPU's
+ * loop holds a paused VM's vCPUs, and on_teardown, which stops the
+ * thread before the VM goes away.
  */
 #ifndef WISP_CORE_API_H
 #define WISP_CORE_API_H
 
 struct vcpu;
 struct vm;
-
-#ifdef CONFIG_API
-/* On a vCPU thread before each KVM_RUN: returns at once unless the VM
- * is being paused, else waits until it is resumed or stopped. */
-void api_vcpu_hold(struct vcpu *v);
-/* On the main thread once the vCPUs are stopped: ends the API thread
- * (it never touches the VM again) and removes the socket file. */
-void api_stop(void);
-#else
-static inline void api_vcpu_hold(struct vcpu *v) { (void)v; }
-static inline void api_stop(void) { }
-#endif
 
 #ifdef WISP_UNIT_TEST
 /* Serves the listening socket listen_fd for vm as the API thread does,

@@ -11,7 +11,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/api.h"
 #include "core/arch.h"
 #include "core/seccomp.h"
 #include "core/timeline.h"
@@ -153,7 +152,8 @@ static void *vcpu_thread(void *arg)
 	if (seccomp_enter(SECCOMP_VCPU))
 		vm_stop(v->vm, VM_STOP_ERROR);
 	while (vm_running(v->vm)) {
-		api_vcpu_hold(v);	/* a paused VM's vCPUs wait here */
+		if (v->vm->vcpu_hold)
+			v->vm->vcpu_hold(v);	/* a paused VM's vCPUs wait here */
 		if (v->index == 0)
 			timeline_mark(TL_FIRST_VCPU_ENTRY);
 		atomic_store_explicit(&v->in_guest, true, memory_order_relaxed);

@@ -21,7 +21,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-#include "core/api.h"
 #include "core/arch.h"
 #include "core/chardev.h"
 #include "core/cli.h"
@@ -433,7 +432,8 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	vcpus_stop(&vm);
 	status = exit_status(&vm);
 out:
-	api_stop();	/* its thread never touches the VM after this */
+	if (vm.on_teardown)
+		vm.on_teardown();	/* e.g. the API thread, which then leaves the VM alone */
 	term_restore();
 	if (!ran)
 		chardev_remove_created();

@@ -84,6 +84,13 @@ struct vm {
 	void (*power_button)(void *opaque);
 	void *power_button_opaque;
 
+	/* Set by a device that pauses the VM (core/api.c), else NULL: each
+	 * vCPU calls vcpu_hold before every KVM_RUN (a paused VM's vCPUs
+	 * wait there), and on_teardown runs once the vCPUs have stopped for
+	 * good, before the VM goes away. */
+	void (*vcpu_hold)(struct vcpu *v);
+	void (*on_teardown)(void);
+
 	atomic_int stop;	/* enum vm_stop; first writer wins */
 	int stop_eventfd;	/* signalfd for SIGTERM, SIGINT, SIGHUP */
 	int stop_signal;	/* the signal behind VM_STOP_SIGNAL */

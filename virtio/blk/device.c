@@ -1,134 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * virtio-blk (virtio spec 5.2) backed by a raw image file.
+ * virtio-blk (virtio spec 5.2) backed by a raw image file: the option,
+ * the device, and its queues.
  *
  * Requests are taken off the queues on the event loop and handed to a
- * few I/O threads per disk, which do the preadv/pwritev straight into
- * guest memory and complete them; so a slow disk stalls neither a vCPU
- * nor the event loop, and requests run in parallel.  Every request is checked against the disk's size
- * before any I/O; a write to a read-only disk fails with IOERR and
- * leaves the file untouched; FLUSH reaches stable storage (fdatasync).
+ * few I/O threads per disk, which run them (request.c) with preadv and
+ * pwritev straight into guest memory and complete them; so a slow disk
+ * stalls neither a vCPU nor the event loop, and requests run in
+ * parallel, rate-limited first where the user asked (virtio/throttle.h).
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <unistd.h>
-
-#include "core/seccomp.h"
-#include "core/counters.h"
-#include "core/device.h"
-#include "core/file.h"
-#include "core/vm.h"
-#include "virtio/throttle.h"
-#include "virtio/virtio_pci.h"
-
-/* from <linux/falloc.h>, which clashes with libc's <fcntl.h> */
-#ifndef FALLOC_FL_ZERO_RANGE
-#define FALLOC_FL_ZERO_RANGE 0x10
-#endif
-
-#define VIRTIO_BLK_F_SEG_MAX 2
-#define VIRTIO_BLK_F_RO 5
-#define VIRTIO_BLK_F_BLK_SIZE 6
-#define VIRTIO_BLK_F_FLUSH 9
-#define VIRTIO_BLK_F_MQ 12
-#define VIRTIO_BLK_F_DISCARD 13
-#define VIRTIO_BLK_F_WRITE_ZEROES 14
-
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_T_DISCARD 11
-#define VIRTIO_BLK_T_WRITE_ZEROES 13
-
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
-#define VIRTIO_BLK_S_UNSUPP 2
-
-#define VIRTIO_BLK_ID_BYTES 20
-#define SECTOR_SHIFT 9
-/* I/O threads per disk: requests in flight at once */
-#define IO_THREADS 4
-#define DEFAULT_QUEUE_SIZE 256
-#define MAX_QUEUES 16
-#define SEG_MAX (VIRTQ_MAX_SEGS - 2)
-#define MAX_DISCARD_SECTORS (1u << 22)	/* 2 GiB per range */
-#define MAX_DISCARD_SEG 1
-#define PCI_CLASS_STORAGE_OTHER 0x018000
-
-struct blk_config {
-	const char *path;
-	const char *serial;
-	const char *id;		/* the name in messages, else virtio-blkN */
-	bool readonly;
-	bool sparse;		/* offer DISCARD and unmapping WRITE_ZEROES */
-	bool lock_byte_range;	/* lock the disk's bytes, not the whole file */
-	uint64_t num_queues;
-	uint64_t queue_size;
-	uint64_t pci_segment;
-	bool iommu;
-	bool limited;
-	struct rate_limit_config limits;
-	const char *rate_limit_group;	/* --rate-limit-group id, or NULL */
-};
-
-/* struct virtio_blk_config, the fields wisp fills in (little-endian) */
-struct blk_cfg_space {
-	uint64_t capacity;
-	uint32_t size_max;
-	uint32_t seg_max;
-	struct { uint16_t cylinders; uint8_t heads, sectors; } geometry;
-	uint32_t blk_size;
-	struct { uint8_t physical_block_exp, alignment_offset;
-		 uint16_t min_io_size; uint32_t opt_io_size; } topology;
-	uint8_t writeback;
-	uint8_t unused0;
-	uint16_t num_queues;
-	uint32_t max_discard_sectors;
-	uint32_t max_discard_seg;
-	uint32_t discard_sector_alignment;
-	uint32_t max_write_zeroes_sectors;
-	uint32_t max_write_zeroes_seg;
-	uint8_t write_zeroes_may_unmap;
-	uint8_t unused1[3];
-} __attribute__((packed));
-
-struct blk_request {
-	unsigned queue;
-	unsigned dma_hold;	/* behind an IOMMU: held from pop to push */
-	struct virtq_chain chain;
-};
-
-struct blk {
-	struct virtio_dev vdev;
-	struct blk_cfg_space cfg;
-	const struct blk_config *conf;
-	int fd;
-	uint64_t size;		/* bytes, a multiple of 512 */
-	char id[VIRTIO_BLK_ID_BYTES];
-
-	/* requests waiting for the I/O thread */
-	pthread_t thread[IO_THREADS];
-	pthread_mutex_t qlock;
-	pthread_cond_t qcond;	/* requests are waiting */
-	pthread_cond_t idle;	/* no request is running */
-	unsigned running;	/* requests taken by I/O threads, not done */
-	struct blk_request *pending;	/* a ring as large as all queues together, */
-	unsigned pending_max;		/* so it can never overflow */
-	unsigned head, count;
-	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
-	bool stopping;
-	struct throttle throttle;	/* bw_size=, ops_size=, ... */
-	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */
-};
+#include "virtio/blk/blk.h"
 
 /* cloud-hypervisor's names for a disk's counters */
 static const char *const blk_counter_names[] = { "read_bytes", "read_ops", "write_bytes", "write_ops" };
@@ -269,200 +150,6 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	return -1;
 }
 
-/* ------------------------------------------------------------ requests */
-
-struct blk_outhdr {
-	uint32_t type;
-	uint32_t reserved;
-	uint64_t sector;
-};
-
-struct blk_discard {
-	uint64_t sector;
-	uint32_t num_sectors;
-	uint32_t flags;
-};
-
-#define DISCARD_FLAG_UNMAP 1
-#define DISCARD_FLAGS_KNOWN DISCARD_FLAG_UNMAP
-
-/* The data part of a request: its device-writable segments without the
- * trailing status byte. */
-static unsigned data_iov(const struct virtq_chain *c, struct iovec *iov, uint64_t *len)
-{
-	unsigned n = c->nin;
-
-	memcpy(iov, c->in, n * sizeof(*iov));
-	/* the status byte is the last byte of the last segment */
-	iov[n - 1].iov_len--;
-	if (!iov[n - 1].iov_len)
-		n--;
-	*len = c->in_len - 1;
-	return n;
-}
-
-static bool in_range(const struct blk *b, uint64_t sector, uint64_t len)
-{
-	uint64_t off;
-
-	if (sector > (UINT64_MAX >> SECTOR_SHIFT))
-		return false;
-	off = sector << SECTOR_SHIFT;
-	return off <= b->size && len <= b->size - off;
-}
-
-static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
-		     const struct blk_outhdr *h, uint32_t *written)
-{
-	struct iovec iov[VIRTQ_MAX_SEGS];
-	uint64_t len, off = h->sector << SECTOR_SHIFT, done = 0;
-	unsigned n;
-	bool is_read = h->type == VIRTIO_BLK_T_IN;
-
-	if (is_read) {
-		n = data_iov(c, iov, &len);
-	} else {
-		if (b->conf->readonly)
-			return VIRTIO_BLK_S_IOERR;
-		/* the data follows the header in the readable part */
-		n = 0;
-		len = c->out_len - sizeof(*h);
-		for (unsigned i = 0, skip = sizeof(*h); i < c->nout; i++) {
-			struct iovec v = c->out[i];
-
-			if (skip >= v.iov_len) {
-				skip -= (unsigned)v.iov_len;
-				continue;
-			}
-			v.iov_base = (uint8_t *)v.iov_base + skip;
-			v.iov_len -= skip;
-			skip = 0;
-			iov[n++] = v;
-		}
-	}
-	if (len & ((1u << SECTOR_SHIFT) - 1) || !in_range(b, h->sector, len))
-		return VIRTIO_BLK_S_IOERR;
-	while (done < len) {
-		ssize_t r = is_read ? preadv(b->fd, iov, (int)n, (off_t)(off + done))
-				    : pwritev(b->fd, iov, (int)n, (off_t)(off + done));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return VIRTIO_BLK_S_IOERR;
-		done += (uint64_t)r;
-		/* a short transfer: advance the vector past what was done */
-		while (n && (uint64_t)r >= iov[0].iov_len) {
-			r -= (ssize_t)iov[0].iov_len;
-			memmove(iov, iov + 1, --n * sizeof(*iov));
-		}
-		if (n && r) {
-			iov[0].iov_base = (uint8_t *)iov[0].iov_base + r;
-			iov[0].iov_len -= (size_t)r;
-		}
-	}
-	if (is_read)
-		*written = (uint32_t)len;
-	counter_add(&b->stats[is_read ? 0 : 2], len);
-	counter_add(&b->stats[is_read ? 1 : 3], 1);
-	return VIRTIO_BLK_S_OK;
-}
-
-/*
- * WRITE_ZEROES where the file system cannot zero a range in place (tmpfs
- * has no FALLOC_FL_ZERO_RANGE): plain writes of zeros, 64 KiB at a time.
- * The device offered the request type, so refusing it (UNSUPP) is no
- * answer; a disk image in /tmp is common.
- */
-static int write_zeros(int fd, off_t off, off_t len)
-{
-	/* not const: in .bss it costs the binary nothing, in .rodata 64 KiB */
-	static char zeros[64 * 1024];
-
-	while (len > 0) {
-		struct iovec iov = {
-			.iov_base = zeros,
-			.iov_len = len < (off_t)sizeof(zeros) ? (size_t)len : sizeof(zeros),
-		};
-		ssize_t n = pwritev(fd, &iov, 1, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
-/* DISCARD and WRITE_ZEROES: one range (max_*_seg is 1). */
-static uint8_t do_ranges(struct blk *b, const struct virtq_chain *c, uint32_t type)
-{
-	struct blk_discard r;
-	int mode;
-
-	if (b->conf->readonly)
-		return VIRTIO_BLK_S_IOERR;
-	if (c->out_len != sizeof(struct blk_outhdr) + sizeof(r) ||
-	    virtq_chain_read(c, sizeof(struct blk_outhdr), &r, sizeof(r)) != sizeof(r))
-		return VIRTIO_BLK_S_UNSUPP;
-	/* 5.2.6.2: unmap is for WRITE_ZEROES only; unknown flags are refused */
-	if ((r.flags & ~DISCARD_FLAGS_KNOWN) ||
-	    (type == VIRTIO_BLK_T_DISCARD && (r.flags & DISCARD_FLAG_UNMAP)))
-		return VIRTIO_BLK_S_UNSUPP;
-	if (r.num_sectors > MAX_DISCARD_SECTORS ||
-	    !in_range(b, r.sector, (uint64_t)r.num_sectors << SECTOR_SHIFT))
-		return VIRTIO_BLK_S_IOERR;
-	if (type == VIRTIO_BLK_T_DISCARD)
-		mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	else if (r.flags & DISCARD_FLAG_UNMAP)
-		mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	else
-		mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
-	if (!fallocate(b->fd, mode, (off_t)(r.sector << SECTOR_SHIFT),
-		       (off_t)r.num_sectors << SECTOR_SHIFT))
-		return VIRTIO_BLK_S_OK;
-	if (errno == EOPNOTSUPP && (mode & FALLOC_FL_ZERO_RANGE))
-		return write_zeros(b->fd, (off_t)(r.sector << SECTOR_SHIFT),
-				   (off_t)r.num_sectors << SECTOR_SHIFT) ? VIRTIO_BLK_S_IOERR
-									 : VIRTIO_BLK_S_OK;
-	return errno == EOPNOTSUPP ? VIRTIO_BLK_S_UNSUPP : VIRTIO_BLK_S_IOERR;
-}
-
-/* Runs one request (I/O thread); returns the status, *written the bytes
- * placed in the driver's buffers before the status byte. */
-static uint8_t execute(struct blk *b, const struct virtq_chain *c, uint32_t *written)
-{
-	struct blk_outhdr h;
-
-	*written = 0;
-	if (virtq_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
-		return VIRTIO_BLK_S_UNSUPP;
-	switch (h.type) {
-	case VIRTIO_BLK_T_IN:
-	case VIRTIO_BLK_T_OUT:
-		return do_rw(b, c, &h, written);
-	case VIRTIO_BLK_T_FLUSH:
-		if (b->conf->readonly)
-			return VIRTIO_BLK_S_OK;
-		return fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
-	case VIRTIO_BLK_T_GET_ID: {
-		/* up to 20 bytes, in the writable part before the status */
-		size_t room = c->in_len - 1;
-
-		*written = (uint32_t)virtq_chain_write(c, 0, b->id, room < VIRTIO_BLK_ID_BYTES ?
-						       room : VIRTIO_BLK_ID_BYTES);
-		return VIRTIO_BLK_S_OK;
-	}
-	case VIRTIO_BLK_T_DISCARD:
-	case VIRTIO_BLK_T_WRITE_ZEROES:
-		return do_ranges(b, c, h.type);
-	default:
-		return VIRTIO_BLK_S_UNSUPP;
-	}
-}
-
 /* One of the disk's I/O threads: takes the oldest waiting request, runs
  * it without any lock, then completes it under the device lock --
  * unless the driver reset the device meanwhile.  Requests run in
@@ -489,7 +176,7 @@ static void *io_thread(void *opaque)
 		gen = b->generation;
 		pthread_mutex_unlock(&b->qlock);
 
-		status = execute(b, &req.chain, &written);
+		status = blk_execute(b, &req.chain, &written);
 
 		pthread_mutex_lock(&b->qlock);
 		if (!--b->running)
@@ -512,21 +199,6 @@ static void *io_thread(void *opaque)
 	}
 	pthread_mutex_unlock(&b->qlock);
 	return NULL;
-}
-
-/* What a request costs the rate limiter: the data it moves (reads and
- * writes; the others move none), beside the one operation it is. */
-static uint64_t request_bytes(const struct virtq_chain *c)
-{
-	struct blk_outhdr h;
-
-	if (virtq_chain_read(c, 0, &h, sizeof(h)) != sizeof(h))
-		return 0;
-	if (h.type == VIRTIO_BLK_T_IN)
-		return c->in_len - 1;
-	if (h.type == VIRTIO_BLK_T_OUT)
-		return c->out_len - sizeof(h);
-	return 0;
 }
 
 /* A request must have a readable header and a writable status byte. */
@@ -566,7 +238,7 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 			virtq_mark_broken(vq);
 			got = -1;
 		} else if (got > 0 && IS_ENABLED(CONFIG_RATE_LIMITER) &&
-			   !throttle_admit(&b->throttle, request_bytes(&slot->chain))) {
+			   !throttle_admit(&b->throttle, blk_request_bytes(&slot->chain))) {
 			/* taken again, first, when the limiter's timer fires */
 			virtq_give_back(vq, &slot->chain);
 			pthread_mutex_unlock(&b->qlock);

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk's parts (virtio/blk/): device.c takes requests off the
+ * queues and owns the disk; request.c runs one request against the image.
+ */
+#ifndef WISP_VIRTIO_BLK_BLK_H
+#define WISP_VIRTIO_BLK_BLK_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "core/seccomp.h"
+#include "core/counters.h"
+#include "core/device.h"
+#include "core/file.h"
+#include "core/vm.h"
+#include "virtio/throttle.h"
+#include "virtio/virtio_pci.h"
+
+/* from <linux/falloc.h>, which clashes with libc's <fcntl.h> */
+#ifndef FALLOC_FL_ZERO_RANGE
+#define FALLOC_FL_ZERO_RANGE 0x10
+#endif
+
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_MQ 12
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_ID_BYTES 20
+#define SECTOR_SHIFT 9
+/* I/O threads per disk: requests in flight at once */
+#define IO_THREADS 4
+#define DEFAULT_QUEUE_SIZE 256
+#define MAX_QUEUES 16
+#define SEG_MAX (VIRTQ_MAX_SEGS - 2)
+#define MAX_DISCARD_SECTORS (1u << 22)	/* 2 GiB per range */
+#define MAX_DISCARD_SEG 1
+#define PCI_CLASS_STORAGE_OTHER 0x018000
+
+struct blk_config {
+	const char *path;
+	const char *serial;
+	const char *id;		/* the name in messages, else virtio-blkN */
+	bool readonly;
+	bool sparse;		/* offer DISCARD and unmapping WRITE_ZEROES */
+	bool lock_byte_range;	/* lock the disk's bytes, not the whole file */
+	uint64_t num_queues;
+	uint64_t queue_size;
+	uint64_t pci_segment;
+	bool iommu;
+	bool limited;
+	struct rate_limit_config limits;
+	const char *rate_limit_group;	/* --rate-limit-group id, or NULL */
+};
+
+/* struct virtio_blk_config, the fields wisp fills in (little-endian) */
+struct blk_cfg_space {
+	uint64_t capacity;
+	uint32_t size_max;
+	uint32_t seg_max;
+	struct { uint16_t cylinders; uint8_t heads, sectors; } geometry;
+	uint32_t blk_size;
+	struct { uint8_t physical_block_exp, alignment_offset;
+		 uint16_t min_io_size; uint32_t opt_io_size; } topology;
+	uint8_t writeback;
+	uint8_t unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors;
+	uint32_t max_discard_seg;
+	uint32_t discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors;
+	uint32_t max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap;
+	uint8_t unused1[3];
+} __attribute__((packed));
+
+struct blk_request {
+	unsigned queue;
+	unsigned dma_hold;	/* behind an IOMMU: held from pop to push */
+	struct virtq_chain chain;
+};
+
+struct blk {
+	struct virtio_dev vdev;
+	struct blk_cfg_space cfg;
+	const struct blk_config *conf;
+	int fd;
+	uint64_t size;		/* bytes, a multiple of 512 */
+	char id[VIRTIO_BLK_ID_BYTES];
+
+	/* requests waiting for the I/O thread */
+	pthread_t thread[IO_THREADS];
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;	/* requests are waiting */
+	pthread_cond_t idle;	/* no request is running */
+	unsigned running;	/* requests taken by I/O threads, not done */
+	struct blk_request *pending;	/* a ring as large as all queues together, */
+	unsigned pending_max;		/* so it can never overflow */
+	unsigned head, count;
+	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
+	bool stopping;
+	struct throttle throttle;	/* bw_size=, ops_size=, ... */
+	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */
+};
+
+
+/* ------------------------------------------------------------ requests */
+
+struct blk_outhdr {
+	uint32_t type;
+	uint32_t reserved;
+	uint64_t sector;
+};
+
+struct blk_discard {
+	uint64_t sector;
+	uint32_t num_sectors;
+	uint32_t flags;
+};
+
+#define DISCARD_FLAG_UNMAP 1
+#define DISCARD_FLAGS_KNOWN DISCARD_FLAG_UNMAP
+
+/* Runs one well-formed request (header, data, status byte) against the
+ * image: its status, and in *written the bytes it wrote to the guest. */
+uint8_t blk_execute(struct blk *b, const struct virtq_chain *c, uint32_t *written);
+/* What a request costs the rate limiter: the data it moves (reads and
+ * writes; the others move none), beside the one operation it is. */
+uint64_t blk_request_bytes(const struct virtq_chain *c);
+
+#endif
