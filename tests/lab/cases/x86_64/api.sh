@@ -7,14 +7,17 @@
 # resume; unknown and unimplemented
 # endpoints and a chunked request are refused; 100 connections that send
 # nothing do not stop the guest or the API; vm.shutdown ends wisp with
-# status 0 and the socket file is gone.  The lab host has no curl:
-# /lab/bin/host-tool api speaks HTTP/1.1 on the socket.
+# status 0 and the socket file is gone.  Every endpoint is driven with
+# Debian's curl (--unix-socket), as a user would; /lab/bin/host-tool
+# sends what curl will not: a chunked request and idle connections.
+# lab-programs: curl
 # lab-timeout: 120
 # lab-boots: 1
 sock=$PWD/api.sock
 tool=$LAB/bin/host-tool
 last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' guest.log | tail -n 1; }
 tick_uptime() { sed -n "s/^WISP-TICK $1 \([0-9.]*\).*/\1/p" guest.log | head -n 1; }
+api() { curl -s -i --max-time 10 --unix-socket "$sock" -X "$1" "http://localhost$2"; }
 status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
 (
 	for _ in $(seq 600); do
@@ -22,31 +25,31 @@ status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
 		[ -e guest.log.rc ] && exit 0
 		sleep 0.2
 	done
-	"$tool" api "$sock" GET /api/v1/vmm.ping >ping.out 2>&1
-	"$tool" api "$sock" GET /api/v1/vm.info >info-running.out 2>&1
+	api GET /api/v1/vmm.ping >ping.out 2>&1
+	api GET /api/v1/vm.info >info-running.out 2>&1
 	"$tool" api-idle "$sock" 100 4 >idle.out 2>&1 &
-	"$tool" api "$sock" GET /api/v1/vm.counters >counters-running.out 2>&1
-	"$tool" api "$sock" PUT /api/v1/vm.pause >pause.out 2>&1
+	api GET /api/v1/vm.counters >counters-running.out 2>&1
+	api PUT /api/v1/vm.pause >pause.out 2>&1
 	t0=$(last_tick)
 	md5sum <disk.img >disk-paused-0.md5
-	"$tool" api "$sock" GET /api/v1/vm.info >info-paused.out 2>&1
-	"$tool" api "$sock" GET /api/v1/vm.counters >counters-paused-0.out 2>&1
+	api GET /api/v1/vm.info >info-paused.out 2>&1
+	api GET /api/v1/vm.counters >counters-paused-0.out 2>&1
 	sleep 6
 	t1=$(last_tick)
 	md5sum <disk.img >disk-paused-1.md5
-	"$tool" api "$sock" GET /api/v1/vm.counters >counters-paused-1.out 2>&1
+	api GET /api/v1/vm.counters >counters-paused-1.out 2>&1
 	echo "$t0 $t1" >paused-ticks
-	"$tool" api "$sock" PUT /api/v1/vm.pause >pause-again.out 2>&1
-	"$tool" api "$sock" PUT /api/v1/vm.resume >resume.out 2>&1
+	api PUT /api/v1/vm.pause >pause-again.out 2>&1
+	api PUT /api/v1/vm.resume >resume.out 2>&1
 	sleep 3
 	last_tick >resumed-tick
-	"$tool" api "$sock" GET /api/v1/vm.counters >counters-resumed.out 2>&1
-	"$tool" api "$sock" GET /api/v1/vm.nothing >unknown.out 2>&1
-	"$tool" api "$sock" PUT /api/v1/vm.add-disk >add-disk.out 2>&1
+	api GET /api/v1/vm.counters >counters-resumed.out 2>&1
+	api GET /api/v1/vm.nothing >unknown.out 2>&1
+	api PUT /api/v1/vm.add-disk >add-disk.out 2>&1
 	printf 'PUT /api/v1/vm.pause HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' |
 		"$tool" api-raw "$sock" >chunked.out 2>&1
-	"$tool" api "$sock" GET /api/v1/vm.info >info-resumed.out 2>&1
-	"$tool" api "$sock" PUT /api/v1/vm.shutdown >shutdown.out 2>&1
+	api GET /api/v1/vm.info >info-resumed.out 2>&1
+	api PUT /api/v1/vm.shutdown >shutdown.out 2>&1
 ) &
 dd if=/dev/zero of=disk.img bs=1M count=4 2>/dev/null
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk" \
