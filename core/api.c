@@ -333,15 +333,9 @@ static int pause_vm(void)
 		return 405;
 	}
 	atomic_store(&api.pause_requested, true);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
-
-		/* a vCPU not started yet holds at its first loop */
-		if (!v->started)
-			continue;
-		v->run->immediate_exit = 1;
-		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
-	}
+	/* each holds before its next KVM_RUN (one not started yet, at its
+	 * first) */
+	vcpus_kick(vm);
 	ask_main_thread(MAIN_HOLD);
 	if (!wait_until_held()) {
 		atomic_store(&api.pause_requested, false);

@@ -200,17 +200,23 @@ int vcpus_start(struct vm *vm)
 	return 0;
 }
 
-void vcpus_stop(struct vm *vm)
+void vcpus_kick(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
+		/* one not started yet sees the reason at its first loop */
 		if (!v->started)
 			continue;
 		/* immediate_exit covers a vCPU between checks and KVM_RUN */
 		v->run->immediate_exit = 1;
 		pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 	}
+}
+
+void vcpus_stop(struct vm *vm)
+{
+	vcpus_kick(vm);
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);

@@ -14,6 +14,8 @@ struct vm;
 
 int vcpus_create(struct vm *vm);	/* KVM vCPUs, arch_vcpu_init */
 int vcpus_start(struct vm *vm);		/* one thread each */
+/* Every started vCPU out of KVM_RUN (to look at why: a stop, a pause) */
+void vcpus_kick(struct vm *vm);
 void vcpus_stop(struct vm *vm);		/* kick out of KVM_RUN and join */
 void vcpus_destroy(struct vm *vm);
 /* One line per vCPU on stderr: in the guest or in wisp, last exit. */
