@@ -8,8 +8,10 @@
 # endpoints and a chunked request are refused; 100 connections that send
 # nothing do not stop the guest or the API; vm.shutdown ends wisp with
 # status 0 and the socket file is gone.  Every endpoint is driven with
-# Debian's curl (--unix-socket), as a user would; /lab/bin/host-tool
-# sends what curl will not: a chunked request and idle connections.
+# Debian's curl (--unix-socket), as a user would, on x86_64 (an AArch64
+# lab host cannot run this machine's curl: /lab/bin/host-tool's HTTP/1.1
+# there); host-tool also sends what curl will not: a chunked request and
+# idle connections.
 # lab-programs: curl
 # lab-timeout: 120
 # lab-boots: 1
@@ -17,7 +19,13 @@ sock=$PWD/api.sock
 tool=$LAB/bin/host-tool
 last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' guest.log | tail -n 1; }
 tick_uptime() { sed -n "s/^WISP-TICK $1 \([0-9.]*\).*/\1/p" guest.log | head -n 1; }
-api() { curl -s -i --max-time 10 --unix-socket "$sock" -X "$1" "http://localhost$2"; }
+# curl is this machine's: an x86_64 program, which an AArch64 lab host
+# cannot run; there host-tool speaks the same HTTP/1.1
+if "$LAB/bin/curl" --version >/dev/null 2>&1; then
+	api() { "$LAB/bin/curl" -s -i --max-time 10 --unix-socket "$sock" -X "$1" "http://localhost$2"; }
+else
+	api() { "$tool" api "$sock" "$1" "$2"; }
+fi
 status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
 (
 	for _ in $(seq 600); do
