@@ -186,15 +186,17 @@ if built_in api; then
 	ibad --kernel "$in/random" --api-socket "path=$in/api.sock"
 	expect_error_gone 2 "^wisp: --kernel: '.*/random' is not a PVH ELF" "$in/api.sock"
 	# a directory wisp may not create files in: root may create anywhere,
-	# so wisp runs as nobody (util-linux setpriv)
-	if [ "$(id -u)" = 0 ] && setpriv --help 2>&1 | grep -q reuid; then
+	# so wisp runs as nobody (util-linux setpriv, by its path: a busybox
+	# timeout would run busybox's own setpriv applet, which has no --reuid)
+	setpriv=$(command -v setpriv)
+	if [ "$(id -u)" = 0 ] && [ -n "$setpriv" ] && "$setpriv" --help 2>&1 | grep -q reuid; then
 		mkdir -p "$tmp/pub/ro"
 		cp "$good" "$tmp/pub/hello.elf"
 		chmod 711 "$tmp"
 		chmod 755 "$tmp/pub" "$tmp/pub/ro"
 		chmod 644 "$tmp/pub/hello.elf"
 		case=input-api-socket-unwritable-directory
-		timeout 10 setpriv --reuid=65534 --regid=65534 --clear-groups "$wisp" \
+		timeout 10 "$setpriv" --reuid=65534 --regid=65534 --clear-groups "$wisp" \
 			--kernel "$tmp/pub/hello.elf" --api-socket "path=$tmp/pub/ro/api.sock" \
 			</dev/null >"$tmp/out" 2>"$tmp/err"
 		status=$?
