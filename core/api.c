@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/arch.h"
 #include "core/cli.h"
 #include "core/counters.h"
 #include "core/device.h"
@@ -48,6 +49,7 @@
 #include "core/seccomp.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
+#include "core/vm_snapshot.h"
 
 #define API_MAX_CONNS 8
 #define API_IDLE_MS 10000	/* to send a whole request */
@@ -94,6 +96,9 @@ static struct api {
 	bool paused;
 	unsigned held_vcpus;
 	bool main_held;
+	/* a restored VM starts paused: its clock is taken once the main
+	 * thread holds, after the snapshot put it back */
+	bool clock_at_hold;
 #if defined(__x86_64__)
 	struct kvm_clock_data clock;
 #endif
@@ -225,6 +230,9 @@ static void api_vcpu_hold(struct vcpu *v)
 {
 	if (!atomic_load_explicit(&api.pause_requested, memory_order_acquire))
 		return;
+	/* KVM finishes an exit (an I/O read's value into a register) only
+	 * at the next KVM_RUN: done now, so the vCPU's state is whole */
+	vcpu_complete_exit(v);
 	pthread_mutex_lock(&api.lock);
 	api.held_vcpus++;
 	pthread_cond_broadcast(&api.cond);
@@ -273,6 +281,10 @@ static void hold_main_thread(void)
 
 	pthread_mutex_lock(&api.lock);
 	api.main_held = true;
+	if (api.clock_at_hold) {
+		save_guest_clock();
+		api.clock_at_hold = false;
+	}
 	pthread_cond_broadcast(&api.cond);
 	while (atomic_load(&api.pause_requested) && vm_running(api.vm)) {
 		pthread_mutex_unlock(&api.lock);
@@ -527,6 +539,69 @@ static void vm_reboot(struct answer *a)
 	a->stop = VM_STOP_REBOOT;
 }
 
+#ifdef CONFIG_SNAPSHOT
+/* The request being answered, for the handlers that read a body. */
+static const struct http_request *current_request;
+
+/* The string member `key` of a flat JSON object body, without escapes
+ * (a URL needs none).  0, or -1 when it is not there as such. */
+static int body_string(const char *key, char *out, size_t size)
+{
+	const struct http_request *req = current_request;
+	char quoted[40];
+	const char *p, *end = req->body + req->body_len, *v;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	p = memmem(req->body, req->body_len, quoted, strlen(quoted));
+	if (!p)
+		return -1;
+	for (p += strlen(quoted); p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++)
+		;
+	if (p == end || *p++ != ':')
+		return -1;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (p == end || *p++ != '"')
+		return -1;
+	for (v = p; p < end && *p != '"' && *p != '\\'; p++)
+		;
+	if (p == end || *p != '"' || (size_t)(p - v) >= size)
+		return -1;
+	memcpy(out, v, (size_t)(p - v));
+	out[p - v] = '\0';
+	return 0;
+}
+
+/* PUT vm.snapshot {"destination_url": "file:///DIR"} on a paused VM */
+static void vm_snapshot(struct answer *a)
+{
+	static char why[256];
+	char url[256];
+	const char *dir;
+	int ret;
+
+	if (body_string("destination_url", url, sizeof(url)) || !(dir = snapshot_url_path(url))) {
+		text_answer(a, 400, "%s\n", "the body needs \"destination_url\": \"file:///DIR\"");
+		return;
+	}
+	pthread_mutex_lock(&api.lock);
+	if (!api.paused) {
+		pthread_mutex_unlock(&api.lock);
+		text_answer(a, 405, "%s\n", "the VM must be paused first (vm.pause)");
+		return;
+	}
+	/* held by api.lock: no resume while the state is read */
+	ret = vm_snapshot_save(api.vm, dir, why, sizeof(why));
+	pthread_mutex_unlock(&api.lock);
+	if (ret) {
+		wisp_err("api: vm.snapshot: %s", why);
+		text_answer(a, 500, "%s\n", why);
+		return;
+	}
+	a->status = 204;
+}
+#endif
+
 struct route {
 	const char *name;	/* after /api/v1/ */
 	const char *method;
@@ -543,6 +618,9 @@ static const struct route routes[] = {
 	{ "vm.shutdown", "PUT", vm_shutdown },
 	{ "vm.reboot", "PUT", vm_reboot },
 	{ "vm.power-button", "PUT", vm_power_button },
+#ifdef CONFIG_SNAPSHOT
+	{ "vm.snapshot", "PUT", vm_snapshot },
+#endif
 };
 
 /* cloud-hypervisor's endpoints that wisp does not have: the VM is
@@ -553,7 +631,7 @@ static const char *const missing[] = {
 	"vm.resize", "vm.resize-disk", "vm.resize-zone", "vm.add-device",
 	"vm.remove-device", "vm.add-disk", "vm.add-fs", "vm.add-generic-vhost-user",
 	"vm.add-pmem", "vm.add-net", "vm.add-vsock", "vm.add-vdpa",
-	"vm.add-user-device", "vm.snapshot", "vm.restore", "vm.coredump",
+	"vm.add-user-device", "vm.restore", "vm.coredump",
 	"vm.nmi", "vm.send-migration", "vm.receive-migration",
 };
 
@@ -573,6 +651,9 @@ static void route(const struct http_request *req, struct answer *a)
 			text_answer(a, 400, "%s takes another method\n", routes[i].name);
 			return;
 		}
+#ifdef CONFIG_SNAPSHOT
+		current_request = req;
+#endif
 		routes[i].handle(a);
 		return;
 	}
@@ -894,6 +975,25 @@ static const struct seccomp_rule api_rules[] = {
 #endif
 };
 
+#ifdef CONFIG_SNAPSHOT
+/* vm.snapshot, on the API thread: the directory and its two files. */
+static const struct seccomp_rule snapshot_rules[] = {
+#if defined(SYS_mkdir)
+	SC_ALLOW(SYS_mkdir),
+#endif
+	SC_ALLOW(SYS_mkdirat),
+	SC_ALLOW(SYS_openat),
+	SC_ALLOW(SYS_write),
+	SC_ALLOW(SYS_pwrite64),
+	SC_ALLOW(SYS_ftruncate),
+	SC_ALLOW(SYS_fsync),
+#if defined(SYS_renameat)
+	SC_ALLOW(SYS_renameat),
+#endif
+	SC_ALLOW(SYS_renameat2),
+};
+#endif
+
 /* The main thread held for a pause: waiting on the stop signals, and
  * resuming when one comes. */
 static const struct seccomp_rule main_hold_rules[] = {
@@ -911,6 +1011,11 @@ static int start_thread(void)
 	if (!kind || seccomp_allow(kind, api_rules, SC_COUNT(api_rules)) ||
 	    seccomp_allow(SECCOMP_MAIN, main_hold_rules, SC_COUNT(main_hold_rules)))
 		return -1;
+#ifdef CONFIG_SNAPSHOT
+	if (seccomp_allow(kind, snapshot_rules, SC_COUNT(snapshot_rules)) ||
+	    arch_snapshot_allow(kind))
+		return -1;
+#endif
 	err = seccomp_thread_create(&api.thread, kind, api_thread, NULL);
 	if (err) {
 		wisp_err("api: cannot start its thread: %s", strerror(err));
@@ -943,6 +1048,15 @@ static int api_create(struct vm *vm, const void *config)
 		wisp_err("api: eventfd: %s", strerror(errno));
 		return -1;
 	}
+#ifdef CONFIG_SNAPSHOT
+	/* a restored VM waits for vm.resume, as cloud-hypervisor's does */
+	if (vm->cfg->restore.dir && !vm->cfg->restore.resume) {
+		atomic_store(&api.pause_requested, true);
+		api.paused = true;
+		api.clock_at_hold = true;
+		ask_main_thread(MAIN_HOLD);
+	}
+#endif
 	return start_thread();
 }
 
@@ -1016,4 +1130,6 @@ DEVICE_REGISTER(api) = {
 	.config_size = sizeof(struct api_config),
 	.parse = api_parse,
 	.create = api_create,
+	.snapshot = &snapshot_stateless,
+	.per_process = true,
 };

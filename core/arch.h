@@ -48,4 +48,17 @@ bool arch_handle_exit(struct vcpu *vcpu);
 /* Register dump on stderr after a fatal exit. */
 void arch_dump_vcpu(struct vcpu *vcpu);
 
+/* Snapshots (core/snapshot.h), with CONFIG_SNAPSHOT.  The VM is paused
+ * and every vCPU has completed its last exit.  save: 0 or -1 (reported).
+ * load, after the devices exist and before any vCPU runs: 0, or -1
+ * (reported) when the state is malformed or this host cannot take it. */
+struct snap_writer;
+struct snap_reader;
+int arch_vm_save(struct vm *vm, struct snap_writer *w);
+int arch_vm_load(struct vm *vm, struct snap_reader *r);
+int arch_vcpu_save(struct vcpu *vcpu, struct snap_writer *w);
+int arch_vcpu_load(struct vcpu *vcpu, struct snap_reader *r);
+/* Allows what the save functions call to the threads of `kinds`. */
+int arch_snapshot_allow(unsigned kinds);
+
 #endif

@@ -46,6 +46,7 @@ struct parser {
 	struct cli_error *err;
 	FILE *out;
 	const char *opt;	/* the option being parsed, for messages */
+	bool from_snapshot;	/* parsing a snapshot's command line */
 };
 
 /* Messages read "--opt: what is wrong"; main() adds "wisp: ".  The
@@ -257,20 +258,31 @@ struct core_option {
 	const char *help;
 	/* 0 to go on, 1 when parsing is complete (--help), -1 on error */
 	int (*handle)(struct parser *p, const char *value);
+	/* part of the VM: kept for a snapshot, and then not given again
+	 * beside --restore */
+	bool kept;
 };
 
+#ifdef CONFIG_SNAPSHOT
+static int opt_restore(struct parser *p, const char *v);
+#endif
+
 static const struct core_option core_options[] = {
-	{ "kernel", "PATH", "Kernel to boot: PVH ELF (vmlinux), bzImage or arm64 Image", opt_kernel },
-	{ "firmware", "PATH", "Firmware to boot (PVH ELF, e.g. CLOUDHV.fd)", opt_firmware },
-	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs },
-	{ "cmdline", "STRING", "Kernel command line", opt_cmdline },
-	{ "cpus", "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus },
-	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on]", "Guest RAM (default 512M)", opt_memory },
-	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
-	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },
-	{ "features", NULL, "List the devices and options built into this binary", opt_features },
-	{ "version", NULL, "Print the version", opt_version },
-	{ "help", NULL, "Print this help", opt_help },
+	{ "kernel", "PATH", "Kernel to boot: PVH ELF (vmlinux), bzImage or arm64 Image", opt_kernel, true },
+	{ "firmware", "PATH", "Firmware to boot (PVH ELF, e.g. CLOUDHV.fd)", opt_firmware, true },
+	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs, true },
+	{ "cmdline", "STRING", "Kernel command line", opt_cmdline, true },
+	{ "cpus", "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus, true },
+	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on]", "Guest RAM (default 512M)", opt_memory, true },
+#ifdef CONFIG_SNAPSHOT
+	{ "restore", "source_url=file:///DIR[,prefault=on][,resume=on]",
+	  "Start from a snapshot (paused until vm.resume, or resume=on)", opt_restore, false },
+#endif
+	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp, false },
+	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline, false },
+	{ "features", NULL, "List the devices and options built into this binary", opt_features, false },
+	{ "version", NULL, "Print the version", opt_version, false },
+	{ "help", NULL, "Print this help", opt_help, false },
 };
 
 static const struct core_option *find_core_option(const char *name)
@@ -475,13 +487,236 @@ static int finish(struct parser *p)
 		p->opt = cfg->initramfs ? "initramfs" : "cmdline";
 		return fail(p, "only with --kernel (firmware loads its own)");
 	}
+#ifdef CONFIG_SNAPSHOT
+	if (cfg->restore.dir && !cfg->restore.resume && !option_given(cfg, "api-socket")) {
+		p->opt = "restore";
+		return fail(p, "the restored VM waits for vm.resume: give --api-socket too, or resume=on");
+	}
+#endif
 	return add_defaults(p);
 }
+
+/* A core option's value: applied, and kept when it makes up the VM.
+ * Beside --restore those come from the snapshot alone. */
+static int core_value(struct parser *p, const struct core_option *core, const char *value)
+{
+	struct vm_config *cfg = p->cfg;
+
+	if (core->kept && IS_ENABLED(CONFIG_SNAPSHOT)) {
+		if (cfg->restore.dir && !p->from_snapshot)
+			return fail(p, "comes from the snapshot: not given with --restore");
+		if (cfg->nkept == CLI_MAX_KEPT)
+			return fail(p, "given too many times");
+		cfg->kept[cfg->nkept++] = (struct kept_option){ core->name, value };
+	}
+	return core->handle(p, value);
+}
+
+/* Beside --restore, a device option given again replaces all of the
+ * snapshot's values of that option (a disk moved, another TAP). */
+static void drop_restored_instances(struct vm_config *cfg, const char *option)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		struct device_instance *inst = &cfg->devices[i];
+
+		if (inst->from_snapshot && inst->desc->option &&
+		    !strcmp(inst->desc->option, option)) {
+			free(inst->config);
+			free(inst->args);
+			continue;
+		}
+		cfg->devices[kept++] = *inst;
+	}
+	cfg->ndevices = kept;
+}
+
+static int one_device_value(struct parser *p, const char *value)
+{
+	size_t before = p->cfg->ndevices;
+
+	if (device_value(p, value))
+		return -1;
+	if (p->cfg->ndevices > before) {
+		p->cfg->devices[before].text = value;
+		p->cfg->devices[before].from_snapshot = p->from_snapshot;
+	}
+	return 0;
+}
+
+/* argv[first..argc): 0, 1 when done (--help), -1 on error. */
+static int parse_args(struct parser *p, int argc, char *const argv[], int first)
+{
+	for (int i = first; i < argc; i++) {
+		const struct core_option *core;
+		char name[32];
+		bool has_inline;
+		const char *value;
+
+		if (!is_option(argv[i]) || !argv[i][2])
+			return cli_errorf(p->err, "unexpected argument '%s' (options start with --)",
+					  argv[i]), -1;
+		value = split_option(argv[i], name, sizeof(name), &has_inline);
+		p->opt = name;
+		core = find_core_option(name);
+		if (core) {
+			int ret;
+
+			if (!core->arg && has_inline)
+				return fail(p, "takes no value");
+			if (core->arg && !has_inline) {
+				if (i + 1 >= argc || is_option(argv[i + 1]))
+					return fail(p, "needs a value (%s)", core->arg);
+				value = argv[++i];
+			}
+			if (!strcmp(name, "restore"))
+				continue;	/* done first, by cli_parse */
+			ret = core_value(p, core, value);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (!is_device_option(name))
+			return cli_errorf(p->err, "unknown option '--%s' (see --help)", name), -1;
+		if (p->cfg->restore.dir && !p->from_snapshot)
+			drop_restored_instances(p->cfg, name);
+		if (has_inline) {
+			if (one_device_value(p, value))
+				return -1;
+			continue;
+		}
+		if (i + 1 >= argc || is_option(argv[i + 1]))
+			return fail(p, "needs a value");
+		/* As in cloud-hypervisor, values run up to the next option. */
+		while (i + 1 < argc && !is_option(argv[i + 1]))
+			if (one_device_value(p, argv[++i]))
+				return -1;
+	}
+	return 0;
+}
+
+#ifdef CONFIG_SNAPSHOT
+/* The snapshot's command line: its arguments, NUL-separated in the
+ * config section, parsed as if given here. */
+static int parse_snapshot_config(struct parser *p)
+{
+	struct restore_config *r = &p->cfg->restore;
+	struct snapshot_section sec;
+	char *args, *end;
+	int argc = 1, ret;
+
+	if (snapshot_find(&r->state, SNAP_CONFIG, "config", &sec))
+		return fail(p, "%s: the snapshot holds no configuration", r->dir);
+	args = (char *)sec.payload.data;
+	end = args + sec.payload.len;
+	if (sec.payload.len && end[-1])
+		return fail(p, "%s: the snapshot's configuration is malformed", r->dir);
+	r->argv = calloc(sec.payload.len + 2, sizeof(char *));
+	if (!r->argv)
+		return fail(p, "out of memory");
+	r->argv[0] = "wisp";
+	for (char *a = args; a < end; a += strlen(a) + 1)
+		r->argv[argc++] = a;
+	p->from_snapshot = true;
+	ret = parse_args(p, argc, r->argv, 1);
+	p->from_snapshot = false;
+	if (ret)
+		return fail(p, "the snapshot's configuration does not fit this binary: %s",
+			    p->err->msg);
+	return 0;
+}
+
+static int restore_body(struct parser *p, struct kv_list *kv)
+{
+	struct restore_config *r = &p->cfg->restore;
+	const char *url = NULL;
+	char why[160];
+
+	if (kv_str(kv, "source_url", &url, p->err) < 0 ||
+	    kv_bool(kv, "prefault", &r->prefault, p->err) < 0 ||
+	    kv_bool(kv, "resume", &r->resume, p->err) < 0)
+		return -1;
+	if (!url) {
+		cli_errorf(p->err, "needs source_url=file:///DIR");
+		return -1;
+	}
+	r->dir = snapshot_url_path(url);
+	if (!r->dir) {
+		cli_errorf(p->err, "'%s': source_url must be a file:/// URL", url);
+		return -1;
+	}
+	if (snapshot_file_read(r->dir, &r->state, why, sizeof(why))) {
+		r->dir = NULL;
+		cli_errorf(p->err, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* --restore is taken before everything else: the snapshot's own
+ * command line comes first, then what argv adds or replaces. */
+static int opt_restore(struct parser *p, const char *v)
+{
+	struct restore_config *r = &p->cfg->restore;
+	struct kv_list kv;
+	int ret;
+
+	if (r->dir)
+		return fail(p, "given more than once");
+	if (kv_parse(&kv, v, p->err))
+		return fail(p, "%s", p->err->msg);
+	ret = restore_body(p, &kv);
+	if (!ret)
+		ret = kv_check_unused(&kv, p->err);
+	/* source_url points into the kv buffer: the directory must outlive it */
+	if (!ret && r->dir) {
+		r->dir = strdup(r->dir);
+		if (!r->dir) {
+			cli_errorf(p->err, "out of memory");
+			ret = -1;
+		}
+	}
+	kv_free(&kv);
+	if (ret)
+		return fail(p, "%s", p->err->msg);
+	p->opt = "restore";
+	return parse_snapshot_config(p);
+}
+
+static int find_restore(struct parser *p, int argc, char *const argv[])
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--restore")) {
+			p->opt = "restore";
+			if (i + 1 >= argc || is_option(argv[i + 1]))
+				return fail(p, "needs a value (source_url=file:///DIR)");
+			return opt_restore(p, argv[i + 1]);
+		}
+		if (!strncmp(argv[i], "--restore=", 10)) {
+			p->opt = "restore";
+			return opt_restore(p, argv[i] + 10);
+		}
+	}
+	return 0;
+}
+#else
+static int find_restore(struct parser *p, int argc, char *const argv[])
+{
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], "--restore", 9)) {
+			p->opt = "restore";
+			return fail(p, "snapshots are not built into this binary (CONFIG_SNAPSHOT is off)");
+		}
+	return 0;
+}
+#endif
 
 enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			  FILE *out, struct cli_error *err)
 {
 	struct parser p = { .cfg = cfg, .err = err, .out = out, .opt = "" };
+	int ret;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = 1;
@@ -490,69 +725,28 @@ enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 	cfg->seccomp = IS_ENABLED(CONFIG_SECCOMP) ? SECCOMP_ON : SECCOMP_OFF;
 	err->msg[0] = '\0';
 
-	for (int i = 1; i < argc; i++) {
-		const struct core_option *core;
-		char name[32];
-		bool has_inline;
-		const char *value;
-		int ret;
-
-		if (!is_option(argv[i]) || !argv[i][2]) {
-			cli_errorf(err, "unexpected argument '%s' (options start with --)", argv[i]);
-			goto error;
-		}
-		value = split_option(argv[i], name, sizeof(name), &has_inline);
-		p.opt = name;
-		core = find_core_option(name);
-		if (core) {
-			if (!core->arg && has_inline) {
-				fail(&p, "takes no value");
-				goto error;
-			}
-			if (core->arg && !has_inline) {
-				if (i + 1 >= argc || is_option(argv[i + 1])) {
-					fail(&p, "needs a value (%s)", core->arg);
-					goto error;
-				}
-				value = argv[++i];
-			}
-			ret = core->handle(&p, value);
-			if (ret < 0)
-				goto error;
-			if (ret > 0) {
-				cli_free(cfg);
-				return CLI_EXIT;
-			}
-			continue;
-		}
-		if (!is_device_option(name)) {
-			cli_errorf(err, "unknown option '--%s' (see --help)", name);
-			goto error;
-		}
-		if (has_inline) {
-			if (device_value(&p, value))
-				goto error;
-			continue;
-		}
-		if (i + 1 >= argc || is_option(argv[i + 1])) {
-			fail(&p, "needs a value");
-			goto error;
-		}
-		/* As in cloud-hypervisor, values run up to the next option. */
-		while (i + 1 < argc && !is_option(argv[i + 1]))
-			if (device_value(&p, argv[++i]))
-				goto error;
+	ret = find_restore(&p, argc, argv);
+	if (!ret)
+		ret = parse_args(&p, argc, argv, 1);
+	if (ret > 0) {
+		cli_free(cfg);
+		return CLI_EXIT;
 	}
-	if (finish(&p))
-		goto error;
+	if (ret || finish(&p)) {
+		cli_free(cfg);
+		return CLI_ERROR;
+	}
 	return CLI_RUN;
-error:
-	cli_free(cfg);
-	return CLI_ERROR;
 }
 
 void cli_free(struct vm_config *cfg)
 {
+#ifdef CONFIG_SNAPSHOT
+	free(cfg->restore.argv);
+	free((char *)cfg->restore.dir);
+	snapshot_file_free(&cfg->restore.state);
+	cfg->restore = (struct restore_config){ 0 };
+#endif
 	for (size_t i = 0; i < cfg->ndevices; i++) {
 		free(cfg->devices[i].config);
 		free(cfg->devices[i].args);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/snapshot.h"
+
 struct device_desc;
 
 #define MAX_DEVICE_INSTANCES 64
@@ -18,6 +20,26 @@ struct device_instance {
 	const struct device_desc *desc;
 	void *config;		/* desc->config_size bytes, parsed */
 	char *args;		/* the option text the config's strings point into */
+	/* The option's value as given (in argv, or in a snapshot's state
+	 * file), kept for a snapshot's configuration; NULL for a default. */
+	const char *text;
+	bool from_snapshot;	/* a --restore'd instance, not from argv */
+};
+
+/* --restore source_url=file:///DIR[,prefault=on][,resume=on] */
+struct restore_config {
+	const char *dir;	/* NULL: no restore */
+	bool prefault;		/* read all of guest memory before resuming */
+	bool resume;		/* run at once, without waiting for vm.resume */
+	struct snapshot_file state;	/* the state file, read and checked */
+	char **argv;		/* the snapshot's command line, into state */
+};
+
+/* Core options that make up the VM (--kernel, --memory...), as given:
+ * with the devices' texts they are a snapshot's configuration. */
+#define CLI_MAX_KEPT 8
+struct kept_option {
+	const char *name, *value;
 };
 
 enum seccomp_mode { SECCOMP_ON, SECCOMP_OFF, SECCOMP_LOG };
@@ -47,6 +69,9 @@ struct vm_config {
 	struct memory_config memory;
 	enum seccomp_mode seccomp;
 	bool timeline;
+	struct restore_config restore;
+	size_t nkept;
+	struct kept_option kept[CLI_MAX_KEPT];
 	size_t ndevices;
 	struct device_instance devices[MAX_DEVICE_INSTANCES];
 };

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "core/kv.h"
+#include "core/snapshot.h"
 
 struct vm;
 
@@ -55,6 +56,13 @@ struct device_desc {
 	 * (EXIT_USAGE) when the user's input cannot be honoured (a TAP
 	 * that cannot be created), else -1. */
 	int (*create)(struct vm *vm, const void *config);
+	/* How an instance's state is saved and restored (core/snapshot.h):
+	 * &snapshot_stateless for a device with none; NULL makes
+	 * vm.snapshot refuse while an instance exists. */
+	const struct snapshot_ops *snapshot;
+	/* The option belongs to this wisp process, not to the VM (the API
+	 * socket): a snapshot's configuration leaves it out. */
+	bool per_process;
 };
 
 #define DEVICE_SECTION "wisp_devices"

@@ -16,6 +16,9 @@
 struct vm_inputs {
 	struct mapped_file kernel;	/* --kernel, or --firmware */
 	struct mapped_file initramfs;	/* size 0 without --initramfs */
+	/* --restore: the snapshot's guest RAM file (-1 without); the
+	 * kernel and initramfs are then not read, the snapshot holds them */
+	int snapshot_memory;
 };
 
 /* 0, or 2 (EXIT_USAGE) after one line naming the option and the file;

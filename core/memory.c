@@ -121,6 +121,32 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	return 0;
 }
 
+int memory_map_image(struct guest_memory *mem, int fd, bool prefault)
+{
+	uint64_t done = 0;
+
+	if (mem->fd < 0) {
+		/* private: the guest's writes never reach the file, and pages
+		 * come in from it on first touch */
+		int flags = MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE | (prefault ? MAP_POPULATE : 0);
+
+		if (mmap(mem->base, mem->total, PROT_READ | PROT_WRITE, flags, fd, 0) == MAP_FAILED)
+			return -1;
+		madvise(mem->base, mem->total, MADV_DONTDUMP);
+		madvise(mem->base, mem->total, MADV_DONTFORK);
+		return 0;
+	}
+	/* shared=on: the memfd back-ends map must hold the RAM itself */
+	while (done < mem->total) {
+		ssize_t n = pread(fd, mem->base + done, (size_t)(mem->total - done), (off_t)done);
+
+		if (n <= 0)
+			return -1;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
 int memory_init(struct guest_memory *mem, const struct memory_config *cfg,
 		const uint64_t (*layout)[2], size_t nlayout)
 {

@@ -51,6 +51,12 @@ int memory_init(struct guest_memory *mem, const struct memory_config *cfg,
 		const uint64_t (*layout)[2], size_t nlayout);
 void memory_destroy(struct guest_memory *mem);
 
+/* Puts a snapshot's RAM file (fd, as long as RAM) in place of RAM's
+ * contents, before any memory slot exists: mapped privately (copied
+ * into the memfd with shared=on).  prefault reads it all now.  0 or -1
+ * with errno. */
+int memory_map_image(struct guest_memory *mem, int fd, bool prefault);
+
 /* Host pointer for [gpa, gpa+len) if it lies in one RAM region, else
  * NULL (len 0 asks only that gpa itself is RAM). */
 void *gpa_ptr(const struct guest_memory *mem, uint64_t gpa, uint64_t len);

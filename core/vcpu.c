@@ -214,6 +214,14 @@ void vcpus_kick(struct vm *vm)
 	}
 }
 
+void vcpu_complete_exit(struct vcpu *v)
+{
+	v->run->immediate_exit = 1;
+	if (ioctl(v->fd, KVM_RUN, 0) && errno != EINTR && errno != EAGAIN)
+		wisp_err("vCPU %u: completing its last exit: %s", v->index, strerror(errno));
+	v->run->immediate_exit = 0;
+}
+
 void vcpus_stop(struct vm *vm)
 {
 	vcpus_kick(vm);

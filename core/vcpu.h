@@ -16,6 +16,12 @@ int vcpus_create(struct vm *vm);	/* KVM vCPUs, arch_vcpu_init */
 int vcpus_start(struct vm *vm);		/* one thread each */
 /* Every started vCPU out of KVM_RUN (to look at why: a stop, a pause) */
 void vcpus_kick(struct vm *vm);
+/* On the vCPU's own thread, out of KVM_RUN: has KVM finish the exit it
+ * last handled (an IN's value into RAX, an MMIO read's into its
+ * register) without entering the guest, so the registers read now are
+ * the whole state.  Before saving it (KVM's documentation asks this). */
+struct vcpu;
+void vcpu_complete_exit(struct vcpu *v);
 void vcpus_stop(struct vm *vm);		/* kick out of KVM_RUN and join */
 void vcpus_destroy(struct vm *vm);
 /* One line per vCPU on stderr: in the guest or in wisp, last exit. */

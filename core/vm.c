@@ -27,11 +27,13 @@
 #include "core/device.h"
 #include "core/event.h"
 #include "core/file.h"
+#include "core/input.h"
 #include "core/irq.h"
 #include "core/seccomp.h"
 #include "core/term.h"
 #include "core/timeline.h"
 #include "core/vcpu.h"
+#include "core/vm_snapshot.h"
 
 int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque)
 {
@@ -176,6 +178,17 @@ static int memory_setup(struct vm *vm)
 
 	if (memory_init(&vm->mem, &vm->cfg->memory, (const uint64_t(*)[2])layout, n))
 		return -1;
+#ifdef CONFIG_SNAPSHOT
+	if (vm->cfg->restore.dir) {
+		if (vm_snapshot_check_memory(&vm->cfg->restore.state, &vm->mem))
+			return -1;
+		if (memory_map_image(&vm->mem, vm->inputs->snapshot_memory,
+				     vm->cfg->restore.prefault)) {
+			wisp_err("--restore: cannot map the snapshot's memory: %s", strerror(errno));
+			return -1;
+		}
+	}
+#endif
 	for (size_t i = 0; i < vm->mem.nregions; i++)
 		if (set_slot(vm, &vm->mem.region[i]))
 			return -1;
@@ -232,9 +245,12 @@ static int create_devices(struct vm *vm)
 
 			if (inst->desc != table[t] || !inst->desc->create)
 				continue;
+			snapshot_device_begin(inst->desc);
 			ret = inst->desc->create(vm, inst->config);
 			if (ret)
 				return ret == EXIT_USAGE ? EXIT_USAGE : EXIT_VM_ERROR;
+			if (snapshot_device_end())
+				return EXIT_VM_ERROR;
 		}
 	}
 	return 0;
@@ -376,6 +392,16 @@ static void vm_teardown(struct vm *vm)
 		close(vm->kvm_fd);
 }
 
+/* The kernel or firmware, or the state of a snapshot: the exit status. */
+static int load_guest(struct vm *vm)
+{
+#ifdef CONFIG_SNAPSHOT
+	if (vm->cfg->restore.dir)
+		return vm_snapshot_restore(vm, &vm->cfg->restore.state);
+#endif
+	return arch_load(vm);
+}
+
 int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 {
 	struct vm vm = { .cfg = cfg, .inputs = inputs, .kvm_fd = -1, .vm_fd = -1, .stop_eventfd = -1,
@@ -387,6 +413,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 
 	/* before anything registers what its threads will need */
 	seccomp_init(cfg->seccomp);
+	snapshot_reset();
 	bus_init(&vm.pio, "pio");
 	bus_init(&vm.mmio, "mmio");
 	pthread_mutex_init(&vm.gsi_lock, NULL);
@@ -414,7 +441,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 		status = ret;
 		goto out;
 	}
-	ret = arch_load(&vm);
+	ret = load_guest(&vm);
 	if (ret) {
 		status = ret;
 		goto out;
