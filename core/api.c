@@ -982,7 +982,12 @@ static const struct seccomp_rule snapshot_rules[] = {
 	SC_ALLOW(SYS_mkdir),
 #endif
 	SC_ALLOW(SYS_mkdirat),
+#if defined(SYS_open)
+	SC_ALLOW(SYS_open),
+#endif
 	SC_ALLOW(SYS_openat),
+	/* musl's open() sets O_CLOEXEC again this way */
+	SC_ARG(SYS_fcntl, 1, SC_ALL, F_SETFD),
 	SC_ALLOW(SYS_write),
 	SC_ALLOW(SYS_pwrite64),
 	SC_ALLOW(SYS_ftruncate),
@@ -1000,6 +1005,9 @@ static const struct seccomp_rule main_hold_rules[] = {
 	SC_POLL,
 #if defined(__x86_64__)
 	SC_IOCTL(KVM_SET_CLOCK),
+#ifdef CONFIG_SNAPSHOT
+	SC_IOCTL(KVM_GET_CLOCK),	/* a restored VM's, at its first hold */
+#endif
 #endif
 };
 
