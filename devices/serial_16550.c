@@ -334,16 +334,16 @@ static int serial_save(void *instance, struct snap_writer *w)
 static const char *serial_saved_error(const struct serial_saved *v)
 {
 	if (v->ier & ~(IER_RDI | IER_THRI | IER_RLSI | IER_MSI))
-		return "IER";
+		return "reserved IER bits";
 	if (v->mcr & ~(MCR_DTR | MCR_RTS | MCR_OUT1 | MCR_OUT2 | MCR_LOOP))
-		return "MCR";
+		return "reserved MCR bits";
 	/* reg_write() keeps FCR at 0, or enabled with its trigger level */
 	if (v->fcr && (!(v->fcr & FCR_ENABLE) || (v->fcr & ~(FCR_ENABLE | 0xc0))))
-		return "FCR";
+		return "an FCR value no write leaves";
 	if (v->thri_pending > 1)
-		return "THR-empty flag";
+		return "a THR-empty flag neither 0 nor 1";
 	if (v->fifo_count > UART_FIFO)
-		return "receive FIFO count";
+		return "more receive bytes than the FIFO holds";
 	return NULL;
 }
 
@@ -361,9 +361,9 @@ static int serial_load(void *instance, struct snap_reader *r)
 			snap_get(r, fifo, v.fifo_count);
 	}
 	if (!bad && snap_done(r))
-		bad = "payload length";
+		bad = "its length";
 	if (bad) {
-		wisp_err("serial-16550: snapshot state: bad %s", bad);
+		wisp_err("serial-16550: snapshot state refused: %s", bad);
 		return -1;
 	}
 	if (!s->vm)
