@@ -1130,6 +1130,6 @@ DEVICE_REGISTER(api) = {
 	.config_size = sizeof(struct api_config),
 	.parse = api_parse,
 	.create = api_create,
-	.snapshot = &snapshot_stateless,
+	.snapshot = SNAPSHOT_OPS(&snapshot_stateless),
 	.per_process = true,
 };

@@ -121,6 +121,7 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	return 0;
 }
 
+#ifdef CONFIG_SNAPSHOT
 int memory_map_image(struct guest_memory *mem, int fd, bool prefault)
 {
 	uint64_t done = 0;
@@ -146,6 +147,7 @@ int memory_map_image(struct guest_memory *mem, int fd, bool prefault)
 	}
 	return 0;
 }
+#endif
 
 int memory_init(struct guest_memory *mem, const struct memory_config *cfg,
 		const uint64_t (*layout)[2], size_t nlayout)

@@ -19,6 +19,7 @@
 
 #include "arch_layout.h"
 #include "core/irq.h"
+#include "core/snapshot.h"
 #include "core/vm.h"
 
 #define MSIX_CTRL_MASKALL 0x4000
@@ -436,6 +437,86 @@ int msix_vector_eventfd(struct pci_function *fn, unsigned vector)
 	pthread_mutex_unlock(&fn->lock);
 	return fd;
 }
+
+/* ----------------------------------------------------------- snapshots */
+
+#ifdef CONFIG_SNAPSHOT
+void pci_save(struct pci_function *fn, struct snap_writer *w)
+{
+	pthread_mutex_lock(&fn->lock);
+	snap_blob(w, fn->cfg, PCI_CFG_SIZE);
+	snap_u32(w, fn->msix.nvec);
+	for (unsigned v = 0; v < fn->msix.nvec; v++) {
+		const struct msix_vector *e = &fn->msix.vec[v];
+
+		snap_u32(w, e->addr_lo);
+		snap_u32(w, e->addr_hi);
+		snap_u32(w, e->data);
+		snap_u32(w, e->ctrl);
+	}
+	for (unsigned i = 0; i < (fn->msix.nvec + 63) / 64; i++)
+		snap_u64(w, fn->msix.pba[i]);
+	pthread_mutex_unlock(&fn->lock);
+}
+
+/* The BARs' registers, written with decoding off so that a 64-bit BAR
+ * is never mapped with half of its address; then on the bus as the
+ * command register says.  Function lock held. */
+static void load_bars(struct pci_function *fn, const uint8_t *cfg)
+{
+	uint16_t cmd = get16(&fn->cfg[PCI_COMMAND]);
+
+	put16(&fn->cfg[PCI_COMMAND], 0);
+	for (unsigned reg = 0; reg < PCI_NUM_BARS; reg++)
+		bar_write(fn, reg, get32(&cfg[PCI_BAR0 + 4 * reg]));
+	put16(&fn->cfg[PCI_COMMAND], cmd);
+	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
+		if (fn->bar[n].size)
+			bar_update(fn, n);
+}
+
+/* Config space goes back through the same masks a guest's writes do:
+ * read-only bytes stay as this wisp made them, BARs keep their size
+ * alignment, and the BARs and MSI-X routes then follow as after the
+ * guest's own writes. */
+int pci_load(struct pci_function *fn, struct snap_reader *r)
+{
+	uint8_t *cfg = malloc(PCI_CFG_SIZE);
+	int ret = -1;
+
+	if (!cfg)
+		return -1;
+	snap_get_blob(r, cfg, PCI_CFG_SIZE);
+	if (snap_get_u32(r) != fn->msix.nvec || r->failed)
+		goto out;
+	pthread_mutex_lock(&fn->lock);
+	for (unsigned off = 0; off < PCI_CFG_SIZE; off++)
+		if (off < PCI_BAR0 || off >= PCI_BAR0 + 4 * PCI_NUM_BARS)
+			fn->cfg[off] = (uint8_t)((fn->cfg[off] & ~fn->wmask[off]) |
+						 (cfg[off] & fn->wmask[off]));
+	load_bars(fn, cfg);
+	for (unsigned v = 0; v < fn->msix.nvec; v++) {
+		struct msix_vector *e = &fn->msix.vec[v];
+
+		e->addr_lo = snap_get_u32(r);
+		e->addr_hi = snap_get_u32(r);
+		e->data = snap_get_u32(r);
+		e->ctrl = snap_get_u32(r) & MSIX_VECTOR_MASKED;
+	}
+	for (unsigned i = 0; i < (fn->msix.nvec + 63) / 64; i++)
+		fn->msix.pba[i] = snap_get_u64(r);
+	if (fn->msix.nvec % 64)
+		fn->msix.pba[fn->msix.nvec / 64] &= (1ULL << (fn->msix.nvec % 64)) - 1;
+	if (!r->failed) {
+		msix_sync_all(fn);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&fn->lock);
+out:
+	free(cfg);
+	return ret;
+}
+#endif
 
 /* -------------------------------------------------------- config space */
 

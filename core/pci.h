@@ -171,6 +171,15 @@ struct pci_segment *pci_segment_create(struct vm *vm, uint16_t id, uint64_t ecam
 				       uint64_t mmio64, uint64_t mmio64_size);
 struct pci_segment *pci_segment_get(struct vm *vm, uint16_t id);
 
+/* A function's guest-visible state for snapshots (config space, the
+ * MSI-X table and PBA): pci_load puts it back after pci_add, before any
+ * vCPU runs, BARs and MSI-X routes following; 0, or -1 when the state
+ * does not fit the function. */
+struct snap_writer;
+struct snap_reader;
+void pci_save(struct pci_function *fn, struct snap_writer *w);
+int pci_load(struct pci_function *fn, struct snap_reader *r);
+
 /* Config space access for bus 0 of a segment; devfn = slot << 3 | fn. */
 void pci_config_access(struct pci_segment *seg, unsigned bus, unsigned devfn,
 		       unsigned off, void *data, unsigned len, bool write);

@@ -76,7 +76,8 @@ int snap_done(const struct snap_reader *r);
 /* ------------------------------------------------------------- devices */
 
 struct snapshot_ops {
-	/* Why this instance cannot be saved now, or NULL.  Optional. */
+	/* Why this instance cannot be saved now, or NULL.  Optional; the
+	 * instance is NULL for a device that registered none. */
 	const char *(*blocker)(void *instance);
 	/* The VM is paused: finish every request already taken from the
 	 * guest, so that nothing is in flight.  Optional. */
@@ -94,6 +95,14 @@ struct snapshot_ops {
  * they hold no guest-visible state). */
 extern const struct snapshot_ops snapshot_stateless;
 
+/* A descriptor's .snapshot: the ops, or NULL where snapshots are not
+ * built in (the ops' functions are then not built either). */
+#ifdef CONFIG_SNAPSHOT
+#define SNAPSHOT_OPS(ops) (ops)
+#else
+#define SNAPSHOT_OPS(ops) NULL
+#endif
+
 #define SNAPSHOT_MAX_INSTANCES 80
 
 struct snapshot_instance {
@@ -106,7 +115,8 @@ struct snapshot_instance {
  * snapshot_device_begin(): core/vm.c, before each create().
  * snapshot_instance(): the instance create() just made, what the
  *   descriptor's ops get; a device whose descriptor has save/load ops
- *   calls it once in create().
+ *   calls it once in create(), with NULL when the option made nothing
+ *   (--console off): such an instance has no state in a snapshot.
  * snapshot_device_end(): after create(); -1 (reported) when such a
  *   device did not register its instance.
  * snapshot_instances(): the instances in creation order.

@@ -214,6 +214,7 @@ void vcpus_kick(struct vm *vm)
 	}
 }
 
+#ifdef CONFIG_API
 void vcpu_complete_exit(struct vcpu *v)
 {
 	v->run->immediate_exit = 1;
@@ -221,6 +222,7 @@ void vcpu_complete_exit(struct vcpu *v)
 		wisp_err("vCPU %u: completing its last exit: %s", v->index, strerror(errno));
 	v->run->immediate_exit = 0;
 }
+#endif
 
 void vcpus_stop(struct vm *vm)
 {

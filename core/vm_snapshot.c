@@ -48,7 +48,7 @@ static const char *blocker(char *why, size_t whysize)
 				 in[i].desc->name);
 			return why;
 		}
-		reason = ops->blocker && in[i].instance ? ops->blocker(in[i].instance) : NULL;
+		reason = ops->blocker ? ops->blocker(in[i].instance) : NULL;
 		if (reason) {
 			snprintf(why, whysize, "%s: %s", in[i].desc->name, reason);
 			return why;
@@ -106,7 +106,7 @@ static int save_sections(struct vm *vm, struct snap_writer *w)
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot_ops *ops = in[i].desc->snapshot;
 
-		if (!ops->save)
+		if (!ops->save || !in[i].instance)
 			continue;
 		section_name(name, sizeof(name), &in[i]);
 		at = snapshot_section_begin(w, SNAP_DEVICE, name);
@@ -276,7 +276,7 @@ static int load_devices(const struct snapshot_file *f)
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot_ops *ops = in[i].desc->snapshot;
 
-		if (!ops || !ops->load)
+		if (!ops || !ops->load || !in[i].instance)
 			continue;
 		expected++;
 		section_name(name, sizeof(name), &in[i]);

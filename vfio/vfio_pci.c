@@ -437,6 +437,16 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	return 0;
 }
 
+#ifdef CONFIG_SNAPSHOT
+static const char *vfio_blocker(void *instance)
+{
+	(void)instance;
+	return "a passed-through host device's state cannot be saved";
+}
+
+static const struct snapshot_ops vfio_snapshot_ops = { .blocker = vfio_blocker };
+#endif
+
 DEVICE_REGISTER(vfio_pci_desc) = {
 	.name = "vfio-pci",
 	.summary = "host PCI devices bound to vfio-pci, passed through",
@@ -447,4 +457,5 @@ DEVICE_REGISTER(vfio_pci_desc) = {
 	.config_size = sizeof(struct vfio_pci_config),
 	.parse = vfio_parse,
 	.create = vfio_pci_create,
+	.snapshot = SNAPSHOT_OPS(&vfio_snapshot_ops),
 };

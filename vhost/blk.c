@@ -140,4 +140,5 @@ DEVICE_REGISTER(vhost_user_blk) = {
 	.config_size = sizeof(struct vu_blk_config),
 	.parse = vu_blk_parse,
 	.create = vu_blk_create,
+	.snapshot = SNAPSHOT_OPS(&vhost_user_snapshot_ops),
 };

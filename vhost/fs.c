@@ -87,4 +87,5 @@ DEVICE_REGISTER(vhost_user_fs) = {
 	.config_size = sizeof(struct vu_fs_config),
 	.parse = vu_fs_parse,
 	.create = vu_fs_create,
+	.snapshot = SNAPSHOT_OPS(&vhost_user_snapshot_ops),
 };

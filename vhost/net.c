@@ -157,4 +157,5 @@ DEVICE_REGISTER(vhost_user_net) = {
 	.config_size = sizeof(struct vu_net_config),
 	.parse = vu_net_parse,
 	.create = vu_net_create,
+	.snapshot = SNAPSHOT_OPS(&vhost_user_snapshot_ops),
 };

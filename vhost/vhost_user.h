@@ -233,4 +233,9 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p);
  * refused. */
 int vhost_user_enable_queues(struct virtio_dev *d, unsigned n);
 
+/* Snapshots refuse a VM with a vhost-user device: the back-end holds
+ * the queues' state, and wisp does not ask it for that. */
+struct snapshot_ops;
+extern const struct snapshot_ops vhost_user_snapshot_ops;
+
 #endif

@@ -219,6 +219,7 @@ static int balloon_create(struct vm *vm, const void *config)
 	b->cfg.num_pages = htole32(b->target_pages);
 	if (b->shared && seccomp_allow(SECCOMP_MAIN, balloon_seccomp, SC_COUNT(balloon_seccomp)))
 		return -1;
+	snapshot_instance(&b->vdev);
 	return virtio_pci_create(vm, &b->vdev, &info);
 }
 
@@ -231,4 +232,5 @@ DEVICE_REGISTER(virtio_balloon) = {
 	.config_size = sizeof(struct balloon_config),
 	.parse = balloon_parse,
 	.create = balloon_create,
+	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
 };

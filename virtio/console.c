@@ -178,8 +178,10 @@ static int console_create(struct vm *vm, const void *config)
 		.priv = c,
 	};
 
-	if (conf->mode == CHARDEV_OFF)
+	if (conf->mode == CHARDEV_OFF) {
+		snapshot_instance(NULL);	/* no device, no state */
 		return 0;
+	}
 	memset(c, 0, sizeof(*c));
 	c->cfg.max_nr_ports = 1;
 	if (chardev_open(conf, "console", &c->io))
@@ -193,6 +195,7 @@ static int console_create(struct vm *vm, const void *config)
 	}
 	if (seccomp_allow(SECCOMP_MAIN, console_seccomp, SC_COUNT(console_seccomp)))
 		return -1;
+	snapshot_instance(&c->vdev);
 	return virtio_pci_create(vm, &c->vdev, &info);
 }
 
@@ -206,4 +209,5 @@ DEVICE_REGISTER(virtio_console) = {
 	.config_size = sizeof(struct chardev_config),
 	.parse = console_parse,
 	.create = console_create,
+	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
 };

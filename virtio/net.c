@@ -593,6 +593,7 @@ static int net_create(struct vm *vm, const void *config)
 	/* every chain is popped, used and pushed within one event-loop
 	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
 	info.iommu = c->iommu;
+	snapshot_instance(&n->vdev);
 	if (virtio_pci_create(vm, &n->vdev, &info))
 		return -1;
 	/* cloud-hypervisor's semantics: one set of limits, applied to
@@ -612,4 +613,5 @@ DEVICE_REGISTER(virtio_net) = {
 	.config_size = sizeof(struct net_config),
 	.parse = net_parse,
 	.create = net_create,
+	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
 };

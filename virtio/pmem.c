@@ -178,6 +178,7 @@ static int pmem_create(struct vm *vm, const void *config)
 	info.pci_segment = (uint16_t)c->pci_segment;
 	if (seccomp_allow(SECCOMP_MAIN, pmem_seccomp, SC_COUNT(pmem_seccomp)))
 		return -1;
+	snapshot_instance(&p->vdev);
 	return virtio_pci_create(vm, &p->vdev, &info);
 }
 
@@ -191,4 +192,5 @@ DEVICE_REGISTER(virtio_pmem) = {
 	.config_size = sizeof(struct pmem_config),
 	.parse = pmem_parse,
 	.create = pmem_create,
+	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
 };

@@ -139,6 +139,7 @@ static int rng_create(struct vm *vm, const void *config)
 	}
 	if (seccomp_allow(SECCOMP_MAIN, rng_seccomp, SC_COUNT(rng_seccomp)))
 		return -1;
+	snapshot_instance(&r->vdev);
 	return virtio_pci_create(vm, &r->vdev, &info);
 }
 
@@ -152,4 +153,5 @@ DEVICE_REGISTER(virtio_rng) = {
 	.config_size = sizeof(struct rng_config),
 	.parse = rng_parse,
 	.create = rng_create,
+	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
 };

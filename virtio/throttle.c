@@ -197,6 +197,7 @@ DEVICE_REGISTER(rate_limit_group) = {
 	.config_size = sizeof(struct group_config),
 	.parse = group_parse,
 	.create = group_create,
+	.snapshot = SNAPSHOT_OPS(&snapshot_stateless),
 };
 
 bool throttle_admit(struct throttle *t, uint64_t bytes)

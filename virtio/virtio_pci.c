@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/seccomp.h"
+#include "core/snapshot.h"
 #include "core/event.h"
 #include "core/iommu.h"
 #include "core/kconfig.h"
@@ -492,6 +493,138 @@ static void add_pci_cfg_cap(struct virtio_dev *d)
 static const struct seccomp_rule virtio_pci_seccomp[] = {
 	SC_IOCTL(KVM_IOEVENTFD),
 };
+
+/* ----------------------------------------------------------- snapshots */
+
+#ifdef CONFIG_SNAPSHOT
+static void save_queue(const struct virtio_queue *vq, struct snap_writer *w)
+{
+	const struct virtq *q = &vq->vq;
+
+	snap_u16(w, vq->size);
+	snap_u16(w, vq->msix_vector);
+	snap_u8(w, vq->enabled);
+	snap_u64(w, vq->desc);
+	snap_u64(w, vq->driver);
+	snap_u64(w, vq->device);
+	/* the device's side of the rings; the driver's is in guest RAM */
+	snap_u16(w, q->last_avail_idx);
+	snap_u16(w, q->used_idx);
+	snap_u16(w, q->signalled_used);
+	snap_u32(w, q->unsignalled);
+	snap_u8(w, q->notify_disabled);
+	snap_u8(w, q->broken);
+	snap_blob(w, q->in_flight, virtq_enabled(q) ? (q->size + 7u) / 8 : 0);
+}
+
+int virtio_snapshot_save(void *instance, struct snap_writer *w)
+{
+	struct virtio_dev *d = instance;
+
+	virtio_lock(d);
+	pci_save(&d->pci, w);
+	snap_u64(w, d->driver_features);
+	snap_u32(w, d->dfselect);
+	snap_u32(w, d->gfselect);
+	snap_u8(w, d->status);
+	snap_u8(w, d->isr);
+	snap_u8(w, d->config_generation);
+	snap_u16(w, d->msix_config);
+	snap_u16(w, d->queue_select);
+	snap_blob(w, d->config, d->config_len);
+	snap_u32(w, d->nqueues);
+	for (unsigned q = 0; q < d->nqueues; q++)
+		save_queue(&d->queue[q], w);
+	virtio_unlock(d);
+	return 0;
+}
+
+static bool vector_ok(const struct virtio_dev *d, uint16_t v)
+{
+	return v == NO_VECTOR || v < d->pci.msix.nvec;
+}
+
+/* One queue as saved: an enabled one is mapped again through the same
+ * checks as the driver's queue_enable, then given its indices. */
+static int load_queue(struct virtio_dev *d, struct virtio_queue *vq, struct snap_reader *r)
+{
+	struct virtq *q = &vq->vq;
+	uint16_t last_avail, used, signalled;
+	uint32_t unsignalled;
+	bool enabled, notify_disabled, broken;
+
+	vq->size = snap_get_u16(r);
+	vq->msix_vector = snap_get_u16(r);
+	vq->enabled = false;
+	enabled = snap_get_bool(r);
+	vq->desc = snap_get_u64(r);
+	vq->driver = snap_get_u64(r);
+	vq->device = snap_get_u64(r);
+	last_avail = snap_get_u16(r);
+	used = snap_get_u16(r);
+	signalled = snap_get_u16(r);
+	unsignalled = snap_get_u32(r);
+	notify_disabled = snap_get_bool(r);
+	broken = snap_get_bool(r);
+	if (r->failed || vq->size > vq->max_size || !vector_ok(d, vq->msix_vector))
+		return -1;
+	if (!enabled)
+		return snap_get_u32(r) == 0 && !r->failed ? 0 : -1;
+	if (virtq_init(q, &d->dma, vq->size, vq->desc, vq->driver, vq->device, d->driver_features))
+		return -1;
+	snap_get_blob(r, q->in_flight, (q->size + 7u) / 8);
+	q->last_avail_idx = q->shadow_avail_idx = last_avail;
+	q->used_idx = q->fill_idx = used;
+	q->signalled_used = signalled;
+	q->unsignalled = unsignalled;
+	q->notify_disabled = notify_disabled;
+	q->broken = broken;
+	vq->enabled = true;
+	return r->failed ? -1 : 0;
+}
+
+static int load_transport(struct virtio_dev *d, struct snap_reader *r)
+{
+	d->driver_features = snap_get_u64(r);
+	d->dfselect = snap_get_u32(r);
+	d->gfselect = snap_get_u32(r);
+	d->status = snap_get_u8(r);
+	d->isr = snap_get_u8(r);
+	d->config_generation = snap_get_u8(r);
+	d->msix_config = snap_get_u16(r);
+	d->queue_select = snap_get_u16(r);
+	snap_get_blob(r, d->config, d->config_len);
+	if (r->failed || (d->driver_features & ~d->features) || !vector_ok(d, d->msix_config) ||
+	    snap_get_u32(r) != d->nqueues)
+		return -1;
+	for (unsigned q = 0; q < d->nqueues; q++)
+		if (load_queue(d, &d->queue[q], r))
+			return -1;
+	return r->failed ? -1 : 0;
+}
+
+int virtio_snapshot_load(void *instance, struct snap_reader *r)
+{
+	struct virtio_dev *d = instance;
+	int ret;
+
+	if (pci_load(&d->pci, r))
+		return -1;
+	virtio_lock(d);
+	ret = load_transport(d, r);
+	if (ret)
+		device_reset(d);	/* nothing half-loaded stays */
+	else if ((d->status & VIRTIO_STATUS_DRIVER_OK) && d->ops->activate)
+		d->ops->activate(d);
+	virtio_unlock(d);
+	return ret;
+}
+
+const struct snapshot_ops virtio_snapshot_ops = {
+	.save = virtio_snapshot_save,
+	.load = virtio_snapshot_load,
+};
+#endif
 
 int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 		      const struct virtio_dev_info *info)

@@ -102,6 +102,21 @@ struct virtio_dev_info {
 	bool iommu;
 };
 
+/* Snapshots (core/snapshot.h): the transport's state -- the PCI
+ * function, feature negotiation, status, every queue's addresses and
+ * indices, and the device config space.  For a device whose state is
+ * all there, `virtio_snapshot_ops` is its descriptor's ops and its
+ * create() calls snapshot_instance(&its virtio_dev); others wrap these
+ * two with what they keep besides (d->priv reaches their state).  A
+ * device whose DRIVER_OK is restored is activated again, as when the
+ * driver set it. */
+struct snap_writer;
+struct snap_reader;
+struct snapshot_ops;
+int virtio_snapshot_save(void *virtio_dev, struct snap_writer *w);
+int virtio_snapshot_load(void *virtio_dev, struct snap_reader *r);
+extern const struct snapshot_ops virtio_snapshot_ops;
+
 /* Builds the PCI function and puts it on its segment.  0 or -1. */
 int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 		      const struct virtio_dev_info *info);

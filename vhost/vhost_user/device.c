@@ -228,3 +228,13 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		return -1;
 	return 0;
 }
+
+#ifdef CONFIG_SNAPSHOT
+static const char *vhost_user_blocker(void *instance)
+{
+	(void)instance;
+	return "a vhost-user back-end keeps the device's queue state, which wisp cannot save";
+}
+
+const struct snapshot_ops vhost_user_snapshot_ops = { .blocker = vhost_user_blocker };
+#endif

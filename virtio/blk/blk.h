@@ -118,6 +118,10 @@ struct blk {
 	pthread_cond_t qcond;	/* requests are waiting */
 	pthread_cond_t idle;	/* no request is running */
 	unsigned running;	/* requests taken by I/O threads, not done */
+	/* requests taken by I/O threads and not yet pushed to the guest:
+	 * a snapshot waits for none (a reset cannot, it holds the device
+	 * lock the push needs) */
+	unsigned unpushed;
 	struct blk_request *pending;	/* a ring as large as all queues together, */
 	unsigned pending_max;		/* so it can never overflow */
 	unsigned head, count;

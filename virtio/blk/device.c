@@ -173,6 +173,7 @@ static void *io_thread(void *opaque)
 		b->head = (b->head + 1) % b->pending_max;
 		b->count--;
 		b->running++;
+		b->unpushed++;
 		gen = b->generation;
 		pthread_mutex_unlock(&b->qlock);
 
@@ -196,6 +197,8 @@ static void *io_thread(void *opaque)
 		/* only now may an UNMAP of this request's buffers complete */
 		virtq_dma_release(&b->vdev.dma, req.dma_hold);
 		pthread_mutex_lock(&b->qlock);
+		if (!--b->unpushed)
+			pthread_cond_broadcast(&b->idle);
 	}
 	pthread_mutex_unlock(&b->qlock);
 	return NULL;
@@ -278,6 +281,27 @@ static void blk_reset(struct virtio_dev *d)
 		pthread_cond_wait(&b->idle, &b->qlock);
 	pthread_mutex_unlock(&b->qlock);
 }
+
+#ifdef CONFIG_SNAPSHOT
+/* A snapshot of a paused VM: the requests already taken finish and
+ * reach the guest's used ring first, so none is lost or done twice. */
+static void blk_drain(void *instance)
+{
+	struct virtio_dev *d = instance;
+	struct blk *b = d->priv;
+
+	pthread_mutex_lock(&b->qlock);
+	while (b->count || b->unpushed)
+		pthread_cond_wait(&b->idle, &b->qlock);
+	pthread_mutex_unlock(&b->qlock);
+}
+
+static const struct snapshot_ops blk_snapshot_ops = {
+	.drain = blk_drain,
+	.save = virtio_snapshot_save,
+	.load = virtio_snapshot_load,
+};
+#endif
 
 static const struct virtio_ops blk_ops = {
 	.queue_notify = blk_notify,
@@ -367,6 +391,7 @@ static int blk_create(struct vm *vm, const void *config)
 	info.priv = b;
 	info.pci_segment = (uint16_t)c->pci_segment;
 	info.iommu = c->iommu;
+	snapshot_instance(&b->vdev);
 	if (virtio_pci_create(vm, &b->vdev, &info))
 		return -1;
 	b->vdev.name = strdup(name);
@@ -405,4 +430,5 @@ DEVICE_REGISTER(virtio_blk) = {
 	.config_size = sizeof(struct blk_config),
 	.parse = blk_parse,
 	.create = blk_create,
+	.snapshot = SNAPSHOT_OPS(&blk_snapshot_ops),
 };

@@ -2,6 +2,8 @@
 /* virtio-vsock the device: its option, queues, reset and creation. */
 #include "virtio/vsock/vsock.h"
 
+#include "core/kconfig.h"
+
 static struct vsock vsock_state;
 
 /* ----------------------------------------------------------- parsing */
@@ -124,9 +126,39 @@ static void on_events(void *opaque, uint32_t events)
 	virtio_unlock(&v->vdev);
 }
 
+#ifdef CONFIG_SNAPSHOT
+#define VSOCK_EVENT_TRANSPORT_RESET 0
+
+/* The event owed after a restore, once the driver has posted a buffer
+ * for it (lock held). */
+static void send_reset_event(struct vsock *v)
+{
+	struct virtq *q = &v->vdev.queue[EVENT_QUEUE].vq;
+	uint32_t id = VSOCK_EVENT_TRANSPORT_RESET;	/* little-endian hosts only */
+	struct virtq_chain ch;
+	int got = virtq_pop(q, &ch);
+
+	if (got < 0)
+		virtio_needs_reset(&v->vdev, "malformed event queue");
+	if (got <= 0)
+		return;
+	virtq_push(q, &ch, (uint32_t)virtq_chain_write(&ch, 0, &id, sizeof(id)));
+	virtio_queue_interrupt(&v->vdev, EVENT_QUEUE);
+	v->reset_event_owed = false;
+}
+#else
+static void send_reset_event(struct vsock *v)
+{
+	(void)v;
+}
+#endif
+
 static void vsock_notify(struct virtio_dev *d, unsigned qi)
 {
 	struct vsock *v = d->priv;
+
+	if (IS_ENABLED(CONFIG_SNAPSHOT) && v->reset_event_owed)
+		send_reset_event(v);
 
 	if (qi == TX_QUEUE) {
 		struct virtq *q = &d->queue[TX_QUEUE].vq;
@@ -286,6 +318,35 @@ static int vsock_allow(const struct vsock *v)
 	return seccomp_allow(SECCOMP_MAIN, unlink_socket, SC_COUNT(unlink_socket));
 }
 
+#ifdef CONFIG_SNAPSHOT
+/* No connection outlives a snapshot (host programs reconnect, as under
+ * Firecracker): the transport is restored and the guest told, through
+ * the event queue, that its connections are gone.  The guest's CID is
+ * this command line's (it may differ from the snapshot's), which the
+ * driver reads again after the event. */
+static int vsock_load(void *instance, struct snap_reader *r)
+{
+	struct virtio_dev *d = instance;
+	struct vsock *v = d->priv;
+
+	if (virtio_snapshot_load(d, r))
+		return -1;
+	virtio_lock(d);
+	v->cfg_cid = v->cid;
+	if (d->status & VIRTIO_STATUS_DRIVER_OK) {
+		v->reset_event_owed = true;
+		virtio_kick(d, EVENT_QUEUE);
+	}
+	virtio_unlock(d);
+	return 0;
+}
+
+static const struct snapshot_ops vsock_snapshot_ops = {
+	.save = virtio_snapshot_save,
+	.load = vsock_load,
+};
+#endif
+
 static int vsock_create(struct vm *vm, const void *config)
 {
 	const struct vsock_config *c = config;
@@ -318,6 +379,7 @@ static int vsock_create(struct vm *vm, const void *config)
 	/* every chain is popped, used and pushed within one event-loop
 	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
 	info.iommu = c->iommu;
+	snapshot_instance(&v->vdev);
 	return virtio_pci_create(vm, &v->vdev, &info);
 }
 
@@ -330,4 +392,5 @@ DEVICE_REGISTER(virtio_vsock) = {
 	.config_size = sizeof(struct vsock_config),
 	.parse = vsock_parse,
 	.create = vsock_create,
+	.snapshot = SNAPSHOT_OPS(&vsock_snapshot_ops),
 };

@@ -175,6 +175,9 @@ struct vsock {
 	struct { uint32_t gport, hport; } rstq[RSTQ_SIZE];
 	unsigned rst_head, rst_n;
 	uint32_t next_port;
+	/* restored from a snapshot: the guest's connections are gone, and
+	 * a TRANSPORT_RESET event on the event queue tells it so */
+	bool reset_event_owed;
 	struct vsock_stats stats;
 };
 
