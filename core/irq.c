@@ -98,6 +98,11 @@ static struct routes *routes_of(struct vm *vm)
 
 #ifdef WISP_UNIT_TEST
 bool irq_test_fake_kvm;
+
+const struct kvm_irq_routing *irq_test_routes(struct vm *vm)
+{
+	return vm->gsi_routes ? &((struct routes *)vm->gsi_routes)->head : NULL;
+}
 #endif
 
 static int routes_commit(struct vm *vm, struct routes *r)

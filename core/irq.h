@@ -60,6 +60,10 @@ int irq_irqfd(struct vm *vm, int gsi, int eventfd, bool assign);
 /* Fuzzers without KVM: routing changes and irqfds succeed (doing
  * nothing), so that devices take the paths they take under KVM. */
 extern bool irq_test_fake_kvm;
+/* The routing table as KVM was last handed it (NULL before any route):
+ * what a test checks a device's routes against. */
+struct kvm_irq_routing;
+const struct kvm_irq_routing *irq_test_routes(struct vm *vm);
 #endif
 
 #endif

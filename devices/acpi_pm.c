@@ -265,6 +265,7 @@ static int acpi_pm_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(pm, 0, sizeof(*pm));
+	snapshot_instance(pm);
 	pm->vm = vm;
 	pm->timer_start_ns = monotonic_ns();
 	pthread_mutex_init(&pm->lock, NULL);
@@ -278,9 +279,66 @@ static int acpi_pm_create(struct vm *vm, const void *config)
 	return 0;
 }
 
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the sleep status, the GED's pending events, and the PM
+ * timer's count as nanoseconds since its start.  The timer goes on from
+ * that count after a restore, as the vCPUs' clocks do, rather than from
+ * 0: a guest that reads it across the snapshot never sees it jump back.
+ * Any count is safe (pm_timer_count() wraps as the hardware does).  The
+ * GED's line is raised again if an event is pending.
+ */
+static int acpi_pm_save(void *instance, struct snap_writer *w)
+{
+	struct acpi_pm *pm = instance;
+
+	pthread_mutex_lock(&pm->lock);
+	snap_u8(w, pm->sleep_sts);
+	snap_u32(w, pm->ged_events);
+	pthread_mutex_unlock(&pm->lock);
+	snap_u64(w, monotonic_ns() - pm->timer_start_ns);
+	return 0;
+}
+
+static int acpi_pm_load(void *instance, struct snap_reader *r)
+{
+	struct acpi_pm *pm = instance;
+	uint8_t sleep_sts = snap_get_u8(r);
+	uint32_t events = snap_get_u32(r);
+	uint64_t timer_ns = snap_get_u64(r);
+	const char *bad = NULL;
+
+	if (snap_done(r))
+		bad = "its length";
+	else if (sleep_sts & ~ACPI_WAK_STS)
+		bad = "a sleep status bit wisp never sets";
+	else if (events & ~GED_POWER_BUTTON)
+		bad = "a GED event wisp never raises";
+	if (bad) {
+		wisp_err("acpi-pm: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&pm->lock);
+	pm->sleep_sts = sleep_sts;
+	pm->ged_events = events;
+	pm->timer_start_ns = monotonic_ns() - timer_ns;
+	ged_update_line(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static const struct snapshot_ops acpi_pm_snapshot = {
+	.save = acpi_pm_save,
+	.load = acpi_pm_load,
+};
+#endif
+
 DEVICE_REGISTER(acpi_pm) = {
 	.name = "acpi-pm",
 	.summary = "ACPI sleep/reset registers and PM timer (0x600) and power button (GED, IRQ 9)",
 	.order = ORDER_PLATFORM,
 	.create = acpi_pm_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &acpi_pm_snapshot,
+#endif
 };

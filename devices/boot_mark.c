@@ -46,4 +46,9 @@ DEVICE_REGISTER(boot_mark) = {
 	.summary = "boot-complete mark for --timeline (write 0x7b)",
 	.order = ORDER_PLATFORM,
 	.create = boot_mark_create,
+#ifdef CONFIG_SNAPSHOT
+	/* Nothing to keep: reads are always 0, and a write only marks
+	 * wisp's own boot timeline, which a restored VM starts anew. */
+	.snapshot = &snapshot_stateless,
+#endif
 };

@@ -403,6 +403,7 @@ static int cmos_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(c, 0, sizeof(*c));
+	snapshot_instance(c);
 	pthread_mutex_init(&c->lock, NULL);
 	c->vm = vm;
 	c->ram[RTC_REG_A] = REG_A_DIVIDER;
@@ -423,9 +424,120 @@ static int cmos_create(struct vm *vm, const void *config)
 	return bus_register(&vm->pio, X86_PORT_CMOS, 2, &cmos_ops, c, "cmos-rtc");
 }
 
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the index, all 128 bytes (NVRAM, alarms, registers A-D; the
+ * clock's own bytes are unused, its time is the offset), the offset,
+ * and the time being set while SET is on.  The guest's clock keeps its
+ * offset from the host's UTC clock: like a battery-backed RTC it went
+ * on while the VM was saved.  The tick is re-armed for AIE and UIE.
+ */
+/* Further than any time set_field() can reach (the years 1900-9999),
+ * and well inside what time_t and gmtime_r() handle */
+#define CMOS_MAX_OFFSET ((int64_t)10000 * 366 * 86400)
+
+static void save_tm(struct snap_writer *w, const struct tm *tm)
+{
+	const int f[] = { tm->tm_sec, tm->tm_min, tm->tm_hour, tm->tm_mday, tm->tm_mon,
+			  tm->tm_year, tm->tm_wday };
+
+	for (unsigned i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		snap_u32(w, (uint32_t)f[i]);
+}
+
+/* Reads a staged time; false when set_field() could not have left it */
+static bool load_tm(struct snap_reader *r, struct tm *tm)
+{
+	/* second, minute, hour, day of the month, month, year, weekday */
+	static const int min[] = { 0, 0, 0, 1, 0, 0, 0 };
+	static const int max[] = { 59, 59, 23, 31, 11, 9999 - 1900, 6 };
+	bool ok = true;
+	int f[7];
+
+	for (unsigned i = 0; i < 7; i++) {
+		f[i] = (int)snap_get_u32(r);
+		ok = ok && f[i] >= min[i] && f[i] <= max[i];
+	}
+	if (!ok)
+		return false;
+	*tm = (struct tm){ .tm_sec = f[0], .tm_min = f[1], .tm_hour = f[2], .tm_mday = f[3],
+			   .tm_mon = f[4], .tm_year = f[5], .tm_wday = f[6] };
+	return true;
+}
+
+static int cmos_save(void *instance, struct snap_writer *w)
+{
+	struct cmos *c = instance;
+
+	pthread_mutex_lock(&c->lock);
+	snap_u8(w, c->index);
+	snap_put(w, c->ram, CMOS_SIZE);
+	snap_u64(w, (uint64_t)c->offset);
+	save_tm(w, &c->staged);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* What in the registers no guest write could have left, or NULL */
+static const char *cmos_regs_error(uint8_t index, const uint8_t *ram, int64_t offset)
+{
+	if (index >= CMOS_SIZE)
+		return "an index above 127";
+	if (ram[RTC_REG_A] & 0x80)
+		return "register A with UIP";
+	if (ram[RTC_REG_B] & 0x01)
+		return "register B with DSE";
+	if (ram[RTC_REG_C] & ~(REG_C_IRQF | REG_C_AF | REG_C_UF))
+		return "a flag in register C wisp never raises";
+	if (ram[RTC_REG_D] != REG_D_VRT)
+		return "register D";
+	if (offset > CMOS_MAX_OFFSET || offset < -CMOS_MAX_OFFSET)
+		return "a clock offset beyond the year 9999";
+	return NULL;
+}
+
+static int cmos_load(void *instance, struct snap_reader *r)
+{
+	struct cmos *c = instance;
+	uint8_t index = snap_get_u8(r), ram[CMOS_SIZE];
+	int64_t offset;
+	struct tm staged;
+	bool staged_ok;
+	const char *bad;
+
+	snap_get(r, ram, CMOS_SIZE);
+	offset = (int64_t)snap_get_u64(r);
+	staged_ok = load_tm(r, &staged);
+	bad = snap_done(r) ? "its length" : cmos_regs_error(index, ram, offset);
+	/* the staged time matters (and is set) only while SET is on */
+	if (!bad && (ram[RTC_REG_B] & REG_B_SET) && !staged_ok)
+		bad = "a staged time out of range";
+	if (bad) {
+		wisp_err("cmos-rtc: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->index = index;
+	memcpy(c->ram, ram, CMOS_SIZE);
+	c->offset = offset;
+	c->staged = staged_ok ? staged : (struct tm){ 0 };
+	arm_tick(c);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+static const struct snapshot_ops cmos_snapshot = {
+	.save = cmos_save,
+	.load = cmos_load,
+};
+#endif
+
 DEVICE_REGISTER(cmos_rtc) = {
 	.name = "cmos-rtc",
 	.summary = "CMOS RTC and NVRAM at 0x70/0x71 (IRQ 8): host UTC, guest-settable offset",
 	.order = ORDER_PLATFORM,
 	.create = cmos_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &cmos_snapshot,
+#endif
 };

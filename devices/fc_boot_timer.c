@@ -81,4 +81,9 @@ DEVICE_REGISTER(fc_boot_timer) = {
 	.summary = "Firecracker's boot timer at 0xd0000000 (write 123)",
 	.order = ORDER_PLATFORM,
 	.create = fc_boot_timer_create,
+#ifdef CONFIG_SNAPSHOT
+	/* Nothing to keep: reads are always 0, and a write only marks and
+	 * logs wisp's own boot timeline, which a restored VM starts anew. */
+	.snapshot = &snapshot_stateless,
+#endif
 };

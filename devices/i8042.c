@@ -149,6 +149,7 @@ static int i8042_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(k, 0, sizeof(*k));
+	snapshot_instance(k);
 	k->vm = vm;
 	pthread_mutex_init(&k->lock, NULL);
 	k->status = STATUS_SYS;
@@ -158,9 +159,61 @@ static int i8042_create(struct vm *vm, const void *config)
 	return bus_register(&vm->pio, X86_PORT_I8042_CMD, 1, &cmd_ops, k, "i8042");
 }
 
+#ifdef CONFIG_SNAPSHOT
+/* State: the registers as they are, a byte still in the output buffer
+ * and a command still waiting for its data byte included. */
+struct i8042_saved {	/* bytes only: no padding, the same on every host */
+	uint8_t status, ctr, outport, out, pending;
+};
+
+static int i8042_save(void *instance, struct snap_writer *w)
+{
+	struct i8042 *k = instance;
+	struct i8042_saved v;
+
+	pthread_mutex_lock(&k->lock);
+	v = (struct i8042_saved){ k->status, k->ctr, k->outport, k->out, k->pending };
+	pthread_mutex_unlock(&k->lock);
+	snap_put(w, &v, sizeof(v));
+	return 0;
+}
+
+static int i8042_load(void *instance, struct snap_reader *r)
+{
+	struct i8042 *k = instance;
+	struct i8042_saved v;
+	const char *bad = NULL;
+
+	snap_get(r, &v, sizeof(v));
+	if (snap_done(r))
+		bad = "its length";
+	else if (v.status & ~(STATUS_OBF | STATUS_SYS | STATUS_CMD))
+		bad = "a status bit wisp never sets";
+	else if (v.pending && v.pending != CMD_WRITE_CTR && v.pending != CMD_WRITE_OUTPORT)
+		bad = "a command that takes no data byte";
+	if (bad) {
+		wisp_err("i8042: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&k->lock);
+	k->status = v.status, k->ctr = v.ctr, k->outport = v.outport;
+	k->out = v.out, k->pending = v.pending;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static const struct snapshot_ops i8042_snapshot = {
+	.save = i8042_save,
+	.load = i8042_load,
+};
+#endif
+
 DEVICE_REGISTER(i8042) = {
 	.name = "i8042",
 	.summary = "i8042 controller at 0x60/0x64: reset line (no keyboard)",
 	.order = ORDER_PLATFORM,
 	.create = i8042_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &i8042_snapshot,
+#endif
 };

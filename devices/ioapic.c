@@ -223,12 +223,94 @@ static int ioapic_create(struct vm *vm, const void *config)
 			 "ioapic"))
 		return -1;
 	irq_register_chip(vm, &ioapic_chip, io);
+	snapshot_instance(io);
 	return 0;
 }
+
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the register select, the id, and each pin's redirection entry
+ * (remote IRR included) and input level.  The level is the wired
+ * device's view too: a device that re-asserts its line after a restore
+ * then makes no new edge, and a level pin still asserted at an EOI is
+ * delivered again, as before the snapshot.
+ */
+static int ioapic_save(void *instance, struct snap_writer *w)
+{
+	struct ioapic *io = instance;
+
+	pthread_mutex_lock(&io->lock);
+	snap_u32(w, io->select);
+	snap_u32(w, io->id);
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		snap_u64(w, io->rte[pin]);
+		snap_u8(w, io->level[pin]);
+	}
+	pthread_mutex_unlock(&io->lock);
+	return 0;
+}
+
+/* What the guest's writes could not have made of an entry, or NULL */
+static const char *rte_error(uint64_t rte)
+{
+	if (rte & RTE_PENDING)
+		return "an entry with a delivery pending";
+	if ((rte & RTE_REMOTE_IRR) && !(rte & RTE_LEVEL))
+		return "remote IRR on an edge-triggered pin";
+	return NULL;
+}
+
+static int ioapic_load(void *instance, struct snap_reader *r)
+{
+	struct ioapic *io = instance;
+	uint32_t select = snap_get_u32(r), id = snap_get_u32(r);
+	uint64_t rte[IOAPIC_PINS];
+	bool level[IOAPIC_PINS];
+	const char *bad = NULL;
+
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		rte[pin] = snap_get_u64(r);
+		level[pin] = snap_get_bool(r);
+		if (!bad)
+			bad = rte_error(rte[pin]);
+	}
+	if (snap_done(r))
+		bad = "its length, or a line level neither 0 nor 1";
+	else if (select > 0xff)
+		bad = "a register select above 0xff";
+	else if (id > 0xf)
+		bad = "an id above 15";
+	if (bad) {
+		wisp_err("ioapic: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&io->lock);
+	io->select = select;
+	io->id = id;
+	memcpy(io->rte, rte, sizeof(rte));
+	memcpy(io->level, level, sizeof(level));
+	/* KVM's routes as write_indirect() leaves them.  Nothing is
+	 * delivered here: an asserted level pin was delivered before the
+	 * snapshot (its remote IRR says so), and the local APICs that hold
+	 * it are restored after the devices. */
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++)
+		sync_route(io, pin);
+	pthread_mutex_unlock(&io->lock);
+	return 0;
+}
+
+static const struct snapshot_ops ioapic_snapshot = {
+	.save = ioapic_save,
+	.load = ioapic_load,
+};
+#endif
 
 DEVICE_REGISTER(ioapic) = {
 	.name = "ioapic",
 	.summary = "I/O APIC at 0xfec00000, 24 pins (split irqchip)",
 	.order = ORDER_IRQCHIP,
 	.create = ioapic_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &ioapic_snapshot,
+#endif
 };

@@ -282,9 +282,11 @@ static int serial_create(struct vm *vm, const void *config)
 	const struct chardev_config *c = config;
 	struct serial *s = &com1;
 
+	/* cleared first: an `off` port saves nothing, seen by its NULL vm */
+	memset(s, 0, sizeof(*s));
+	snapshot_instance(s);
 	if (c->mode == CHARDEV_OFF)
 		return 0;
-	memset(s, 0, sizeof(*s));
 	s->vm = vm;
 	pthread_mutex_init(&s->lock, NULL);
 	if (uart_input_open(&s->in, vm, c, on_input, s))
@@ -299,6 +301,90 @@ static int serial_create(struct vm *vm, const void *config)
 	return bus_register(&vm->pio, X86_PORT_COM1, 8, &serial_ops, s, "serial");
 }
 
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the registers, the THR-empty cause not yet acknowledged, and
+ * the receive FIFO's bytes oldest first (a byte typed before the
+ * snapshot is read after the restore).  The IRQ line is not stored: it
+ * follows from the rest, and the I/O APIC keeps its pin's state.  A
+ * port that is `off` has no state at all.
+ */
+struct serial_saved {	/* bytes only: no padding, the same on every host */
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, thri_pending, fifo_count;
+};
+
+static int serial_save(void *instance, struct snap_writer *w)
+{
+	struct serial *s = instance;
+	struct serial_saved v;
+
+	if (!s->vm)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	v = (struct serial_saved){ s->ier, s->lcr, s->mcr, s->scr, s->fcr, s->dll, s->dlm,
+				   s->thri_pending, (uint8_t)s->in.count };
+	snap_put(w, &v, sizeof(v));
+	for (unsigned i = 0; i < s->in.count; i++)
+		snap_u8(w, s->in.fifo[(s->in.head + i) % UART_FIFO]);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* What is wrong in saved registers that no guest could have written, or NULL */
+static const char *serial_saved_error(const struct serial_saved *v)
+{
+	if (v->ier & ~(IER_RDI | IER_THRI | IER_RLSI | IER_MSI))
+		return "reserved IER bits";
+	if (v->mcr & ~(MCR_DTR | MCR_RTS | MCR_OUT1 | MCR_OUT2 | MCR_LOOP))
+		return "reserved MCR bits";
+	/* reg_write() keeps FCR at 0, or enabled with its trigger level */
+	if (v->fcr && (!(v->fcr & FCR_ENABLE) || (v->fcr & ~(FCR_ENABLE | 0xc0))))
+		return "an FCR value no write leaves";
+	if (v->thri_pending > 1)
+		return "a THR-empty flag neither 0 nor 1";
+	if (v->fifo_count > UART_FIFO)
+		return "more receive bytes than the FIFO holds";
+	return NULL;
+}
+
+static int serial_load(void *instance, struct snap_reader *r)
+{
+	struct serial *s = instance;
+	struct serial_saved v = { 0 };
+	uint8_t fifo[UART_FIFO];
+	const char *bad = NULL;
+
+	if (s->vm) {
+		snap_get(r, &v, sizeof(v));
+		bad = serial_saved_error(&v);
+		if (!bad)
+			snap_get(r, fifo, v.fifo_count);
+	}
+	if (!bad && snap_done(r))
+		bad = "its length";
+	if (bad) {
+		wisp_err("serial-16550: snapshot state refused: %s", bad);
+		return -1;
+	}
+	if (!s->vm)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	s->ier = v.ier, s->lcr = v.lcr, s->mcr = v.mcr, s->scr = v.scr;
+	s->fcr = v.fcr, s->dll = v.dll, s->dlm = v.dlm, s->thri_pending = v.thri_pending;
+	uart_fifo_clear(&s->in);
+	for (unsigned i = 0; i < v.fifo_count; i++)
+		uart_fifo_push(&s->in, fifo[i]);
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static const struct snapshot_ops serial_snapshot = {
+	.save = serial_save,
+	.load = serial_load,
+};
+#endif
+
 DEVICE_REGISTER(serial_16550) = {
 	.name = "serial-16550",
 	.summary = "16550A UART on COM1 (0x3f8, IRQ 4): ttyS0",
@@ -309,4 +395,7 @@ DEVICE_REGISTER(serial_16550) = {
 	.config_size = sizeof(struct chardev_config),
 	.parse = serial_parse,
 	.create = serial_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &serial_snapshot,
+#endif
 };

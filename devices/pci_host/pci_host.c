@@ -56,6 +56,7 @@ static int pci_host_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(h, 0, sizeof(*h));
+	snapshot_instance(h);
 	if (mmio64 < ARCH_PCI_MMIO64_MIN)
 		mmio64 = ARCH_PCI_MMIO64_MIN;
 	h->seg = pci_segment_create(vm, 0, ARCH_PCI_ECAM, ARCH_PCI_MMIO32,
@@ -70,9 +71,39 @@ static int pci_host_create(struct vm *vm, const void *config)
 	return pci_host_arch_create(vm, h->seg);
 }
 
+#ifdef CONFIG_SNAPSHOT
+/* State: what the architecture's part holds (pci_host.h).  The bridge
+ * function's configuration space is core/pci.c's. */
+static int pci_host_save(void *instance, struct snap_writer *w)
+{
+	(void)instance;
+	pci_host_arch_save(w);
+	return 0;
+}
+
+static int pci_host_load(void *instance, struct snap_reader *r)
+{
+	(void)instance;
+	pci_host_arch_load(r);
+	if (snap_done(r)) {
+		wisp_err("pci-host: snapshot state refused: its length");
+		return -1;
+	}
+	return 0;
+}
+
+static const struct snapshot_ops pci_host_snapshot = {
+	.save = pci_host_save,
+	.load = pci_host_load,
+};
+#endif
+
 DEVICE_REGISTER(pci_host) = {
 	.name = "pci-host",
 	.summary = "PCI segment 0: host bridge, ECAM, MSI-X",
 	.order = ORDER_BUS,
 	.create = pci_host_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &pci_host_snapshot,
+#endif
 };

@@ -17,4 +17,14 @@ struct vm;
  * -1 after reporting what failed. */
 int pci_host_arch_create(struct vm *vm, struct pci_segment *seg);
 
+#ifdef CONFIG_SNAPSHOT
+struct snap_writer;
+struct snap_reader;
+/* The architecture part's own state in the bridge's snapshot state
+ * (core/snapshot.h): load reads what save wrote, and the bridge checks
+ * the payload's length after it. */
+void pci_host_arch_save(struct snap_writer *w);
+void pci_host_arch_load(struct snap_reader *r);
+#endif
+
 #endif

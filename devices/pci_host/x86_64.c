@@ -15,6 +15,7 @@
 #include "arch/x86_64/aml.h"
 #endif
 #include "core/pci.h"
+#include "core/snapshot.h"
 #include "core/vm.h"
 
 #define CONFIG_ADDRESS_ENABLE 0x80000000u
@@ -136,6 +137,25 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 	aml_res_memory32_fixed(a, (uint32_t)seg->ecam, (uint32_t)ARCH_PCI_ECAM_SIZE, false);
 	aml_resources_end(a);
 	aml_end(a);
+}
+#endif
+
+#ifdef CONFIG_SNAPSHOT
+/* The 0xcf8 latch: a guest can write any dword there, so any loads. */
+void pci_host_arch_save(struct snap_writer *w)
+{
+	pthread_mutex_lock(&cf8.lock);
+	snap_u32(w, cf8.config_address);
+	pthread_mutex_unlock(&cf8.lock);
+}
+
+void pci_host_arch_load(struct snap_reader *r)
+{
+	uint32_t addr = snap_get_u32(r);
+
+	pthread_mutex_lock(&cf8.lock);
+	cf8.config_address = addr;
+	pthread_mutex_unlock(&cf8.lock);
 }
 #endif
 

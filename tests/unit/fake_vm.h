@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch_layout.h"
 #include "core/arch.h"
@@ -77,9 +78,13 @@ static inline uint32_t fake_cfg_read(struct fake_vm *f, unsigned slot, unsigned 
 	return (uint32_t)fake_mmio_read(f, ARCH_PCI_ECAM + ((uint64_t)slot << 15) + off, 4);
 }
 
-/* Parses argv (argv[0] included, NULL-terminated) and builds the VM;
- * aborts on any failure -- the caller's set-up is wrong. */
-static inline void fake_vm_create(struct fake_vm *f, const char *const *argv)
+/* Parses argv (argv[0] included, NULL-terminated) and builds the VM
+ * with only the device named `only` (all of them when NULL): a second
+ * VM in one process, for a device's snapshot round trip, then leaves
+ * the other devices, whose state is static, alone.  Aborts on any
+ * failure -- the caller's set-up is wrong. */
+static inline void fake_vm_create_only(struct fake_vm *f, const char *const *argv,
+				       const char *only)
 {
 	const struct device_desc *const *table;
 	struct cli_error err;
@@ -104,14 +109,25 @@ static inline void fake_vm_create(struct fake_vm *f, const char *const *argv)
 	if (!vm->loop || memory_init(&vm->mem, &f->cfg.memory, (const uint64_t(*)[2])layout, n))
 		abort();
 	n = device_table(&table);
+	/* instances registered as core/vm.c does, for snapshot tests */
+	snapshot_reset();
 	for (size_t t = 0; t < n; t++)
-		for (size_t i = 0; i < f->cfg.ndevices; i++)
-			if (f->cfg.devices[i].desc == table[t] && table[t]->create &&
-			    table[t]->create(vm, f->cfg.devices[i].config))
+		for (size_t i = 0; i < f->cfg.ndevices; i++) {
+			if (f->cfg.devices[i].desc != table[t] || !table[t]->create ||
+			    (only && strcmp(table[t]->name, only)))
+				continue;
+			snapshot_device_begin(table[t]);
+			if (table[t]->create(vm, f->cfg.devices[i].config) || snapshot_device_end())
 				abort();
+		}
 	for (unsigned s = 1; s < FAKE_VM_MAX_FN; s++)
 		if ((fake_cfg_read(f, s, 0) & 0xffff) == 0x1af4)
 			f->slots[f->nslots++] = s;
+}
+
+static inline void fake_vm_create(struct fake_vm *f, const char *const *argv)
+{
+	fake_vm_create_only(f, argv, NULL);
 }
 
 /* The virtio function with that PCI device id (0x1040 + virtio id). */
