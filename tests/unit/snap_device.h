@@ -15,6 +15,8 @@
 
 #include "core/snapshot.h"
 
+#ifdef CONFIG_SNAPSHOT
+
 /* The first instance of the device with that name; aborts if none. */
 static inline const struct snapshot_instance *snap_device(const char *name)
 {
@@ -47,5 +49,7 @@ static inline int snap_device_load(const char *name, const uint8_t *data, size_t
 
 	return in->desc->snapshot->load(in->instance, &r);
 }
+
+#endif /* CONFIG_SNAPSHOT */
 
 #endif

@@ -29,7 +29,10 @@
 #define B_BINARY 0x04
 #define B_24H 0x02
 
-static struct fake_vm vm, restored;
+static struct fake_vm vm;
+#if IS_ENABLED(CONFIG_SNAPSHOT)
+static struct fake_vm restored;	/* the VM a snapshot is loaded into */
+#endif
 static struct fake_vm *guest = &vm;	/* the VM rd() and wr() drive */
 
 static uint8_t rd(uint8_t reg)

@@ -39,7 +39,10 @@
 #define LSR_DR 0x01
 #define RX_FIFO 64
 
-static struct fake_vm vm, restored;
+static struct fake_vm vm;
+#if IS_ENABLED(CONFIG_SNAPSHOT)
+static struct fake_vm restored;	/* the VM a snapshot is loaded into */
+#endif
 static struct fake_vm *guest = &vm;	/* the VM rd() and wr() drive */
 static int host_in = -1;	/* the host's end of the serial's stdin */
 
