@@ -458,6 +458,14 @@ static void info_payload(struct json *j, const struct vm_config *cfg)
 	json_object_end(j);
 }
 
+/* What a balloon has taken back from the guest's RAM, if there is one. */
+static uint64_t reclaimed(struct vm *vm)
+{
+	if (!vm->reclaim)
+		return 0;
+	return vm->reclaim->taken(vm->reclaim_opaque);
+}
+
 static void vm_info(struct answer *a)
 {
 	const struct vm_config *cfg = api.vm->cfg;
@@ -478,7 +486,7 @@ static void vm_info(struct answer *a)
 	info_payload(j, cfg);
 	json_object_end(j);
 	json_string(j, "state", vm_paused() ? "Paused" : "Running");
-	json_u64(j, "memory_actual_size", cfg->memory.size);
+	json_u64(j, "memory_actual_size", cfg->memory.size - reclaimed(api.vm));
 	json_object_end(j);
 	a->status = 200;
 }
@@ -539,9 +547,80 @@ static void vm_reboot(struct answer *a)
 	a->stop = VM_STOP_REBOOT;
 }
 
-#ifdef CONFIG_SNAPSHOT
 /* The request being answered, for the handlers that read a body. */
 static const struct http_request *current_request;
+
+static bool json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The unsigned number member `key` of a flat JSON object body: 1 with
+ * *out set, 0 when the body has no such key, -1 when its value is no
+ * decimal number below 2^64. */
+/* TODO: json_read_u64 once core/json.c reads */
+static int body_u64(const char *key, uint64_t *out)
+{
+	const struct http_request *req = current_request;
+	const char *p, *end = req->body + req->body_len;
+	char quoted[40];
+	uint64_t v = 0;
+	size_t digits = 0;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	p = memmem(req->body, req->body_len, quoted, strlen(quoted));
+	if (!p)
+		return 0;
+	for (p += strlen(quoted); p < end && json_space(*p); p++)
+		;
+	if (p == end || *p++ != ':')
+		return -1;
+	while (p < end && json_space(*p))
+		p++;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (!digits || (p < end && !json_space(*p) && *p != ',' && *p != '}'))
+		return -1;
+	*out = v;
+	return 1;
+}
+
+/* PUT vm.resize {"desired_balloon": BYTES}: the balloon's new target.
+ * cloud-hypervisor's other fields ask for hotplug, which wisp has not. */
+static void vm_resize(struct answer *a)
+{
+	static const char *const hotplug[][2] = {
+		{ "desired_vcpus", "vCPU hotplug" },
+		{ "desired_ram", "memory hotplug" },
+	};
+	uint64_t bytes;
+	int got;
+
+	for (size_t i = 0; i < sizeof(hotplug) / sizeof(hotplug[0]); i++)
+		if (body_u64(hotplug[i][0], &bytes)) {
+			text_answer(a, 500, "vm.resize: wisp has no %s\n", hotplug[i][1]);
+			return;
+		}
+	got = body_u64("desired_balloon", &bytes);
+	if (got <= 0) {
+		text_answer(a, 400, "%s\n", "the body needs \"desired_balloon\": BYTES");
+		return;
+	}
+	if (!api.vm->reclaim) {
+		text_answer(a, 500, "%s\n", "vm.resize: the VM has no balloon (--balloon)");
+		return;
+	}
+	if (api.vm->reclaim->target(api.vm->reclaim_opaque, bytes)) {
+		text_answer(a, 400, "%s\n", "vm.resize: desired_balloon is more than the guest's memory");
+		return;
+	}
+	a->status = 204;
+}
+
+#ifdef CONFIG_SNAPSHOT
 
 /* The string member `key` of a flat JSON object body, without escapes
  * (a URL needs none).  0, or -1 when it is not there as such. */
@@ -555,11 +634,11 @@ static int body_string(const char *key, char *out, size_t size)
 	p = memmem(req->body, req->body_len, quoted, strlen(quoted));
 	if (!p)
 		return -1;
-	for (p += strlen(quoted); p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++)
+	for (p += strlen(quoted); p < end && json_space(*p); p++)
 		;
 	if (p == end || *p++ != ':')
 		return -1;
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	while (p < end && json_space(*p))
 		p++;
 	if (p == end || *p++ != '"')
 		return -1;
@@ -618,6 +697,7 @@ static const struct route routes[] = {
 	{ "vm.shutdown", "PUT", vm_shutdown },
 	{ "vm.reboot", "PUT", vm_reboot },
 	{ "vm.power-button", "PUT", vm_power_button },
+	{ "vm.resize", "PUT", vm_resize },
 #ifdef CONFIG_SNAPSHOT
 	{ "vm.snapshot", "PUT", vm_snapshot },
 #endif
@@ -628,7 +708,7 @@ static const struct route routes[] = {
  * resizing, snapshots or migration. */
 static const char *const missing[] = {
 	"vm.create", "vm.boot", "vm.delete", "vm.balloon-stats",
-	"vm.resize", "vm.resize-disk", "vm.resize-zone", "vm.add-device",
+	"vm.resize-disk", "vm.resize-zone", "vm.add-device",
 	"vm.remove-device", "vm.add-disk", "vm.add-fs", "vm.add-generic-vhost-user",
 	"vm.add-pmem", "vm.add-net", "vm.add-vsock", "vm.add-vdpa",
 	"vm.add-user-device", "vm.restore", "vm.coredump",
@@ -651,9 +731,7 @@ static void route(const struct http_request *req, struct answer *a)
 			text_answer(a, 400, "%s takes another method\n", routes[i].name);
 			return;
 		}
-#ifdef CONFIG_SNAPSHOT
 		current_request = req;
-#endif
 		routes[i].handle(a);
 		return;
 	}

@@ -91,10 +91,24 @@ struct vm {
 	void (*vcpu_hold)(struct vcpu *v);
 	void (*on_teardown)(void);
 
+	/* Set by a device that takes guest memory back at run time (a
+	 * balloon), else NULL: the API's vm.info and vm.resize use it. */
+	const struct vm_reclaim *reclaim;
+	void *reclaim_opaque;
+
 	atomic_int stop;	/* enum vm_stop; first writer wins */
 	int stop_eventfd;	/* signalfd for SIGTERM, SIGINT, SIGHUP */
 	int stop_signal;	/* the signal behind VM_STOP_SIGNAL */
 	int grace_timer;	/* timerfd after the power button, or -1 */
+};
+
+/* A device's way to give guest memory back to the host at run time. */
+struct vm_reclaim {
+	/* bytes the guest has given back now (any thread) */
+	uint64_t (*taken)(void *opaque);
+	/* asks the guest to give back `bytes` in all (API thread): 0, or
+	 * -1 when that is more than its RAM */
+	int (*target)(void *opaque, uint64_t bytes);
 };
 
 int vm_add_describer(struct vm *vm, describe_fn fn, void *opaque);

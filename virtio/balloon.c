@@ -13,6 +13,15 @@
  * free_page_reporting=on the guest also reports ranges it has freed, and
  * they are returned the same way.
  *
+ * With stats_polling_interval_s=N (wisp's key: cloud-hypervisor's
+ * balloon has no statistics queue; the name is Firecracker's) the
+ * statistics queue is offered too: the guest leaves one buffer of
+ * tag/value pairs there, and every N seconds a timer on the event loop
+ * hands it back, which asks the guest for fresh numbers.  They are
+ * shown in vm.counters; vm.info's memory_actual_size is the RAM less
+ * what the guest has given (`actual`), and vm.resize sets the target,
+ * through the VM's reclaim hook (core never names the balloon).
+ *
  * Every page frame number and every reported range is a guest value:
  * only ranges wholly inside guest RAM are discarded (gpa_ptr), one page
  * or one reported buffer at a time, so a guest can discard nothing but
@@ -26,16 +35,23 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/cli.h"
 #include "core/config.h"
+#include "core/counters.h"
 #include "core/device.h"
+#include "core/event.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
 
 #define VIRTIO_ID_BALLOON 5
+#define BALLOON_F_STATS_VQ 1
 #define BALLOON_F_DEFLATE_ON_OOM 2
 #define BALLOON_F_REPORTING 5
 #define BALLOON_PAGE_SHIFT 12
@@ -43,10 +59,36 @@
 #define QUEUE_SIZE 128
 #define PCI_CLASS_OTHER 0xff0000
 
-enum { INFLATE_QUEUE, DEFLATE_QUEUE, REPORTING_QUEUE };
+/* What a queue is for: the statistics queue, when negotiated, comes
+ * before the reporting one, which otherwise takes its index. */
+enum { INFLATE_QUEUE, DEFLATE_QUEUE, STATS_QUEUE, REPORTING_QUEUE };
+
+/* the guest's statistics (virtio spec 5.5.6.3): tags 0 to 9 are shown,
+ * later ones (Linux sends some) are read past; a buffer is read up to
+ * STATS_MAX entries, whatever length the guest claims */
+#define STATS_TAGS 10
+#define STATS_MAX 32
+#define STATS_ENTRY 10		/* le16 tag, le64 value, packed */
+#define STATS_INTERVAL_MAX 3600
+
+/* vm.counters: "_balloon0" */
+enum {
+	C_INFLATED, C_DEFLATED, C_REPORTED, C_DISCARDED, C_REFUSED, C_STATS_UPDATES,
+	C_STATS,		/* the STATS_TAGS statistics, in tag order */
+	C_COUNT = C_STATS + STATS_TAGS
+};
+
+static const char *const counter_names[C_COUNT] = {
+	"inflated_pages", "deflated_pages", "reported_bytes", "discarded_bytes",
+	"refused_pfns", "stats_updates",
+	"swap_in", "swap_out", "major_faults", "minor_faults", "free_memory",
+	"total_memory", "available_memory", "disk_caches", "hugetlb_allocations",
+	"hugetlb_failures",
+};
 
 struct balloon_config {
 	uint64_t size;
+	uint64_t stats_interval;	/* seconds, 0: no statistics queue */
 	bool deflate_on_oom;
 	bool free_page_reporting;
 };
@@ -65,13 +107,15 @@ struct balloon {
 	const struct guest_memory *mem;
 	bool shared;		/* RAM is a memfd: discard with MADV_REMOVE */
 	bool hugepages;
-	/* counters (vm.counters once the API has them) */
-	uint64_t inflated, deflated;	/* pages */
-	uint64_t reported;		/* bytes of free-page reports */
-	uint64_t discarded;		/* bytes returned to the host */
-	uint64_t refused;		/* guest values outside RAM */
+	uint64_t ram_size;
+	atomic_ullong counters[C_COUNT];
 	uint32_t target_pages;
 	bool kept_said;
+	/* the statistics buffer the guest left, held until the timer asks
+	 * for new numbers by giving it back */
+	bool stats_held;
+	struct virtq_chain stats_chain;
+	int stats_timer;
 };
 
 static struct balloon balloon_state;
@@ -82,7 +126,9 @@ static int balloon_parse(struct kv_list *args, void *config, struct cli_error *e
 
 	if (kv_size(args, "size", &c->size, err) < 0 ||
 	    kv_bool(args, "deflate_on_oom", &c->deflate_on_oom, err) < 0 ||
-	    kv_bool(args, "free_page_reporting", &c->free_page_reporting, err) < 0)
+	    kv_bool(args, "free_page_reporting", &c->free_page_reporting, err) < 0 ||
+	    kv_u64(args, "stats_polling_interval_s", 0, STATS_INTERVAL_MAX, &c->stats_interval,
+		   err) < 0)
 		return -1;
 	/* the balloon counts 4 KiB pages; cloud-hypervisor takes any size
 	 * and so does wisp, a partial page not counting */
@@ -103,7 +149,7 @@ static void discard(struct balloon *b, void *host, uint64_t len)
 		return;
 	}
 	if (!madvise(host, len, b->shared ? MADV_REMOVE : MADV_DONTNEED))
-		b->discarded += len;
+		atomic_fetch_add(&b->counters[C_DISCARDED], len);
 }
 
 /* The inflate queue: arrays of 32-bit page frame numbers. */
@@ -117,10 +163,10 @@ static void inflate(struct balloon *b, const struct virtq_chain *c)
 			break;
 		host = gpa_ptr(b->mem, (uint64_t)le32toh(pfn) << BALLOON_PAGE_SHIFT, BALLOON_PAGE);
 		if (!host) {
-			b->refused++;
+			atomic_fetch_add(&b->counters[C_REFUSED], 1);
 			continue;
 		}
-		b->inflated++;
+		atomic_fetch_add(&b->counters[C_INFLATED], 1);
 		discard(b, host, BALLOON_PAGE);
 	}
 }
@@ -136,24 +182,76 @@ static void report(struct balloon *b, const struct virtq_chain *c)
 		uintptr_t first = (start + BALLOON_PAGE - 1) & ~(uintptr_t)(BALLOON_PAGE - 1);
 		uintptr_t last = end & ~(uintptr_t)(BALLOON_PAGE - 1);
 
-		b->reported += c->in[i].iov_len;
+		atomic_fetch_add(&b->counters[C_REPORTED], c->in[i].iov_len);
 		if (last > first)
 			discard(b, (void *)first, last - first);
 	}
+}
+
+/* A statistics buffer: up to STATS_MAX tag/value pairs, each value
+ * shown as the guest gave it (they are numbers to read, wisp acts on
+ * none); unknown tags and a trailing partial entry are read past. */
+static void read_stats(struct balloon *b, const struct virtq_chain *c)
+{
+	uint64_t n = c->out_len / STATS_ENTRY;
+
+	if (n > STATS_MAX)
+		n = STATS_MAX;
+	for (uint64_t i = 0; i < n; i++) {
+		uint8_t e[STATS_ENTRY];
+		uint16_t tag;
+		uint64_t val;
+
+		if (virtq_chain_read(c, i * STATS_ENTRY, e, sizeof(e)) != sizeof(e))
+			break;
+		memcpy(&tag, e, sizeof(tag));
+		memcpy(&val, e + 2, sizeof(val));
+		tag = le16toh(tag);
+		if (tag < STATS_TAGS)
+			atomic_store(&b->counters[C_STATS + tag], le64toh(val));
+	}
+	atomic_fetch_add(&b->counters[C_STATS_UPDATES], 1);
+}
+
+/* What queue q is for, with the features the driver took. */
+static unsigned queue_kind(const struct balloon *b, unsigned q)
+{
+	if (q == INFLATE_QUEUE || q == DEFLATE_QUEUE)
+		return q;
+	if (q == 2 && virtio_has(&b->vdev, BALLOON_F_STATS_VQ))
+		return STATS_QUEUE;
+	return REPORTING_QUEUE;
+}
+
+/* The guest's statistics buffer is kept, not used: it goes back when
+ * the timer asks for the next numbers.  A second one while one is held
+ * gives the first back at once. */
+static void hold_stats(struct balloon *b, struct virtq *vq, const struct virtq_chain *c)
+{
+	if (b->stats_held)
+		virtq_push(vq, &b->stats_chain, 0);
+	read_stats(b, c);
+	b->stats_chain = *c;
+	b->stats_held = true;
 }
 
 static void balloon_notify(struct virtio_dev *d, unsigned q)
 {
 	struct balloon *b = d->priv;
 	struct virtq *vq = &d->queue[q].vq;
+	unsigned kind = queue_kind(b, q);
 	struct virtq_chain c;
 	int got;
 
 	while ((got = virtq_pop(vq, &c)) > 0) {
-		if (q == INFLATE_QUEUE)
+		if (kind == STATS_QUEUE) {
+			hold_stats(b, vq, &c);
+			continue;
+		}
+		if (kind == INFLATE_QUEUE)
 			inflate(b, &c);
-		else if (q == DEFLATE_QUEUE)
-			b->deflated += c.out_len / 4;
+		else if (kind == DEFLATE_QUEUE)
+			atomic_fetch_add(&b->counters[C_DEFLATED], c.out_len / 4);
 		else
 			report(b, &c);
 		virtq_push(vq, &c, 0);
@@ -177,9 +275,89 @@ static void balloon_config_write(struct virtio_dev *d, unsigned off, unsigned le
 	b->cfg.actual = actual;
 }
 
+static void balloon_reset(struct virtio_dev *d)
+{
+	struct balloon *b = d->priv;
+
+	b->stats_held = false;
+}
+
 static const struct virtio_ops balloon_ops = {
 	.queue_notify = balloon_notify,
 	.config_write = balloon_config_write,
+	.reset = balloon_reset,
+};
+
+/* Event loop, every stats_polling_interval_s: the held buffer goes back
+ * to the guest, which answers with a new one. */
+static void stats_tick(void *opaque, uint32_t events)
+{
+	struct balloon *b = opaque;
+	struct virtio_dev *d = &b->vdev;
+	uint64_t n;
+
+	(void)events;
+	if (read(b->stats_timer, &n, sizeof(n)) != sizeof(n))
+		return;
+	virtio_lock(d);
+	if (b->stats_held && (d->status & VIRTIO_STATUS_DRIVER_OK) &&
+	    d->queue[STATS_QUEUE].enabled) {
+		b->stats_held = false;
+		virtq_push(&d->queue[STATS_QUEUE].vq, &b->stats_chain, 0);
+		virtio_queue_interrupt(d, STATS_QUEUE);
+	}
+	virtio_unlock(d);
+}
+
+static int stats_timer_start(struct balloon *b, struct vm *vm, uint64_t seconds)
+{
+	struct itimerspec every = {
+		.it_interval.tv_sec = (time_t)seconds,
+		.it_value.tv_sec = (time_t)seconds,
+	};
+
+	b->stats_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (b->stats_timer < 0 || timerfd_settime(b->stats_timer, 0, &every, NULL) ||
+	    event_add(vm->loop, b->stats_timer, EPOLLIN, stats_tick, b)) {
+		wisp_err("virtio-balloon: cannot start its statistics timer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------- the VM's reclaim hook */
+
+/* Bytes the guest has given: its own `actual`, at most the RAM. */
+static uint64_t balloon_taken(void *opaque)
+{
+	struct balloon *b = opaque;
+	uint64_t actual;
+
+	virtio_lock(&b->vdev);
+	actual = (uint64_t)le32toh(b->cfg.actual) << BALLOON_PAGE_SHIFT;
+	virtio_unlock(&b->vdev);
+	return actual < b->ram_size ? actual : b->ram_size;
+}
+
+/* API thread: a new target, and a config change interrupt to say so. */
+static int balloon_target(void *opaque, uint64_t bytes)
+{
+	struct balloon *b = opaque;
+
+	if (bytes > b->ram_size)
+		return -1;
+	virtio_lock(&b->vdev);
+	b->target_pages = (uint32_t)(bytes >> BALLOON_PAGE_SHIFT);
+	b->cfg.num_pages = htole32(b->target_pages);
+	if (b->vdev.status & VIRTIO_STATUS_DRIVER_OK)
+		virtio_config_changed(&b->vdev);
+	virtio_unlock(&b->vdev);
+	return 0;
+}
+
+static const struct vm_reclaim balloon_reclaim = {
+	.taken = balloon_taken,
+	.target = balloon_target,
 };
 
 /* the event loop: giving pages back (MADV_DONTNEED is allowed to every
@@ -196,9 +374,10 @@ static int balloon_create(struct vm *vm, const void *config)
 		.name = "virtio-balloon",
 		.device_id = VIRTIO_ID_BALLOON,
 		.pci_class = PCI_CLASS_OTHER,
-		.nqueues = c->free_page_reporting ? 3 : 2,
+		.nqueues = 2u + (c->stats_interval != 0) + c->free_page_reporting,
 		.queue_size = QUEUE_SIZE,
 		.features = (c->deflate_on_oom ? 1ULL << BALLOON_F_DEFLATE_ON_OOM : 0) |
+			    (c->stats_interval ? 1ULL << BALLOON_F_STATS_VQ : 0) |
 			    (c->free_page_reporting ? 1ULL << BALLOON_F_REPORTING : 0),
 		.config = &b->cfg,
 		.config_len = sizeof(b->cfg),
@@ -213,12 +392,19 @@ static int balloon_create(struct vm *vm, const void *config)
 		return EXIT_USAGE;
 	}
 	b->mem = &vm->mem;
+	b->ram_size = vm->cfg->memory.size;
+	b->stats_timer = -1;
 	b->shared = vm->cfg->memory.shared;
 	b->hugepages = vm->cfg->memory.hugepages;
 	b->target_pages = (uint32_t)(c->size >> BALLOON_PAGE_SHIFT);
 	b->cfg.num_pages = htole32(b->target_pages);
 	if (b->shared && seccomp_allow(SECCOMP_MAIN, balloon_seccomp, SC_COUNT(balloon_seccomp)))
 		return -1;
+	if (c->stats_interval && stats_timer_start(b, vm, c->stats_interval))
+		return -1;
+	counters_register("_balloon", counter_names, b->counters, C_COUNT);
+	vm->reclaim = &balloon_reclaim;
+	vm->reclaim_opaque = b;
 	snapshot_instance(&b->vdev);
 	return virtio_pci_create(vm, &b->vdev, &info);
 }
@@ -227,7 +413,8 @@ DEVICE_REGISTER(virtio_balloon) = {
 	.name = "virtio-balloon",
 	.summary = "virtio memory balloon: the guest gives memory back",
 	.option = "balloon",
-	.usage = "size=SIZE[,deflate_on_oom=on][,free_page_reporting=on]",
+	.usage = "size=SIZE[,deflate_on_oom=on][,free_page_reporting=on]"
+		 "[,stats_polling_interval_s=N]",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct balloon_config),
 	.parse = balloon_parse,

@@ -6,7 +6,11 @@
  *     top of the 32-bit range) are ignored without harm;
  *   - a free-page report gives back only the whole pages inside the
  *     reported range: a partial page at either end keeps its bytes;
- *   - the guest may write `actual` in the config space, never the target.
+ *   - the guest may write `actual` in the config space, never the target;
+ *   - the statistics buffer is held until the timer gives it back, and a
+ *     second one gives the first back at once;
+ *   - the VM's reclaim hook (vm.resize, vm.info) sets the target and
+ *     reads `actual`, bounded by RAM.
  */
 #include "unit.h"
 
@@ -35,7 +39,7 @@ static void *ram(uint64_t gpa, uint64_t len)
 static int setup(void **state)
 {
 	const char *argv[] = { "wisp", "--kernel", NULL, "--memory", "size=16M", "--serial", "null",
-			       "--balloon", "size=4M,free_page_reporting=on", NULL };
+			       "--balloon", "size=4M,free_page_reporting=on,stats_polling_interval_s=1", NULL };
 	char kernel[96];
 	int fd;
 
@@ -64,7 +68,7 @@ static int teardown(void **state)
 /* One chain of one descriptor on queue q, made available and kicked. */
 static void offer(unsigned q, uint64_t addr, uint32_t len, uint16_t flags)
 {
-	static uint16_t next_idx[3];
+	static uint16_t next_idx[4];
 	struct virtq_desc d = { addr, len, flags, 0 };
 	struct virtq_avail *a = ram(FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
 	uint16_t i = next_idx[q]++;
@@ -115,11 +119,12 @@ static void test_free_page_report(void **state)
 	const uint64_t start = 0x400000 + 100, len = 3 * PAGE;	/* pages 0x400..0x403 touched */
 
 	(void)state;
-	memset(ram(FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
-	fake_setup_queue(&fv, slot, 2, QSIZE);
+	/* queue 3: the statistics queue, negotiated, is 2 */
+	memset(ram(FAKE_RING_GPA(3), 0x3000), 0, 0x3000);
+	fake_setup_queue(&fv, slot, 3, QSIZE);
 	memset(ram(0x400000, 4 * PAGE), PATTERN, 4 * PAGE);
-	offer(2, start, (uint32_t)len, VIRTQ_DESC_F_WRITE);
-	assert_int_equal(used_idx(2), 1);
+	offer(3, start, (uint32_t)len, VIRTQ_DESC_F_WRITE);
+	assert_int_equal(used_idx(3), 1);
 	/* the first and last pages are only partly in the range */
 	assert_true(page_is(0x400000, PATTERN));
 	assert_true(page_is(0x401000, 0));
@@ -143,12 +148,68 @@ static void test_config_target_read_only(void **state)
 	fake_vm_reset(&fv);
 }
 
+/* Tag/value pairs as Linux sends them, one with an unknown tag. */
+static void put_stats(uint64_t gpa)
+{
+	uint8_t buf[3 * 10] = { 0 };
+
+	buf[0] = 4;			/* free memory */
+	buf[2] = 0x10;
+	buf[10] = 5;			/* total memory */
+	buf[12] = 0x20;
+	buf[20] = 0xff;			/* unknown: read past */
+	memcpy(ram(gpa, sizeof(buf)), buf, sizeof(buf));
+}
+
+static void test_stats_held_until_timer(void **state)
+{
+	(void)state;
+	memset(ram(FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
+	fake_setup_queue(&fv, slot, 2, QSIZE);
+	put_stats(0x500000);
+	offer(2, 0x500000, 3 * 10 + 4, 0);	/* and a partial entry */
+	assert_int_equal(used_idx(2), 0);	/* held */
+	offer(2, 0x500000, 3 * 10, 0);		/* a second: the first goes back */
+	assert_int_equal(used_idx(2), 1);
+	/* the timer (1 s) asks for new numbers by giving the buffer back */
+	for (int i = 0; i < 30 && used_idx(2) < 2; i++)
+		event_loop_poll(fv.vm.loop, 100);
+	assert_int_equal(used_idx(2), 2);
+	assert_false(fake_status(&fv, slot) & 0x40);
+	fake_vm_reset(&fv);
+}
+
+static void test_reclaim_hook(void **state)
+{
+	const uint64_t cfg = FAKE_BAR(slot) + 0x2000;
+	const struct vm_reclaim *r = fv.vm.reclaim;
+	void *o = fv.vm.reclaim_opaque;
+
+	(void)state;
+	assert_non_null(r);
+	fake_cfg_write(&fv, slot, 0x04, 0x6, 2);
+	assert_int_equal(r->target(o, 8u << 20), 0);
+	assert_int_equal(fake_mmio_read(&fv, cfg, 4), (8u << 20) / PAGE);
+	assert_int_equal(r->target(o, FAKE_VM_RAM + PAGE), -1);
+	assert_int_equal(fake_mmio_read(&fv, cfg, 4), (8u << 20) / PAGE);
+	fake_mmio(&fv, cfg + 4, 256, 4, true);
+	assert_int_equal(r->taken(o), 256 * PAGE);
+	/* a guest claiming more than its RAM is held to its RAM */
+	fake_mmio(&fv, cfg + 4, 0xffffffffu, 4, true);
+	assert_int_equal(r->taken(o), FAKE_VM_RAM);
+	assert_int_equal(r->target(o, 4u << 20), 0);
+	fake_mmio(&fv, cfg + 4, 0, 4, true);
+	fake_vm_reset(&fv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_inflate),
 		cmocka_unit_test(test_free_page_report),
 		cmocka_unit_test(test_config_target_read_only),
+		cmocka_unit_test(test_stats_held_until_timer),
+		cmocka_unit_test(test_reclaim_hook),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
