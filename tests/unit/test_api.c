@@ -290,6 +290,71 @@ static void test_route_errors(void **state)
 	assert_contains(answer, "Connection: close\r\n");
 }
 
+/* A reclaim hook standing for a balloon: what vm.resize asked for. */
+static uint64_t asked;
+
+static uint64_t fake_taken(void *opaque)
+{
+	(void)opaque;
+	return 64ull << 20;
+}
+
+static int fake_target(void *opaque, uint64_t bytes)
+{
+	(void)opaque;
+	if (bytes > test_cfg.memory.size)
+		return -1;
+	asked = bytes;
+	return 0;
+}
+
+static const struct vm_reclaim fake_reclaim = { .taken = fake_taken, .target = fake_target };
+
+static void resize(const char *body)
+{
+	char req[256];
+
+	snprintf(req, sizeof(req), "PUT /api/v1/vm.resize HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s",
+		 strlen(body), body);
+	ask(req);
+}
+
+static void test_route_resize(void **state)
+{
+	(void)state;
+	resize("{\"desired_balloon\": 134217728}");
+	assert_contains(answer, "HTTP/1.1 500 ");
+	assert_contains(answer, "has no balloon");
+	test_vm.reclaim = &fake_reclaim;
+	resize("{\"desired_balloon\": 134217728}");
+	assert_contains(answer, "HTTP/1.1 204 No Content\r\n");
+	assert_int_equal(asked, 128ull << 20);
+	ask("GET /api/v1/vm.info HTTP/1.1\r\n\r\n");
+	assert_contains(answer, "\"memory_actual_size\":201326592");
+	resize("{\"desired_balloon\":0}");
+	assert_contains(answer, "HTTP/1.1 204 No Content\r\n");
+	assert_int_equal(asked, 0);
+	/* more than RAM, not a number, past 2^64, missing */
+	resize("{\"desired_balloon\": 268439552}");
+	assert_contains(answer, "HTTP/1.1 400 ");
+	resize("{\"desired_balloon\": -1}");
+	assert_contains(answer, "HTTP/1.1 400 ");
+	resize("{\"desired_balloon\": 18446744073709551616}");
+	assert_contains(answer, "HTTP/1.1 400 ");
+	resize("{\"desired_balloon\": 12x}");
+	assert_contains(answer, "HTTP/1.1 400 ");
+	resize("{}");
+	assert_contains(answer, "HTTP/1.1 400 ");
+	assert_int_equal(asked, 0);
+	/* hotplug, which wisp has not: the error names it */
+	resize("{\"desired_vcpus\": 4}");
+	assert_contains(answer, "HTTP/1.1 500 ");
+	assert_contains(answer, "no vCPU hotplug");
+	resize("{\"desired_ram\": 1073741824, \"desired_balloon\": 0}");
+	assert_contains(answer, "no memory hotplug");
+	test_vm.reclaim = NULL;
+}
+
 static void test_route_shutdown_answers_204(void **state)
 {
 	(void)state;
@@ -460,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_route_info),
 		cmocka_unit_test(test_route_counters),
 		cmocka_unit_test(test_route_errors),
+		cmocka_unit_test(test_route_resize),
 		cmocka_unit_test(test_route_shutdown_answers_204),
 		cmocka_unit_test(test_connections),
 		cmocka_unit_test(test_cli_socket_paths),
