@@ -156,10 +156,9 @@ static inline void fake_vm_reset(struct fake_vm *f)
 	}
 }
 
-/* Negotiates every offered feature and enables queue q with `size`
- * entries at FAKE_RING_GPA(q): descriptors, then avail at +4 KiB, used
- * at +8 KiB.  Leaves decoding and bus mastering on. */
-static inline void fake_setup_queue(struct fake_vm *f, unsigned s, unsigned q, uint32_t size)
+/* ACKNOWLEDGE, DRIVER, every offered feature, FEATURES_OK; decoding and
+ * bus mastering on. */
+static inline void fake_negotiate(struct fake_vm *f, unsigned s)
 {
 	uint64_t bar = FAKE_BAR(s);
 
@@ -171,13 +170,29 @@ static inline void fake_setup_queue(struct fake_vm *f, unsigned s, unsigned q, u
 		fake_mmio(f, bar + FAKE_CC_GF, fake_mmio_read(f, bar + FAKE_CC_DF, 4), 4, true);
 	}
 	fake_mmio(f, bar + FAKE_CC_STATUS, 0xb, 1, true);		/* FEATURES_OK */
+}
+
+/* Queue q with `size` entries at FAKE_RING_GPA(q): descriptors, then
+ * avail at +4 KiB, used at +8 KiB; before DRIVER_OK. */
+static inline void fake_add_queue(struct fake_vm *f, unsigned s, unsigned q, uint32_t size)
+{
+	uint64_t bar = FAKE_BAR(s);
+
 	fake_mmio(f, bar + FAKE_CC_Q_SELECT, q, 2, true);
 	fake_mmio(f, bar + FAKE_CC_Q_SIZE, size, 2, true);
 	fake_mmio(f, bar + FAKE_CC_Q_DESCLO, FAKE_RING_GPA(q), 4, true);
 	fake_mmio(f, bar + FAKE_CC_Q_AVAILLO, FAKE_RING_GPA(q) + 0x1000, 4, true);
 	fake_mmio(f, bar + FAKE_CC_Q_USEDLO, FAKE_RING_GPA(q) + 0x2000, 4, true);
 	fake_mmio(f, bar + FAKE_CC_Q_ENABLE, 1, 2, true);
-	fake_mmio(f, bar + FAKE_CC_STATUS, 0xf, 1, true);		/* DRIVER_OK */
+}
+
+/* Negotiates every offered feature and enables queue q (above); then
+ * DRIVER_OK.  Leaves decoding and bus mastering on. */
+static inline void fake_setup_queue(struct fake_vm *f, unsigned s, unsigned q, uint32_t size)
+{
+	fake_negotiate(f, s);
+	fake_add_queue(f, s, q, size);
+	fake_mmio(f, FAKE_BAR(s) + FAKE_CC_STATUS, 0xf, 1, true);	/* DRIVER_OK */
 }
 
 static inline void fake_notify(struct fake_vm *f, unsigned s, unsigned q)
