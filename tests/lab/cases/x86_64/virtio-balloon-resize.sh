@@ -8,7 +8,7 @@
 # memory_actual_size the RAM less the balloon.  Then desired_balloon=0:
 # the guest must get its 128 MiB back.
 # lab-programs: curl
-# lab-timeout: 180
+# lab-timeout: 300
 # lab-boots: 1
 sock=$PWD/api.sock
 api() { "$LAB/bin/curl" -s -i --max-time 10 --unix-socket "$sock" -X "$1" "http://localhost$2" ${3:+-d "$3"}; }
@@ -47,7 +47,7 @@ rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 	api GET /api/v1/vm.info >info-deflated.out 2>&1
 ) &
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_balloon" \
-	boot_guest $((LAB_BOOT_TIMEOUT + 90)) guest.log balloon-resize --memory size=320M \
+	boot_guest $((LAB_BOOT_TIMEOUT + 200)) guest.log balloon-resize --memory size=320M \
 	--balloon size=0,stats_polling_interval_s=1 --api-socket "path=$sock"
 wait
 for f in resize-128 counters info-inflated resize-vcpus resize-0 info-deflated; do
