@@ -705,7 +705,7 @@ static const struct route routes[] = {
 
 /* cloud-hypervisor's endpoints that wisp does not have: the VM is
  * created and booted from the command line, and has no hotplug,
- * resizing, snapshots or migration. */
+ * resizing other than the balloon's, snapshots or migration. */
 static const char *const missing[] = {
 	"vm.create", "vm.boot", "vm.delete", "vm.balloon-stats",
 	"vm.resize-disk", "vm.resize-zone", "vm.add-device",
