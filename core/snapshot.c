@@ -315,6 +315,37 @@ int snapshot_file_check(const uint8_t *data, size_t len, char *why, size_t whysi
 			snprintf(why, whysize, "malformed section at byte %zu", pos);
 			return -1;
 		}
+		/* a tag this wisp does not know would be skipped, and the
+		 * state it holds lost: refuse it rather */
+		if (s.tag < SNAP_CONFIG || s.tag > SNAP_MEMORY) {
+			snprintf(why, whysize, "unknown section %u (\"%s\")", s.tag, s.name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int snapshot_check_devices(const struct snapshot_file *f, char *why, size_t whysize)
+{
+	const struct device_desc *const *table;
+	size_t n = device_table(&table), pos = 0;
+	struct snapshot_section s;
+
+	while (snapshot_next(f, &pos, &s)) {
+		const char *hash = strchr(s.name, '#');
+		size_t len = hash ? (size_t)(hash - s.name) : strlen(s.name);
+		size_t i;
+
+		if (s.tag != SNAP_DEVICE)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strlen(table[i]->name) == len && !strncmp(table[i]->name, s.name, len))
+				break;
+		if (i == n) {
+			snprintf(why, whysize, "the snapshot uses device %.*s, which this wisp "
+				 "was built without", (int)(len > 64 ? 64 : len), s.name);
+			return -1;
+		}
 	}
 	return 0;
 }
