@@ -81,6 +81,10 @@ void snap_writer_free(struct snap_writer *w)
 
 void snap_get(struct snap_reader *r, void *p, size_t n)
 {
+	/* an empty blob (a device without config space) may have no
+	 * buffer: memcpy() and memset() must not see its NULL */
+	if (!n)
+		return;
 	if (r->failed || n > r->len - r->pos) {
 		r->failed = true;
 		memset(p, 0, n);

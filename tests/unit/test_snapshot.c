@@ -71,6 +71,12 @@ static void test_reader_refusals(void **state)
 	r = (struct snap_reader){ .data = data, .len = sizeof(data) };
 	snap_get_u64(&r);
 	assert_int_equal(snap_done(&r), -1);
+	/* an empty blob into no buffer (a device without config space) */
+	r = (struct snap_reader){ .data = data, .len = 4 };
+	data[0] = 0;
+	snap_get_blob(&r, NULL, 0);
+	assert_int_equal(snap_done(&r), 0);
+	data[0] = 4;
 	/* a read that ends one byte past the payload, from its middle */
 	r = (struct snap_reader){ .data = data, .len = 4, .pos = 2 };
 	snap_get(&r, out, 3);
