@@ -41,22 +41,26 @@ wait "$pid" 2>/dev/null
 if [ -n "$why" ]; then
 	fail "$why"
 else
-	cp "$tmp/out" "$tmp/before"
-	timeout 60 "$wisp" --restore "source_url=file://$tmp/snap,resume=on" \
-		</dev/null >"$tmp/out" 2>"$tmp/err" &
-	pid=$!
-	wait_count "$tmp/out" $((paused + 3))
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	first=$(first_count "$tmp/out")
-	if grep -q 'counting from' "$tmp/out"; then
-		fail "the restored guest booted again"
-	elif [ "$first" != $((paused + 1)) ]; then
-		fail "paused at COUNT $paused, the restored guest's first is '${first:-none}'"
-	elif [ "$(last_count "$tmp/out")" -lt $((paused + 3)) ]; then
-		fail "the restored guest stopped counting at $(last_count "$tmp/out")"
-	else
-		echo "    | paused at COUNT $paused, restored from $first to $(last_count "$tmp/out")"
-		pass
-	fi
+	# the same snapshot twice: pages on first touch, then prefault=on
+	for variant in "" -prefault; do
+		case=snapshot-restore-counter$variant
+		opts=resume=on${variant:+,prefault=on}
+		timeout 60 "$wisp" --restore "source_url=file://$tmp/snap,$opts" \
+			</dev/null >"$tmp/out" 2>"$tmp/err" &
+		pid=$!
+		wait_count "$tmp/out" $((paused + 3))
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		first=$(first_count "$tmp/out")
+		if grep -q 'counting from' "$tmp/out"; then
+			fail "the restored guest booted again"
+		elif [ "$first" != $((paused + 1)) ]; then
+			fail "paused at COUNT $paused, the restored guest's first is '${first:-none}'"
+		elif [ "$(last_count "$tmp/out")" -lt $((paused + 3)) ]; then
+			fail "the restored guest stopped counting at $(last_count "$tmp/out")"
+		else
+			echo "    | paused at COUNT $paused, restored ($opts) from $first to $(last_count "$tmp/out")"
+			pass
+		fi
+	done
 fi
