@@ -649,7 +649,9 @@ static int restore_body(struct parser *p, struct kv_list *kv)
 		cli_errorf(p->err, "'%s': source_url must be a file:/// URL", url);
 		return -1;
 	}
-	if (snapshot_file_read(r->dir, &r->state, why, sizeof(why))) {
+	if (snapshot_file_read(r->dir, &r->state, why, sizeof(why)) ||
+	    snapshot_check_devices(&r->state, why, sizeof(why))) {
+		snapshot_file_free(&r->state);
 		r->dir = NULL;
 		cli_errorf(p->err, "%s", why);
 		return -1;

@@ -81,6 +81,10 @@ void snap_writer_free(struct snap_writer *w)
 
 void snap_get(struct snap_reader *r, void *p, size_t n)
 {
+	/* an empty blob (a device without config space) may have no
+	 * buffer: memcpy() and memset() must not see its NULL */
+	if (!n)
+		return;
 	if (r->failed || n > r->len - r->pos) {
 		r->failed = true;
 		memset(p, 0, n);
@@ -313,6 +317,37 @@ int snapshot_file_check(const uint8_t *data, size_t len, char *why, size_t whysi
 
 		if (section_at(data, len, pos, &s, &pos)) {
 			snprintf(why, whysize, "malformed section at byte %zu", pos);
+			return -1;
+		}
+		/* a tag this wisp does not know would be skipped, and the
+		 * state it holds lost: refuse it rather */
+		if (s.tag < SNAP_CONFIG || s.tag > SNAP_MEMORY) {
+			snprintf(why, whysize, "unknown section %u (\"%s\")", s.tag, s.name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int snapshot_check_devices(const struct snapshot_file *f, char *why, size_t whysize)
+{
+	const struct device_desc *const *table;
+	size_t n = device_table(&table), pos = 0;
+	struct snapshot_section s;
+
+	while (snapshot_next(f, &pos, &s)) {
+		const char *hash = strchr(s.name, '#');
+		size_t len = hash ? (size_t)(hash - s.name) : strlen(s.name);
+		size_t i;
+
+		if (s.tag != SNAP_DEVICE)
+			continue;
+		for (i = 0; i < n; i++)
+			if (strlen(table[i]->name) == len && !strncmp(table[i]->name, s.name, len))
+				break;
+		if (i == n) {
+			snprintf(why, whysize, "the snapshot uses device %.*s, which this wisp "
+				 "was built without", (int)(len > 64 ? 64 : len), s.name);
 			return -1;
 		}
 	}

@@ -178,6 +178,10 @@ struct snapshot_file {
 int snapshot_file_read(const char *dir, struct snapshot_file *f, char *why, size_t whysize);
 int snapshot_file_check(const uint8_t *data, size_t len, char *why, size_t whysize);
 void snapshot_file_free(struct snapshot_file *f);
+/* Every device section names a device this binary has: -1 with why
+ * naming the first that does not (checked before any memory is mapped,
+ * where the section walk of a restore would only see a mismatch). */
+int snapshot_check_devices(const struct snapshot_file *f, char *why, size_t whysize);
 
 /* The next section at or after *pos: 1 with tag, name and payload set,
  * 0 at the end.  The file was checked, so sections are well formed. */

@@ -265,6 +265,49 @@ else
 	fi
 fi
 
+# --restore refuses a bad snapshot directory with one line and exit 2,
+# before /dev/kvm is opened and so before any guest memory is mapped.
+# The directories come from tests/direct/snapdir.c (its own writer of
+# the format, so wisp's reader is checked against the format, not
+# against itself); "good" gets as far as /dev/kvm (exit 3 without it).
+if "$wisp" --help | grep -q -- '--restore' && [ -x "$guests/host/snapdir" ]; then
+	snaps=$in/snaps
+	mkdir -p "$snaps"
+	mem=$((64 << 20))
+	for k in good crc version arch truncated device tag nostate; do
+		"$guests/host/snapdir" "$snaps/$k" "$k" "$mem"
+	done
+	"$guests/host/snapdir" "$snaps/nomemory" good 0
+	"$guests/host/snapdir" "$snaps/smallmemory" good 4096
+	restore() { ibad --restore "source_url=file://$snaps/$1,resume=on" "${@:2}"; }
+	case=input-restore-missing-dir; restore absent
+	expect_error 2 "^wisp: --restore: .*/absent: No such file or directory$"
+	case=input-restore-no-state; restore nostate
+	expect_error 2 "^wisp: --restore: .*/nostate/state: No such file or directory \(an incomplete snapshot\?\)$"
+	case=input-restore-crc; restore crc
+	expect_error 2 "^wisp: --restore: checksum mismatch: the state file is corrupt$"
+	case=input-restore-version; restore version
+	expect_error 2 "^wisp: --restore: snapshot format version 2, this wisp reads version 1$"
+	case=input-restore-arch; restore arch
+	expect_error 2 "^wisp: --restore: snapshot of another architecture"
+	case=input-restore-truncated; restore truncated
+	expect_error 2 "^wisp: --restore: truncated or padded"
+	case=input-restore-unknown-section; restore tag
+	expect_error 2 "^wisp: --restore: unknown section 99"
+	case=input-restore-device-not-built; restore device
+	expect_error 2 "^wisp: --restore: the snapshot uses device virtio-teapot, which this wisp was built without$"
+	case=input-restore-no-memory-file; restore nomemory
+	expect_error 2 "^wisp: --restore: .*/nomemory/memory: No such file or directory \(an incomplete snapshot\?\)$"
+	case=input-restore-memory-size; restore smallmemory
+	expect_error 2 "^wisp: --restore: .*/smallmemory/memory: not a regular file of 67108864 bytes"
+	case=input-restore-kept-option; restore good --memory size=128M
+	expect_error 2 "^wisp: --memory: comes from the snapshot: not given with --restore$"
+	case=input-restore-not-url; ibad --restore "source_url=$snaps/good,resume=on"
+	expect_error 2 "^wisp: --restore: '.*/good': source_url must be a file:/// URL$"
+	case=input-restore-paused-no-api; ibad --restore "source_url=file://$snaps/good"
+	expect_error 2 "^wisp: --restore: the restored VM waits for vm.resume: give --api-socket too, or resume=on$"
+fi
+
 if [ "$standalone" = 1 ]; then
 	echo "input tests: $passed passed, $failed failed"
 	[ "$failed" = 0 ]
