@@ -230,10 +230,12 @@ static int move_gic(struct vm *vm, bool set, struct snap_writer *w, struct snap_
 
 /* --------------------------------------------------------------- ITS */
 
-/* GITS registers (64-bit accesses), in restore order: IIDR, the tables'
- * bases, the command queue; the tables; GITS_CTLR last. */
-static const uint32_t its_regs[] = { 0x0004, 0x0100, 0x0108, 0x0110, 0x0118, 0x0120, 0x0128,
-				     0x0130, 0x0138, 0x0080, 0x0090, 0x0088 };
+/* GITS registers (64-bit accesses), in arm-vgic-its.rst's restore
+ * order: CBASER first (writing it resets CREADR), then IIDR (the tables'
+ * ABI, before they load), the tables' bases, CREADR, CWRITER; then the
+ * tables; GITS_CTLR last. */
+static const uint32_t its_regs[] = { 0x0080, 0x0004, 0x0100, 0x0108, 0x0110, 0x0118, 0x0120,
+				     0x0128, 0x0130, 0x0138, 0x0090, 0x0088 };
 #define GITS_CTLR 0x0000
 
 static int its_ctrl(int fd, uint64_t what, const char *name)
@@ -305,7 +307,9 @@ int arch_vm_load(struct vm *vm, struct snap_reader *r)
 		wisp_err("restore: the snapshot needs a GICv3, and this host's KVM has none");
 		return -1;
 	}
-	if (move_gic(vm, true, NULL, r) || move_its(true, NULL, r))
+	/* arch_load(), which initialises the GIC at boot, does not run on
+	 * a restore; KVM refuses the GIC's registers until then (EBUSY) */
+	if (arm_gic_finalize(vm) || move_gic(vm, true, NULL, r) || move_its(true, NULL, r))
 		return -1;
 	return snap_done(r);
 }
