@@ -11,8 +11,12 @@
 # beside --restore: both count on and answer pings on their own TAP.
 # A snapshot of a running VM is refused with 405.  Every API call is
 # Debian's curl on the socket.
+# The same on both arches (modules from tests/lab/guest/modules): on
+# AArch64 the snapshot holds the GICv3/ITS and every KVM-listed register
+# (arch/aarch64/snapshot.c); its TCG-emulated lab is slower, hence the
+# longer limit.
 # lab-programs: curl
-# lab-timeout: 300
+# lab-timeout: 600
 # lab-boots: 1
 sock=$PWD/api.sock
 snap=$PWD/snap
