@@ -19,19 +19,24 @@
 #include "fake_vm.h"
 #include "snap_device.h"
 
-static struct fake_vm vm;
+/* Per device one VM the guest programs and one a snapshot loads into,
+ * each with that device alone (the snapshot registry is the last VM's) */
+static struct fake_vm vms[6];
+static unsigned nvms;
+static struct fake_vm *guest;	/* the VM rd() and wr() drive */
 
 static uint32_t rd(uint64_t addr)
 {
-	return (uint32_t)fake_mmio_read(&vm, addr, 4);
+	return (uint32_t)fake_mmio_read(guest, addr, 4);
 }
 
 static void wr(uint64_t addr, uint32_t v)
 {
-	fake_mmio(&vm, addr, v, 4, true);
+	fake_mmio(guest, addr, v, 4, true);
 }
 
-/* A VM with only `name` (all devices when NULL), serial on nothing */
+/* A VM with only the device `name`, serial on nothing; rd() and wr()
+ * drive it from then on */
 static void create_vm(const char *name)
 {
 	char kernel[] = "/tmp/wisp-primecell-kernel-XXXXXX";
@@ -39,7 +44,9 @@ static void create_vm(const char *name)
 	const char *const argv[] = { "wisp", "--kernel", kernel, "--serial", "null", NULL };
 
 	assert_true(fd >= 0 && write(fd, "k", 1) == 1 && !close(fd));
-	fake_vm_create_only(&vm, argv, name);
+	assert_true(nvms < 6);
+	guest = &vms[nvms++];
+	fake_vm_create_only(guest, argv, name);
 	unlink(kernel);
 }
 
@@ -90,7 +97,7 @@ static void test_pl011(void **state)
 	uint8_t bad[128];
 
 	(void)state;
-	create_vm(NULL);
+	create_vm("pl011");
 	wr(ARM_PL011 + 0x024, 0x27);	/* IBRD */
 	wr(ARM_PL011 + 0x028, 0x04);	/* FBRD */
 	wr(ARM_PL011 + 0x02c, 0x70);	/* LCR_H: FIFO, 8 bits */
@@ -134,7 +141,7 @@ static void test_pl031(void **state)
 	uint32_t dr;
 
 	(void)state;
-	create_vm(NULL);
+	create_vm("pl031");
 	wr(ARM_PL031 + 0x08, 1000000);		/* LR: the clock at 1000000 s */
 	wr(ARM_PL031 + 0x04, 0xfffffff0);	/* MR: far off */
 	wr(ARM_PL031 + 0x10, 1);		/* IMSC */
@@ -162,7 +169,7 @@ static void test_pl061(void **state)
 	uint8_t bad[64];
 
 	(void)state;
-	create_vm(NULL);
+	create_vm("pl061");
 	wr(ARM_PL061 + 0x400, 0xf0);		/* DIR: upper lines out */
 	wr(ARM_PL061 + 0x3fc, 0xa5);		/* DATA */
 	wr(ARM_PL061 + 0x408, 0x08);		/* IBE on the button */
