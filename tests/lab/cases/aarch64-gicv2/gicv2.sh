@@ -20,10 +20,7 @@ expect_line nine.log.err "^wisp: --cpus: boot=9 is more than" "--cpus boot=9: $(
 
 sock=$PWD/api.sock
 mkdir -p snap
-api() { # METHOD PATH [BODY]: host-tool's HTTP/1.1 request (no curl here)
-	printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-		"$1" "$2" "${#3}" "$3" | "$LAB/bin/host-tool" api-raw "$sock"
-}
+api() { host_api "$sock" "$@"; }	# no curl on this lab host
 (
 	for _ in $(seq 300); do [ -S "$sock" ] && break; sleep 0.1; done
 	api PUT /api/v1/vm.pause >pause.out 2>&1

@@ -25,14 +25,11 @@ guest_ip=192.168.77.2
 last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | tail -n 1; }
 first_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | head -n 1; }
 # curl is this machine's: an x86_64 program, which an AArch64 lab host
-# cannot run; there host-tool sends the same HTTP/1.1 request
+# cannot run; there host_api (lib.sh) sends the same HTTP/1.1 request
 if "$LAB/bin/curl" --version >/dev/null 2>&1; then
 	api() { "$LAB/bin/curl" -s -i --max-time 60 --unix-socket "$1" -X "$2" "http://localhost$3" ${4:+-d "$4"}; }
 else
-	api() { # SOCKET METHOD PATH [BODY]
-		printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
-			"$2" "$3" "${#4}" "$4" | "$LAB/bin/host-tool" api-raw "$1"
-	}
+	api() { host_api "$@"; }
 fi
 status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
 wait_tick() { # LOG N: until the guest printed tick N (or wisp ended)
