@@ -60,5 +60,10 @@ int arch_vcpu_save(struct vcpu *vcpu, struct snap_writer *w);
 int arch_vcpu_load(struct vcpu *vcpu, struct snap_reader *r);
 /* Allows what the save functions call to the threads of `kinds`. */
 int arch_snapshot_allow(unsigned kinds);
+/* Why this VM's arch state cannot be saved at all (an interrupt
+ * controller wisp does not save), or NULL.  Asked before anything is
+ * drained or written, so vm.snapshot answers with the reason and the
+ * VM keeps running. */
+const char *arch_snapshot_blocker(struct vm *vm);
 
 #endif

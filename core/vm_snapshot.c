@@ -34,10 +34,16 @@ static void section_name(char *buf, size_t size, const struct snapshot_instance 
 }
 
 /* Why the VM cannot be saved now, or NULL. */
-static const char *blocker(char *why, size_t whysize)
+static const char *blocker(struct vm *vm, char *why, size_t whysize)
 {
 	const struct snapshot_instance *in;
 	size_t n = snapshot_instances(&in);
+	const char *arch = arch_snapshot_blocker(vm);
+
+	if (arch) {
+		snprintf(why, whysize, "%s", arch);
+		return why;
+	}
 
 	for (size_t i = 0; i < n; i++) {
 		const struct snapshot_ops *ops = in[i].desc->snapshot;
@@ -210,7 +216,7 @@ int vm_snapshot_save(struct vm *vm, const char *dir, char *why, size_t whysize)
 	struct snap_writer w = { 0 };
 	int dfd, mfd = -1, ret = -1;
 
-	if (blocker(why, whysize))
+	if (blocker(vm, why, whysize))
 		return 1;
 	for (size_t i = 0; i < n; i++)
 		if (in[i].desc->snapshot->drain && in[i].instance)

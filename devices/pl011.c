@@ -23,6 +23,7 @@
 #include "core/chardev.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/snapshot.h"
 #include "core/timeline.h"
 #include "core/vm.h"
 
@@ -254,9 +255,12 @@ static int pl011_create(struct vm *vm, const void *config)
 	const struct chardev_config *c = config;
 	struct pl011 *u = &uart;
 
-	if (c->mode == CHARDEV_OFF)
+	if (c->mode == CHARDEV_OFF) {
+		snapshot_instance(NULL);	/* nothing to keep */
 		return 0;
+	}
 	memset(u, 0, sizeof(*u));
+	snapshot_instance(u);
 	u->vm = vm;
 	/* reset values: UART, TX and RX enabled; trigger levels at 1/2 */
 	u->cr = 0x300;
@@ -271,6 +275,73 @@ static int pl011_create(struct vm *vm, const void *config)
 	return bus_register(&vm->mmio, ARM_PL011, ARM_PRIMECELL_SIZE, &pl011_ops, u, "pl011");
 }
 
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the registers the guest wrote, and the receive FIFO's bytes
+ * oldest first (a byte typed before the snapshot is read after the
+ * restore).  RIS follows from the FIFO, and the SPI's level from RIS &
+ * IMSC: both are recomputed, and the GIC keeps the line's own state.
+ */
+static int pl011_save(void *instance, struct snap_writer *w)
+{
+	struct pl011 *u = instance;
+
+	pthread_mutex_lock(&u->lock);
+	const uint32_t regs[] = { u->ilpr, u->ibrd, u->fbrd, u->lcr_h, u->cr, u->ifls, u->imsc,
+				  u->dmacr };
+	for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
+		snap_u32(w, regs[i]);
+	snap_u8(w, (uint8_t)u->in.count);
+	for (unsigned i = 0; i < u->in.count; i++)
+		snap_u8(w, u->in.fifo[(u->in.head + i) % UART_FIFO]);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+/* The bits reg_write() keeps of each register, in save order */
+static const uint32_t pl011_masks[] = { 0xff, 0xffff, 0x3f, 0xff, 0xffff, 0x3f, INT_ALL, 0x7 };
+#define PL011_REGS (sizeof(pl011_masks) / sizeof(pl011_masks[0]))
+
+static int pl011_load(void *instance, struct snap_reader *r)
+{
+	struct pl011 *u = instance;
+	uint32_t regs[PL011_REGS];
+	uint8_t fifo[UART_FIFO], count;
+	const char *bad = NULL;
+
+	for (unsigned i = 0; i < PL011_REGS; i++) {
+		regs[i] = snap_get_u32(r);
+		if (regs[i] & ~pl011_masks[i])
+			bad = "a register with bits no write sets";
+	}
+	count = snap_get_u8(r);
+	if (count > UART_FIFO)
+		bad = "more receive bytes than the FIFO holds";
+	else
+		snap_get(r, fifo, count);
+	if (!bad && snap_done(r))
+		bad = "its length";
+	if (bad) {
+		wisp_err("pl011: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&u->lock);
+	u->ilpr = regs[0], u->ibrd = regs[1], u->fbrd = regs[2], u->lcr_h = regs[3];
+	u->cr = regs[4], u->ifls = regs[5], u->imsc = regs[6], u->dmacr = regs[7];
+	uart_fifo_clear(&u->in);
+	for (unsigned i = 0; i < count; i++)
+		uart_fifo_push(&u->in, fifo[i]);
+	update_irq(u);
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static const struct snapshot_ops pl011_snapshot = {
+	.save = pl011_save,
+	.load = pl011_load,
+};
+#endif
+
 DEVICE_REGISTER(pl011) = {
 	.name = "pl011",
 	.summary = "PL011 UART at 0x9000000 (SPI 1): ttyAMA0",
@@ -281,4 +352,7 @@ DEVICE_REGISTER(pl011) = {
 	.config_size = sizeof(struct chardev_config),
 	.parse = pl011_parse,
 	.create = pl011_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &pl011_snapshot,
+#endif
 };

@@ -22,6 +22,7 @@
 #include "core/device.h"
 #include "core/event.h"
 #include "core/seccomp.h"
+#include "core/snapshot.h"
 #include "core/vm.h"
 
 #define RTC_DR		0x00	/* data: the counter */
@@ -193,6 +194,7 @@ static int pl031_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(r, 0, sizeof(*r));
+	snapshot_instance(r);
 	r->vm = vm;
 	pthread_mutex_init(&r->lock, NULL);
 	r->timer = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -209,9 +211,68 @@ static int pl031_create(struct vm *vm, const void *config)
 	return bus_register(&vm->mmio, ARM_PL031, ARM_PRIMECELL_SIZE, &pl031_ops, r, "pl031");
 }
 
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the offset from the host's clock, match, load, mask and raw
+ * status.  Like a battery-backed clock the counter went on while the VM
+ * was saved: it keeps its offset from the host's UTC time, not its
+ * value.  The match timer is re-armed from the restored registers.
+ */
+/* Further than a 32-bit load from any host time since 1970 reaches */
+#define PL031_MAX_OFFSET ((int64_t)1 << 34)
+
+static int pl031_save(void *instance, struct snap_writer *w)
+{
+	struct pl031 *r = instance;
+
+	pthread_mutex_lock(&r->lock);
+	snap_u64(w, (uint64_t)r->offset);
+	snap_u32(w, r->mr);
+	snap_u32(w, r->lr);
+	snap_u32(w, r->imsc);
+	snap_u32(w, r->ris);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static int pl031_load(void *instance, struct snap_reader *rd)
+{
+	struct pl031 *r = instance;
+	int64_t offset = (int64_t)snap_get_u64(rd);
+	uint32_t mr = snap_get_u32(rd), lr = snap_get_u32(rd);
+	uint32_t imsc = snap_get_u32(rd), ris = snap_get_u32(rd);
+	const char *bad = NULL;
+
+	if (offset > PL031_MAX_OFFSET || offset < -PL031_MAX_OFFSET)
+		bad = "an offset no load makes";
+	else if ((imsc | ris) & ~RTC_INT)
+		bad = "interrupt bits the RTC does not have";
+	else if (snap_done(rd))
+		bad = "its length";
+	if (bad) {
+		wisp_err("pl031: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->offset = offset, r->mr = mr, r->lr = lr, r->imsc = imsc, r->ris = ris;
+	arm_match(r);
+	update_irq(r);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static const struct snapshot_ops pl031_snapshot = {
+	.save = pl031_save,
+	.load = pl031_load,
+};
+#endif
+
 DEVICE_REGISTER(pl031) = {
 	.name = "pl031",
 	.summary = "PL031 real-time clock at 0x9010000 (SPI 2): the host's time",
 	.order = ORDER_PLATFORM,
 	.create = pl031_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &pl031_snapshot,
+#endif
 };

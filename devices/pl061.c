@@ -25,6 +25,7 @@
 #include "arch/aarch64/fdt.h"
 #endif
 #include "core/device.h"
+#include "core/snapshot.h"
 #include "core/event.h"
 #include "core/vm.h"
 
@@ -255,6 +256,7 @@ static int pl061_create(struct vm *vm, const void *config)
 
 	(void)config;
 	memset(g, 0, sizeof(*g));
+	snapshot_instance(g);
 	g->vm = vm;
 	pthread_mutex_init(&g->lock, NULL);
 	g->release_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -272,9 +274,65 @@ static int pl061_create(struct vm *vm, const void *config)
 	return bus_register(&vm->mmio, ARM_PL061, ARM_PRIMECELL_SIZE, &pl061_ops, g, "pl061");
 }
 
+#ifdef CONFIG_SNAPSHOT
+/*
+ * State: the eight 8-bit registers and the input lines.  A power button
+ * held at the snapshot is released half a second after the restore, as
+ * it would have been.  The SPI's level follows from RIS & IE.
+ */
+static int pl061_save(void *instance, struct snap_writer *w)
+{
+	struct pl061 *g = instance;
+
+	pthread_mutex_lock(&g->lock);
+	const uint8_t regs[] = { g->out, g->dir, g->is, g->ibe, g->iev, g->ie, g->ris, g->afsel,
+				 g->in };
+	snap_put(w, regs, sizeof(regs));
+	pthread_mutex_unlock(&g->lock);
+	return 0;
+}
+
+static int pl061_load(void *instance, struct snap_reader *r)
+{
+	struct pl061 *g = instance;
+	uint8_t v[9];
+	const char *bad = NULL;
+
+	snap_get(r, v, sizeof(v));
+	if (snap_done(r))
+		bad = "its length";
+	else if (v[8] & (uint8_t)~(1u << POWER_LINE))
+		bad = "an input line nothing drives";
+	if (bad) {
+		wisp_err("pl061: snapshot state refused: %s", bad);
+		return -1;
+	}
+	pthread_mutex_lock(&g->lock);
+	g->out = v[0], g->dir = v[1], g->is = v[2], g->ibe = v[3];
+	g->iev = v[4], g->ie = v[5], g->ris = v[6], g->afsel = v[7], g->in = v[8];
+	update_irq(g);
+	pthread_mutex_unlock(&g->lock);
+	if (g->in) {
+		struct itimerspec hold = { .it_value.tv_nsec = PRESS_MS * 1000000L };
+
+		if (timerfd_settime(g->release_timer, 0, &hold, NULL))
+			set_input(g, POWER_LINE, false);
+	}
+	return 0;
+}
+
+static const struct snapshot_ops pl061_snapshot = {
+	.save = pl061_save,
+	.load = pl061_load,
+};
+#endif
+
 DEVICE_REGISTER(pl061) = {
 	.name = "pl061",
 	.summary = "PL061 GPIO at 0x9030000 (SPI 7); line 3 is the power button",
 	.order = ORDER_PLATFORM,
 	.create = pl061_create,
+#ifdef CONFIG_SNAPSHOT
+	.snapshot = &pl061_snapshot,
+#endif
 };

@@ -33,6 +33,9 @@ int arm_gic_create(struct vm *vm);
 int arm_gic_finalize(struct vm *vm);
 unsigned arm_gic_version(void);	/* 2 or 3 */
 bool arm_gic_has_its(void);
+/* The KVM device fds, for snapshots (snapshot.c); -1 when absent */
+int arm_gic_fd(void);
+int arm_gic_its_fd(void);
 
 /* image_header.c: what an arm64 Image's header asks for, checked
  * against ram_size bytes of RAM of which `reserve` must stay free above

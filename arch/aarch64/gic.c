@@ -199,3 +199,13 @@ bool arm_gic_has_its(void)
 {
 	return gic.its_fd >= 0;
 }
+
+int arm_gic_fd(void)
+{
+	return gic.gic_fd;
+}
+
+int arm_gic_its_fd(void)
+{
+	return gic.its_fd;
+}

@@ -156,3 +156,11 @@ expect_range() { # NAME VALUE MIN MAX
 	case "$2" in '' | *[!0-9-]*) fail "guest $1 missing or not a number: '$2'" ;; esac
 	[ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || fail "guest $1=$2 not in [$3, $4]"
 }
+
+# One API request through $LAB/bin/host-tool (built for the lab's arch;
+# an AArch64 lab host cannot run this machine's curl): the HTTP/1.1
+# response, status line first, as curl -i prints it.
+host_api() { # SOCKET METHOD PATH [JSON BODY]
+	printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
+		"$2" "$3" "${#4}" "$4" | "$LAB/bin/host-tool" api-raw "$1"
+}
