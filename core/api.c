@@ -499,7 +499,11 @@ static void vm_counters(struct answer *a)
 
 	json_object_begin(j, NULL);
 	for (unsigned i = 0; i < ncounted; i++) {
-		snprintf(id, sizeof(id), "%s%u", counted[i].kind, counted[i].index);
+		/* a user's id= is the name as given */
+		if (counted[i].kind[0] == '_')
+			snprintf(id, sizeof(id), "%s%u", counted[i].kind, counted[i].index);
+		else
+			snprintf(id, sizeof(id), "%s", counted[i].kind);
 		json_object_begin(j, id);
 		for (unsigned k = 0; k < counted[i].n; k++)
 			json_u64(j, counted[i].names[k],

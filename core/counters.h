@@ -18,7 +18,8 @@
 
 #ifdef CONFIG_API
 /* Lists n counters under the id "<kind><k>" (k counts the devices of
- * that kind: "_disk0", "_net1", as cloud-hypervisor names them); names
+ * that kind: "_disk0", "_net1", as cloud-hypervisor names them), or under
+ * kind itself when it does not start with '_' (a device's id=); names
  * and values live as long as the VM.  Set-up only, before the guest runs. */
 void counters_register(const char *kind, const char *const *names, atomic_ullong *values,
 		       unsigned n);

@@ -40,6 +40,23 @@ static bool has_empty_item(const char *text)
 	return false;
 }
 
+/* The ',' that ends the item at p, or NULL: commas inside "[...]" belong
+ * to a list value ("fd=[3,4]"), as cloud-hypervisor writes lists. */
+static char *item_end(char *p)
+{
+	unsigned depth = 0;
+
+	for (; *p; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']' && depth)
+			depth--;
+		else if (*p == ',' && !depth)
+			return p;
+	}
+	return NULL;
+}
+
 int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err)
 {
 	memset(kv, 0, sizeof(*kv));
@@ -57,7 +74,7 @@ int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err)
 	 * (and refused below); by hand, as strtok_r brings strspn and
 	 * strcspn into the binary */
 	for (char *tok = kv->buf, *next; *tok; tok = next) {
-		char *comma = strchr(tok, ',');
+		char *comma = item_end(tok);
 		char *eq;
 
 		next = comma ? comma + 1 : tok + strlen(tok);
@@ -123,6 +140,16 @@ int kv_str(struct kv_list *kv, const char *key, const char **out,
 	return 1;
 }
 
+int kv_str_or_empty(struct kv_list *kv, const char *key, const char **out)
+{
+	struct kv *it = kv_take(kv, key);
+
+	if (!it)
+		return 0;
+	*out = it->value ? it->value : "";
+	return 1;
+}
+
 int kv_bool(struct kv_list *kv, const char *key, bool *out,
 	    struct cli_error *err)
 {
@@ -184,6 +211,51 @@ int kv_u64(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
 	}
 	*out = v;
 	return 1;
+}
+
+int kv_u64_list(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
+		uint64_t *out, size_t max_n, size_t *n, struct cli_error *err)
+{
+	struct kv *it = kv_take(kv, key);
+	char buf[256], *p, *end;
+	size_t len;
+
+	if (!it)
+		return 0;
+	if (need_value(it, err))
+		return -1;
+	len = strlen(it->value);
+	if (len >= sizeof(buf)) {
+		cli_errorf(err, "'%s=': value too long", key);
+		return -1;
+	}
+	memcpy(buf, it->value, len + 1);
+	p = buf;
+	if (*p == '[') {
+		if (len < 2 || buf[len - 1] != ']') {
+			cli_errorf(err, "'%s=%s': a list is [a,b,...]", key, it->value);
+			return -1;
+		}
+		buf[len - 1] = '\0';
+		p++;
+	}
+	for (*n = 0;; p = end + 1) {
+		end = strchr(p, ',');
+		if (end)
+			*end = '\0';
+		if (*n == max_n) {
+			cli_errorf(err, "'%s=%s': at most %zu values", key, it->value, max_n);
+			return -1;
+		}
+		if (parse_u64(p, &out[*n]) || out[*n] < min || out[*n] > max) {
+			cli_errorf(err, "'%s=%s': '%s' is not a number in %" PRIu64 "..%" PRIu64,
+				   key, it->value, p, min, max);
+			return -1;
+		}
+		++*n;
+		if (!end)
+			return 1;
+	}
 }
 
 int parse_mac(const char *text, uint8_t mac[6])

@@ -42,6 +42,8 @@ void kv_free(struct kv_list *kv);
  * left alone), -1 on a bad value (err says why). */
 int kv_str(struct kv_list *kv, const char *key, const char **out,
 	   struct cli_error *err);
+/* kv_str where "key=" (or a bare "key") means something: *out is "". */
+int kv_str_or_empty(struct kv_list *kv, const char *key, const char **out);
 int kv_bool(struct kv_list *kv, const char *key, bool *out,
 	    struct cli_error *err);
 /* The whole of text as a decimal number: 0, or -1 for anything else
@@ -50,6 +52,10 @@ int parse_u64(const char *text, uint64_t *out);
 
 int kv_u64(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
 	   uint64_t *out, struct cli_error *err);
+/* "N" or a list "[a,b,...]" (commas inside brackets do not split items):
+ * 1 to max_n numbers in min..max into out, their count in *n. */
+int kv_u64_list(struct kv_list *kv, const char *key, uint64_t min, uint64_t max,
+		uint64_t *out, size_t max_n, size_t *n, struct cli_error *err);
 int kv_size(struct kv_list *kv, const char *key, uint64_t *out,
 	    struct cli_error *err);
 /* A bare word among `words` ("off", "null", "tty"): 1 and *out set, 0 if

@@ -49,14 +49,22 @@ static unsigned nnets;
 static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vu_net_config *c = config;
-	const char *mac = NULL;
+	const char *mac = NULL, *mode = NULL;
 
 	c->k.num_queues = 2;
 	c->k.queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
 	if (vhost_user_parse_keys(args, &c->k, 2, 2 * VIRTIO_NET_MAX_PAIRS, 1024, err) ||
-	    kv_str(args, "mac", &mac, err) < 0)
+	    kv_str(args, "mac", &mac, err) < 0 || kv_str(args, "vhost_mode", &mode, err) < 0)
 		return -1;
+	/* client: wisp connects to the back-end's socket, as it always does */
+	if (mode && strcmp(mode, "client")) {
+		cli_errorf(err, strcmp(mode, "server") ?
+			   "'vhost_mode=%s': client or server" :
+			   "'vhost_mode=%s': not built (wisp connects to the back-end's socket: vhost_mode=client)",
+			   mode);
+		return -1;
+	}
 	if (!c->k.socket) {
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
 		return -1;

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
+#include <linux/if_arp.h>
 #include <linux/if_tun.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -45,16 +46,24 @@
 
 #define NET_HDR_LEN 12		/* virtio_net_hdr_mrg_rxbuf (VERSION_1) */
 #define NUM_BUFFERS_OFFSET 10
-#define MAX_FRAME (65536 + NET_HDR_LEN)
+/* the largest GSO frame, or an mtu=65535 frame with its Ethernet and
+ * VLAN headers, whichever is bigger */
+#define MAX_FRAME (65536 + 64 + NET_HDR_LEN)
+#define MIN_MTU 1280		/* IPv6's minimum; cloud-hypervisor's bound */
+#define MAX_MTU 65535
 #define MAX_PAIRS VIRTIO_NET_MAX_PAIRS
 #define DEFAULT_QUEUE_SIZE 256
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
 struct net_config {
-	const char *tap;
+	const char *tap;	/* NULL: the kernel names a new TAP */
 	const char *ip, *mask;
-	uint8_t mac[6];
-	bool have_mac;
+	const char *id;		/* vm.counters' name for this device */
+	uint8_t mac[6], host_mac[6];
+	bool have_mac, have_host_mac;
+	uint64_t mtu;		/* 0: the TAP's own, not offered to the guest */
+	uint64_t fds[MAX_PAIRS];	/* fd=: TAP queues the caller opened */
+	size_t nfds;
 	uint64_t num_queues;	/* rx + tx queues, even */
 	uint64_t queue_size;
 	uint64_t pci_segment;
@@ -153,28 +162,95 @@ static int check_existing_tap(const struct net_config *c, struct cli_error *err)
 	return -1;
 }
 
+/* fd=N or fd=[a,b]: one TAP (or macvtap) queue per pair, inherited
+ * from the caller, checked to be one with TUNGETIFF before any VM
+ * exists.  num_queues, when given too, must agree. */
+static int parse_fds(struct net_config *c, bool has_queues, struct cli_error *err)
+{
+	char first[IFNAMSIZ] = "";
+
+	if (c->tap) {
+		cli_errorf(err, "give tap= or fd=, not both");
+		return -1;
+	}
+	if (has_queues && c->num_queues != 2 * c->nfds) {
+		cli_errorf(err, "'num_queues=%llu': fd= gives %zu queue pairs, so %zu queues",
+			   (unsigned long long)c->num_queues, c->nfds, 2 * c->nfds);
+		return -1;
+	}
+	c->num_queues = 2 * c->nfds;
+	for (size_t i = 0; i < c->nfds; i++) {
+		struct ifreq ifr = { 0 };
+		int fd = (int)c->fds[i];
+
+		for (size_t k = 0; k < i; k++) {
+			if (c->fds[k] == c->fds[i]) {
+				cli_errorf(err, "'fd=%d' is given twice", fd);
+				return -1;
+			}
+		}
+		if (ioctl(fd, TUNGETIFF, &ifr)) {
+			cli_errorf(err, "'fd=%d': not a TAP file descriptor (%s)", fd,
+				   errno == EBADF ? "not open" : strerror(errno));
+			return -1;
+		}
+		if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_VNET_HDR) ||
+		    !(ifr.ifr_flags & IFF_NO_PI)) {
+			cli_errorf(err, "'fd=%d': a TAP opened with IFF_TAP, IFF_NO_PI and IFF_VNET_HDR is needed",
+				   fd);
+			return -1;
+		}
+		if (c->nfds > 1 && !(ifr.ifr_flags & IFF_MULTI_QUEUE)) {
+			cli_errorf(err, "'fd=%d': several fds need a TAP made with multi_queue", fd);
+			return -1;
+		}
+		if (i && strncmp(first, ifr.ifr_name, IFNAMSIZ)) {
+			cli_errorf(err, "'fd=%d': queue of '%.*s', not of '%s' as the first fd",
+				   fd, IFNAMSIZ, ifr.ifr_name, first);
+			return -1;
+		}
+		memcpy(first, ifr.ifr_name, IFNAMSIZ);
+		first[IFNAMSIZ - 1] = '\0';
+	}
+	return 0;
+}
+
 static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct net_config *c = config;
-	const char *mac = NULL;
+	const char *mac = NULL, *host_mac = NULL;
 	struct in_addr a;
+	int has_queues;
 
 	c->num_queues = 2;
 	c->queue_size = DEFAULT_QUEUE_SIZE;
-	if (kv_str(args, "tap", &c->tap, err) < 0 || kv_str(args, "mac", &mac, err) < 0 ||
+	kv_str_or_empty(args, "tap", &c->tap);
+	if (kv_str(args, "mac", &mac, err) < 0 ||
+	    kv_str(args, "host_mac", &host_mac, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
 	    kv_str(args, "ip", &c->ip, err) < 0 || kv_str(args, "mask", &c->mask, err) < 0 ||
-	    kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err) < 0 ||
+	    kv_u64(args, "mtu", MIN_MTU, MAX_MTU, &c->mtu, err) < 0 ||
+	    kv_u64_list(args, "fd", 0, INT32_MAX, c->fds, MAX_PAIRS, &c->nfds, err) < 0 ||
+	    (has_queues = kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err)) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
 		return -1;
-	if (c->tap && (!*c->tap || strlen(c->tap) >= IFNAMSIZ)) {
+	if (c->tap && !*c->tap)
+		c->tap = NULL;	/* tap= empty: a new TAP, as with no tap= */
+	if (c->tap && strlen(c->tap) >= IFNAMSIZ) {
 		cli_errorf(err, "'tap=%s': an interface name has 1 to %d characters",
 			   c->tap, IFNAMSIZ - 1);
 		return -1;
 	}
 	if (virtio_net_parse_mac(mac, c->mac, &c->have_mac, err))
+		return -1;
+	if (host_mac && parse_mac(host_mac, c->host_mac)) {
+		cli_errorf(err, "'host_mac=%s': not a unicast MAC", host_mac);
+		return -1;
+	}
+	c->have_host_mac = host_mac != NULL;
+	if (c->nfds && parse_fds(c, has_queues > 0, err))
 		return -1;
 	if (c->num_queues & 1) {
 		cli_errorf(err, "'num_queues=%llu': must be even (receive and transmit queues in pairs)",
@@ -229,34 +305,62 @@ static int tap_open_queue(const char *name, bool multiqueue, char *actual)
 	return fd;
 }
 
-/* ip/mask and IFF_UP on a TAP wisp created. */
-static int tap_configure(const char *name, const char *ip, const char *mask)
+/* One SIOCSIF* request on the interface; false if it failed. */
+static bool if_request(int s, const char *name, unsigned long req, struct ifreq *ifr)
 {
-	struct ifreq ifr;
+	snprintf(ifr->ifr_name, IFNAMSIZ, "%s", name);
+	return ioctl(s, req, ifr) == 0;
+}
+
+/* What the command line asks of the TAP: ip/mask, host_mac, mtu, and
+ * IFF_UP when wisp made it or gave it an address.  NULL, or the step
+ * that failed (errno says why). */
+static const char *tap_configure(const char *name, const struct net_config *c, bool up)
+{
+	struct ifreq ifr = { 0 };
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+	const char *failed = NULL;
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int ret = -1;
 
 	if (s < 0)
-		return -1;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ip) {
+		return "socket";
+	if (c->ip) {
 		sin->sin_family = AF_INET;
-		inet_pton(AF_INET, ip, &sin->sin_addr);
-		if (ioctl(s, SIOCSIFADDR, &ifr))
-			goto out;
-		inet_pton(AF_INET, mask, &sin->sin_addr);
-		if (ioctl(s, SIOCSIFNETMASK, &ifr))
-			goto out;
+		inet_pton(AF_INET, c->ip, &sin->sin_addr);
+		if (!if_request(s, name, SIOCSIFADDR, &ifr))
+			failed = "ip=";
+		inet_pton(AF_INET, c->mask, &sin->sin_addr);
+		if (!failed && !if_request(s, name, SIOCSIFNETMASK, &ifr))
+			failed = "mask=";
+		up = true;
 	}
-	if (ioctl(s, SIOCGIFFLAGS, &ifr))
-		goto out;
-	ifr.ifr_flags |= IFF_UP;
-	ret = ioctl(s, SIOCSIFFLAGS, &ifr);
-out:
+	if (!failed && c->have_host_mac) {
+		ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		memcpy(ifr.ifr_hwaddr.sa_data, c->host_mac, 6);
+		if (!if_request(s, name, SIOCSIFHWADDR, &ifr))
+			failed = "host_mac=";
+	}
+	if (!failed && c->mtu) {
+		ifr.ifr_mtu = (int)c->mtu;
+		if (!if_request(s, name, SIOCSIFMTU, &ifr))
+			failed = "mtu=";
+	}
+	if (!failed && up) {
+		if (!if_request(s, name, SIOCGIFFLAGS, &ifr))
+			failed = "IFF_UP";
+		ifr.ifr_flags |= IFF_UP;
+		if (!failed && !if_request(s, name, SIOCSIFFLAGS, &ifr))
+			failed = "IFF_UP";
+	}
+	if (failed) {
+		int e = errno;
+
+		close(s);
+		errno = e;
+		return failed;
+	}
 	close(s);
-	return ret;
+	return NULL;
 }
 
 /* Offloads the guest accepted are what the TAP may hand it. */
@@ -491,30 +595,62 @@ static const struct virtio_ops net_ops = {
 	.reset = net_reset,
 };
 
+/* fd=: the caller's TAP queues, made ready as wisp's own would be. */
+static int adopt_fds(struct net *n, const struct net_config *c)
+{
+	for (unsigned i = 0; i < n->pairs; i++) {
+		struct ifreq ifr = { 0 };
+		int fd = (int)c->fds[i], hdr = NET_HDR_LEN;
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) || ioctl(fd, TUNSETVNETHDRSZ, &hdr) ||
+		    ioctl(fd, TUNGETIFF, &ifr)) {
+			wisp_err("--net: cannot use fd=%d: %s", fd, strerror(errno));
+			return EXIT_USAGE;
+		}
+		n->pair[i].tap = fd;
+		snprintf(n->ifname, IFNAMSIZ, "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
+	}
+	return 0;
+}
+
 static int open_taps(struct net *n, const struct net_config *c)
 {
 	bool created = !c->tap || !interface_exists(c->tap);
+	const char *failed;
 
 	if (net_test_fake_tap)
 		created = false;	/* nothing to configure */
-	char wanted[IFNAMSIZ];
+	if (c->nfds) {
+		int ret = adopt_fds(n, c);
 
-	snprintf(wanted, sizeof(wanted), "%s", c->tap ? c->tap : "wisptap%d");
-	for (unsigned i = 0; i < n->pairs; i++) {
+		if (ret)
+			return ret;
+		created = false;
+	}
+	for (unsigned i = 0; i < n->pairs && !c->nfds; i++) {
 		struct net_pair *p = &n->pair[i];
+		/* no name: the kernel picks one ("tap0"), as for
+		 * cloud-hypervisor's tap= left out */
+		const char *wanted = i ? n->ifname : c->tap;
 
-		p->tap = tap_open_queue(i ? n->ifname : wanted, n->pairs > 1, n->ifname);
+		p->tap = tap_open_queue(wanted, n->pairs > 1, n->ifname);
 		if (p->tap < 0) {
 			const char *why = !created && errno == EINVAL ?
 					  tap_mismatch(wanted, n->pairs > 1) : NULL;
 
 			wisp_err("--net: cannot %s TAP '%s': %s", created ? "create" : "open",
-				 i ? n->ifname : wanted, why ? why : strerror(errno));
+				 wanted ? wanted : "", why ? why : strerror(errno));
 			return EXIT_USAGE;
 		}
 	}
-	if (created && tap_configure(n->ifname, c->ip, c->mask)) {
-		wisp_err("--net: cannot configure TAP '%s': %s", n->ifname, strerror(errno));
+	if (net_test_fake_tap)
+		return 0;
+	failed = tap_configure(n->ifname, c, created);
+	if (failed) {
+		wisp_err("--net: cannot configure TAP '%s' (%s): %s", n->ifname, failed,
+			 strerror(errno));
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -548,6 +684,12 @@ static int net_create(struct vm *vm, const void *config)
 		return -1;
 	n->conf = c;
 	n->pairs = (unsigned)(c->num_queues / 2);
+	if (n->pairs > vm->cfg->cpus) {
+		/* as cloud-hypervisor: a queue pair per vCPU at most */
+		wisp_err("--net: 'num_queues=%u': at most 2 per vCPU (%u vCPUs)",
+			 2 * n->pairs, vm->cfg->cpus);
+		return EXIT_USAGE;
+	}
 	ret = open_taps(n, c);
 	if (ret)
 		return ret;
@@ -570,10 +712,10 @@ static int net_create(struct vm *vm, const void *config)
 		memcpy(n->cfg.mac, mac, 6);
 	}
 	nnets++;
-	counters_register("_net", net_counter_names, n->stats, SC_COUNT(net_counter_names));
+	counters_register(c->id ? c->id : "_net", net_counter_names, n->stats, SC_COUNT(net_counter_names));
 	n->cfg.status = VIRTIO_NET_S_LINK_UP;
 	n->cfg.max_virtqueue_pairs = (uint16_t)n->pairs;
-	n->cfg.mtu = 1500;
+	n->cfg.mtu = c->mtu ? (uint16_t)c->mtu : 1500;
 	info.nqueues = 2 * n->pairs + 1;	/* and the control queue */
 	info.queue_size = (uint16_t)c->queue_size;
 	info.features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
@@ -582,7 +724,8 @@ static int net_create(struct vm *vm, const void *config)
 			(1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
 			(1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
 			(1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |
-			(n->pairs > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0);
+			(n->pairs > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0) |
+			(c->mtu ? 1ULL << VIRTIO_NET_F_MTU : 0);
 	info.config = &n->cfg;
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
@@ -606,7 +749,8 @@ DEVICE_REGISTER(virtio_net) = {
 	.name = "virtio-net",
 	.summary = "virtio network device over a host TAP",
 	.option = "net",
-	.usage = "tap=NAME[,mac=MAC][,ip=IP,mask=MASK][,num_queues=N][,queue_size=N][,iommu=on]"
+	.usage = "[tap=NAME|fd=N|fd=[N,N..]][,mac=MAC][,host_mac=MAC][,ip=IP,mask=MASK][,mtu=N]"
+		 "[,id=NAME][,num_queues=N][,queue_size=N][,iommu=on]"
 		 THROTTLE_USAGE,
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,

@@ -66,6 +66,35 @@ bool x86_ram_holds(const struct x86_ram *ram, uint64_t gpa, uint64_t len)
 	       len <= ram->high_size - (gpa - X86_HIGH_RAM);
 }
 
+/* What wisp writes below 1 MiB before a PVH guest starts, and so what a
+ * guest's segment must leave alone.  The reset-vector stub is not here:
+ * it is written before the kernel, so a segment over it simply wins. */
+static const struct {
+	uint64_t gpa, len;
+	const char *what;
+} boot_areas[] = {
+	{ X86_GDT, 32, "the boot GDT" },
+	{ X86_START_INFO, 0x1000, "the PVH start info" },
+	{ X86_PVH_MEMMAP, 0x1000, "the PVH memory map" },
+	{ X86_PVH_MODLIST, 0x1000, "the PVH module list" },
+	{ X86_CMDLINE, X86_CMDLINE_MAX, "the kernel command line" },
+	{ X86_ACPI_TABLES, X86_ACPI_TABLES_SIZE, "the ACPI tables" },
+};
+
+const char *x86_boot_area_at(uint64_t gpa, uint64_t len)
+{
+	for (size_t i = 0; i < sizeof(boot_areas) / sizeof(boot_areas[0]); i++) {
+		if (!IS_ENABLED(CONFIG_ACPI) && boot_areas[i].gpa == X86_ACPI_TABLES)
+			continue;
+		/* [gpa, gpa+len) against the area, with no sum of the
+		 * ELF's values that could overflow */
+		if (gpa < boot_areas[i].gpa + boot_areas[i].len &&
+		    (gpa >= boot_areas[i].gpa || boot_areas[i].gpa - gpa < len))
+			return boot_areas[i].what;
+	}
+	return NULL;
+}
+
 int x86_place_initrd(const struct x86_ram *ram, size_t size, uint64_t kernel_end,
 		     uint64_t limit, uint64_t *addr)
 {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "arch/x86_64/x86.h"
+#include "core/kconfig.h"
 #include "core/cli.h"
 #include "core/vm.h"
 
@@ -194,10 +195,20 @@ static int check_segments(const struct elf *e, const struct x86_ram *ram,
 			continue;
 		if (ph.filesz > ph.memsz || !in_file(img, ph.offset, ph.filesz))
 			return bad(img, "ELF segment outside the file (truncated?)");
-		if (!x86_ram_holds(ram, ph.paddr, ph.memsz) || ph.paddr < X86_HIGH_MEMORY) {
-			wisp_err("--%s: '%s': segment at %#llx+%#llx does not fit in guest RAM above 1 MiB (give more --memory?)",
+		if (IS_ENABLED(CONFIG_PVH_LOW_SEGMENTS) && ph.paddr < X86_HIGH_MEMORY &&
+		    x86_ram_holds(ram, ph.paddr, ph.memsz) &&
+		    x86_boot_area_at(ph.paddr, ph.memsz)) {
+			wisp_err("--%s: '%s': segment at %#llx+%#llx overlaps %s that wisp writes there",
 				 img->option, img->path, (unsigned long long)ph.paddr,
-				 (unsigned long long)ph.memsz);
+				 (unsigned long long)ph.memsz, x86_boot_area_at(ph.paddr, ph.memsz));
+			return EXIT_USAGE;
+		}
+		if (!x86_ram_holds(ram, ph.paddr, ph.memsz) ||
+		    (!IS_ENABLED(CONFIG_PVH_LOW_SEGMENTS) && ph.paddr < X86_HIGH_MEMORY)) {
+			wisp_err("--%s: '%s': segment at %#llx+%#llx does not fit in guest RAM%s (give more --memory?)",
+				 img->option, img->path, (unsigned long long)ph.paddr,
+				 (unsigned long long)ph.memsz,
+				 IS_ENABLED(CONFIG_PVH_LOW_SEGMENTS) ? "" : " above 1 MiB");
 			return EXIT_USAGE;
 		}
 		if (ph.paddr + ph.memsz > plan->kernel_end)

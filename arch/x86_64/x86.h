@@ -71,6 +71,9 @@ struct x86_ram {
 struct x86_ram x86_ram_of(uint64_t size);
 /* Whether [gpa, gpa + len) is all guest RAM. */
 bool x86_ram_holds(const struct x86_ram *ram, uint64_t gpa, uint64_t len);
+/* The name of the boot structure wisp writes below 1 MiB that
+ * [gpa, gpa+len) overlaps, or NULL. */
+const char *x86_boot_area_at(uint64_t gpa, uint64_t len);
 
 /* Loaders.  *_probe says whether the image is of that format.  *_check
  * checks it against the RAM it will get, and the initramfs and command

@@ -11,6 +11,9 @@
  *       `ip tuntap add dev NAME mode tap user UID vnet_hdr` would make it
  *   host-tool tap-del NAME [multi_queue]
  *       the same TAP no longer persistent: it goes away
+ *   host-tool tap-fd NAME FD PROG ARGS...
+ *       a TAP queue of NAME (made if need be, not persistent) open on
+ *       descriptor FD, inherited by PROG: wisp's --net fd=FD
  *   host-tool runas UID GID GROUPS PROG ARGS...
  *       PROG as UID:GID with the supplementary groups GROUPS (a comma-
  *       separated list of numbers, or "-" for none) and no capabilities;
@@ -58,7 +61,7 @@ static int die(const char *what)
 static int usage(void)
 {
 	fprintf(stderr, "host-tool: usage: tap NAME UID [multi_queue] | tap-del NAME [multi_queue] | "
-		"runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME | "
+		"tap-fd NAME FD PROG ARGS... | runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME | "
 		"api SOCKET METHOD PATH | api-raw SOCKET | api-idle SOCKET N SECONDS\n");
 	return 1;
 }
@@ -126,6 +129,21 @@ static int tap_del(int argc, char **argv)
 }
 
 /* ---------------------------------------------------------------- runas */
+
+static int tap_fd(int argc, char **argv)
+{
+	int want, fd;
+
+	if (argc < 3)
+		return usage();
+	want = (int)number(argv[1], "FD");
+	fd = tap_open(argv[0], 0, NULL);
+	/* dup2 onto itself would keep O_CLOEXEC */
+	if (fd == want ? fcntl(fd, F_SETFD, 0) : dup2(fd, want) < 0)
+		die("dup2");
+	execv(argv[2], argv + 2);
+	return die(argv[2]);
+}
 
 static int runas(int argc, char **argv)
 {
@@ -323,6 +341,8 @@ int main(int argc, char **argv)
 		return tap(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "tap-del"))
 		return tap_del(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "tap-fd"))
+		return tap_fd(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "runas"))
 		return runas(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "dm-create"))

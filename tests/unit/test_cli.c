@@ -9,6 +9,10 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "core/cli.h"
@@ -363,6 +367,84 @@ static void test_net(void **state)
 	cli_free(&cfg);
 }
 
+/* A TAP queue as a caller hands one to fd= (NULL name: the kernel
+ * picks), or -1 where this machine cannot make TAPs. */
+static int open_tap_queue(char *name, short extra)
+{
+	struct ifreq ifr = { .ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | extra) };
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		close(fd);
+		return -1;
+	}
+	snprintf(name, IFNAMSIZ, "%s", ifr.ifr_name);
+	return fd;
+}
+
+/* --net's cloud-hypervisor keys beyond tap=/mac=: host_mac=, mtu=, id=,
+ * fd= (one or a [list]), tap= empty. */
+static void test_net_keys(void **state)
+{
+	char arg[128], name[IFNAMSIZ] = "";
+	int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int tap, q1, q2;
+
+	(void)state;
+	if (!device_lookup("net", NULL))
+		skip();
+	assert_true(null_fd >= 0);
+	assert_int_equal(PARSE("--net", "tap=,host_mac=52:54:00:aa:bb:cc,mtu=9000,id=net7"), CLI_RUN);
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--net", "mtu=1280", "mtu=65535"), CLI_RUN);
+	cli_free(&cfg);
+	expect_error(PARSE("--net", "host_mac=52:54:00:aa:bb"), "--net: 'host_mac=52:54:00:aa:bb': not a unicast MAC");
+	expect_error(PARSE("--net", "host_mac=01:54:00:aa:bb:cc"), "not a unicast MAC");
+	expect_error(PARSE("--net", "mtu=1279"), "--net: 'mtu=1279': must be 1280..65535");
+	expect_error(PARSE("--net", "mtu=65536"), "'mtu=65536': must be 1280..65535");
+	expect_error(PARSE("--net", "mtu=big"), "'mtu=big': not a number");
+	expect_error(PARSE("--net", "id="), "--net: 'id' needs a value (id=...)");
+	snprintf(arg, sizeof(arg), "fd=%d", null_fd);
+	expect_error(PARSE("--net", arg), "not a TAP file descriptor");
+	expect_error(PARSE("--net", "fd=1000000"), "'fd=1000000': not a TAP file descriptor (not open)");
+	expect_error(PARSE("--net", "fd=[3,]"), "'fd=[3,]': '' is not a number");
+	expect_error(PARSE("--net", "fd=[3,4"), "'fd=[3,4': a list is [a,b,...]");
+	expect_error(PARSE("--net", "fd=[]"), "is not a number");
+	expect_error(PARSE("--net", "fd=-1"), "'-1' is not a number");
+	expect_error(PARSE("--net", "fd=[1,2,3,4,5,6,7,8,9]"), "at most 8 values");
+	expect_error(PARSE("--net", "tap=t0,fd=3"), "give tap= or fd=, not both");
+	snprintf(arg, sizeof(arg), "fd=%d,num_queues=4", null_fd);
+	expect_error(PARSE("--net", arg), "'num_queues=4': fd= gives 1 queue pairs, so 2 queues");
+	close(null_fd);
+
+	tap = open_tap_queue(name, 0);
+	if (tap < 0)
+		return;		/* no TAPs here: the refusals above are the test */
+	snprintf(arg, sizeof(arg), "fd=%d,mac=52:54:00:12:34:56", tap);
+	assert_int_equal(PARSE("--net", arg), CLI_RUN);
+	cli_free(&cfg);
+	snprintf(arg, sizeof(arg), "fd=[%d]", tap);
+	assert_int_equal(PARSE("--net", arg), CLI_RUN);
+	cli_free(&cfg);
+	snprintf(arg, sizeof(arg), "fd=[%d,%d]", tap, tap);
+	expect_error(PARSE("--net", arg), "several fds need a TAP made with multi_queue");
+	close(tap);
+	name[0] = '\0';
+	q1 = open_tap_queue(name, IFF_MULTI_QUEUE);
+	q2 = open_tap_queue(name, IFF_MULTI_QUEUE);
+	assert_true(q1 >= 0 && q2 >= 0);
+	snprintf(arg, sizeof(arg), "fd=[%d,%d],num_queues=4", q1, q2);
+	assert_int_equal(PARSE("--net", arg), CLI_RUN);
+	cli_free(&cfg);
+	snprintf(arg, sizeof(arg), "fd=[%d,%d]", q1, q1);
+	expect_error(PARSE("--net", arg), "is given twice");
+	close(q1);
+	close(q2);
+}
+
 static size_t count_instances(const char *name)
 {
 	size_t n = 0;
@@ -613,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_pmem),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_net_keys),
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),

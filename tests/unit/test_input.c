@@ -17,6 +17,7 @@
 #include "core/file.h"
 #include "core/device.h"
 #include "core/input.h"
+#include "core/kconfig.h"
 
 static char dir[] = "/tmp/wisp-unit-input-XXXXXX";
 static char path[256];
@@ -243,10 +244,31 @@ static void test_pvh_checked_before_kvm(void **state)
 	write_pvh(0x40000000);
 	assert_int_equal(load(kernel, NULL, 64 << 20, NULL), EXIT_USAGE);
 	assert_contains(err_line, "segment at 0x40000000+0x1000 does not fit in guest RAM");
-	/* and below 1 MiB */
+	/* below 1 MiB: clear of wisp's boot structures, or refused naming
+	 * the one it overlaps (CONFIG_PVH_LOW_SEGMENTS); else refused */
 	write_pvh(0x1000);
-	assert_int_equal(load(kernel, NULL, 64 << 20, NULL), EXIT_USAGE);
-	assert_contains(err_line, "does not fit in guest RAM above 1 MiB");
+	if (IS_ENABLED(CONFIG_PVH_LOW_SEGMENTS)) {
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL), 0);
+		write_pvh(0xff000);	/* ld -Ttext=0x100000's headers */
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL), 0);
+		write_pvh(0x5800);
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL), EXIT_USAGE);
+		assert_contains(err_line, "segment at 0x5800+0x1000 overlaps the PVH start info that wisp writes there");
+		write_pvh(0x1f800);
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL), EXIT_USAGE);
+		assert_contains(err_line, "overlaps the kernel command line");
+		write_pvh(0xef800);
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL),
+				 IS_ENABLED(CONFIG_ACPI) ? EXIT_USAGE : 0);
+		if (IS_ENABLED(CONFIG_ACPI))
+			assert_contains(err_line, "overlaps the ACPI tables");
+		write_pvh(0x0);
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL), EXIT_USAGE);
+		assert_contains(err_line, "overlaps the boot GDT");
+	} else {
+		assert_int_equal(load(kernel, NULL, 64 << 20, NULL), EXIT_USAGE);
+		assert_contains(err_line, "does not fit in guest RAM above 1 MiB");
+	}
 
 	write_pvh(0x100000);
 	write_file("initrd", big, sizeof(big));

@@ -581,6 +581,9 @@ static void test_cli_fs_net(void **state)
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=4", NULL },
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=16", NULL },
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=3", "'num_queues=3': must be even" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,vhost_mode=client", NULL },
+		{ "--net", "vhost_user=on,socket=/tmp/s,vhost_mode=server", "'vhost_mode=server': not built" },
+		{ "--net", "vhost_user=on,socket=/tmp/s,vhost_mode=both", "'vhost_mode=both': client or server" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=18", "'num_queues=18'" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,tap=tap0", "tap" },
 	};
