@@ -413,6 +413,34 @@ static void test_flags(void **state)
 	assert_int_equal(parse_v((const char *const[]){ "--help", NULL }, false), CLI_EXIT);
 }
 
+/* cloud-hypervisor's logging options, from its src/main.rs, create_app():
+ * Arg "v" (short 'v', ArgAction::Count) and Arg "log-file" (one value). */
+static void test_logging(void **state)
+{
+	(void)state;
+#ifdef CONFIG_LOG_FILE
+	/* -v: counted, each 'v' one level (field: verbosity) */
+	assert_int_equal(PARSE("-v"), CLI_RUN);
+	assert_int_equal(cfg.verbosity, 1);
+	cli_free(&cfg);
+	assert_int_equal(PARSE("-v", "-vv"), CLI_RUN);
+	assert_int_equal(cfg.verbosity, 3);
+	cli_free(&cfg);
+	/* --log-file PATH (field: log_file); opened by main, not here */
+	assert_int_equal(PARSE("--log-file", "/tmp/ch.log"), CLI_RUN);
+	assert_string_equal(cfg.log_file, "/tmp/ch.log");
+	assert_int_equal(cfg.verbosity, 0);
+	cli_free(&cfg);
+	expect_error(PARSE("--log-file", "a", "--log-file", "b"), "--log-file: given twice");
+	expect_error(PARSE("--log-file="), "--log-file: needs a path");
+	expect_error(PARSE("-vx"), "unexpected argument '-vx'");
+#else
+	/* not built: neither is known, one line */
+	expect_error(PARSE("-v"), "unexpected argument '-v'");
+	expect_error(PARSE("--log-file", "/tmp/ch.log"), "unknown option '--log-file'");
+#endif
+}
+
 #ifdef CONFIG_VFIO
 #include <sys/stat.h>
 
@@ -616,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_logging),
 		cmocka_unit_test(test_vfio_device),
 	};
 
