@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "core/file.h"
@@ -47,10 +49,20 @@ static int check_output_path(const char *path, struct cli_error *err)
 	return 0;
 }
 
+#ifdef CONFIG_CHARDEV_PTY
+#define PTY_WORD ", pty"
+#else
+#define PTY_WORD ""
+#endif
+
 int chardev_parse(struct kv_list *args, struct chardev_config *c,
 		  struct cli_error *err)
 {
-	static const char *const words[] = { "off", "null", "tty", NULL };
+	static const char *const words[] = { "off", "null", "tty",
+#ifdef CONFIG_CHARDEV_PTY
+					     "pty",
+#endif
+					     NULL };
 	const char *word = NULL;
 	int have_word = kv_word(args, words, &word, err);
 	int have_file = kv_str(args, "file", &c->path, err);
@@ -58,7 +70,7 @@ int chardev_parse(struct kv_list *args, struct chardev_config *c,
 	if (have_word < 0 || have_file < 0)
 		return -1;
 	if (have_word + have_file != 1) {
-		cli_errorf(err, "expected one of off, null, tty or file=PATH in '%s'",
+		cli_errorf(err, "expected one of off, null, tty" PTY_WORD " or file=PATH in '%s'",
 			   args->source);
 		return -1;
 	}
@@ -67,6 +79,9 @@ int chardev_parse(struct kv_list *args, struct chardev_config *c,
 		return check_output_path(c->path, err);
 	}
 	c->mode = !strcmp(word, "off") ? CHARDEV_OFF :
+#ifdef CONFIG_CHARDEV_PTY
+		  !strcmp(word, "pty") ? CHARDEV_PTY :
+#endif
 		  !strcmp(word, "null") ? CHARDEV_NULL : CHARDEV_TTY;
 	return 0;
 }
@@ -108,6 +123,36 @@ void chardev_remove_created(void)
 	}
 }
 
+#ifdef CONFIG_CHARDEV_PTY
+/* A new pseudo-terminal whose terminal side is named on stderr, for
+ * screen, minicom or socat to attach to.  wisp keeps that side open
+ * too: without it, reading the master fails (EIO) until someone
+ * attaches, which would end the device's input for good.  The master
+ * is non-blocking so that output nobody reads is dropped once the
+ * pty's buffer is full instead of stopping a vCPU. */
+static int open_pty(const char *option, struct chardev *cd)
+{
+	int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC), tty = -1;
+	struct termios t;
+	const char *name;
+
+	if (fd < 0 || grantpt(fd) || unlockpt(fd) || !(name = ptsname(fd)) ||
+	    (tty = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+	    tcgetattr(tty, &t)) {
+		wisp_err("--%s pty: cannot make a pseudo-terminal: %s", option, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	cfmakeraw(&t);	/* bytes pass as they are, in both directions */
+	tcsetattr(tty, TCSANOW, &t);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	cd->out_fd = cd->in_fd = fd;
+	wisp_err("--%s: pty %s", option, name);	/* where to attach */
+	return 0;	/* tty stays open for the life of wisp, see above */
+}
+#endif
+
 int chardev_open(const struct chardev_config *c, const char *option,
 		 struct chardev *cd)
 {
@@ -129,6 +174,10 @@ int chardev_open(const struct chardev_config *c, const char *option,
 			return -1;
 		}
 		break;
+#ifdef CONFIG_CHARDEV_PTY
+	case CHARDEV_PTY:
+		return open_pty(option, cd);
+#endif
 	default:
 		break;
 	}

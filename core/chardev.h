@@ -4,7 +4,8 @@
  * sends its output and gets its input: "off" (no device at all), "null"
  * (a device whose output goes nowhere), "tty" (standard output, with
  * standard input as the input side, in raw mode if it is a terminal) or
- * "file=PATH" (output to a file, created or truncated).
+ * "file=PATH" (output to a file, created or truncated); with
+ * CONFIG_CHARDEV_PTY, "pty" (a new pseudo-terminal, its name printed).
  */
 #ifndef WISP_CORE_CHARDEV_H
 #define WISP_CORE_CHARDEV_H
@@ -13,7 +14,8 @@
 
 #include "core/kv.h"
 
-enum chardev_mode { CHARDEV_OFF, CHARDEV_NULL, CHARDEV_TTY, CHARDEV_FILE };
+enum chardev_mode { CHARDEV_OFF, CHARDEV_NULL, CHARDEV_TTY, CHARDEV_FILE,
+		    CHARDEV_PTY };	/* pty: CONFIG_CHARDEV_PTY */
 
 struct chardev_config {
 	enum chardev_mode mode;

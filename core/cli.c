@@ -228,6 +228,31 @@ static int opt_timeline(struct parser *p, const char *v)
 	return 0;
 }
 
+#ifdef CONFIG_LOG_FILE
+static int opt_log_file(struct parser *p, const char *v)
+{
+	if (p->cfg->log_file)
+		return fail(p, "given twice");
+	if (!*v)
+		return fail(p, "needs a path");
+	p->cfg->log_file = v;
+	return 0;
+}
+
+/* cloud-hypervisor's -v, -vv, ...: one more level of detail per 'v'.
+ * 1 when arg is one (counted), 0 when it is something else.  Without
+ * CONFIG_LOG_FILE, -v and --log-file are unknown options (bytes). */
+static int short_verbose(struct parser *p, const char *arg)
+{
+	size_t n = strspn(arg + 1, "v");
+
+	if (arg[0] != '-' || !n || arg[1 + n])
+		return 0;
+	p->cfg->verbosity += (unsigned)n;
+	return 1;
+}
+#endif
+
 static void print_help(FILE *out);
 static void print_features(FILE *out);
 
@@ -281,6 +306,9 @@ static const struct core_option core_options[] = {
 #endif
 	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
 	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },
+#ifdef CONFIG_LOG_FILE
+	{ "log-file", "PATH", "Log to PATH instead of stderr (-v, -vv: more detail)", opt_log_file },
+#endif
 	{ "features", NULL, "List the devices and options built into this binary", opt_features },
 	{ "version", NULL, "Print the version", opt_version },
 	{ "help", NULL, "Print this help", opt_help },
@@ -557,6 +585,10 @@ static int parse_args(struct parser *p, int argc, char *const argv[], int first)
 		bool has_inline;
 		const char *value;
 
+#ifdef CONFIG_LOG_FILE
+		if (short_verbose(p, argv[i]))
+			continue;
+#endif
 		if (!is_option(argv[i]) || !argv[i][2])
 			return cli_errorf(p->err, "unexpected argument '%s' (options start with --)",
 					  argv[i]), -1;
@@ -811,4 +843,6 @@ static void print_features(FILE *out)
 		fprintf(out, "  boot-timeline      --timeline\n");
 	if (IS_ENABLED(CONFIG_SECCOMP))
 		fprintf(out, "  seccomp            --seccomp\n");
+	if (IS_ENABLED(CONFIG_LOG_FILE))
+		fprintf(out, "  log-file           -v, --log-file\n");
 }

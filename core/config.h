@@ -69,6 +69,8 @@ struct vm_config {
 	struct memory_config memory;
 	enum seccomp_mode seccomp;
 	bool timeline;
+	unsigned verbosity;	/* -v given this many times */
+	const char *log_file;	/* --log-file, or NULL: stderr */
 	struct restore_config restore;
 	size_t nkept;
 	struct kept_option kept[CLI_MAX_KEPT];

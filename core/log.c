@@ -5,8 +5,11 @@
  */
 #include "core/log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 bool log_terminal_raw;
@@ -64,6 +67,7 @@ void text_printable(char *s)
 	}
 }
 
+#ifndef CONFIG_LOG_FILE
 void wisp_err(const char *fmt, ...)
 {
 	char line[512];
@@ -79,3 +83,53 @@ void wisp_err(const char *fmt, ...)
 	 * "\r\n" because the terminal may be in raw mode */
 	dprintf(STDERR_FILENO, "wisp: %s%s", line, log_terminal_raw ? "\r\n" : "\n");
 }
+#else
+unsigned log_verbosity;
+int log_fd = STDERR_FILENO;
+
+/* One line of the log, as wisp_err() always wrote it, with a level
+ * after "wisp: " and to the log file when there is one. */
+static void log_line(const char *level, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	text_printable(line);	/* no control sequence reaches a terminal */
+	/* one write, so lines of several threads do not interleave */
+	dprintf(log_fd, "wisp: %s%s%s", level, line,
+		log_terminal_raw && log_fd == STDERR_FILENO ? "\r\n" : "\n");
+}
+
+void wisp_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line("", fmt, ap);
+	va_end(ap);
+}
+
+int log_open(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		wisp_err("--log-file: cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	log_fd = fd;
+	return 0;
+}
+
+void wisp_log(enum log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = { "", "info: ", "debug: " };
+	va_list ap;
+
+	if (level > log_verbosity)
+		return;
+	va_start(ap, fmt);
+	log_line(names[level], fmt, ap);
+	va_end(ap);
+}
+#endif

@@ -9,6 +9,8 @@
  */
 #include <stdio.h>
 
+#include "core/log.h"
+
 #include "core/cli.h"
 #include "core/input.h"
 #include "core/timeline.h"
@@ -32,6 +34,14 @@ int main(int argc, char *argv[])
 		break;
 	}
 	timeline_mark(TL_CONFIG_PARSED);
+#ifdef CONFIG_LOG_FILE
+	log_verbosity = cfg.verbosity;
+	if (cfg.log_file && log_open(cfg.log_file)) {
+		cli_free(&cfg);
+		return EXIT_USAGE;
+	}
+	wisp_log(LOG_INFO, "wisp %s starting", WISP_VERSION);
+#endif
 	status = inputs_load(&cfg, &inputs);
 	if (!status) {
 		status = vm_main(&cfg, &inputs);

@@ -245,6 +245,7 @@ static int create_devices(struct vm *vm)
 
 			if (inst->desc != table[t] || !inst->desc->create)
 				continue;
+			wisp_log(LOG_DEBUG, "creating device %s", inst->desc->name);
 			snapshot_device_begin(inst->desc);
 			ret = inst->desc->create(vm, inst->config);
 			if (ret)
@@ -420,6 +421,8 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	vm.loop = event_loop_create();
 	if (!vm.loop || signals_setup(&vm, &old))
 		goto out;
+	wisp_log(LOG_INFO, "creating the VM: %u vCPUs, %llu MiB", cfg->cpus,
+		 (unsigned long long)(cfg->memory.size >> 20));
 	if (kvm_open(&vm)) {
 		status = EXIT_NO_KVM;
 		goto out;
@@ -451,6 +454,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	if (seccomp_seal() || vcpus_start(&vm))
 		goto out;
 	ran = true;
+	wisp_log(LOG_INFO, "VM booted: %u vCPUs, %zu devices", cfg->cpus, cfg->ndevices);
 	if (seccomp_enter(SECCOMP_MAIN))
 		vm_stop(&vm, VM_STOP_ERROR);
 	if (event_loop_run(vm.loop))
@@ -458,6 +462,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	vm_stop(&vm, VM_STOP_ERROR);	/* no-op unless the loop failed */
 	vcpus_stop(&vm);
 	status = exit_status(&vm);
+	wisp_log(LOG_INFO, "VM stopped: exit status %d", status);
 out:
 	if (vm.on_teardown)
 		vm.on_teardown();	/* e.g. the API thread, which then leaves the VM alone */

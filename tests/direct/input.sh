@@ -221,6 +221,36 @@ nokvm() {
 }
 rngarg=() asuser=()
 if built_in virtio-rng; then rngarg=(--rng "src=$good"); fi
+# -v and --log-file (CONFIG_LOG_FILE): a log file that cannot be made is
+# one line on stderr; once it is open, the log and the error lines go to
+# it and stderr stays empty.
+if built_in log-file; then
+	case=input-log-file-missing-dir; ibad --kernel "$good" --log-file "$in/nodir/wisp.log"
+	expect_error_gone 2 "^wisp: --log-file: cannot open '.*/nodir/wisp.log': No such file or directory$" "$in/nodir"
+	case=input-log-file-directory; ibad --kernel "$good" --log-file "$in/dir"
+	expect_error 2 "^wisp: --log-file: cannot open '.*/dir': Is a directory$"
+	case=input-log-file-gets-the-log; ibad -v --kernel "$in/random" --log-file "$in/wisp.log"
+	if [ "$status" != 2 ]; then
+		fail "exit status $status, expected 2"
+	elif [ -s "$tmp/err" ] || [ -s "$tmp/out" ]; then
+		fail "something on stderr or stdout"
+	elif ! grep -q "^wisp: info: wisp .* starting$" "$in/wisp.log" ||
+	     ! grep -q "^wisp: --kernel: '.*/random' is not a PVH ELF" "$in/wisp.log"; then
+		fail "the log file lacks the -v line or the error: $(cat "$in/wisp.log")"
+	else
+		pass
+	fi
+	case=input-log-file-quiet-without-v; ibad --kernel "$in/random" --log-file "$in/wisp.log"
+	if [ "$status" = 2 ] && ! grep -q "info:" "$in/wisp.log" && grep -q "is not a PVH ELF" "$in/wisp.log"; then
+		pass
+	else
+		fail "status $status, log: $(cat "$in/wisp.log")"
+	fi
+else
+	case=input-log-file-not-built; ibad --kernel "$good" --log-file "$in/wisp.log"
+	expect_error_gone 2 "^wisp: unknown option '--log-file'" "$in/wisp.log"
+fi
+
 if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null ||
 	! unshare -m sh -c 'mount -t tmpfs none /dev' 2>/dev/null; then
 	case=input-kvm-cases; skip "needs root, unshare -m and a tmpfs mount"

@@ -15,6 +15,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
+#include "core/chardev.h"
 #include "core/cli.h"
 #include "core/device.h"
 
@@ -260,7 +263,9 @@ static void test_serial(void **state)
 	cli_free(&cfg);
 	assert_int_equal(PARSE("--serial", "file=/tmp/x.log"), CLI_RUN);
 	cli_free(&cfg);
-	expect_error(PARSE("--serial", "loud"), "--serial: expected one of off, null, tty or file=PATH");
+	expect_error(PARSE("--serial", "loud"), IS_ENABLED(CONFIG_CHARDEV_PTY)
+		     ? "--serial: expected one of off, null, tty, pty or file=PATH"
+		     : "--serial: expected one of off, null, tty or file=PATH");
 	expect_error(PARSE("--serial", "tty,file=/tmp/x"), "--serial: expected one of");
 	expect_error(PARSE("--serial", "tty", "--serial", "null"), "--serial: given more than once");
 }
@@ -495,6 +500,75 @@ static void test_flags(void **state)
 	assert_int_equal(parse_v((const char *const[]){ "--help", NULL }, false), CLI_EXIT);
 }
 
+/* cloud-hypervisor's logging options, from its src/main.rs, create_app():
+ * Arg "v" (short 'v', ArgAction::Count) and Arg "log-file" (one value). */
+static void test_logging(void **state)
+{
+	(void)state;
+#ifdef CONFIG_LOG_FILE
+	/* -v: counted, each 'v' one level (field: verbosity) */
+	assert_int_equal(PARSE("-v"), CLI_RUN);
+	assert_int_equal(cfg.verbosity, 1);
+	cli_free(&cfg);
+	assert_int_equal(PARSE("-v", "-vv"), CLI_RUN);
+	assert_int_equal(cfg.verbosity, 3);
+	cli_free(&cfg);
+	/* --log-file PATH (field: log_file); opened by main, not here */
+	assert_int_equal(PARSE("--log-file", "/tmp/ch.log"), CLI_RUN);
+	assert_string_equal(cfg.log_file, "/tmp/ch.log");
+	assert_int_equal(cfg.verbosity, 0);
+	cli_free(&cfg);
+	expect_error(PARSE("--log-file", "a", "--log-file", "b"), "--log-file: given twice");
+	expect_error(PARSE("--log-file="), "--log-file: needs a path");
+	expect_error(PARSE("-vx"), "unexpected argument '-vx'");
+#else
+	/* not built: neither is known, one line */
+	expect_error(PARSE("-v"), "unexpected argument '-v'");
+	expect_error(PARSE("--log-file", "/tmp/ch.log"), "unknown option '--log-file'");
+#endif
+}
+
+/* --serial pty / --console pty (CH's create_app() help of "serial" and
+ * "console": off|null|pty|tty|file=): a pseudo-terminal whose other side
+ * sees the guest's bytes as they are and sends bytes back. */
+static void test_chardev_pty(void **state)
+{
+	struct chardev_config c = { 0 };
+	struct chardev cd;
+	struct kv_list kv;
+	char buf[8];
+	int tty;
+
+	(void)state;
+	assert_int_equal(kv_parse(&kv, "pty", &err), 0);
+#ifdef CONFIG_CHARDEV_PTY
+	assert_int_equal(chardev_parse(&kv, &c, &err), 0);
+	kv_free(&kv);
+	assert_int_equal(c.mode, CHARDEV_PTY);
+	assert_int_equal(chardev_open(&c, "serial", &cd), 0);
+	assert_true(cd.out_fd >= 0 && cd.in_fd == cd.out_fd);
+	tty = open(ptsname(cd.out_fd), O_RDWR | O_NOCTTY);
+	assert_true(tty >= 0);
+	assert_true(chardev_write(&cd, "a\nb", 3));	/* raw: no \r added */
+	assert_int_equal(read(tty, buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "a\nb", 3);
+	assert_int_equal(write(tty, "k\r", 2), 2);
+	usleep(10000);
+	assert_int_equal(read(cd.in_fd, buf, sizeof(buf)), 2);
+	assert_memory_equal(buf, "k\r", 2);
+	/* nobody reading: output is dropped, the writer never blocks */
+	for (int i = 0; i < 20000; i++)
+		chardev_write(&cd, "0123456789abcdef", 16);
+	close(tty);
+	close(cd.out_fd);
+#else
+	(void)cd; (void)buf; (void)tty;
+	assert_int_equal(chardev_parse(&kv, &c, &err), -1);
+	kv_free(&kv);
+	assert_contains(err.msg, "expected one of off, null, tty or file=PATH");
+#endif
+}
+
 #ifdef CONFIG_VFIO
 #include <sys/stat.h>
 
@@ -699,6 +773,8 @@ int main(void)
 		cmocka_unit_test(test_repeatable),
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_logging),
+		cmocka_unit_test(test_chardev_pty),
 		cmocka_unit_test(test_vfio_device),
 	};
 
