@@ -36,7 +36,7 @@ static void make_vm(void)
 	const char *argv[] = { "wisp", "--kernel", kernel, "--memory", "size=16M",
 			       "--serial", "null", "--console", "null", "--disk", disk_arg,
 			       "--rng", "src=/dev/zero", "--vsock", vsock_arg,
-			       "--net", "tap=fuzz0,num_queues=4", NULL };
+			       "--net", "tap=fuzz0,num_queues=4", "--cpus", "boot=2", NULL };
 	int fd;
 
 	snprintf(dir, sizeof(dir), "/tmp/wisp-fuzz-dev-XXXXXX");
