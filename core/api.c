@@ -429,10 +429,11 @@ static void text_answer(struct answer *a, int status, const char *fmt, const cha
 	snprintf(a->body, sizeof(a->body), fmt, what);
 }
 
-static void vmm_ping(struct answer *a)
+static void vmm_ping(struct answer *a, const struct http_request *req)
 {
 	struct json *j = &a->json;
 
+	(void)req;
 	json_object_begin(j, NULL);
 	json_string(j, "build_version", WISP_VERSION);
 	json_string(j, "version", WISP_VERSION);
@@ -458,11 +459,12 @@ static void info_payload(struct json *j, const struct vm_config *cfg)
 	json_object_end(j);
 }
 
-static void vm_info(struct answer *a)
+static void vm_info(struct answer *a, const struct http_request *req)
 {
 	const struct vm_config *cfg = api.vm->cfg;
 	struct json *j = &a->json;
 
+	(void)req;
 	json_object_begin(j, NULL);
 	json_object_begin(j, "config");
 	json_object_begin(j, "cpus");
@@ -484,11 +486,12 @@ static void vm_info(struct answer *a)
 }
 
 /* {"_disk0": {"read_bytes": N, ...}, "_net0": {...}} */
-static void vm_counters(struct answer *a)
+static void vm_counters(struct answer *a, const struct http_request *req)
 {
 	struct json *j = &a->json;
 	char id[32];
 
+	(void)req;
 	json_object_begin(j, NULL);
 	for (unsigned i = 0; i < ncounted; i++) {
 		snprintf(id, sizeof(id), "%s%u", counted[i].kind, counted[i].index);
@@ -502,22 +505,25 @@ static void vm_counters(struct answer *a)
 	a->status = 200;
 }
 
-static void vm_pause(struct answer *a)
+static void vm_pause(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	a->status = pause_vm();
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is paused already");
 }
 
-static void vm_resume(struct answer *a)
+static void vm_resume(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	a->status = resume_vm();
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is not paused");
 }
 
-static void vm_power_button(struct answer *a)
+static void vm_power_button(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	if (!api.vm->power_button) {
 		text_answer(a, 500, "%s\n", "this machine has no power button device");
 		return;
@@ -526,61 +532,32 @@ static void vm_power_button(struct answer *a)
 	a->status = 204;
 }
 
-static void vm_shutdown(struct answer *a)
+static void vm_shutdown(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	a->status = 204;
 	a->stop = VM_STOP_POWEROFF;
 }
 
-static void vm_reboot(struct answer *a)
+static void vm_reboot(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	/* as when the guest reboots itself: wisp does not restart guests */
 	a->status = 204;
 	a->stop = VM_STOP_REBOOT;
 }
 
 #ifdef CONFIG_SNAPSHOT
-/* The request being answered, for the handlers that read a body. */
-static const struct http_request *current_request;
-
-/* The string member `key` of a flat JSON object body, without escapes
- * (a URL needs none).  0, or -1 when it is not there as such. */
-static int body_string(const char *key, char *out, size_t size)
-{
-	const struct http_request *req = current_request;
-	char quoted[40];
-	const char *p, *end = req->body + req->body_len, *v;
-
-	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
-	p = memmem(req->body, req->body_len, quoted, strlen(quoted));
-	if (!p)
-		return -1;
-	for (p += strlen(quoted); p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++)
-		;
-	if (p == end || *p++ != ':')
-		return -1;
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	if (p == end || *p++ != '"')
-		return -1;
-	for (v = p; p < end && *p != '"' && *p != '\\'; p++)
-		;
-	if (p == end || *p != '"' || (size_t)(p - v) >= size)
-		return -1;
-	memcpy(out, v, (size_t)(p - v));
-	out[p - v] = '\0';
-	return 0;
-}
-
 /* PUT vm.snapshot {"destination_url": "file:///DIR"} on a paused VM */
-static void vm_snapshot(struct answer *a)
+static void vm_snapshot(struct answer *a, const struct http_request *req)
 {
 	static char why[256];
 	char url[256];
 	const char *dir;
 	int ret;
 
-	if (body_string("destination_url", url, sizeof(url)) || !(dir = snapshot_url_path(url))) {
+	if (json_read_string(req->body, req->body_len, "destination_url", url,
+			     sizeof(url)) != JSON_OK || !(dir = snapshot_url_path(url))) {
 		text_answer(a, 400, "%s\n", "the body needs \"destination_url\": \"file:///DIR\"");
 		return;
 	}
@@ -605,7 +582,8 @@ static void vm_snapshot(struct answer *a)
 struct route {
 	const char *name;	/* after /api/v1/ */
 	const char *method;
-	void (*handle)(struct answer *a);
+	/* req: for the handlers that read a body */
+	void (*handle)(struct answer *a, const struct http_request *req);
 };
 
 static const struct route routes[] = {
@@ -651,10 +629,7 @@ static void route(const struct http_request *req, struct answer *a)
 			text_answer(a, 400, "%s takes another method\n", routes[i].name);
 			return;
 		}
-#ifdef CONFIG_SNAPSHOT
-		current_request = req;
-#endif
-		routes[i].handle(a);
+		routes[i].handle(a, req);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)
