@@ -459,6 +459,46 @@ static void info_payload(struct json *j, const struct vm_config *cfg)
 	json_object_end(j);
 }
 
+/* Whether an instance before devices[i] has written d's member. */
+static bool info_written(const struct vm_config *cfg, size_t i, const struct device_desc *d)
+{
+	for (size_t k = 0; k < i; k++) {
+		const struct device_desc *e = cfg->devices[k].desc;
+
+		if (e->info && !strcmp(e->info_key, d->info_key))
+			return true;
+	}
+	return false;
+}
+
+/* Each device's part of "config", under the member its descriptor
+ * names; several kinds can share one ("disks": virtio-blk and
+ * vhost-user-blk), in the order they were given. */
+static void info_devices(struct json *j, const struct vm_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		const struct device_desc *d = cfg->devices[i].desc;
+
+		if (!d->info || info_written(cfg, i, d))
+			continue;
+		if (d->info_many)
+			json_array_begin(j, d->info_key);
+		for (size_t k = i; k < cfg->ndevices; k++) {
+			const struct device_desc *e = cfg->devices[k].desc;
+
+			if (!e->info || strcmp(e->info_key, d->info_key))
+				continue;
+			json_object_begin(j, d->info_many ? NULL : d->info_key);
+			e->info(cfg->devices[k].config, j);
+			json_object_end(j);
+			if (!d->info_many)
+				break;
+		}
+		if (d->info_many)
+			json_array_end(j);
+	}
+}
+
 static void vm_info(struct answer *a, const struct http_request *req)
 {
 	const struct vm_config *cfg = api.vm->cfg;
@@ -478,6 +518,7 @@ static void vm_info(struct answer *a, const struct http_request *req)
 	json_bool(j, "thp", cfg->memory.thp);
 	json_object_end(j);
 	info_payload(j, cfg);
+	info_devices(j, cfg);
 	json_object_end(j);
 	json_string(j, "state", vm_paused() ? "Paused" : "Running");
 	json_u64(j, "memory_actual_size", cfg->memory.size);

@@ -281,4 +281,5 @@ DEVICE_REGISTER(pl011) = {
 	.config_size = sizeof(struct chardev_config),
 	.parse = pl011_parse,
 	.create = pl011_create,
+	DEVICE_INFO("serial", false, chardev_info)
 };
