@@ -429,10 +429,11 @@ static void text_answer(struct answer *a, int status, const char *fmt, const cha
 	snprintf(a->body, sizeof(a->body), fmt, what);
 }
 
-static void vmm_ping(struct answer *a)
+static void vmm_ping(struct answer *a, const struct http_request *req)
 {
 	struct json *j = &a->json;
 
+	(void)req;
 	json_object_begin(j, NULL);
 	json_string(j, "build_version", WISP_VERSION);
 	json_string(j, "version", WISP_VERSION);
@@ -466,11 +467,52 @@ static uint64_t reclaimed(struct vm *vm)
 	return vm->reclaim->taken(vm->reclaim_opaque);
 }
 
-static void vm_info(struct answer *a)
+/* Whether an instance before devices[i] has written d's member. */
+static bool info_written(const struct vm_config *cfg, size_t i, const struct device_desc *d)
+{
+	for (size_t k = 0; k < i; k++) {
+		const struct device_desc *e = cfg->devices[k].desc;
+
+		if (e->info && !strcmp(e->info_key, d->info_key))
+			return true;
+	}
+	return false;
+}
+
+/* Each device's part of "config", under the member its descriptor
+ * names; several kinds can share one ("disks": virtio-blk and
+ * vhost-user-blk), in the order they were given. */
+static void info_devices(struct json *j, const struct vm_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		const struct device_desc *d = cfg->devices[i].desc;
+
+		if (!d->info || info_written(cfg, i, d))
+			continue;
+		if (d->info_many)
+			json_array_begin(j, d->info_key);
+		for (size_t k = i; k < cfg->ndevices; k++) {
+			const struct device_desc *e = cfg->devices[k].desc;
+
+			if (!e->info || strcmp(e->info_key, d->info_key))
+				continue;
+			json_object_begin(j, d->info_many ? NULL : d->info_key);
+			e->info(cfg->devices[k].config, j);
+			json_object_end(j);
+			if (!d->info_many)
+				break;
+		}
+		if (d->info_many)
+			json_array_end(j);
+	}
+}
+
+static void vm_info(struct answer *a, const struct http_request *req)
 {
 	const struct vm_config *cfg = api.vm->cfg;
 	struct json *j = &a->json;
 
+	(void)req;
 	json_object_begin(j, NULL);
 	json_object_begin(j, "config");
 	json_object_begin(j, "cpus");
@@ -484,6 +526,7 @@ static void vm_info(struct answer *a)
 	json_bool(j, "thp", cfg->memory.thp);
 	json_object_end(j);
 	info_payload(j, cfg);
+	info_devices(j, cfg);
 	json_object_end(j);
 	json_string(j, "state", vm_paused() ? "Paused" : "Running");
 	json_u64(j, "memory_actual_size", cfg->memory.size - reclaimed(api.vm));
@@ -492,11 +535,12 @@ static void vm_info(struct answer *a)
 }
 
 /* {"_disk0": {"read_bytes": N, ...}, "_net0": {...}} */
-static void vm_counters(struct answer *a)
+static void vm_counters(struct answer *a, const struct http_request *req)
 {
 	struct json *j = &a->json;
 	char id[32];
 
+	(void)req;
 	json_object_begin(j, NULL);
 	for (unsigned i = 0; i < ncounted; i++) {
 		/* a user's id= is the name as given */
@@ -514,22 +558,25 @@ static void vm_counters(struct answer *a)
 	a->status = 200;
 }
 
-static void vm_pause(struct answer *a)
+static void vm_pause(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	a->status = pause_vm();
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is paused already");
 }
 
-static void vm_resume(struct answer *a)
+static void vm_resume(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	a->status = resume_vm();
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is not paused");
 }
 
-static void vm_power_button(struct answer *a)
+static void vm_power_button(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	if (!api.vm->power_button) {
 		text_answer(a, 500, "%s\n", "this machine has no power button device");
 		return;
@@ -538,78 +585,37 @@ static void vm_power_button(struct answer *a)
 	a->status = 204;
 }
 
-static void vm_shutdown(struct answer *a)
+static void vm_shutdown(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	a->status = 204;
 	a->stop = VM_STOP_POWEROFF;
 }
 
-static void vm_reboot(struct answer *a)
+static void vm_reboot(struct answer *a, const struct http_request *req)
 {
+	(void)req;
 	/* as when the guest reboots itself: wisp does not restart guests */
 	a->status = 204;
 	a->stop = VM_STOP_REBOOT;
 }
 
-/* The request being answered, for the handlers that read a body. */
-static const struct http_request *current_request;
-
-static bool json_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-/* The unsigned number member `key` of a flat JSON object body: 1 with
- * *out set, 0 when the body has no such key, -1 when its value is no
- * decimal number below 2^64. */
-/* TODO: json_read_u64 once core/json.c reads */
-static int body_u64(const char *key, uint64_t *out)
-{
-	const struct http_request *req = current_request;
-	const char *p, *end = req->body + req->body_len;
-	char quoted[40];
-	uint64_t v = 0;
-	size_t digits = 0;
-
-	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
-	p = memmem(req->body, req->body_len, quoted, strlen(quoted));
-	if (!p)
-		return 0;
-	for (p += strlen(quoted); p < end && json_space(*p); p++)
-		;
-	if (p == end || *p++ != ':')
-		return -1;
-	while (p < end && json_space(*p))
-		p++;
-	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (!digits || (p < end && !json_space(*p) && *p != ',' && *p != '}'))
-		return -1;
-	*out = v;
-	return 1;
-}
-
 /* PUT vm.resize {"desired_balloon": BYTES}: the balloon's new target.
  * cloud-hypervisor's other fields ask for hotplug, which wisp has not. */
-static void vm_resize(struct answer *a)
+static void vm_resize(struct answer *a, const struct http_request *req)
 {
 	static const char *const hotplug[][2] = {
 		{ "desired_vcpus", "vCPU hotplug" },
 		{ "desired_ram", "memory hotplug" },
 	};
 	uint64_t bytes;
-	int got;
 
 	for (size_t i = 0; i < sizeof(hotplug) / sizeof(hotplug[0]); i++)
-		if (body_u64(hotplug[i][0], &bytes)) {
+		if (json_read_u64(req->body, req->body_len, hotplug[i][0], &bytes) == JSON_OK) {
 			text_answer(a, 500, "vm.resize: wisp has no %s\n", hotplug[i][1]);
 			return;
 		}
-	got = body_u64("desired_balloon", &bytes);
-	if (got <= 0) {
+	if (json_read_u64(req->body, req->body_len, "desired_balloon", &bytes) != JSON_OK) {
 		text_answer(a, 400, "%s\n", "the body needs \"desired_balloon\": BYTES");
 		return;
 	}
@@ -624,46 +630,18 @@ static void vm_resize(struct answer *a)
 	a->status = 204;
 }
 
+
 #ifdef CONFIG_SNAPSHOT
-
-/* The string member `key` of a flat JSON object body, without escapes
- * (a URL needs none).  0, or -1 when it is not there as such. */
-static int body_string(const char *key, char *out, size_t size)
-{
-	const struct http_request *req = current_request;
-	char quoted[40];
-	const char *p, *end = req->body + req->body_len, *v;
-
-	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
-	p = memmem(req->body, req->body_len, quoted, strlen(quoted));
-	if (!p)
-		return -1;
-	for (p += strlen(quoted); p < end && json_space(*p); p++)
-		;
-	if (p == end || *p++ != ':')
-		return -1;
-	while (p < end && json_space(*p))
-		p++;
-	if (p == end || *p++ != '"')
-		return -1;
-	for (v = p; p < end && *p != '"' && *p != '\\'; p++)
-		;
-	if (p == end || *p != '"' || (size_t)(p - v) >= size)
-		return -1;
-	memcpy(out, v, (size_t)(p - v));
-	out[p - v] = '\0';
-	return 0;
-}
-
 /* PUT vm.snapshot {"destination_url": "file:///DIR"} on a paused VM */
-static void vm_snapshot(struct answer *a)
+static void vm_snapshot(struct answer *a, const struct http_request *req)
 {
 	static char why[256];
 	char url[256];
 	const char *dir;
 	int ret;
 
-	if (body_string("destination_url", url, sizeof(url)) || !(dir = snapshot_url_path(url))) {
+	if (json_read_string(req->body, req->body_len, "destination_url", url,
+			     sizeof(url)) != JSON_OK || !(dir = snapshot_url_path(url))) {
 		text_answer(a, 400, "%s\n", "the body needs \"destination_url\": \"file:///DIR\"");
 		return;
 	}
@@ -688,7 +666,8 @@ static void vm_snapshot(struct answer *a)
 struct route {
 	const char *name;	/* after /api/v1/ */
 	const char *method;
-	void (*handle)(struct answer *a);
+	/* req: for the handlers that read a body */
+	void (*handle)(struct answer *a, const struct http_request *req);
 };
 
 static const struct route routes[] = {
@@ -735,8 +714,7 @@ static void route(const struct http_request *req, struct answer *a)
 			text_answer(a, 400, "%s takes another method\n", routes[i].name);
 			return;
 		}
-		current_request = req;
-		routes[i].handle(a);
+		routes[i].handle(a, req);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++)

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/json.h"
+#include "core/kconfig.h"
 #include "core/term.h"
 #include "core/vm.h"
 
@@ -202,3 +204,18 @@ bool chardev_write(const struct chardev *cd, const void *buf, size_t len)
 	}
 	return true;
 }
+
+#if IS_ENABLED(CONFIG_API)
+void chardev_info(const void *config, struct json *j)
+{
+	static const char *const modes[] = {
+		[CHARDEV_OFF] = "Off", [CHARDEV_NULL] = "Null",
+		[CHARDEV_TTY] = "Tty", [CHARDEV_FILE] = "File",
+	};
+	const struct chardev_config *c = config;
+
+	json_string(j, "file", c->mode == CHARDEV_FILE ? c->path : NULL);
+	json_string(j, "mode", modes[c->mode]);
+	json_bool(j, "iommu", false);
+}
+#endif

@@ -17,6 +17,8 @@
 enum chardev_mode { CHARDEV_OFF, CHARDEV_NULL, CHARDEV_TTY, CHARDEV_FILE,
 		    CHARDEV_PTY };	/* pty: CONFIG_CHARDEV_PTY */
 
+struct json;
+
 struct chardev_config {
 	enum chardev_mode mode;
 	const char *path;
@@ -26,6 +28,10 @@ struct chardev {
 	int out_fd;	/* -1: output dropped */
 	int in_fd;	/* -1: no input */
 };
+
+/* vm.info, for a device whose configuration is a chardev_config:
+ * cloud-hypervisor's "file" and "mode" (CONFIG_API only). */
+void chardev_info(const void *config, struct json *j);
 
 /* For a device's parse(): one of off, null, tty, file=PATH. */
 int chardev_parse(struct kv_list *args, struct chardev_config *c,

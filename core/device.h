@@ -13,10 +13,12 @@
 #include <stddef.h>
 #include <stdbool.h>
 
+#include "core/kconfig.h"
 #include "core/kv.h"
 #include "core/snapshot.h"
 
 struct vm;
+struct json;
 
 /* Creation order classes: platform devices (interrupt controllers
  * first) exist before anything that raises interrupts through them,
@@ -63,7 +65,24 @@ struct device_desc {
 	/* The option belongs to this wisp process, not to the VM (the API
 	 * socket): a snapshot's configuration leaves it out. */
 	bool per_process;
+#if IS_ENABLED(CONFIG_API)
+	/* vm.info: the member of "config" cloud-hypervisor puts this kind
+	 * of device under ("disks"), an array of every instance when
+	 * info_many, else one object; info() writes one instance's members
+	 * from its parsed configuration.  Set with DEVICE_INFO(). */
+	const char *info_key;
+	bool info_many;
+	void (*info)(const void *config, struct json *j);
+#endif
 };
+
+/* In a descriptor: `DEVICE_INFO("disks", true, blk_info)`; nothing in
+ * a build without the API socket (the function is then not built). */
+#if IS_ENABLED(CONFIG_API)
+#define DEVICE_INFO(key, many, fn) .info_key = (key), .info_many = (many), .info = (fn),
+#else
+#define DEVICE_INFO(key, many, fn)
+#endif
 
 #define DEVICE_SECTION "wisp_devices"
 

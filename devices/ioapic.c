@@ -64,12 +64,22 @@ static uint32_t msi_data(uint64_t rte)
 			  ((rte & RTE_LEVEL) ? 1u << 15 | 1u << 14 : 0));
 }
 
+/*
+ * A pin's KVM route only tells KVM which vectors need an EOI exit (to
+ * ioapic_eoi()); nothing is injected through it, service() sends each
+ * interrupt itself after looking at the mask bit.  So a masked level
+ * pin keeps its route: Linux masks a level pin whose handler runs in a
+ * thread (the ACPI GED's) before it ends the interrupt at the local
+ * APIC, and without the route that EOI never reached us, remote IRR
+ * stayed set and the pin never fired again.  An edge pin needs no EOI;
+ * its route goes while it is masked, as it never existed at reset.
+ */
 static void sync_route(struct ioapic *io, unsigned pin)
 {
 	uint64_t rte = io->rte[pin];
 
 	irq_msi_route_set(io->vm, (int)pin, msi_addr(rte), msi_data(rte),
-			  rte & RTE_MASKED);
+			  (rte & RTE_MASKED) && !(rte & RTE_LEVEL));
 }
 
 /* Called with the lock held. */

@@ -355,4 +355,5 @@ DEVICE_REGISTER(pl011) = {
 #ifdef CONFIG_SNAPSHOT
 	.snapshot = &pl011_snapshot,
 #endif
+	DEVICE_INFO("serial", false, chardev_info)
 };

@@ -398,4 +398,5 @@ DEVICE_REGISTER(serial_16550) = {
 #ifdef CONFIG_SNAPSHOT
 	.snapshot = &serial_snapshot,
 #endif
+	DEVICE_INFO("serial", false, chardev_info)
 };

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/device.h"
+#include "core/json.h"
 #include "core/vm.h"
 #include "vhost/vhost_user.h"
 
@@ -129,6 +130,20 @@ static int vu_blk_create(struct vm *vm, const void *config)
 	return vhost_user_device_create(vm, &p);
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "disks", a vhost-user one */
+static void vu_blk_info(const void *config, struct json *j)
+{
+	const struct vu_blk_config *c = config;
+
+	json_u64(j, "num_queues", c->k.num_queues);
+	json_u64(j, "queue_size", c->k.queue_size);
+	json_bool(j, "vhost_user", true);
+	json_string(j, "vhost_socket", c->k.socket);
+	json_u64(j, "pci_segment", c->k.pci_segment);
+}
+#endif
+
 DEVICE_REGISTER(vhost_user_blk) = {
 	.name = "vhost-user-blk",
 	.summary = "virtio block device served by a vhost-user back-end",
@@ -141,4 +156,5 @@ DEVICE_REGISTER(vhost_user_blk) = {
 	.parse = vu_blk_parse,
 	.create = vu_blk_create,
 	.snapshot = SNAPSHOT_OPS(&vhost_user_snapshot_ops),
+	DEVICE_INFO("disks", true, vu_blk_info)
 };

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/device.h"
+#include "core/json.h"
 #include "core/vm.h"
 #include "vhost/vhost_user.h"
 #include "virtio/virtio_net.h"
@@ -154,6 +155,22 @@ static int vu_net_create(struct vm *vm, const void *config)
 	return vhost_user_device_create(vm, &p);
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "net", a vhost-user one */
+static void vu_net_info(const void *config, struct json *j)
+{
+	const struct vu_net_config *c = config;
+
+	if (c->have_mac)
+		virtio_net_mac_info(j, c->mac);
+	json_u64(j, "num_queues", c->k.num_queues);
+	json_u64(j, "queue_size", c->k.queue_size);
+	json_bool(j, "vhost_user", true);
+	json_string(j, "vhost_socket", c->k.socket);
+	json_u64(j, "pci_segment", c->k.pci_segment);
+}
+#endif
+
 DEVICE_REGISTER(vhost_user_net) = {
 	.name = "vhost-user-net",
 	.summary = "virtio network device served by a vhost-user back-end",
@@ -166,4 +183,5 @@ DEVICE_REGISTER(vhost_user_net) = {
 	.parse = vu_net_parse,
 	.create = vu_net_create,
 	.snapshot = SNAPSHOT_OPS(&vhost_user_snapshot_ops),
+	DEVICE_INFO("net", true, vu_net_info)
 };

@@ -210,4 +210,5 @@ DEVICE_REGISTER(virtio_console) = {
 	.parse = console_parse,
 	.create = console_create,
 	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
+	DEVICE_INFO("console", false, chardev_info)
 };

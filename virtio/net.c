@@ -37,6 +37,7 @@
 #include "core/cli.h"
 #include "core/counters.h"
 #include "core/device.h"
+#include "core/json.h"
 #include "core/event.h"
 #include "core/vm.h"
 #include "virtio/throttle.h"
@@ -745,6 +746,25 @@ static int net_create(struct vm *vm, const void *config)
 	       throttle_init(&n->tx_throttle, vm, &n->vdev, &c->limits, c->limited) ? -1 : 0;
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "net" */
+static void net_info(const void *config, struct json *j)
+{
+	const struct net_config *c = config;
+
+	json_string(j, "tap", c->tap);
+	json_string(j, "ip", c->ip);
+	json_string(j, "mask", c->mask);
+	if (c->have_mac)
+		virtio_net_mac_info(j, c->mac);
+	json_bool(j, "iommu", c->iommu);
+	json_u64(j, "num_queues", c->num_queues);
+	json_u64(j, "queue_size", c->queue_size);
+	json_bool(j, "vhost_user", false);
+	json_u64(j, "pci_segment", c->pci_segment);
+}
+#endif
+
 DEVICE_REGISTER(virtio_net) = {
 	.name = "virtio-net",
 	.summary = "virtio network device over a host TAP",
@@ -758,4 +778,5 @@ DEVICE_REGISTER(virtio_net) = {
 	.parse = net_parse,
 	.create = net_create,
 	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
+	DEVICE_INFO("net", true, net_info)
 };

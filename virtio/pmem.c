@@ -19,6 +19,7 @@
 
 #include "core/seccomp.h"
 #include "core/device.h"
+#include "core/json.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
 
@@ -182,6 +183,21 @@ static int pmem_create(struct vm *vm, const void *config)
 	return virtio_pci_create(vm, &p->vdev, &info);
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "pmem" (parse() made size the
+ * file's when none was given) */
+static void pmem_info(const void *config, struct json *j)
+{
+	const struct pmem_config *c = config;
+
+	json_string(j, "file", c->file);
+	json_u64(j, "size", c->size);
+	json_bool(j, "iommu", false);
+	json_bool(j, "discard_writes", c->discard_writes);
+	json_u64(j, "pci_segment", c->pci_segment);
+}
+#endif
+
 DEVICE_REGISTER(virtio_pmem) = {
 	.name = "virtio-pmem",
 	.summary = "virtio persistent memory backed by a host file",
@@ -193,4 +209,5 @@ DEVICE_REGISTER(virtio_pmem) = {
 	.parse = pmem_parse,
 	.create = pmem_create,
 	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
+	DEVICE_INFO("pmem", true, pmem_info)
 };

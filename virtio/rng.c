@@ -13,6 +13,7 @@
 
 #include "core/seccomp.h"
 #include "core/device.h"
+#include "core/json.h"
 #include "core/file.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
@@ -143,6 +144,17 @@ static int rng_create(struct vm *vm, const void *config)
 	return virtio_pci_create(vm, &r->vdev, &info);
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: cloud-hypervisor's "rng" */
+static void rng_info(const void *config, struct json *j)
+{
+	const struct rng_config *c = config;
+
+	json_string(j, "src", c->src);
+	json_bool(j, "iommu", false);
+}
+#endif
+
 DEVICE_REGISTER(virtio_rng) = {
 	.name = "virtio-rng",
 	.summary = "virtio entropy device (/dev/hwrng in the guest)",
@@ -154,4 +166,5 @@ DEVICE_REGISTER(virtio_rng) = {
 	.parse = rng_parse,
 	.create = rng_create,
 	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
+	DEVICE_INFO("rng", false, rng_info)
 };

@@ -11,7 +11,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "core/json.h"
+#include "core/kconfig.h"
 #include "core/kv.h"
 #include "virtio/virtio_pci.h"
 #include "virtio/virtqueue.h"
@@ -97,6 +100,18 @@ static inline void virtio_net_control(struct virtio_dev *d, unsigned q,
 		virtio_needs_reset(d, "malformed control queue");
 	virtio_queue_interrupt(d, q);
 }
+
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: "mac": "52:54:00:12:34:56", as the option spells it */
+static inline void virtio_net_mac_info(struct json *j, const uint8_t mac[6])
+{
+	char text[18];
+
+	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+		 mac[3], mac[4], mac[5]);
+	json_string(j, "mac", text);
+}
+#endif
 
 /* The mac= key's text (NULL: not given) into mac[6], *given set when it
  * was: 0, or -1 with err set. */

@@ -42,10 +42,18 @@ LAB_BOOT_TIMEOUT=${LAB_BOOT_TIMEOUT:-90}
 # need are printed by the guest's /init anyway. GUEST_LOGLEVEL=8 in a case
 # shows the guest's boot; GUEST_CMDLINE_EXTRA is appended (for instance
 # "wisp_modules=virtio_pci,virtio_blk").
-# the guest's serial console: the 16550 on x86_64, the PL011 on aarch64
+# the guest's serial console: the 16550 on x86_64, the PL011 on aarch64;
+# the modules that make the power button an input device: gpio-keys on the
+# PL061 line on aarch64, the ACPI button driver (notified by the GED) on x86_64
 case "$(uname -m)" in
-aarch64) GUEST_CONSOLE=${GUEST_CONSOLE:-ttyAMA0} ;;
-*) GUEST_CONSOLE=${GUEST_CONSOLE:-ttyS0} ;;
+aarch64)
+	GUEST_CONSOLE=${GUEST_CONSOLE:-ttyAMA0}
+	POWER_BUTTON_MODULES=gpio_keys,evdev
+	;;
+*)
+	GUEST_CONSOLE=${GUEST_CONSOLE:-ttyS0}
+	POWER_BUTTON_MODULES=button,evdev
+	;;
 esac
 guest_cmdline() { # CASE: the usual guest kernel command line
 	echo "console=$GUEST_CONSOLE loglevel=${GUEST_LOGLEVEL:-4} panic=-1 wisp_case=$1${GUEST_CMDLINE_EXTRA:+ $GUEST_CMDLINE_EXTRA}"

@@ -250,6 +250,54 @@ static void test_route_info(void **state)
 	assert_contains(answer, "\"state\":\"Running\"");
 }
 
+/* Each device's part of vm.info, in cloud-hypervisor's shape: disks of
+ * both kinds in one array, in the order given; one object for the rng,
+ * serial, console and vsock. */
+static void test_route_info_devices(void **state)
+{
+	static struct vm_config cfg;
+	struct vm vm = { .cfg = &cfg };
+	struct cli_error err;
+	char img[] = "/tmp/wisp-api-img-XXXXXX", disk[64], disk2[64], pmem[64], expect[128];
+	int fd = mkstemp(img);
+	char *argv[] = {
+		"wisp", "--kernel", img, "--disk", disk, "--disk", "vhost_user=on,socket=/vu.sock",
+		"--disk", disk2, "--net", "tap=tap7,mac=52:54:00:12:34:56",
+		"--rng", "src=/dev/urandom", "--serial", "off", "--console", "file=/tmp/c.log",
+		"--vsock", "cid=5,socket=/v.sock", "--pmem", pmem, NULL,
+	};
+	unsigned long n;
+
+	(void)state;
+	/* the options check their files: a pmem file is a multiple of 2 MiB */
+	assert_true(fd >= 0 && !ftruncate(fd, 2 << 20) && !close(fd));
+	snprintf(disk, sizeof(disk), "path=%s,readonly=on", img);
+	snprintf(disk2, sizeof(disk2), "path=%s,id=b,readonly=on", img);
+	snprintf(pmem, sizeof(pmem), "file=%s,discard_writes=on", img);
+	if (cli_parse(sizeof(argv) / sizeof(argv[0]) - 1, argv, &cfg, stdout, &err) != CLI_RUN)
+		fail_msg("%s", err.msg);
+	unlink(img);
+	n = api_test_answer(&vm, "GET /api/v1/vm.info HTTP/1.1\r\n\r\n", 33, answer, sizeof(answer) - 1);
+	answer[n] = '\0';
+	assert_contains(answer, "HTTP/1.1 200 OK\r\n");
+	snprintf(expect, sizeof(expect), "\"disks\":[{\"path\":\"%s\",\"readonly\":true,", img);
+	assert_contains(answer, expect);
+	assert_contains(answer, "},{\"num_queues\":1,\"queue_size\":128,\"vhost_user\":true,"
+				"\"vhost_socket\":\"/vu.sock\",");
+	assert_contains(answer, "\"id\":\"b\"}],");
+	assert_contains(answer, "\"net\":[{\"tap\":\"tap7\",");
+	assert_contains(answer, "\"mac\":\"52:54:00:12:34:56\"");
+	assert_contains(answer, "\"rng\":{\"src\":\"/dev/urandom\",\"iommu\":false}");
+	assert_contains(answer, "\"serial\":{\"file\":null,\"mode\":\"Off\",\"iommu\":false}");
+	assert_contains(answer, "\"console\":{\"file\":\"/tmp/c.log\",\"mode\":\"File\",");
+	assert_contains(answer, "\"vsock\":{\"cid\":5,\"socket\":\"/v.sock\",\"iommu\":false}");
+	snprintf(expect, sizeof(expect), "\"pmem\":[{\"file\":\"%s\",\"size\":2097152,"
+		 "\"iommu\":false,\"discard_writes\":true,", img);
+	assert_contains(answer, expect);
+	/* one "disks" member, not one per kind */
+	assert_null(strstr(strstr(answer, "\"disks\"") + 1, "\"disks\""));
+}
+
 static void test_route_counters(void **state)
 {
 	static const char *const names[] = { "read_bytes", "read_ops" };
@@ -523,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_json_overflow_and_nesting),
 		cmocka_unit_test(test_route_ping),
 		cmocka_unit_test(test_route_info),
+		cmocka_unit_test(test_route_info_devices),
 		cmocka_unit_test(test_route_counters),
 		cmocka_unit_test(test_route_errors),
 		cmocka_unit_test(test_route_resize),

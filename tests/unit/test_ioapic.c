@@ -35,7 +35,7 @@
 /* the saved payload: select, id, then each pin's entry and level */
 #define PAYLOAD_PIN(pin) (8 + (pin) * 9)
 
-static struct fake_vm first, second;
+static struct fake_vm first, second, third;
 static struct fake_vm *guest;
 
 static void create_vm(struct fake_vm *f)
@@ -138,7 +138,7 @@ static void test_round_trip(void **state)
 	view(&before);
 	routes(&routes_before);
 	assert_true(before.rte[6] & RTE_REMOTE_IRR);
-	assert_int_equal(routes_before.nr, 3);	/* pins 3, 4 and 20: 9 is masked */
+	assert_int_equal(routes_before.nr, 4);	/* pins 3, 4, 9 (masked, level) and 20 */
 	snap_device_save("ioapic", &w);
 
 	create_vm(&second);
@@ -157,6 +157,40 @@ static void test_round_trip(void **state)
 	wr(EOI, 0x33);
 	assert_false(rd_indirect(IDX_REDIR + 6) & RTE_REMOTE_IRR);
 	snap_writer_free(&w);
+}
+
+/*
+ * What Linux does with a level interrupt whose handler is a thread
+ * (the ACPI GED's): it masks the pin, ends the interrupt at the local
+ * APIC, and unmasks once the thread has run.  The route, which makes
+ * KVM pass that EOI on, must outlive the mask, or remote IRR sticks and
+ * the pin never fires again.  A masked edge pin has no route.
+ */
+static void test_masked_level_pin_keeps_route(void **state)
+{
+	struct route_view v;
+
+	(void)state;
+	irq_test_fake_kvm = true;
+	create_vm(&third);
+	set_rte(9, RTE_LEVEL | 0x59, 0);
+	set_rte(4, RTE_MASKED | 0x44, 0);
+	irq_line(&guest->vm, 9, true);
+	assert_true(rd_indirect(IDX_REDIR + 18) & RTE_REMOTE_IRR);
+	set_rte(9, RTE_MASKED | RTE_LEVEL | 0x59, 0);
+	routes(&v);
+	assert_int_equal(v.nr, 1);
+	assert_int_equal(v.e[0].gsi, 9);
+	assert_int_equal(v.e[0].u.msi.data & 0xff, 0x59);
+	assert_true(v.e[0].u.msi.data & (1u << 15));	/* level: KVM exits on its EOI */
+	wr(EOI, 0x59);
+	assert_false(rd_indirect(IDX_REDIR + 18) & RTE_REMOTE_IRR);
+	/* the handler lowered the line; unmasked, the pin is idle and ready */
+	irq_line(&guest->vm, 9, false);
+	set_rte(9, RTE_LEVEL | 0x59, 0);
+	assert_false(rd_indirect(IDX_REDIR + 18) & RTE_REMOTE_IRR);
+	irq_line(&guest->vm, 9, true);
+	assert_true(rd_indirect(IDX_REDIR + 18) & RTE_REMOTE_IRR);
 }
 
 static void put_u64(uint8_t *p, uint64_t v)
@@ -206,6 +240,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_masked_level_pin_keeps_route),
 	};
 
 	return cmocka_run_group_tests_name("ioapic", tests, NULL, NULL);

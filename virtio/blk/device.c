@@ -10,6 +10,7 @@
  * parallel, rate-limited first where the user asked (virtio/throttle.h).
  */
 #include "virtio/blk/blk.h"
+#include "core/json.h"
 
 /* cloud-hypervisor's names for a disk's counters */
 static const char *const blk_counter_names[] = { "read_bytes", "read_ops", "write_bytes", "write_ops" };
@@ -418,6 +419,29 @@ static int blk_create(struct vm *vm, const void *config)
 	return 0;
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "disks" */
+static void blk_info(const void *config, struct json *j)
+{
+	const struct blk_config *c = config;
+
+	json_string(j, "path", c->path);
+	json_bool(j, "readonly", c->readonly);
+	json_bool(j, "iommu", c->iommu);
+	json_u64(j, "num_queues", c->num_queues);
+	json_u64(j, "queue_size", c->queue_size);
+	json_bool(j, "vhost_user", false);
+	json_bool(j, "sparse", c->sparse);
+	json_u64(j, "pci_segment", c->pci_segment);
+	if (c->id)
+		json_string(j, "id", c->id);
+	if (c->serial)
+		json_string(j, "serial", c->serial);
+	if (c->rate_limit_group)
+		json_string(j, "rate_limit_group", c->rate_limit_group);
+}
+#endif
+
 DEVICE_REGISTER(virtio_blk) = {
 	.name = "virtio-blk",
 	.summary = "virtio block device backed by a raw image",
@@ -431,4 +455,5 @@ DEVICE_REGISTER(virtio_blk) = {
 	.parse = blk_parse,
 	.create = blk_create,
 	.snapshot = SNAPSHOT_OPS(&blk_snapshot_ops),
+	DEVICE_INFO("disks", true, blk_info)
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* virtio-vsock the device: its option, queues, reset and creation. */
 #include "virtio/vsock/vsock.h"
+#include "core/json.h"
 
 #include "core/kconfig.h"
 
@@ -383,6 +384,18 @@ static int vsock_create(struct vm *vm, const void *config)
 	return virtio_pci_create(vm, &v->vdev, &info);
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: cloud-hypervisor's "vsock" */
+static void vsock_info(const void *config, struct json *j)
+{
+	const struct vsock_config *c = config;
+
+	json_u64(j, "cid", c->cid);
+	json_string(j, "socket", c->socket);
+	json_bool(j, "iommu", c->iommu);
+}
+#endif
+
 DEVICE_REGISTER(virtio_vsock) = {
 	.name = "virtio-vsock",
 	.summary = "virtio socket device relayed to host Unix sockets",
@@ -393,4 +406,5 @@ DEVICE_REGISTER(virtio_vsock) = {
 	.parse = vsock_parse,
 	.create = vsock_create,
 	.snapshot = SNAPSHOT_OPS(&vsock_snapshot_ops),
+	DEVICE_INFO("vsock", false, vsock_info)
 };

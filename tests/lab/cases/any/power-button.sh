@@ -1,5 +1,7 @@
-# power-button: SIGTERM to wisp presses the guest's power button (PL061 line 3,
-# gpio-keys KEY_POWER); the guest sees the key and powers off; wisp exits 0.
+# power-button: SIGTERM to wisp presses the guest's power button (on aarch64
+# PL061 line 3, gpio-keys KEY_POWER; on x86_64 the GED's level interrupt on
+# I/O APIC pin 9, whose _EVT notifies the ACPI power button); the guest sees
+# KEY_POWER and powers off; wisp exits 0.
 # lab-timeout: 40
 # lab-boots: 1
 (
@@ -11,7 +13,7 @@
 	# the first session run_wisp started is wisp itself
 	kill -TERM "$(head -n 1 "$LAB_CASE_DIR/sessions")"
 ) &
-GUEST_CMDLINE_EXTRA="wisp_modules=gpio_keys,evdev" \
+GUEST_CMDLINE_EXTRA="wisp_modules=$POWER_BUTTON_MODULES" \
 	boot_guest "$LAB_BOOT_TIMEOUT" guest.log power-button --memory size=256M
 expect_guest_ok guest.log
 expect_line guest.log '^GUEST power_input=/dev/input/event' "the guest has no power button input device"

@@ -1,7 +1,7 @@
 # api-power-button: vm.power-button on the API socket presses the guest's
-# power button (PL061 line 3, gpio-keys KEY_POWER), as SIGTERM does in
-# power-button.sh; the guest sees the key and powers off; wisp exits 0
-# and the socket file is gone.
+# power button (the PL061's gpio-keys line on aarch64, the ACPI GED on
+# x86_64), as SIGTERM does in power-button.sh; the guest sees the key and
+# powers off; wisp exits 0 and the socket file is gone.
 # lab-timeout: 40
 # lab-boots: 1
 sock=$PWD/api.sock
@@ -13,7 +13,7 @@ sock=$PWD/api.sock
 	sleep 1
 	"$LAB/bin/host-tool" api "$sock" PUT /api/v1/vm.power-button >button.out 2>&1
 ) &
-GUEST_CMDLINE_EXTRA="wisp_modules=gpio_keys,evdev" \
+GUEST_CMDLINE_EXTRA="wisp_modules=$POWER_BUTTON_MODULES" \
 	boot_guest "$LAB_BOOT_TIMEOUT" guest.log power-button --memory size=256M \
 	--api-socket "path=$sock"
 wait
