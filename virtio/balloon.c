@@ -282,8 +282,20 @@ static void balloon_reset(struct virtio_dev *d)
 	b->stats_held = false;
 }
 
+/* DRIVER_OK: Linux primes the statistics queue with its first buffer
+ * and kicks it before it sets DRIVER_OK, and the transport drops kicks
+ * until then; without taking that buffer now no statistics would ever
+ * come, since the guest sends the next only when it gets this one back. */
+static void balloon_activate(struct virtio_dev *d)
+{
+	if (queue_kind(d->priv, STATS_QUEUE) == STATS_QUEUE && d->queue[STATS_QUEUE].enabled &&
+	    pci_bus_master(&d->pci))
+		balloon_notify(d, STATS_QUEUE);
+}
+
 static const struct virtio_ops balloon_ops = {
 	.queue_notify = balloon_notify,
+	.activate = balloon_activate,
 	.config_write = balloon_config_write,
 	.reset = balloon_reset,
 };

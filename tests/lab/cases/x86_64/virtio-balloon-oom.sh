@@ -30,7 +30,7 @@ expect_exit 0
 drop=$(guest_fact guest.log balloon_avail_drop_kb)
 avail=$(guest_fact guest.log avail_before_fill_kb)
 note "MemAvailable down ${drop} KiB with the balloon full, ${avail} KiB before the fill"
-expect_range balloon_avail_drop_kb "$drop" $((120 * 1024)) $((256 * 1024))
+expect_range balloon_avail_drop_kb "$drop" $((96 * 1024)) $((256 * 1024))
 expect_range avail_before_fill_kb "$avail" 0 $((112 * 1024 - 1))
 [ "$(guest_fact guest.log fill)" = ok ] || fail "the guest could not write 112 MiB: the balloon did not deflate on OOM"
 counter() { sed -n 's/.*"_balloon0":{[^}]*"'"$1"'":\([0-9]*\).*/\1/p' counters.out; }
