@@ -421,6 +421,34 @@ static int balloon_create(struct vm *vm, const void *config)
 	return virtio_pci_create(vm, &b->vdev, &info);
 }
 
+#ifdef CONFIG_SNAPSHOT
+/* The held statistics buffer is saved as not yet taken (the guest has
+ * only that one out): the restored balloon takes it again when DRIVER_OK
+ * is put back (balloon_activate), so the statistics go on after a
+ * restore instead of waiting forever for a buffer nobody holds. */
+static int balloon_snapshot_save(void *instance, struct snap_writer *w)
+{
+	struct virtio_dev *d = instance;
+	struct balloon *b = d->priv;
+	struct virtq *vq = &d->queue[STATS_QUEUE].vq;
+	int ret;
+
+	if (!b->stats_held)
+		return virtio_snapshot_save(instance, w);
+	virtq_give_back(vq, &b->stats_chain);
+	ret = virtio_snapshot_save(instance, w);
+	/* and this VM holds it on: the same chain, taken again */
+	if (virtq_pop(vq, &b->stats_chain) != 1)
+		b->stats_held = false;
+	return ret;
+}
+
+static const struct snapshot_ops balloon_snapshot_ops = {
+	.save = balloon_snapshot_save,
+	.load = virtio_snapshot_load,
+};
+#endif
+
 DEVICE_REGISTER(virtio_balloon) = {
 	.name = "virtio-balloon",
 	.summary = "virtio memory balloon: the guest gives memory back",
@@ -431,5 +459,5 @@ DEVICE_REGISTER(virtio_balloon) = {
 	.config_size = sizeof(struct balloon_config),
 	.parse = balloon_parse,
 	.create = balloon_create,
-	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
+	.snapshot = SNAPSHOT_OPS(&balloon_snapshot_ops),
 };
