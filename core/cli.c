@@ -365,6 +365,27 @@ static size_t instances_of(const struct vm_config *cfg,
 	return n;
 }
 
+/* cloud-hypervisor's rule: the id= a device takes names it alone (the
+ * API and the counters find it by that name). */
+static int claim_id(struct parser *p, struct device_instance *inst, const struct kv_list *kv)
+{
+	const struct vm_config *cfg = p->cfg;
+
+	for (size_t i = 0; i < kv->n; i++)
+		if (kv->item[i].used && !strcmp(kv->item[i].key, "id"))
+			inst->id = kv->item[i].value;
+	if (!inst->id || inst->desc->id_apart)
+		return 0;
+	for (size_t i = 0; i + 1 < cfg->ndevices; i++) {
+		const struct device_instance *other = &cfg->devices[i];
+
+		if (other->id && !other->desc->id_apart && !strcmp(other->id, inst->id))
+			return fail(p, "id=%s is already the id of a --%s device: ids must be unique",
+				    inst->id, other->desc->option);
+	}
+	return 0;
+}
+
 static int add_instance(struct parser *p, const struct device_desc *desc,
 			struct kv_list *kv)
 {
@@ -378,6 +399,7 @@ static int add_instance(struct parser *p, const struct device_desc *desc,
 	inst = &cfg->devices[cfg->ndevices];
 	inst->desc = desc;
 	inst->config = NULL;
+	inst->id = NULL;
 	if (desc->config_size) {
 		inst->config = calloc(1, desc->config_size);
 		if (!inst->config)
@@ -392,7 +414,7 @@ static int add_instance(struct parser *p, const struct device_desc *desc,
 	if (desc->parse(kv, inst->config, p->err) ||
 	    kv_check_unused(kv, p->err))
 		return fail(p, "%s", p->err->msg);
-	return 0;
+	return claim_id(p, inst, kv);
 }
 
 static int device_value(struct parser *p, const char *value)

@@ -20,6 +20,7 @@ struct device_instance {
 	const struct device_desc *desc;
 	void *config;		/* desc->config_size bytes, parsed */
 	char *args;		/* the option text the config's strings point into */
+	const char *id;		/* its id=, when it took one; NULL otherwise */
 	/* The option's value as given (in argv, or in a snapshot's state
 	 * file), kept for a snapshot's configuration; NULL for a default. */
 	const char *text;

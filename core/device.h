@@ -45,6 +45,9 @@ struct device_desc {
 	const char *default_args;
 	const char *usage;	/* "path=FILE[,readonly=on]" for --help */
 	bool repeatable;	/* "--disk a --disk b", "--disk a b" */
+	/* Its id= names something other than a device (a rate-limit
+	 * group), so it is not held to the devices' unique ids. */
+	bool id_apart;
 	enum device_order order;
 	/* Size of the device's parsed configuration, handed to parse()
 	 * zeroed and to create() filled in. */

@@ -33,6 +33,8 @@
  */
 #include "vfio/vfio_pci.h"
 
+#include "core/json.h"
+
 #define MAX_REPORTS 8
 void guest_report(struct vfio_pci *v, const char *fmt, ...)
 {
@@ -55,7 +57,7 @@ static int vfio_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vfio_pci_config *c = config;
 
-	if (kv_str(args, "path", &c->path, err) < 0 ||
+	if (kv_str(args, "path", &c->path, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
 	    kv_bool(args, "iommu", &c->iommu, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, PCI_MAX_SEGMENTS - 1, &c->pci_segment, err) < 0)
 		return -1;
@@ -447,15 +449,30 @@ static const char *vfio_blocker(void *instance)
 static const struct snapshot_ops vfio_snapshot_ops = { .blocker = vfio_blocker };
 #endif
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "devices" */
+static void vfio_info(const void *config, struct json *j)
+{
+	const struct vfio_pci_config *c = config;
+
+	json_string(j, "path", c->path);
+	json_bool(j, "iommu", c->iommu);
+	json_u64(j, "pci_segment", c->pci_segment);
+	if (c->id)
+		json_string(j, "id", c->id);
+}
+#endif
+
 DEVICE_REGISTER(vfio_pci_desc) = {
 	.name = "vfio-pci",
 	.summary = "host PCI devices bound to vfio-pci, passed through",
 	.option = "device",
-	.usage = "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,pci_segment=N][,iommu=on]",
+	.usage = "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,pci_segment=N][,iommu=on][,id=NAME]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vfio_pci_config),
 	.parse = vfio_parse,
 	.create = vfio_pci_create,
 	.snapshot = SNAPSHOT_OPS(&vfio_snapshot_ops),
+	DEVICE_INFO("devices", true, vfio_info)
 };

@@ -44,6 +44,7 @@
 
 struct vfio_pci_config {
 	const char *path;
+	const char *id;		/* NULL when not given */
 	bool iommu;
 	uint64_t pci_segment;
 	struct vfio_host_device host;

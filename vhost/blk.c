@@ -141,6 +141,8 @@ static void vu_blk_info(const void *config, struct json *j)
 	json_bool(j, "vhost_user", true);
 	json_string(j, "vhost_socket", c->k.socket);
 	json_u64(j, "pci_segment", c->k.pci_segment);
+	if (c->k.id)
+		json_string(j, "id", c->k.id);
 }
 #endif
 
@@ -149,7 +151,7 @@ DEVICE_REGISTER(vhost_user_blk) = {
 	.summary = "virtio block device served by a vhost-user back-end",
 	.option = "disk",
 	.variant = "vhost_user",
-	.usage = "vhost_user=on,socket=PATH[,num_queues=N][,queue_size=N]",
+	.usage = "vhost_user=on,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vu_blk_config),

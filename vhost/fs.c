@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/device.h"
+#include "core/json.h"
 #include "core/vm.h"
 #include "vhost/vhost_user.h"
 
@@ -77,15 +78,32 @@ static int vu_fs_create(struct vm *vm, const void *config)
 	return vhost_user_device_create(vm, &p);
 }
 
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: one of cloud-hypervisor's "fs" */
+static void vu_fs_info(const void *config, struct json *j)
+{
+	const struct vu_fs_config *c = config;
+
+	json_string(j, "tag", c->tag);
+	json_string(j, "socket", c->k.socket);
+	json_u64(j, "num_queues", c->k.num_queues);
+	json_u64(j, "queue_size", c->k.queue_size);
+	json_u64(j, "pci_segment", c->k.pci_segment);
+	if (c->k.id)
+		json_string(j, "id", c->k.id);
+}
+#endif
+
 DEVICE_REGISTER(vhost_user_fs) = {
 	.name = "vhost-user-fs",
 	.summary = "virtio-fs: a host directory served by a vhost-user back-end (wisp-fsd)",
 	.option = "fs",
-	.usage = "tag=TAG,socket=PATH[,num_queues=N][,queue_size=N]",
+	.usage = "tag=TAG,socket=PATH[,num_queues=N][,queue_size=N][,id=NAME]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vu_fs_config),
 	.parse = vu_fs_parse,
 	.create = vu_fs_create,
 	.snapshot = SNAPSHOT_OPS(&vhost_user_snapshot_ops),
+	DEVICE_INFO("fs", true, vu_fs_info)
 };

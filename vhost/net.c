@@ -168,6 +168,8 @@ static void vu_net_info(const void *config, struct json *j)
 	json_bool(j, "vhost_user", true);
 	json_string(j, "vhost_socket", c->k.socket);
 	json_u64(j, "pci_segment", c->k.pci_segment);
+	if (c->k.id)
+		json_string(j, "id", c->k.id);
 }
 #endif
 
@@ -176,7 +178,7 @@ DEVICE_REGISTER(vhost_user_net) = {
 	.summary = "virtio network device served by a vhost-user back-end",
 	.option = "net",
 	.variant = "vhost_user",
-	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N]",
+	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N][,id=NAME]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vu_net_config),

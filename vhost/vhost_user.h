@@ -207,12 +207,13 @@ struct cli_error;
 /* The keys every vhost-user device option has. */
 struct vhost_user_keys {
 	const char *socket;		/* NULL when not given */
+	const char *id;			/* NULL when not given */
 	uint64_t num_queues;
 	uint64_t queue_size;
 	uint64_t pci_segment;
 };
 
-/* Parses socket=PATH, num_queues (min_queues..max_queues), queue_size
+/* Parses socket=PATH, id=NAME, num_queues (min_queues..max_queues), queue_size
  * (2..max_queue_size, a power of two) and pci_segment; k->num_queues
  * and k->queue_size hold the defaults on entry.  0, or -1 with err
  * filled in.  Whether socket is required, and how to say so, is the

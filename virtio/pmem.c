@@ -35,6 +35,8 @@ struct pmem_config {
 	const char *file;
 	uint64_t size;		/* 0: the file's size */
 	bool discard_writes;
+	bool iommu;		/* the request queue behind the virtio-iommu */
+	const char *id;
 	uint64_t pci_segment;
 };
 
@@ -60,6 +62,7 @@ static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
 	if (kv_str(args, "file", &c->file, err) < 0 ||
 	    (kv_present = kv_size(args, "size", &c->size, err)) < 0 ||
 	    kv_bool(args, "discard_writes", &c->discard_writes, err) < 0 ||
+	    virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
 		return -1;
 	if (!c->file) {
@@ -177,6 +180,10 @@ static int pmem_create(struct vm *vm, const void *config)
 	info.config_len = sizeof(p->cfg);
 	info.priv = p;
 	info.pci_segment = (uint16_t)c->pci_segment;
+	/* a flush is popped, done and pushed in one call of pmem_notify:
+	 * no DMA hold behind the IOMMU (virtqueue.h); the memory window
+	 * itself is guest-physical, as in cloud-hypervisor */
+	info.iommu = c->iommu;
 	if (seccomp_allow(SECCOMP_MAIN, pmem_seccomp, SC_COUNT(pmem_seccomp)))
 		return -1;
 	snapshot_instance(&p->vdev);
@@ -192,9 +199,11 @@ static void pmem_info(const void *config, struct json *j)
 
 	json_string(j, "file", c->file);
 	json_u64(j, "size", c->size);
-	json_bool(j, "iommu", false);
+	json_bool(j, "iommu", c->iommu);
 	json_bool(j, "discard_writes", c->discard_writes);
 	json_u64(j, "pci_segment", c->pci_segment);
+	if (c->id)
+		json_string(j, "id", c->id);
 }
 #endif
 
@@ -202,7 +211,7 @@ DEVICE_REGISTER(virtio_pmem) = {
 	.name = "virtio-pmem",
 	.summary = "virtio persistent memory backed by a host file",
 	.option = "pmem",
-	.usage = "file=PATH[,size=SIZE][,discard_writes=on]",
+	.usage = "file=PATH[,size=SIZE][,discard_writes=on][,iommu=on][,id=NAME]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct pmem_config),

@@ -26,6 +26,7 @@
 
 struct rng_config {
 	const char *src;
+	bool iommu;
 };
 
 struct rng {
@@ -65,7 +66,7 @@ static int rng_parse(struct kv_list *args, void *config, struct cli_error *err)
 	struct rng_config *c = config;
 	int fd;
 
-	if (kv_str(args, "src", &c->src, err) < 0)
+	if (kv_str(args, "src", &c->src, err) < 0 || virtio_parse_iommu(args, &c->iommu, err) < 0)
 		return -1;
 	if (!c->src)
 		c->src = "/dev/urandom";
@@ -140,6 +141,9 @@ static int rng_create(struct vm *vm, const void *config)
 	}
 	if (seccomp_allow(SECCOMP_MAIN, rng_seccomp, SC_COUNT(rng_seccomp)))
 		return -1;
+	/* each chain is popped, filled and pushed in one call of
+	 * rng_notify, so DMA behind the IOMMU needs no hold (virtqueue.h) */
+	info.iommu = c->iommu;
 	snapshot_instance(&r->vdev);
 	return virtio_pci_create(vm, &r->vdev, &info);
 }
@@ -151,7 +155,7 @@ static void rng_info(const void *config, struct json *j)
 	const struct rng_config *c = config;
 
 	json_string(j, "src", c->src);
-	json_bool(j, "iommu", false);
+	json_bool(j, "iommu", c->iommu);
 }
 #endif
 
@@ -159,7 +163,7 @@ DEVICE_REGISTER(virtio_rng) = {
 	.name = "virtio-rng",
 	.summary = "virtio entropy device (/dev/hwrng in the guest)",
 	.option = "rng",
-	.usage = "src=PATH",
+	.usage = "src=PATH[,iommu=on]",
 	.default_args = "src=/dev/urandom",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct rng_config),

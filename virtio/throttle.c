@@ -191,6 +191,7 @@ DEVICE_REGISTER(rate_limit_group) = {
 	.name = "rate-limit-group",
 	.summary = "a rate limit shared by the disks that name it (rate_limit_group=ID)",
 	.option = "rate-limit-group",
+	.id_apart = true,
 	.usage = "id=ID" THROTTLE_USAGE,
 	.repeatable = true,
 	.order = ORDER_PLATFORM,

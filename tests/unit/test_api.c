@@ -290,7 +290,8 @@ static void test_route_info_devices(void **state)
 	assert_contains(answer, "\"rng\":{\"src\":\"/dev/urandom\",\"iommu\":false}");
 	assert_contains(answer, "\"serial\":{\"file\":null,\"mode\":\"Off\",\"iommu\":false}");
 	assert_contains(answer, "\"console\":{\"file\":\"/tmp/c.log\",\"mode\":\"File\",");
-	assert_contains(answer, "\"vsock\":{\"cid\":5,\"socket\":\"/v.sock\",\"iommu\":false}");
+	assert_contains(answer, "\"vsock\":{\"cid\":5,\"socket\":\"/v.sock\",\"iommu\":false,"
+				"\"pci_segment\":0}");
 	snprintf(expect, sizeof(expect), "\"pmem\":[{\"file\":\"%s\",\"size\":2097152,"
 		 "\"iommu\":false,\"discard_writes\":true,", img);
 	assert_contains(answer, expect);

@@ -352,6 +352,62 @@ static void test_pmem(void **state)
 	unlink(path);
 }
 
+static const char *id_of(const char *option)
+{
+	for (size_t i = 0; i < cfg.ndevices; i++)
+		if (!strcmp(cfg.devices[i].desc->option, option))
+			return cfg.devices[i].id;
+	return NULL;
+}
+
+/* id= on every device that takes it in cloud-hypervisor (vmm/src/
+ * config.rs: VsockConfig, PmemConfig, FsConfig, DeviceConfig and
+ * NetConfig all parse "id"), unique across devices as CH's
+ * VmConfig::validate requires; a rate-limit group's id is a name of
+ * another kind.  --rng and --pmem take iommu= as CH's RngConfig and
+ * PmemConfig do. */
+static void test_device_ids(void **state)
+{
+	(void)state;
+	if (device_lookup("vsock", NULL)) {
+		assert_int_equal(PARSE("--vsock", "cid=3,socket=/tmp/wisp-unit-v.sock,id=v0,pci_segment=0"),
+				 CLI_RUN);
+		assert_string_equal(id_of("vsock"), "v0");
+		cli_free(&cfg);
+		expect_error(PARSE("--vsock", "cid=3,socket=/tmp/wisp-unit-v.sock,pci_segment=1"),
+			     "pci_segment");
+	}
+	if (device_lookup("net", NULL)) {
+		expect_error(PARSE("--net", "tap=,id=a", "tap=,id=a"),
+			     "id=a is already the id of a --net device: ids must be unique");
+		assert_int_equal(PARSE("--net", "tap=,id=a", "tap=,id=b"), CLI_RUN);
+		cli_free(&cfg);
+	}
+	if (device_lookup("net", NULL) && device_lookup("vsock", NULL))
+		expect_error(PARSE("--net", "tap=,id=dev", "--vsock",
+				   "cid=3,socket=/tmp/wisp-unit-v.sock,id=dev"),
+			     "id=dev is already the id of a --net device");
+	if (device_lookup("net", NULL) && device_lookup("rate-limit-group", NULL)) {
+		assert_int_equal(PARSE("--rate-limit-group", "id=g,bw_size=1000,bw_refill_time=100",
+				       "--net", "tap=,id=g"),
+				 CLI_RUN);
+		cli_free(&cfg);
+	}
+	if (device_lookup("fs", NULL)) {
+		assert_int_equal(PARSE("--memory", "size=64M,shared=on", "--fs",
+				       "tag=t,socket=/tmp/wisp-unit-fs.sock,id=fs0"),
+				 CLI_RUN);
+		assert_string_equal(id_of("fs"), "fs0");
+		cli_free(&cfg);
+	}
+	if (device_lookup("rng", NULL) && IS_ENABLED(CONFIG_VIRTIO_IOMMU)) {
+		assert_int_equal(PARSE("--rng", "src=/dev/urandom,iommu=on"), CLI_RUN);
+		cli_free(&cfg);
+	}
+	if (device_lookup("rng", NULL) && !IS_ENABLED(CONFIG_VIRTIO_IOMMU))
+		expect_error(PARSE("--rng", "src=/dev/urandom,iommu=on"), "without virtio-iommu");
+}
+
 /* --net: every bad value is refused before anything is opened. */
 static void test_net(void **state)
 {
@@ -768,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_serial),
 		cmocka_unit_test(test_disk),
 		cmocka_unit_test(test_pmem),
+		cmocka_unit_test(test_device_ids),
 		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_net_keys),
 		cmocka_unit_test(test_repeatable),

@@ -76,7 +76,7 @@ static const struct virtio_ops vu_ops = {
 int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint64_t min_queues,
 			  uint64_t max_queues, uint64_t max_queue_size, struct cli_error *err)
 {
-	if (kv_str(args, "socket", &k->socket, err) < 0 ||
+	if (kv_str(args, "socket", &k->socket, err) < 0 || kv_str(args, "id", &k->id, err) < 0 ||
 	    kv_u64(args, "num_queues", min_queues, max_queues, &k->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, max_queue_size, &k->queue_size, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &k->pci_segment, err) < 0)

@@ -34,7 +34,8 @@ static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err
 
 	got = kv_u64(args, "cid", 0, UINT32_MAX - 1, &c->cid, err);
 	if (got < 0 || kv_str(args, "socket", &c->socket, err) < 0 ||
-	    virtio_parse_iommu(args, &c->iommu, err) < 0)
+	    virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
+	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
 		return -1;
 	if (!got) {
 		cli_errorf(err, "cid=N is required (3 or more)");
@@ -393,6 +394,9 @@ static void vsock_info(const void *config, struct json *j)
 	json_u64(j, "cid", c->cid);
 	json_string(j, "socket", c->socket);
 	json_bool(j, "iommu", c->iommu);
+	json_u64(j, "pci_segment", c->pci_segment);
+	if (c->id)
+		json_string(j, "id", c->id);
 }
 #endif
 
@@ -400,7 +404,7 @@ DEVICE_REGISTER(virtio_vsock) = {
 	.name = "virtio-vsock",
 	.summary = "virtio socket device relayed to host Unix sockets",
 	.option = "vsock",
-	.usage = "cid=N,socket=PATH[,iommu=on]",
+	.usage = "cid=N,socket=PATH[,iommu=on][,id=NAME]",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vsock_config),
 	.parse = vsock_parse,

@@ -117,6 +117,8 @@ struct vsock_config {
 	uint64_t cid;
 	const char *socket;
 	bool iommu;
+	const char *id;
+	uint64_t pci_segment;	/* 0: wisp has one PCI segment */
 };
 
 enum conn_state {
