@@ -23,6 +23,7 @@
 
 #include "core/device.h"
 #include "core/kconfig.h"
+#include "core/log.h"
 
 #define DEFAULT_MEMORY (512ULL << 20)
 #define MIN_MEMORY (2ULL << 20)
@@ -534,9 +535,15 @@ static int finish(struct parser *p)
 		p->opt = "firmware";
 		return fail(p, "give either --kernel or --firmware, not both");
 	}
-	if (cfg->firmware && (cfg->initramfs || cfg->cmdline)) {
-		p->opt = cfg->initramfs ? "initramfs" : "cmdline";
-		return fail(p, "only with --kernel (firmware loads its own)");
+	/* cloud-hypervisor warns and drops them (PayloadConfig's
+	 * validation): the firmware finds its own kernel and arguments */
+	if (cfg->firmware && cfg->cmdline) {
+		wisp_err("warning: --cmdline is ignored: the firmware is the payload");
+		cfg->cmdline = NULL;
+	}
+	if (cfg->firmware && cfg->initramfs) {
+		wisp_err("warning: --initramfs is ignored: the firmware is the payload");
+		cfg->initramfs = NULL;
 	}
 #ifdef CONFIG_SNAPSHOT
 	if (cfg->restore.dir && !cfg->restore.resume && !option_given(cfg, "api-socket")) {

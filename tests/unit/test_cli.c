@@ -228,6 +228,16 @@ static void test_kernel_file(void **state)
 		     "--kernel: no kernel or firmware");
 	expect_error(PARSE("--kernel", kernel_path), "--kernel: given more than once");
 	expect_error(PARSE("--firmware", kernel_path), "either --kernel or --firmware");
+	/* as cloud-hypervisor: with firmware, --cmdline and --initramfs are
+	 * warned about and dropped, not refused */
+	assert_int_equal(parse_v((const char *const[]){ "--firmware", kernel_path, "--cmdline", "x",
+						  "--initramfs", kernel_path, NULL },
+				 false),
+			 CLI_RUN);
+	assert_null(cfg.cmdline);
+	assert_null(cfg.initramfs);
+	assert_string_equal(cfg.firmware, kernel_path);
+	cli_free(&cfg);
 }
 
 /* Each device option of cloud-hypervisor's set either reaches its
