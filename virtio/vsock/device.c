@@ -9,27 +9,9 @@ static struct vsock vsock_state;
 
 /* ----------------------------------------------------------- parsing */
 
-/* Whether something is listening on the Unix socket at path. */
-static int socket_live(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int r;
-
-	if (fd < 0)
-		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	return r == 0;
-}
-
 static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vsock_config *c = config;
-	struct sockaddr_un sa;
-	char dir[sizeof(sa.sun_path)];
-	struct stat st;
 	int got;
 
 	got = kv_u64(args, "cid", 0, UINT32_MAX - 1, &c->cid, err);
@@ -50,31 +32,8 @@ static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err
 		cli_errorf(err, "socket=PATH is required");
 		return -1;
 	}
-	if (strlen(c->socket) + PORT_SUFFIX >= sizeof(sa.sun_path)) {
-		cli_errorf(err, "'socket=%s': too long for a Unix socket (at most %zu bytes)",
-			   c->socket, sizeof(sa.sun_path) - PORT_SUFFIX - 1);
-		return -1;
-	}
-	file_dir(c->socket, dir, sizeof(dir));
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		cli_errorf(err, "'socket=%s': directory '%s' does not exist", c->socket, dir);
-		return -1;
-	}
-	if (lstat(c->socket, &st)) {
-		if (errno == ENOENT)
-			return 0;
-		cli_errorf(err, "'socket=%s': %s", c->socket, strerror(errno));
-		return -1;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		cli_errorf(err, "'socket=%s': exists and is not a socket", c->socket);
-		return -1;
-	}
-	if (socket_live(c->socket) == 1) {
-		cli_errorf(err, "'socket=%s': in use by a listening process", c->socket);
-		return -1;
-	}
-	return 0;	/* a stale socket file: replaced at create time */
+	/* a stale socket file is replaced at create time */
+	return socket_file_check(c->socket, PORT_SUFFIX, err);
 }
 
 /* ------------------------------------------------------------ device */
@@ -210,55 +169,17 @@ static const struct virtio_ops vsock_ops = {
 	.reset = vsock_reset,
 };
 
-/* The socket file is removed at exit by the main thread, under its
- * filter: unlinkat() in the directory held open here, the only one that
- * filter lets it unlink in (no unlink on any path). */
-static int open_socket_dir(struct vsock *v, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char dir[sizeof(v->path)];
-
-	/* "." for a bare name, "/" for a file in the root */
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + (slash == path) : 1,
-		 slash ? path : ".");
-	snprintf(v->name, sizeof(v->name), "%s", slash ? slash + 1 : path);
-	v->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (v->dirfd < 0) {
-		wisp_err("--vsock: cannot open the directory of '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_socket(struct vsock *v)
-{
-	if (v->bound)
-		unlinkat(v->dirfd, v->name, 0);
-	v->bound = false;
-}
-
 int vsock_open(struct vsock *v, uint64_t cid, const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = LISTENER_TAG };
-	struct stat st;
 
 	v->cid = cid;
 	v->cfg_cid = cid;	/* little-endian hosts only */
 	v->next_port = LOCAL_PORT_BASE;
-	v->listen_fd = v->epfd = v->dirfd = -1;
-	snprintf(v->path, sizeof(v->path), "%s", path);
-	if (open_socket_dir(v, path))
+	v->epfd = -1;
+	v->listen_fd = socket_file_listen(&v->file, "vsock", path, 128);
+	if (v->listen_fd < 0)
 		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
-		unlink(path);	/* stale: checked at parse time */
-	v->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (v->listen_fd < 0 || bind(v->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    (v->bound = true, listen(v->listen_fd, 128))) {
-		wisp_err("--vsock: cannot listen on '%s': %s", path, strerror(errno));
-		return -1;
-	}
 	v->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (v->epfd < 0 || epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->listen_fd, &ev)) {
 		wisp_err("--vsock: epoll: %s", strerror(errno));
@@ -272,18 +193,16 @@ void vsock_close(struct vsock *v)
 	drop_all(v);
 	if (v->listen_fd >= 0)
 		close(v->listen_fd);
-	remove_socket(v);
-	if (v->dirfd >= 0)
-		close(v->dirfd);
+	socket_file_close(&v->file);
 	if (v->epfd >= 0)
 		close(v->epfd);
-	v->listen_fd = v->epfd = v->dirfd = -1;
+	v->listen_fd = v->epfd = -1;
 }
 
 /* exit() runs on the main thread, under its filter */
 static void vsock_atexit(void)
 {
-	remove_socket(&vsock_state);
+	socket_file_close(&vsock_state.file);
 }
 
 /* The event loop: host connections come in on the listening socket;
@@ -311,13 +230,9 @@ static const struct seccomp_rule vsock_seccomp[] = {
 
 static int vsock_allow(const struct vsock *v)
 {
-	const struct seccomp_rule unlink_socket[] = {
-		SC_ARG2(SYS_unlinkat, 0, SC_ALL, (uint32_t)v->dirfd, 2, SC_ALL, 0),
-	};
-
 	if (seccomp_allow(SECCOMP_MAIN, vsock_seccomp, SC_COUNT(vsock_seccomp)))
 		return -1;
-	return seccomp_allow(SECCOMP_MAIN, unlink_socket, SC_COUNT(unlink_socket));
+	return socket_file_allow_removal(&v->file);
 }
 
 #ifdef CONFIG_SNAPSHOT

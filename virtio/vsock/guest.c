@@ -34,7 +34,7 @@ static int connect_host_port(struct vsock *v, uint32_t port)
 
 	if (fd < 0)
 		return -1;
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->path, port) >=
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->file.path, port) >=
 	    (int)sizeof(sa.sun_path) ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		close(fd);

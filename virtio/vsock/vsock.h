@@ -57,6 +57,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/socket_file.h"
 #include "core/seccomp.h"
 #include "core/device.h"
 #include "core/file.h"
@@ -164,11 +165,8 @@ struct vsock {
 	struct virtio_dev vdev;
 	uint64_t cfg_cid;		/* config space: le64 guest_cid */
 	uint64_t cid;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char name[sizeof(((struct sockaddr_un *)0)->sun_path)];	/* its last component */
-	int dirfd;			/* its directory, O_PATH */
+	struct socket_file file;	/* the host side's listening socket */
 	int listen_fd, epfd;
-	bool bound;			/* path is ours to unlink */
 	unsigned nconns;
 	struct conn *slots[MAX_CONNS];
 	uint32_t gen[MAX_CONNS];
