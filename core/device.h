@@ -59,7 +59,8 @@ struct device_desc {
 	/* Build the device in the VM: register its bus ranges, IRQs and
 	 * back-ends.  Returns 0; or, after reporting what failed, 2
 	 * (EXIT_USAGE) when the user's input cannot be honoured (a TAP
-	 * that cannot be created), else -1. */
+	 * that cannot be created), 128+N when signal N stopped it while it
+	 * waited (for a back-end), else -1. */
 	int (*create)(struct vm *vm, const void *config);
 	/* How an instance's state is saved and restored (core/snapshot.h):
 	 * &snapshot_stateless for a device with none; NULL makes

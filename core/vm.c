@@ -248,8 +248,9 @@ static int create_devices(struct vm *vm)
 			wisp_log(LOG_DEBUG, "creating device %s", inst->desc->name);
 			snapshot_device_begin(inst->desc);
 			ret = inst->desc->create(vm, inst->config);
+			/* 128+N: a stop signal came while it waited */
 			if (ret)
-				return ret == EXIT_USAGE ? EXIT_USAGE : EXIT_VM_ERROR;
+				return ret == EXIT_USAGE || ret > 128 ? ret : EXIT_VM_ERROR;
 			if (snapshot_device_end())
 				return EXIT_VM_ERROR;
 		}

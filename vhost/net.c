@@ -19,6 +19,7 @@
 
 #include "core/device.h"
 #include "core/json.h"
+#include "core/socket_file.h"
 #include "core/vm.h"
 #include "vhost/vhost_user.h"
 #include "virtio/virtio_net.h"
@@ -30,6 +31,7 @@ struct vu_net_config {
 	struct vhost_user_keys k;
 	uint8_t mac[6];
 	bool have_mac;
+	bool server;		/* vhost_mode=server */
 };
 
 /* the configuration space up to max_virtqueue_pairs (5.1.4) */
@@ -58,18 +60,19 @@ static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *er
 	if (vhost_user_parse_keys(args, &c->k, 2, 2 * VIRTIO_NET_MAX_PAIRS, 1024, err) ||
 	    kv_str(args, "mac", &mac, err) < 0 || kv_str(args, "vhost_mode", &mode, err) < 0)
 		return -1;
-	/* client: wisp connects to the back-end's socket, as it always does */
-	if (mode && strcmp(mode, "client")) {
-		cli_errorf(err, strcmp(mode, "server") ?
-			   "'vhost_mode=%s': client or server" :
-			   "'vhost_mode=%s': not built (wisp connects to the back-end's socket: vhost_mode=client)",
-			   mode);
+	/* client (the default): wisp connects to the back-end's socket;
+	 * server: wisp listens there and the back-end connects */
+	if (mode && strcmp(mode, "client") && strcmp(mode, "server")) {
+		cli_errorf(err, "'vhost_mode=%s': client or server", mode);
 		return -1;
 	}
+	c->server = mode && !strcmp(mode, "server");
 	if (!c->k.socket) {
 		cli_errorf(err, "socket=PATH is required with vhost_user=on in '%s'", args->source);
 		return -1;
 	}
+	if (c->server && socket_file_check(c->k.socket, 0, err))
+		return -1;
 	if (c->k.num_queues & 1) {
 		cli_errorf(err, "'num_queues=%llu': must be even (a receive and a transmit queue per pair)",
 			   (unsigned long long)c->k.num_queues);
@@ -117,6 +120,7 @@ static int vu_net_create(struct vm *vm, const void *config)
 		.option = "net",
 		.name = name,
 		.socket = c->k.socket,
+		.server = c->server,
 		.device_id = VIRTIO_ID_NET,
 		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
 		.pci_segment = (uint16_t)c->k.pci_segment,
@@ -167,6 +171,7 @@ static void vu_net_info(const void *config, struct json *j)
 	json_u64(j, "queue_size", c->k.queue_size);
 	json_bool(j, "vhost_user", true);
 	json_string(j, "vhost_socket", c->k.socket);
+	json_string(j, "vhost_mode", c->server ? "Server" : "Client");
 	json_u64(j, "pci_segment", c->k.pci_segment);
 	if (c->k.id)
 		json_string(j, "id", c->k.id);
@@ -178,7 +183,8 @@ DEVICE_REGISTER(vhost_user_net) = {
 	.summary = "virtio network device served by a vhost-user back-end",
 	.option = "net",
 	.variant = "vhost_user",
-	.usage = "vhost_user=on,socket=PATH[,mac=MAC][,num_queues=2N][,queue_size=N][,id=NAME]",
+	.usage = "vhost_user=on,socket=PATH[,vhost_mode=client|server][,mac=MAC][,num_queues=2N]"
+		 "[,queue_size=N][,id=NAME]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vu_net_config),

@@ -152,6 +152,9 @@ struct vhost_user_params {
 	const char *option;		/* "disk": for messages */
 	const char *name;		/* "vhost-user-blk0" */
 	const char *socket;
+	/* vhost_mode=server: wisp listens at socket and waits there for the
+	 * back-end at start-up (and after it went away); else it connects */
+	bool server;
 	uint16_t device_id;
 	uint32_t pci_class;
 	uint16_t pci_segment;

@@ -582,7 +582,12 @@ static void test_cli_fs_net(void **state)
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=16", NULL },
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=3", "'num_queues=3': must be even" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,vhost_mode=client", NULL },
-		{ "--net", "vhost_user=on,socket=/tmp/s,vhost_mode=server", "'vhost_mode=server': not built" },
+		{ "--net", "vhost_user=on,socket=/tmp/wisp-unit-no-such-file.sock,vhost_mode=server", NULL },
+		/* server: wisp will listen there, so nothing but a stale socket
+		 * may be in the way, in a directory that exists */
+		{ "--net", "vhost_user=on,socket=/tmp,vhost_mode=server", "'socket=/tmp': exists and is not a socket" },
+		{ "--net", "vhost_user=on,socket=/nonexistent/s,vhost_mode=server",
+		  "'socket=/nonexistent/s': directory '/nonexistent' does not exist" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,vhost_mode=both", "'vhost_mode=both': client or server" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,num_queues=18", "'num_queues=18'" },
 		{ "--net", "vhost_user=on,socket=/tmp/s,tap=tap0", "tap" },

@@ -136,10 +136,74 @@ static const struct seccomp_rule vhost_user_seccomp[] = {
 static const struct seccomp_rule vhost_user_connect_seccomp[] = {
 	SC_ARG(SYS_socket, 0, SC_ALL, AF_UNIX),
 	SC_ALLOW(SYS_connect),
+	SC_ALLOW(SYS_accept4),
 	SC_ARG2(SYS_setsockopt, 1, SC_ALL, SOL_SOCKET, 2, SC_ALL, SO_SNDTIMEO),
 	SC_ARG(SYS_fcntl, 1, SC_ALL, F_GETFL),
 	SC_ARG(SYS_fcntl, 1, SC_ALL, F_SETFL),
 };
+
+#define VHOST_USER_MAX_SERVERS 64	/* the CLI's device instances (core/config.h) */
+
+/* The listening sockets of server-mode devices, removed at exit (on
+ * the main thread, under its filter: socket_file.h). */
+static struct socket_file *listening[VHOST_USER_MAX_SERVERS];
+
+static void remove_listening_sockets(void)
+{
+	for (unsigned i = 0; i < VHOST_USER_MAX_SERVERS && listening[i]; i++)
+		socket_file_close(listening[i]);
+}
+
+/* Start-up in server mode: listen, then wait for the back-end to
+ * connect, as cloud-hypervisor does (the guest cannot start its device
+ * without it); a stop signal meanwhile ends the wait.  0, or an exit
+ * status after the message. */
+static int wait_for_backend(struct vhost_user_dev *v, const struct vhost_user_params *p)
+{
+	struct pollfd pfd[2] = { { .fd = -1, .events = POLLIN },
+				 { .fd = v->vm->stop_eventfd, .events = POLLIN } };
+	unsigned slot = 0;
+	char err[256];
+
+	while (slot < VHOST_USER_MAX_SERVERS && listening[slot])
+		slot++;
+	if (slot == VHOST_USER_MAX_SERVERS)
+		return -1;	/* the CLI allows no more devices than this */
+	v->listen_fd = socket_file_listen(&v->listening, p->option, p->socket, 1);
+	if (v->listen_fd < 0)
+		return EXIT_USAGE;
+	if (!slot)
+		atexit(remove_listening_sockets);
+	listening[slot] = &v->listening;
+	if (socket_file_allow_removal(&v->listening))
+		return -1;
+	wisp_log(LOG_INFO, "--%s: waiting for the back-end to connect to %s", p->option, p->socket);
+	pfd[0].fd = v->listen_fd;
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+			wisp_err("--%s: socket=%s: poll: %s", p->option, p->socket, strerror(errno));
+			return -1;
+		}
+		if (pfd[1].revents) {
+			struct signalfd_siginfo si = { .ssi_signo = SIGTERM };
+
+			if (read(v->vm->stop_eventfd, &si, sizeof(si)) != sizeof(si))
+				si.ssi_signo = SIGTERM;
+			wisp_err("--%s: socket=%s: stopped by signal %u while waiting for the back-end",
+				 p->option, p->socket, si.ssi_signo);
+			return 128 + (int)si.ssi_signo;
+		}
+		if (!pfd[0].revents)
+			continue;
+		v->sock = accept_socket(v->listen_fd, err, sizeof(err));
+		if (v->sock >= 0)
+			return 0;
+		if (errno != EAGAIN && errno != ECONNABORTED) {
+			wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
+			return -1;
+		}
+	}
+}
 
 int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 {
@@ -171,7 +235,7 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	    seccomp_allow(SECCOMP_MAIN, vhost_user_connect_seccomp,
 			  SC_COUNT(vhost_user_connect_seccomp)))
 		return -1;
-	problem = socket_problem(p->socket, buf, sizeof(buf));
+	problem = p->server ? NULL : socket_problem(p->socket, buf, sizeof(buf));
 	if (problem) {
 		wisp_err("--%s: socket=%s: %s", p->option, p->socket, problem);
 		return EXIT_USAGE;
@@ -192,10 +256,18 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	v->config_from_backend = p->config_from_backend;
 	v->check_config = p->check_config;
 	v->opaque = p->opaque;
-	v->sock = connect_socket(p->socket, err, sizeof(err));
-	if (v->sock < 0) {
-		wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
-		return EXIT_USAGE;
+	v->listen_fd = -1;
+	if (p->server) {
+		int ret = wait_for_backend(v, p);
+
+		if (ret)
+			return ret;
+	} else {
+		v->sock = connect_socket(p->socket, err, sizeof(err));
+		if (v->sock < 0) {
+			wisp_err("--%s: socket=%s: %s", p->option, p->socket, err);
+			return EXIT_USAGE;
+		}
 	}
 	if (handshake(v, needed, err, sizeof(err)) ||
 	    (p->config_from_backend && get_config(v, v->config, p->config_len, err, sizeof(err)))) {

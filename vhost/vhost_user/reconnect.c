@@ -95,7 +95,8 @@ void on_reconnect_timer(void *opaque, uint32_t events)
 	virtio_lock(&v->vdev);
 	if (v->sock >= 0 || !v->reconnecting)
 		goto out;
-	v->sock = connect_socket(v->socket, err, sizeof(err));
+	v->sock = v->listen_fd >= 0 ? accept_socket(v->listen_fd, err, sizeof(err)) :
+				       connect_socket(v->socket, err, sizeof(err));
 	if (v->sock < 0)
 		goto out;	/* not back yet: quietly try again */
 	/* the back-end must still serve what the guest was offered */

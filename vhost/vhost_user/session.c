@@ -65,11 +65,30 @@ static void set_reply_timeout(int sock, long seconds)
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/* A connected socket made blocking, with the reply deadline as its
+ * timeouts: fd, or -1 (closed) with err set. */
+static int blocking_with_timeouts(int fd, char *err, size_t errlen)
+{
+	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
+
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		set_err(err, errlen, "fcntl: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
+		set_err(err, errlen, "setsockopt: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Connects to the socket: -1 with err set, errno kept. */
 int connect_socket(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
 	int fd, saved;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
@@ -94,18 +113,21 @@ int connect_socket(const char *path, char *err, size_t errlen)
 		errno = saved;
 		return -1;
 	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
-		set_err(err, errlen, "fcntl: %s", strerror(errno));
-		close(fd);
+	return blocking_with_timeouts(fd, err, errlen);
+}
+
+/* vhost_mode=server: the back-end's connection, if one is waiting on
+ * the (non-blocking) listening socket: -1 with err set and errno kept
+ * (EAGAIN: none yet). */
+int accept_socket(int listen_fd, char *err, size_t errlen)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0) {
+		set_err(err, errlen, "accept: %s", strerror(errno));
 		return -1;
 	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv))) {
-		set_err(err, errlen, "setsockopt: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return blocking_with_timeouts(fd, err, errlen);
 }
 
 static const char *feature_name(unsigned bit)

@@ -44,7 +44,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -53,6 +56,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/socket_file.h"
 #include "core/cli.h"
 #include "core/event.h"
 #include "core/kv.h"
@@ -84,6 +88,10 @@ struct vhost_user_dev {
 	struct vm *vm;
 	char *option, *name, *socket;
 	int sock;			/* -1 while the back-end is away */
+	/* vhost_mode=server: wisp listens and the back-end connects, at
+	 * start-up and again after it went away; -1 in client mode */
+	int listen_fd;
+	struct socket_file listening;
 	uint64_t backend_features;
 	uint64_t protocol_features;	/* negotiated */
 	bool protocol;			/* VHOST_USER_F_PROTOCOL_FEATURES */
@@ -120,6 +128,7 @@ void report(struct vhost_user_dev *v, const char *fmt, ...)
 int vu_set(struct vhost_user_dev *v, uint32_t request, const void *payload,
 	   uint32_t size, const int *fds, unsigned nfds, char *err, size_t errlen);
 int connect_socket(const char *path, char *err, size_t errlen);
+int accept_socket(int listen_fd, char *err, size_t errlen);
 int handshake(struct vhost_user_dev *v, uint64_t needed, char *err, size_t errlen);
 int get_config(struct vhost_user_dev *v, void *buf, unsigned len, char *err,
 	       size_t errlen);
