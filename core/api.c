@@ -43,6 +43,7 @@
 #include "core/counters.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/event_monitor.h"
 #include "core/file.h"
 #include "core/http.h"
 #include "core/json.h"
@@ -525,7 +526,11 @@ static void vm_counters(struct answer *a, const struct http_request *req)
 static void vm_pause(struct answer *a, const struct http_request *req)
 {
 	(void)req;
+	if (!vm_paused())
+		vm_event("pausing");
 	a->status = pause_vm();
+	if (a->status == 204)
+		vm_event("paused");
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is paused already");
 }
@@ -533,7 +538,11 @@ static void vm_pause(struct answer *a, const struct http_request *req)
 static void vm_resume(struct answer *a, const struct http_request *req)
 {
 	(void)req;
+	if (vm_paused())
+		vm_event("resuming");
 	a->status = resume_vm();
+	if (a->status == 204)
+		vm_event("resumed");
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is not paused");
 }
@@ -616,8 +625,11 @@ static void vm_snapshot(struct answer *a, const struct http_request *req)
 		return;
 	}
 	/* held by api.lock: no resume while the state is read */
+	vm_event("snapshotting");
 	ret = vm_snapshot_save(api.vm, dir, why, sizeof(why));
 	pthread_mutex_unlock(&api.lock);
+	if (!ret)
+		vm_event("snapshotted");
 	if (ret) {
 		wisp_err("api: vm.snapshot: %s", why);
 		text_answer(a, 500, "%s\n", why);
