@@ -257,10 +257,11 @@ static int short_verbose(struct parser *p, const char *arg)
 static int event_monitor_body(struct parser *p, struct kv_list *kv)
 {
 	struct vm_config *cfg = p->cfg;
+	const char *path = NULL;
 	uint64_t fd = 0;
 	int has_path, has_fd;
 
-	has_path = kv_str(kv, "path", &cfg->event_monitor_path, p->err);
+	has_path = kv_str(kv, "path", &path, p->err);
 	has_fd = kv_u64(kv, "fd", 0, INT32_MAX, &fd, p->err);
 	if (has_path < 0 || has_fd < 0)
 		return -1;
@@ -274,8 +275,9 @@ static int event_monitor_body(struct parser *p, struct kv_list *kv)
 		cli_errorf(p->err, "expected path=PATH or fd=N");
 		return -1;
 	}
-	if (has_path && !*cfg->event_monitor_path) {
-		cli_errorf(p->err, "path= needs a file name");
+	/* the value lives in kv's buffer, freed after this */
+	if (has_path && !(cfg->event_monitor_path = strdup(path))) {
+		cli_errorf(p->err, "out of memory");
 		return -1;
 	}
 	cfg->event_monitor_fd = (int)fd;
@@ -842,6 +844,10 @@ enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 
 void cli_free(struct vm_config *cfg)
 {
+#ifdef CONFIG_EVENT_MONITOR
+	free((char *)cfg->event_monitor_path);
+	cfg->event_monitor_path = NULL;
+#endif
 #ifdef CONFIG_SNAPSHOT
 	free(cfg->restore.argv);
 	free((char *)cfg->restore.dir);

@@ -587,6 +587,33 @@ static void test_logging(void **state)
 #endif
 }
 
+/* --event-monitor (cloud-hypervisor's main.rs: path= or fd=, nothing
+ * bare): parsed here, opened by main() */
+static void test_event_monitor_option(void **state)
+{
+	(void)state;
+#ifdef CONFIG_EVENT_MONITOR
+	assert_int_equal(PARSE("--event-monitor", "path=/tmp/events.json"), CLI_RUN);
+	assert_true(cfg.event_monitor);
+	assert_string_equal(cfg.event_monitor_path, "/tmp/events.json");
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--event-monitor=fd=7"), CLI_RUN);
+	assert_null(cfg.event_monitor_path);
+	assert_int_equal(cfg.event_monitor_fd, 7);
+	cli_free(&cfg);
+	expect_error(PARSE("--event-monitor", "path=/tmp/e.json,fd=3"),
+		     "--event-monitor: give path= or fd=, not both");
+	expect_error(PARSE("--event-monitor", "/tmp/e.json"),
+		     "--event-monitor: expected path=PATH or fd=N");
+	expect_error(PARSE("--event-monitor", "path="), "--event-monitor: 'path' needs a value");
+	expect_error(PARSE("--event-monitor", "fd=x"), "--event-monitor: ");
+	expect_error(PARSE("--event-monitor", "fd=1", "--event-monitor", "fd=2"),
+		     "--event-monitor: given more than once");
+#else
+	expect_error(PARSE("--event-monitor", "fd=1"), "unknown option '--event-monitor'");
+#endif
+}
+
 /* --serial pty / --console pty (CH's create_app() help of "serial" and
  * "console": off|null|pty|tty|file=): a pseudo-terminal whose other side
  * sees the guest's bytes as they are and sends bytes back. */
@@ -982,6 +1009,7 @@ int main(void)
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_logging),
+		cmocka_unit_test(test_event_monitor_option),
 		cmocka_unit_test(test_chardev_pty),
 		cmocka_unit_test(test_chardev_socket),
 		cmocka_unit_test(test_vfio_device),
