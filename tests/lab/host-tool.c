@@ -30,10 +30,11 @@
  *       sends stdin as it is, prints the answer (malformed requests)
  *   host-tool api-idle SOCKET N SECONDS
  *       N connections that send nothing, held open for SECONDS
- *   host-tool serial SOCKET SECONDS [MARKER LINE]
+ *   host-tool serial SOCKET SECONDS [MARKER [LINE]]
  *       a client of wisp's --serial socket=SOCKET: what the guest writes
- *       to stdout as it comes, for SECONDS or until wisp closes; with
- *       MARKER, once that text has come, LINE and a newline are sent
+ *       to stdout as it comes, for SECONDS or until wisp closes; once
+ *       the text MARKER has come, LINE and a newline are sent, or without
+ *       LINE the client leaves; MARKER "-" sends LINE at once
  *
  * Every failure is one line on stderr and exit status 1.
  */
@@ -69,7 +70,7 @@ static int usage(void)
 	fprintf(stderr, "host-tool: usage: tap NAME UID [multi_queue] | tap-del NAME [multi_queue] | "
 		"tap-fd NAME FD PROG ARGS... | runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME | "
 		"api SOCKET METHOD PATH | api-raw SOCKET | api-idle SOCKET N SECONDS | "
-		"serial SOCKET SECONDS [MARKER LINE]\n");
+		"serial SOCKET SECONDS [MARKER [LINE]]\n");
 	return 1;
 }
 
@@ -344,18 +345,23 @@ static int api_idle(int argc, char **argv)
  * marker has been seen (it may span reads: a window of the last bytes) */
 static int serial(int argc, char **argv)
 {
-	const char *marker = argc == 4 ? argv[2] : NULL;
+	const char *marker = argc >= 3 ? argv[2] : NULL, *line = argc == 4 ? argv[3] : NULL;
 	char buf[4096], window[8192];
 	size_t wlen = 0;
 	time_t end;
 	int fd;
 
-	if (argc != 2 && argc != 4)
+	if (argc < 2 || argc > 4)
 		return usage();
 	end = time(NULL) + (time_t)number(argv[1], "seconds");
 	fd = api_connect(argv[0]);
 	if (fd < 0)
 		return 1;
+	if (marker && !strcmp(marker, "-")) {
+		if (!line || dprintf(fd, "%s\n", line) < 0)
+			return line ? die("write") : usage();
+		marker = NULL;
+	}
 	while (time(NULL) < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -378,7 +384,9 @@ static int serial(int argc, char **argv)
 		memcpy(window + wlen, buf, (size_t)n);
 		wlen += (size_t)n;
 		if (memmem(window, wlen, marker, strlen(marker))) {
-			if (dprintf(fd, "%s\n", argv[3]) < 0)
+			if (!line)
+				break;	/* seen: leave */
+			if (dprintf(fd, "%s\n", line) < 0)
 				return die("write");
 			marker = NULL;
 		}
