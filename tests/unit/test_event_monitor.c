@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/event_monitor.h"
+#include "fake_vm.h"
 
 static void test_format(void **state)
 {
@@ -164,6 +165,56 @@ static void test_bad_fd(void **state)
 	close(pipefd[1]);
 }
 
+#if IS_ENABLED(CONFIG_VIRTIO_RNG)
+/* A driver starting a device and resetting it (cloud-hypervisor's
+ * "virtio-device" events, its id as cloud-hypervisor names the
+ * one-per-VM rng), and a reset of a device never started: nothing. */
+static void test_device_events(void **state)
+{
+	const char *argv[] = { "wisp", "--kernel", "/dev/null", "--memory", "size=16M",
+			       "--serial", "null", "--rng", "src=/dev/urandom", NULL };
+	static struct fake_vm fv;
+	char buf[4096];
+	int pipefd[2];
+	unsigned slot;
+	ssize_t n;
+
+	(void)state;
+	fake_vm_create(&fv, argv);
+	fake_vm_reset(&fv);
+	slot = fake_find(&fv, 0x1040 + 4);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(event_monitor_open(NULL, pipefd[1]), 0);
+	fake_setup_queue(&fv, slot, 0, 8);	/* DRIVER_OK */
+	fake_vm_reset(&fv);			/* status 0 */
+	fake_vm_reset(&fv);			/* again, not started: no event */
+	n = read(pipefd[0], buf, sizeof(buf) - 1);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"event\": \"starting\""));
+	assert_non_null(strstr(buf, "  \"source\": \"virtio-device\",\n"
+				    "  \"event\": \"activated\",\n"
+				    "  \"properties\": {\n"
+				    "    \"id\": \"__rng\"\n"
+				    "  }\n}\n\n"));
+	assert_non_null(strstr(buf, "  \"source\": \"virtio-device\",\n"
+				    "  \"event\": \"reset\",\n"
+				    "  \"properties\": {\n"
+				    "    \"id\": \"__rng\"\n"
+				    "  }\n}\n\n"));
+	assert_true(strstr(buf, "\"activated\"") < strstr(buf, "\"reset\""));
+	assert_null(strstr(strstr(buf, "\"reset\"") + 1, "\"reset\""));
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+#else
+static void test_device_events(void **state)
+{
+	(void)state;
+	skip();
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_fd),
 		cmocka_unit_test(test_bad_fd),
+		cmocka_unit_test(test_device_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
