@@ -27,12 +27,14 @@ static bool quoted(char *buf, size_t size, const char *s)
 size_t event_monitor_format(char *buf, size_t size, uint64_t ns, const char *source,
 			    const char *event, const char *key, const char *value)
 {
-	char src[64], ev[64], k[64], v[160], props[256] = "null";
+	char src[64], ev[64], props[256] = "null";
 	int n;
 
 	if (!quoted(src, sizeof(src), source) || !quoted(ev, sizeof(ev), event))
 		return 0;
 	if (key) {
+		char k[64], v[160];
+
 		if (!quoted(k, sizeof(k), key) || !quoted(v, sizeof(v), value))
 			return 0;
 		snprintf(props, sizeof(props), "{\n    %s: %s\n  }", k, v);
@@ -69,8 +71,6 @@ static uint64_t now_ns(void)
 
 int event_monitor_open(const char *path, int fd)
 {
-	int flags;
-
 	if (path) {
 		/* O_NONBLOCK: a FIFO without a reader is refused, not waited on */
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
@@ -79,7 +79,8 @@ int event_monitor_open(const char *path, int fd)
 			return -1;
 		}
 	} else {
-		flags = fcntl(fd, F_GETFL);
+		int flags = fcntl(fd, F_GETFL);
+
 		if (flags < 0) {
 			wisp_err("--event-monitor: fd=%d is not an open file descriptor", fd);
 			return -1;
