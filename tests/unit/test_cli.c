@@ -723,7 +723,7 @@ static void test_chardev_socket(void **state)
 	struct chardev cd;
 	struct kv_list kv;
 	struct stat st;
-	int client;
+	int client, other;
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -780,7 +780,24 @@ static void test_chardev_socket(void **state)
 	assert_int_equal(write(client, "x", 1), 1);
 	assert_int_equal(read_served(loop, cd.in_fd, buf, 1), 1);
 	assert_int_equal(buf[0], 'x');
+
+	/* a third while the second is there: it takes over, the second is
+	 * closed (it reads its end) */
+	other = connect_unix(path);
+	assert_int_equal(write_served(loop, &cd, other, "third", buf, 5), 5);
+	assert_memory_equal(buf, "third", 5);
+	for (;;) {	/* what it had not read yet, then its end */
+		struct pollfd p = { .fd = client, .events = POLLIN };
+		ssize_t n;
+
+		assert_int_equal(poll(&p, 1, 1000), 1);
+		n = read(client, buf, sizeof(buf));
+		assert_true(n >= 0);
+		if (!n)
+			break;
+	}
 	close(client);
+	close(other);
 
 	kv_free(&kv);
 	chardev_test_socket_reset();
