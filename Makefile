@@ -265,6 +265,7 @@ host-objs := $(addprefix $(O)/host/,$(filter-out core/main.o lib/libc_printf.o l
 unit-srcs := $(filter-out $(if $(CONFIG_SMALL_MALLOC),,tests/unit/test_alloc.c) \
 	$(if $(CONFIG_RATE_LIMITER),,tests/unit/test_rate_limiter.c) \
 	$(if $(CONFIG_VIRTIO_BALLOON),,tests/unit/test_balloon.c) \
+	$(if $(CONFIG_EVENT_MONITOR),,tests/unit/test_event_monitor.c) \
 	$(if $(CONFIG_SMALL_STRERROR),,tests/unit/test_strerror.c), \
 	$(wildcard tests/unit/test_*.c))
 unit-bins := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(unit-srcs))

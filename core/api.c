@@ -43,6 +43,7 @@
 #include "core/counters.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/event_monitor.h"
 #include "core/file.h"
 #include "core/http.h"
 #include "core/json.h"
@@ -115,42 +116,6 @@ static struct conn conns[API_MAX_CONNS];
 
 /* ---------------------------------------------------- the command line */
 
-/* A path for a new socket: not there yet, in a directory that exists
- * and that we may create files in, and short enough for sun_path. */
-static int check_new_socket_path(const char *path, struct cli_error *err)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-
-	if (!*path || strlen(path) >= sizeof(dir)) {
-		cli_errorf(err, "path '%s': a socket path is 1 to %zu bytes", path, sizeof(dir) - 1);
-		return -1;
-	}
-	if (!lstat(path, &st)) {
-		cli_errorf(err, "path '%s' exists already (%s): remove it or choose another", path,
-			   file_kind(st.st_mode));
-		return -1;
-	}
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	if (stat(dir, &st)) {
-		cli_errorf(err, "path '%s': directory '%s' does not exist", path, dir);
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		cli_errorf(err, "path '%s': '%s' is not a directory", path, dir);
-		return -1;
-	}
-	if (access(dir, W_OK | X_OK)) {
-		cli_errorf(err, "path '%s': cannot create it in '%s': %s", path, dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* fd=N: an open socket that is already listening. */
 static int check_listening_fd(uint64_t fd, struct cli_error *err)
 {
@@ -199,7 +164,7 @@ static int api_parse(struct kv_list *kv, void *config, struct cli_error *err)
 		c->fd = (int)fd;
 		return check_listening_fd(fd, err);
 	}
-	return check_new_socket_path(c->path, err);
+	return file_check_new_socket("path", c->path, err);
 }
 
 /* ------------------------------------------------------------- pausing */
@@ -561,7 +526,11 @@ static void vm_counters(struct answer *a, const struct http_request *req)
 static void vm_pause(struct answer *a, const struct http_request *req)
 {
 	(void)req;
+	if (!vm_paused())
+		vm_event("pausing");
 	a->status = pause_vm();
+	if (a->status == 204)
+		vm_event("paused");
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is paused already");
 }
@@ -569,7 +538,11 @@ static void vm_pause(struct answer *a, const struct http_request *req)
 static void vm_resume(struct answer *a, const struct http_request *req)
 {
 	(void)req;
+	if (vm_paused())
+		vm_event("resuming");
 	a->status = resume_vm();
+	if (a->status == 204)
+		vm_event("resumed");
 	if (a->status == 405)
 		text_answer(a, 405, "%s\n", "the VM is not paused");
 }
@@ -652,8 +625,11 @@ static void vm_snapshot(struct answer *a, const struct http_request *req)
 		return;
 	}
 	/* held by api.lock: no resume while the state is read */
+	vm_event("snapshotting");
 	ret = vm_snapshot_save(api.vm, dir, why, sizeof(why));
 	pthread_mutex_unlock(&api.lock);
+	if (!ret)
+		vm_event("snapshotted");
 	if (ret) {
 		wisp_err("api: vm.snapshot: %s", why);
 		text_answer(a, 500, "%s\n", why);

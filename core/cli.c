@@ -254,6 +254,47 @@ static int short_verbose(struct parser *p, const char *arg)
 }
 #endif
 
+#ifdef CONFIG_EVENT_MONITOR
+static int event_monitor_body(struct parser *p, struct kv_list *kv)
+{
+	struct vm_config *cfg = p->cfg;
+	const char *path = NULL;
+	uint64_t fd = 0;
+	int has_path, has_fd;
+
+	has_path = kv_str(kv, "path", &path, p->err);
+	has_fd = kv_u64(kv, "fd", 0, INT32_MAX, &fd, p->err);
+	if (has_path < 0 || has_fd < 0)
+		return -1;
+	/* cloud-hypervisor takes fd= when given both; wisp asks for one,
+	 * as --api-socket does */
+	if (has_path && has_fd) {
+		cli_errorf(p->err, "give path= or fd=, not both");
+		return -1;
+	}
+	if (!has_path && !has_fd) {
+		cli_errorf(p->err, "expected path=PATH or fd=N");
+		return -1;
+	}
+	/* the value lives in kv's buffer, freed after this */
+	if (has_path && !(cfg->event_monitor_path = strdup(path))) {
+		cli_errorf(p->err, "out of memory");
+		return -1;
+	}
+	cfg->event_monitor_fd = (int)fd;
+	return 0;
+}
+
+/* opened (or the fd checked) in main(), before anything starts */
+static int opt_event_monitor(struct parser *p, const char *v)
+{
+	if (p->cfg->event_monitor)
+		return fail(p, "given more than once");
+	p->cfg->event_monitor = true;
+	return with_kv(p, v, event_monitor_body);
+}
+#endif
+
 static void print_help(FILE *out);
 static void print_features(FILE *out);
 
@@ -309,6 +350,10 @@ static const struct core_option core_options[] = {
 	{ "timeline", NULL, "Print the boot timeline on stderr", opt_timeline },
 #ifdef CONFIG_LOG_FILE
 	{ "log-file", "PATH", "Log to PATH instead of stderr (-v, -vv: more detail)", opt_log_file },
+#endif
+#ifdef CONFIG_EVENT_MONITOR
+	{ "event-monitor", "path=PATH|fd=N", "Report the VM's events as JSON to PATH or fd N",
+	  opt_event_monitor },
 #endif
 	{ "features", NULL, "List the devices and options built into this binary", opt_features },
 	{ "version", NULL, "Print the version", opt_version },
@@ -806,6 +851,10 @@ enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 
 void cli_free(struct vm_config *cfg)
 {
+#ifdef CONFIG_EVENT_MONITOR
+	free((char *)cfg->event_monitor_path);
+	cfg->event_monitor_path = NULL;
+#endif
 #ifdef CONFIG_SNAPSHOT
 	free(cfg->restore.argv);
 	free((char *)cfg->restore.dir);
@@ -874,4 +923,10 @@ static void print_features(FILE *out)
 		fprintf(out, "  seccomp            --seccomp\n");
 	if (IS_ENABLED(CONFIG_LOG_FILE))
 		fprintf(out, "  log-file           -v, --log-file\n");
+	if (IS_ENABLED(CONFIG_CHARDEV_PTY))
+		fprintf(out, "  chardev-pty        --serial pty, --console pty\n");
+	if (IS_ENABLED(CONFIG_CHARDEV_SOCKET))
+		fprintf(out, "  chardev-socket     --serial socket=PATH\n");
+	if (IS_ENABLED(CONFIG_EVENT_MONITOR))
+		fprintf(out, "  event-monitor      --event-monitor\n");
 }

@@ -72,6 +72,10 @@ struct vm_config {
 	bool timeline;
 	unsigned verbosity;	/* -v given this many times */
 	const char *log_file;	/* --log-file, or NULL: stderr */
+	/* --event-monitor path=PATH (event_monitor_path) or fd=N */
+	bool event_monitor;
+	const char *event_monitor_path;	/* NULL with fd= */
+	int event_monitor_fd;
 	struct restore_config restore;
 	size_t nkept;
 	struct kept_option kept[CLI_MAX_KEPT];

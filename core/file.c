@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/vm.h"
@@ -38,6 +39,38 @@ void file_dir(const char *path, char *buf, size_t len)
 		snprintf(buf, len, "/");
 	else
 		snprintf(buf, len, "%.*s", (int)(slash - path), path);
+}
+
+int file_check_new_socket(const char *key, const char *path, struct cli_error *err)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+
+	if (!*path || strlen(path) >= sizeof(dir)) {
+		cli_errorf(err, "%s '%s': a socket path is 1 to %zu bytes", key, path,
+			   sizeof(dir) - 1);
+		return -1;
+	}
+	if (!lstat(path, &st)) {
+		cli_errorf(err, "%s '%s' exists already (%s): remove it or choose another", key,
+			   path, file_kind(st.st_mode));
+		return -1;
+	}
+	file_dir(path, dir, sizeof(dir));
+	if (stat(dir, &st)) {
+		cli_errorf(err, "%s '%s': directory '%s' does not exist", key, path, dir);
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_errorf(err, "%s '%s': '%s' is not a directory", key, path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK)) {
+		cli_errorf(err, "%s '%s': cannot create it in '%s': %s", key, path, dir,
+			   strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /* A file that can be mapped whole, or -1 after the message.  O_NONBLOCK:

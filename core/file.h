@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/kv.h"
+
 struct mapped_file {
 	const uint8_t *data;
 	size_t size;
@@ -24,5 +26,11 @@ const char *file_kind(mode_t mode);
 
 /* The directory part of path ("." for a bare name) into buf. */
 void file_dir(const char *path, char *buf, size_t len);
+
+/* A path for a Unix socket wisp is to create (the `key` of an option,
+ * for messages): nothing there yet, in a directory that exists and
+ * that wisp may create files in, short enough for sun_path.  0, or -1
+ * with err saying which. */
+int file_check_new_socket(const char *key, const char *path, struct cli_error *err);
 
 #endif

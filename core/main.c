@@ -12,6 +12,7 @@
 #include "core/log.h"
 
 #include "core/cli.h"
+#include "core/event_monitor.h"
 #include "core/input.h"
 #include "core/timeline.h"
 #include "core/vm.h"
@@ -42,11 +43,17 @@ int main(int argc, char *argv[])
 	}
 	wisp_log(LOG_INFO, "wisp %s starting", WISP_VERSION);
 #endif
+	if (cfg.event_monitor &&
+	    event_monitor_open(cfg.event_monitor_path, cfg.event_monitor_fd)) {
+		cli_free(&cfg);
+		return EXIT_USAGE;
+	}
 	status = inputs_load(&cfg, &inputs);
 	if (!status) {
 		status = vm_main(&cfg, &inputs);
 		inputs_free(&inputs);
 	}
+	vmm_event("shutdown");
 	timeline_print(cfg.timeline);
 	cli_free(&cfg);
 	return status;

@@ -26,6 +26,7 @@
 #include "core/cli.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/event_monitor.h"
 #include "core/file.h"
 #include "core/input.h"
 #include "core/irq.h"
@@ -394,6 +395,33 @@ static void vm_teardown(struct vm *vm)
 		close(vm->kvm_fd);
 }
 
+/* The vCPUs run: booted, or restored (and resumed with resume=on, as
+ * cloud-hypervisor reports it; else the API's vm.resume does). */
+static void report_started(const struct vm_config *cfg)
+{
+	if (!cfg->restore.dir) {
+		vm_event("booted");
+		return;
+	}
+	vm_event("restored");
+	if (cfg->restore.resume) {
+		vm_event("resuming");
+		vm_event("resumed");
+	}
+}
+
+/* The VM is gone: cloud-hypervisor's shutdown and deleted (its VMM's
+ * own shutdown follows as wisp exits).  A guest's reboot is reported
+ * as cloud-hypervisor begins it, but wisp then shuts the VM down
+ * instead of booting it again. */
+static void report_stopped(struct vm *vm)
+{
+	if (atomic_load(&vm->stop) == VM_STOP_REBOOT)
+		vm_event("rebooting");
+	vm_event("shutdown");
+	vm_event("deleted");
+}
+
 /* The kernel or firmware, or the state of a snapshot: the exit status. */
 static int load_guest(struct vm *vm)
 {
@@ -413,6 +441,10 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	sigset_t old;
 	int ret;
 
+	/* cloud-hypervisor's events: "booting" before the VM is made, or
+	 * "restoring" before a snapshot is loaded into it */
+	if (!cfg->restore.dir)
+		vm_event("booting");
 	/* before anything registers what its threads will need */
 	seccomp_init(cfg->seccomp);
 	snapshot_reset();
@@ -445,6 +477,8 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 		status = ret;
 		goto out;
 	}
+	if (cfg->restore.dir)
+		vm_event("restoring");
 	ret = load_guest(&vm);
 	if (ret) {
 		status = ret;
@@ -455,6 +489,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	if (seccomp_seal() || vcpus_start(&vm))
 		goto out;
 	ran = true;
+	report_started(cfg);
 	wisp_log(LOG_INFO, "VM booted: %u vCPUs, %zu devices", cfg->cpus, cfg->ndevices);
 	if (seccomp_enter(SECCOMP_MAIN))
 		vm_stop(&vm, VM_STOP_ERROR);
@@ -463,6 +498,7 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 	vm_stop(&vm, VM_STOP_ERROR);	/* no-op unless the loop failed */
 	vcpus_stop(&vm);
 	status = exit_status(&vm);
+	report_stopped(&vm);
 	wisp_log(LOG_INFO, "VM stopped: exit status %d", status);
 out:
 	if (vm.on_teardown)

@@ -73,7 +73,7 @@ static struct pl011 uart;
 
 static int pl011_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
-	return chardev_parse(args, config, err);
+	return chardev_parse(args, config, true, err);
 }
 
 /* The receive trigger level: IFLS bits 5:3 give 1/8 .. 7/8 of the FIFO. */
@@ -346,7 +346,7 @@ DEVICE_REGISTER(pl011) = {
 	.name = "pl011",
 	.summary = "PL011 UART at 0x9000000 (SPI 1): ttyAMA0",
 	.option = "serial",
-	.usage = "off|null|tty|file=PATH",
+	.usage = "off|null|tty" CHARDEV_USAGE_PTY "|file=PATH" CHARDEV_USAGE_SOCKET,
 	.default_args = CONFIG_SERIAL_DEFAULT,
 	.order = ORDER_PLATFORM,
 	.config_size = sizeof(struct chardev_config),

@@ -83,7 +83,7 @@ static struct serial com1;
 static int serial_parse(struct kv_list *args, void *config,
 			struct cli_error *err)
 {
-	return chardev_parse(args, config, err);
+	return chardev_parse(args, config, true, err);
 }
 
 /* IIR value for the highest-priority pending cause. */
@@ -389,7 +389,7 @@ DEVICE_REGISTER(serial_16550) = {
 	.name = "serial-16550",
 	.summary = "16550A UART on COM1 (0x3f8, IRQ 4): ttyS0",
 	.option = "serial",
-	.usage = "off|null|tty|file=PATH",
+	.usage = "off|null|tty" CHARDEV_USAGE_PTY "|file=PATH" CHARDEV_USAGE_SOCKET,
 	.default_args = CONFIG_SERIAL_DEFAULT,
 	.order = ORDER_PLATFORM,
 	.config_size = sizeof(struct chardev_config),

@@ -136,7 +136,7 @@ static int uart_input_open(struct uart_input *in, struct vm *vm,
 			   void (*on_input)(void *opaque, uint32_t events), void *opaque)
 {
 	in->vm = vm;
-	if (chardev_open(c, "serial", &in->io))
+	if (chardev_open(c, "serial", vm->loop, &in->io))
 		return -1;
 	if (in->io.in_fd >= 0 &&
 	    event_add(vm->loop, in->io.in_fd, EPOLLIN, on_input, opaque) < 0) {

@@ -43,7 +43,7 @@ static struct console console_state;
 
 static int console_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
-	return chardev_parse(args, config, err);
+	return chardev_parse(args, config, false, err);
 }
 
 /* Moves pending input into the guest's receive buffers.  Device lock
@@ -184,7 +184,7 @@ static int console_create(struct vm *vm, const void *config)
 	}
 	memset(c, 0, sizeof(*c));
 	c->cfg.max_nr_ports = 1;
-	if (chardev_open(conf, "console", &c->io))
+	if (chardev_open(conf, "console", vm->loop, &c->io))
 		return -1;
 	if (c->io.in_fd >= 0) {
 		/* regular files (and /dev/null) cannot be watched: they are
@@ -203,7 +203,7 @@ DEVICE_REGISTER(virtio_console) = {
 	.name = "virtio-console",
 	.summary = "virtio console: hvc0",
 	.option = "console",
-	.usage = "off|null|tty|file=PATH",
+	.usage = "off|null|tty" CHARDEV_USAGE_PTY "|file=PATH",
 	.default_args = "tty",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct chardev_config),

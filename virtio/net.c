@@ -678,6 +678,7 @@ static int net_create(struct vm *vm, const void *config)
 		.device_id = VIRTIO_ID_NET,
 		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
 		.ops = &net_ops,
+		.id = c->id,
 	};
 	int ret;
 

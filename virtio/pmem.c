@@ -153,6 +153,7 @@ static int pmem_create(struct vm *vm, const void *config)
 		.nqueues = 1,
 		.queue_size = PMEM_QUEUE_SIZE,
 		.ops = &pmem_ops,
+		.id = c->id,
 	};
 	uint64_t gpa;
 

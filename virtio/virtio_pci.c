@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -23,6 +24,7 @@
 #include "core/seccomp.h"
 #include "core/snapshot.h"
 #include "core/event.h"
+#include "core/event_monitor.h"
 #include "core/iommu.h"
 #include "core/kconfig.h"
 #include "core/kv.h"
@@ -216,12 +218,59 @@ static void queue_enable(struct virtio_dev *d, struct virtio_queue *vq)
 	vq->enabled = true;
 }
 
+#ifdef CONFIG_EVENT_MONITOR
+/* cloud-hypervisor's ids for devices the user did not name: a prefix
+ * and a number for the kinds a VM may have several of, a fixed name for
+ * the others (its device_manager.rs); the numbers count per kind here,
+ * as in vm.counters. */
+static void set_event_id(struct virtio_dev *d, const struct virtio_dev_info *info)
+{
+	static const struct {
+		uint16_t device_id;
+		bool one;		/* one per VM: no number */
+		const char *name;
+	} kinds[] = {
+		{ VIRTIO_ID_BLOCK, false, "_disk" }, { VIRTIO_ID_NET, false, "_net" },
+		{ VIRTIO_ID_PMEM, false, "_pmem" }, { VIRTIO_ID_FS, false, "_fs" },
+		{ VIRTIO_ID_VSOCK, false, "_vsock" }, { VIRTIO_ID_RNG, true, "__rng" },
+		{ VIRTIO_ID_CONSOLE, true, "__console" }, { 5, true, "__balloon" },
+		{ VIRTIO_ID_IOMMU, true, "__iommu" },
+	};
+	static unsigned count[sizeof(kinds) / sizeof(kinds[0])];
+
+	if (info->id) {
+		snprintf(d->event_id, sizeof(d->event_id), "%s", info->id);
+		return;
+	}
+	snprintf(d->event_id, sizeof(d->event_id), "%s", info->name);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (kinds[i].device_id != info->device_id)
+			continue;
+		if (kinds[i].one)
+			snprintf(d->event_id, sizeof(d->event_id), "%s", kinds[i].name);
+		else
+			snprintf(d->event_id, sizeof(d->event_id), "%s%u", kinds[i].name, count[i]++);
+	}
+}
+
+/* "virtio-device" "activated" / "reset", as cloud-hypervisor reports
+ * a driver starting a device and resetting one it had started */
+static void device_event(const struct virtio_dev *d, const char *event)
+{
+	event_monitor_report("virtio-device", event, "id", d->event_id);
+}
+#else
+#define device_event(d, event) ((void)0)
+#endif
+
 static void write_status(struct virtio_dev *d, uint8_t status)
 {
 	uint8_t old = d->status;
 
 	if (!status) {
 		device_reset(d);
+		if (old & VIRTIO_STATUS_DRIVER_OK)
+			device_event(d, "reset");
 		return;
 	}
 	/* FEATURES_OK sticks only for a feature set we offered, with 1.0 */
@@ -231,9 +280,11 @@ static void write_status(struct virtio_dev *d, uint8_t status)
 	     !(d->driver_features & (1ULL << VIRTIO_F_VERSION_1))))
 		status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	d->status = (uint8_t)(status | (old & VIRTIO_STATUS_NEEDS_RESET));
-	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
-	    d->ops->activate)
-		d->ops->activate(d);
+	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
+		if (d->ops->activate)
+			d->ops->activate(d);
+		device_event(d, "activated");
+	}
 }
 
 static uint64_t read_le(const void *p, unsigned len)
@@ -643,6 +694,9 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 	d->nqueues = info->nqueues;
 	d->features = info->features | (1ULL << VIRTIO_F_VERSION_1) |
 		      (1ULL << VIRTIO_F_EVENT_IDX) | (1ULL << VIRTIO_F_INDIRECT_DESC);
+#ifdef CONFIG_EVENT_MONITOR
+	set_event_id(d, info);
+#endif
 	pthread_mutex_init(&d->lock, NULL);
 	virtq_dma_guest(&d->dma, &vm->mem);
 	for (unsigned q = 0; q < d->nqueues; q++) {

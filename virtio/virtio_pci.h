@@ -75,6 +75,9 @@ struct virtio_dev {
 	struct virtq_dma dma;		/* how queues reach memory */
 	uint8_t pci_cfg_cap;		/* offset of the PCI_CFG capability */
 	unsigned reports;		/* NEEDS_RESET messages printed */
+#ifdef CONFIG_EVENT_MONITOR
+	char event_id[32];		/* its "id" in --event-monitor's events */
+#endif
 };
 
 struct virtio_dev_info {
@@ -100,6 +103,9 @@ struct virtio_dev_info {
 	/* Behind the VM's IOMMU (iommu=on): the queues' addresses are I/O
 	 * virtual addresses and VIRTIO_F_ACCESS_PLATFORM is required. */
 	bool iommu;
+	/* The user's id= for it, or NULL: the device's id in events is then
+	 * cloud-hypervisor's for its kind ("_disk0", "__rng"). */
+	const char *id;
 };
 
 /* Snapshots (core/snapshot.h): the transport's state -- the PCI

@@ -210,6 +210,51 @@ if built_in api; then
 	fi
 fi
 
+# ---- --serial socket=PATH: the path is checked with the command line
+# (a new socket, in a directory that exists); --console has no socket
+# mode, as in cloud-hypervisor
+if built_in chardev-socket; then
+	case=input-serial-socket-exists; ibad --kernel "$good" --serial "socket=$in/random"
+	expect_error 2 "^wisp: --serial: socket '.*/random' exists already \(a regular file\): remove it or choose another$"
+	case=input-serial-socket-missing-directory; ibad --kernel "$good" --serial "socket=$in/nodir/s.sock"
+	expect_error_gone 2 "^wisp: --serial: socket '.*/nodir/s.sock': directory '.*/nodir' does not exist$" "$in/nodir"
+	case=input-serial-socket-too-long; ibad --kernel "$good" --serial "socket=/tmp/$(printf '%0120d' 0)"
+	expect_error 2 "^wisp: --serial: socket '/tmp/0+': a socket path is 1 to 107 bytes$"
+	case=input-serial-socket-and-tty; ibad --kernel "$good" --serial "tty,socket=$in/s.sock"
+	expect_error_gone 2 "^wisp: --serial: expected one of off, null, tty, (pty, )?file=PATH or socket=PATH in 'tty,socket=.*'$" "$in/s.sock"
+	if built_in virtio-console; then
+		case=input-console-socket; ibad --kernel "$good" --console "socket=$in/c.sock"
+		expect_error_gone 2 "^wisp: --console: 'socket=.*/c.sock': only --serial has a socket mode, as in cloud-hypervisor$" "$in/c.sock"
+	fi
+	case=input-bad-kernel-leaves-no-serial-socket
+	ibad --kernel "$in/random" --serial "socket=$in/s.sock"
+	expect_error_gone 2 "^wisp: --kernel: '.*/random' is not a PVH ELF" "$in/s.sock"
+elif built_in serial-16550 || built_in pl011; then
+	case=input-serial-socket-not-built; ibad --kernel "$good" --serial "socket=$in/s.sock"
+	expect_error_gone 2 "^wisp: --serial: expected one of off, null, tty(, pty)? or file=PATH in 'socket=.*'$" "$in/s.sock"
+fi
+
+# ---- --event-monitor path=PATH|fd=N: opened (or checked) before
+# anything starts
+if built_in event-monitor; then
+	case=input-event-monitor-missing-directory
+	ibad --kernel "$good" --event-monitor "path=$in/nodir/events.json"
+	expect_error_gone 2 "^wisp: --event-monitor: cannot open '.*/nodir/events.json': No such file or directory$" "$in/nodir"
+	case=input-event-monitor-directory; ibad --kernel "$good" --event-monitor "path=$in/dir"
+	expect_error 2 "^wisp: --event-monitor: cannot open '.*/dir': Is a directory$"
+	case=input-event-monitor-fd-closed; ibad --kernel "$good" --event-monitor fd=99
+	expect_error 2 "^wisp: --event-monitor: fd=99 is not an open file descriptor$"
+	case=input-event-monitor-fd-read-only; ibad --kernel "$good" --event-monitor fd=0
+	expect_error 2 "^wisp: --event-monitor: fd=0 is not open for writing$"
+	case=input-event-monitor-path-and-fd; ibad --kernel "$good" --event-monitor "path=$in/e.json,fd=2"
+	expect_error_gone 2 "^wisp: --event-monitor: give path= or fd=, not both$" "$in/e.json"
+	case=input-event-monitor-bare; ibad --kernel "$good" --event-monitor "$in/e.json"
+	expect_error_gone 2 "^wisp: --event-monitor: expected path=PATH or fd=N$" "$in/e.json"
+else
+	case=input-event-monitor-not-built; ibad --kernel "$good" --event-monitor "path=$in/e.json"
+	expect_error_gone 2 "^wisp: unknown option '--event-monitor'" "$in/e.json"
+fi
+
 # ---- /dev/kvm missing or unusable: exit 3, one line saying what fixes it.
 # wisp runs in a mount namespace with an empty tmpfs on /dev; SETUP then
 # makes /dev/kvm what the case needs.  --rng src= because /dev/urandom is

@@ -30,6 +30,11 @@
  *       sends stdin as it is, prints the answer (malformed requests)
  *   host-tool api-idle SOCKET N SECONDS
  *       N connections that send nothing, held open for SECONDS
+ *   host-tool serial SOCKET SECONDS [MARKER [LINE]]
+ *       a client of wisp's --serial socket=SOCKET: what the guest writes
+ *       to stdout as it comes, for SECONDS or until wisp closes; once
+ *       the text MARKER has come, LINE and a newline are sent, or without
+ *       LINE the client leaves; MARKER "-" sends LINE at once
  *
  * Every failure is one line on stderr and exit status 1.
  */
@@ -44,12 +49,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 static int die(const char *what)
@@ -62,7 +69,8 @@ static int usage(void)
 {
 	fprintf(stderr, "host-tool: usage: tap NAME UID [multi_queue] | tap-del NAME [multi_queue] | "
 		"tap-fd NAME FD PROG ARGS... | runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME | "
-		"api SOCKET METHOD PATH | api-raw SOCKET | api-idle SOCKET N SECONDS\n");
+		"api SOCKET METHOD PATH | api-raw SOCKET | api-idle SOCKET N SECONDS | "
+		"serial SOCKET SECONDS [MARKER [LINE]]\n");
 	return 1;
 }
 
@@ -333,6 +341,60 @@ static int api_idle(int argc, char **argv)
 	return 0;
 }
 
+/* --serial socket=: the guest's bytes to stdout; the line once the
+ * marker has been seen (it may span reads: a window of the last bytes) */
+static int serial(int argc, char **argv)
+{
+	const char *marker = argc >= 3 ? argv[2] : NULL, *line = argc == 4 ? argv[3] : NULL;
+	char buf[4096], window[8192];
+	size_t wlen = 0;
+	time_t end;
+	int fd;
+
+	if (argc < 2 || argc > 4)
+		return usage();
+	end = time(NULL) + (time_t)number(argv[1], "seconds");
+	fd = api_connect(argv[0]);
+	if (fd < 0)
+		return 1;
+	if (marker && !strcmp(marker, "-")) {
+		if (!line || dprintf(fd, "%s\n", line) < 0)
+			return line ? die("write") : usage();
+		marker = NULL;
+	}
+	while (time(NULL) < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;	/* wisp closed the connection */
+		fwrite(buf, 1, (size_t)n, stdout);
+		fflush(stdout);
+		if (!marker)
+			continue;
+		if (wlen + (size_t)n > sizeof(window)) {
+			size_t drop = wlen + (size_t)n - sizeof(window);
+
+			memmove(window, window + drop, wlen - drop);
+			wlen -= drop;
+		}
+		memcpy(window + wlen, buf, (size_t)n);
+		wlen += (size_t)n;
+		if (memmem(window, wlen, marker, strlen(marker))) {
+			if (!line)
+				break;	/* seen: leave */
+			if (dprintf(fd, "%s\n", line) < 0)
+				return die("write");
+			marker = NULL;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -355,5 +417,7 @@ int main(int argc, char **argv)
 		return api_raw(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "api-idle"))
 		return api_idle(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "serial"))
+		return serial(argc - 2, argv + 2);
 	return usage();
 }

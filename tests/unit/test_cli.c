@@ -273,7 +273,10 @@ static void test_serial(void **state)
 	cli_free(&cfg);
 	assert_int_equal(PARSE("--serial", "file=/tmp/x.log"), CLI_RUN);
 	cli_free(&cfg);
-	expect_error(PARSE("--serial", "loud"), IS_ENABLED(CONFIG_CHARDEV_PTY)
+	expect_error(PARSE("--serial", "loud"),
+		     IS_ENABLED(CONFIG_CHARDEV_SOCKET)
+		     ? "--serial: expected one of off, null, tty, pty, file=PATH or socket=PATH"
+		     : IS_ENABLED(CONFIG_CHARDEV_PTY)
 		     ? "--serial: expected one of off, null, tty, pty or file=PATH"
 		     : "--serial: expected one of off, null, tty or file=PATH");
 	expect_error(PARSE("--serial", "tty,file=/tmp/x"), "--serial: expected one of");
@@ -594,6 +597,33 @@ static void test_logging(void **state)
 #endif
 }
 
+/* --event-monitor (cloud-hypervisor's main.rs: path= or fd=, nothing
+ * bare): parsed here, opened by main() */
+static void test_event_monitor_option(void **state)
+{
+	(void)state;
+#ifdef CONFIG_EVENT_MONITOR
+	assert_int_equal(PARSE("--event-monitor", "path=/tmp/events.json"), CLI_RUN);
+	assert_true(cfg.event_monitor);
+	assert_string_equal(cfg.event_monitor_path, "/tmp/events.json");
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--event-monitor=fd=7"), CLI_RUN);
+	assert_null(cfg.event_monitor_path);
+	assert_int_equal(cfg.event_monitor_fd, 7);
+	cli_free(&cfg);
+	expect_error(PARSE("--event-monitor", "path=/tmp/e.json,fd=3"),
+		     "--event-monitor: give path= or fd=, not both");
+	expect_error(PARSE("--event-monitor", "/tmp/e.json"),
+		     "--event-monitor: expected path=PATH or fd=N");
+	expect_error(PARSE("--event-monitor", "path="), "--event-monitor: 'path' needs a value");
+	expect_error(PARSE("--event-monitor", "fd=x"), "--event-monitor: ");
+	expect_error(PARSE("--event-monitor", "fd=1", "--event-monitor", "fd=2"),
+		     "--event-monitor: given more than once");
+#else
+	expect_error(PARSE("--event-monitor", "fd=1"), "unknown option '--event-monitor'");
+#endif
+}
+
 /* --serial pty / --console pty (CH's create_app() help of "serial" and
  * "console": off|null|pty|tty|file=): a pseudo-terminal whose other side
  * sees the guest's bytes as they are and sends bytes back. */
@@ -608,10 +638,10 @@ static void test_chardev_pty(void **state)
 	(void)state;
 	assert_int_equal(kv_parse(&kv, "pty", &err), 0);
 #ifdef CONFIG_CHARDEV_PTY
-	assert_int_equal(chardev_parse(&kv, &c, &err), 0);
+	assert_int_equal(chardev_parse(&kv, &c, true, &err), 0);
 	kv_free(&kv);
 	assert_int_equal(c.mode, CHARDEV_PTY);
-	assert_int_equal(chardev_open(&c, "serial", &cd), 0);
+	assert_int_equal(chardev_open(&c, "serial", NULL, &cd), 0);
 	assert_true(cd.out_fd >= 0 && cd.in_fd == cd.out_fd);
 	tty = open(ptsname(cd.out_fd), O_RDWR | O_NOCTTY);
 	assert_true(tty >= 0);
@@ -629,11 +659,176 @@ static void test_chardev_pty(void **state)
 	close(cd.out_fd);
 #else
 	(void)cd; (void)buf; (void)tty;
-	assert_int_equal(chardev_parse(&kv, &c, &err), -1);
+	assert_int_equal(chardev_parse(&kv, &c, false, &err), -1);
 	kv_free(&kv);
 	assert_contains(err.msg, "expected one of off, null, tty or file=PATH");
 #endif
 }
+
+#ifdef CONFIG_CHARDEV_SOCKET
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "core/event.h"
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Serves the loop until fd has `want` bytes to read (or 2 s pass);
+ * returns what it read. */
+static ssize_t read_served(struct event_loop *loop, int fd, char *buf, size_t want)
+{
+	size_t got = 0;
+
+	for (int i = 0; i < 200 && got < want; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		event_loop_poll(loop, 10);
+		if (poll(&p, 1, 0) != 1)
+			continue;
+		n = read(fd, buf + got, want - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Serves the loop until the chardev's output reaches a client (its
+ * accept is the loop's to do); then what the client reads. */
+static ssize_t write_served(struct event_loop *loop, struct chardev *cd, int client,
+			    const char *text, char *buf, size_t want)
+{
+	for (int i = 0; i < 200; i++) {
+		struct pollfd p = { .fd = client, .events = POLLIN };
+
+		event_loop_poll(loop, 10);
+		chardev_write(cd, text, strlen(text));
+		if (poll(&p, 1, 10) == 1)
+			return read_served(loop, client, buf, want);
+	}
+	return -1;
+}
+
+/* --serial socket=PATH (cloud-hypervisor's config.rs ConsoleConfig:
+ * socket= for both options, refused for the virtio console when the VM
+ * is created): parse refusals, and a client that sees the guest's
+ * output and feeds its input, leaves, and a next one that does too. */
+static void test_chardev_socket(void **state)
+{
+	char dir[] = "/tmp/wisp-chardev-XXXXXX", path[64], arg[80], buf[64];
+	struct chardev_config c = { 0 };
+	struct event_loop *loop;
+	struct chardev cd;
+	struct kv_list kv;
+	struct stat st;
+	int client, other;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/serial.sock", dir);
+	snprintf(arg, sizeof(arg), "socket=%s", path);
+
+	/* the console: refused, whatever the path */
+	assert_int_equal(kv_parse(&kv, arg, &err), 0);
+	assert_int_equal(chardev_parse(&kv, &c, false, &err), -1);
+	kv_free(&kv);
+	assert_contains(err.msg, "only --serial has a socket mode");
+	/* a directory that does not exist */
+	assert_int_equal(kv_parse(&kv, "socket=/nonexistent-dir/s.sock", &err), 0);
+	assert_int_equal(chardev_parse(&kv, &c, true, &err), -1);
+	kv_free(&kv);
+	assert_contains(err.msg, "directory '/nonexistent-dir' does not exist");
+	/* with another mode */
+	assert_int_equal(kv_parse(&kv, "tty,socket=/tmp/x.sock", &err), 0);
+	assert_int_equal(chardev_parse(&kv, &c, true, &err), -1);
+	kv_free(&kv);
+	assert_contains(err.msg, "expected one of off, null, tty");
+
+	assert_int_equal(kv_parse(&kv, arg, &err), 0);
+	assert_int_equal(chardev_parse(&kv, &c, true, &err), 0);
+	assert_int_equal(c.mode, CHARDEV_SOCKET);
+	assert_string_equal(c.path, path);
+	loop = event_loop_create();
+	assert_non_null(loop);
+	assert_int_equal(chardev_open(&c, "serial", loop, &cd), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_true(cd.in_fd >= 0);
+	/* nobody connected: output goes nowhere, and does not block */
+	for (int i = 0; i < 20000; i++)
+		assert_true(chardev_write(&cd, "0123456789abcdef", 16));
+
+	/* a client: the guest's output, then its input to the guest */
+	client = connect_unix(path);
+	assert_int_equal(write_served(loop, &cd, client, "hello\n", buf, 6), 6);
+	assert_memory_equal(buf, "hello\n", 6);
+	assert_int_equal(write(client, "ls\r", 3), 3);
+	assert_int_equal(read_served(loop, cd.in_fd, buf, 3), 3);
+	assert_memory_equal(buf, "ls\r", 3);
+	/* a client that reads nothing: its socket fills, output is dropped */
+	for (int i = 0; i < 20000; i++)
+		assert_true(chardev_write(&cd, "0123456789abcdef", 16));
+	close(client);
+
+	/* gone: wisp goes on, and the next client is served the same way */
+	event_loop_poll(loop, 10);
+	client = connect_unix(path);
+	assert_int_equal(write_served(loop, &cd, client, "again", buf, 5), 5);
+	assert_memory_equal(buf, "again", 5);
+	assert_int_equal(write(client, "x", 1), 1);
+	assert_int_equal(read_served(loop, cd.in_fd, buf, 1), 1);
+	assert_int_equal(buf[0], 'x');
+
+	/* a third while the second is there: it takes over, the second is
+	 * closed (it reads its end) */
+	other = connect_unix(path);
+	assert_int_equal(write_served(loop, &cd, other, "third", buf, 5), 5);
+	assert_memory_equal(buf, "third", 5);
+	for (;;) {	/* what it had not read yet, then its end */
+		struct pollfd p = { .fd = client, .events = POLLIN };
+		ssize_t n;
+
+		assert_int_equal(poll(&p, 1, 1000), 1);
+		n = read(client, buf, sizeof(buf));
+		assert_true(n >= 0);
+		if (!n)
+			break;
+	}
+	close(client);
+	close(other);
+
+	kv_free(&kv);
+	chardev_test_socket_reset();
+	close(cd.in_fd);
+	assert_int_equal(lstat(path, &st), -1);	/* the file is gone */
+	event_loop_destroy(loop);
+	rmdir(dir);
+}
+#else
+static void test_chardev_socket(void **state)
+{
+	struct chardev_config c = { 0 };
+	struct kv_list kv;
+
+	(void)state;
+	assert_int_equal(kv_parse(&kv, "socket=/tmp/x.sock", &err), 0);
+	assert_int_equal(chardev_parse(&kv, &c, true, &err), -1);
+	kv_free(&kv);
+	assert_contains(err.msg, "expected one of off, null, tty");
+}
+#endif
 
 #ifdef CONFIG_VFIO
 #include <sys/stat.h>
@@ -841,7 +1036,9 @@ int main(void)
 		cmocka_unit_test(test_seccomp),
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_logging),
+		cmocka_unit_test(test_event_monitor_option),
 		cmocka_unit_test(test_chardev_pty),
+		cmocka_unit_test(test_chardev_socket),
 		cmocka_unit_test(test_vfio_device),
 	};
 

@@ -330,6 +330,7 @@ static int blk_create(struct vm *vm, const void *config)
 		.device_id = VIRTIO_ID_BLOCK,
 		.pci_class = PCI_CLASS_STORAGE_OTHER,
 		.ops = &blk_ops,
+		.id = c->id,
 	};
 
 	/* lives as long as the VM; the CLI bounds how many there are */

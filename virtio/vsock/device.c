@@ -279,6 +279,7 @@ static int vsock_create(struct vm *vm, const void *config)
 		.config_len = sizeof(v->cfg_cid),
 		.ops = &vsock_ops,
 		.priv = v,
+		.id = c->id,
 	};
 
 	memset(v, 0, sizeof(*v));

@@ -5,6 +5,9 @@
 # itself (reboot.sh): a line naming the reboot, exit 0, no tick after the
 # answer's moment beyond the ones already in flight, and the socket file
 # removed.  An orchestrator that wants CH's behaviour starts wisp again.
+# --event-monitor says so too: vm rebooting (as cloud-hypervisor begins
+# a reboot), then shutdown and deleted, never rebooted or a second
+# booting.
 # lab-timeout: 40
 # lab-boots: 1
 sock=$PWD/api.sock
@@ -15,8 +18,14 @@ sock=$PWD/api.sock
 	done
 	"$LAB/bin/host-tool" api "$sock" PUT /api/v1/vm.reboot >reboot.out 2>&1
 ) &
-boot_guest "$LAB_BOOT_TIMEOUT" guest.log api --memory size=256M --api-socket "path=$sock"
+boot_guest "$LAB_BOOT_TIMEOUT" guest.log api --memory size=256M --api-socket "path=$sock" \
+	--event-monitor "path=$PWD/events.json"
 wait
+events=$(awk '/^  "source": /{ s = $2 } /^  "event": /{ print s $2 }' events.json | tr -d '",' |
+	grep -v '^virtio-device' | tr '\n' ' ')
+note "events: $events"
+[ "$events" = "vmmstarting vmbooting vmbooted vmrebooting vmshutdown vmdeleted vmmshutdown " ] ||
+	fail "--event-monitor: $events"
 note "vm.reboot: $(head -n 1 reboot.out)"
 expect_guest_ok guest.log
 expect_line guest.log '^WISP-TICK 3 ' "the guest never counted"

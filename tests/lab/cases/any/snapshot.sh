@@ -9,7 +9,10 @@
 # vsock connection.  Then the same snapshot is restored twice at once
 # (resume=on), each with its own TAP, disk copy and vsock socket given
 # beside --restore: both count on and answer pings on their own TAP.
-# A snapshot of a running VM is refused with 405.  Every API call is
+# A snapshot of a running VM is refused with 405.  --event-monitor
+# reports the snapshot (vm snapshotting, snapshotted) and the restore
+# (restoring, restored, then resuming, resumed at vm.resume), in order
+# with the rest.  Every API call is
 # Debian's curl on the socket (host-tool's request on AArch64).
 # The same on both arches (modules from tests/lab/guest/modules): on
 # AArch64 the snapshot holds the GICv3/ITS and every KVM-listed register
@@ -60,7 +63,8 @@ net="tap=wtap0,ip=192.168.77.1,mask=255.255.255.0"
 dd if=/dev/zero of=disk.img bs=1M count=4 2>/dev/null
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk,virtio_net,vmw_vsock_virtio_transport wisp_ip=$guest_ip/24 wisp_vsock=on" \
 	boot_guest $((LAB_BOOT_TIMEOUT + 60)) guest.log snapshot --cpus boot=2 --memory size=256M \
-	--disk path=disk.img --net "$net" --vsock "cid=3,socket=$PWD/v.sock" --api-socket "path=$sock"
+	--disk path=disk.img --net "$net" --vsock "cid=3,socket=$PWD/v.sock" --api-socket "path=$sock" \
+	--event-monitor "path=$PWD/events.json"
 wait
 expect_guest_ok guest.log
 for f in snap-running pause snapshot shutdown; do
@@ -92,8 +96,17 @@ cp disk.img diskB.img
 	wait_tick restore.log $((t0 + 10))
 	api "$sock" PUT /api/v1/vm.shutdown >shutdown2.out 2>&1
 ) &
-run_wisp 120 restore.log -- --restore "source_url=file://$snap" --api-socket "path=$sock"
+run_wisp 120 restore.log -- --restore "source_url=file://$snap" --api-socket "path=$sock" \
+	--event-monitor "path=$PWD/events-restore.json"
 wait
+# the vm and vmm events of each run, in order (the devices' left out)
+vm_events() { awk '/^  "source": /{ s = $2 } /^  "event": /{ print s $2 }' "$1" | tr -d '",' |
+	grep -v '^virtio-device' | tr '\n' ' '; }
+note "events: $(vm_events events.json); after the restore: $(vm_events events-restore.json)"
+[ "$(vm_events events.json)" = "vmmstarting vmbooting vmbooted vmpausing vmpaused vmsnapshotting vmsnapshotted vmshutdown vmdeleted vmmshutdown " ] ||
+	fail "--event-monitor: $(vm_events events.json)"
+[ "$(vm_events events-restore.json)" = "vmmstarting vmrestoring vmrestored vmresuming vmresumed vmshutdown vmdeleted vmmshutdown " ] ||
+	fail "--event-monitor after the restore: $(vm_events events-restore.json)"
 note "restored: $(status_of info-restored.out) $(tail -n 1 info-restored.out | head -c 100)"
 note "ticks: $t0 at the snapshot, first after the restore $(first_tick restore.log), last $(last_tick restore.log)"
 note "after the restore: $(cat ping-after) of 3 pings answered, vsock $(cat vsock-after)"

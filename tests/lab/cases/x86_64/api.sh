@@ -7,7 +7,11 @@
 # resume; unknown and unimplemented
 # endpoints and a chunked request are refused; 100 connections that send
 # nothing do not stop the guest or the API; vm.shutdown ends wisp with
-# status 0 and the socket file is gone.  Every endpoint is driven with
+# status 0 and the socket file is gone; --event-monitor's file has the
+# VM's events in order (vmm starting, vm booting, booted, pausing,
+# paused, resuming, resumed, shutdown, deleted, vmm shutdown) in
+# cloud-hypervisor's shape, and the disk's activation by its driver
+# (virtio-device activated, id _disk0) between booted and pausing.  Every endpoint is driven with
 # Debian's curl (--unix-socket), as a user would, on x86_64 (an AArch64
 # lab host cannot run this machine's curl: /lab/bin/host-tool's HTTP/1.1
 # there); host-tool also sends what curl will not: a chunked request and
@@ -62,7 +66,7 @@ status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
 dd if=/dev/zero of=disk.img bs=1M count=4 2>/dev/null
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk" \
 	boot_guest $((LAB_BOOT_TIMEOUT + 60)) guest.log api --cpus boot=2 --memory size=256M \
-	--disk path=disk.img --api-socket "path=$sock"
+	--disk path=disk.img --api-socket "path=$sock" --event-monitor "path=$PWD/events.json"
 wait
 for f in ping info-running counters-running pause info-paused counters-paused-0 counters-paused-1 counters-resumed pause-again resume unknown add-disk chunked info-resumed shutdown; do
 	note "$f: $(status_of $f.out) $(tail -n 1 $f.out 2>/dev/null | sed 's/.*\("state":"[A-Za-z]*"\).*/\1/' | head -c 120)"
@@ -111,4 +115,16 @@ grep -q '"state":"Running"' info-resumed.out || fail "vm.info after the resume: 
 [ "$(status_of shutdown.out)" = 204 ] || fail "vm.shutdown: $(head -n 1 shutdown.out)"
 expect_exit 0
 [ -e "$sock" ] && fail "wisp left $sock behind"
+# source/event (and id) of each object, in the file's order
+awk '/^  "source": /{ s = $2 } /^  "event": /{ e = $2 } /^    "id": /{ e = e $2 }
+     /^}$/{ print s e }' events.json | tr -d '",' >events.txt
+note "events: $(tr '\n' ' ' <events.txt)"
+events=$(grep -v '^virtio-device' events.txt | tr '\n' ' ')
+[ "$events" = "vmmstarting vmbooting vmbooted vmpausing vmpaused vmresuming vmresumed vmshutdown vmdeleted vmmshutdown " ] ||
+	fail "--event-monitor: events $events"
+sed -n '/^vmbooted$/,/^vmpausing$/p' events.txt | grep -qx 'virtio-deviceactivated_disk0' ||
+	fail "--event-monitor: no virtio-device activated _disk0 between booted and pausing"
+[ "$(grep -c '^    "secs": [0-9]*,$' events.json)" = "$(wc -l <events.txt)" ] ||
+	fail "--event-monitor: timestamps not in cloud-hypervisor's shape"
+grep -q '^  "properties": null$' events.json || fail "--event-monitor: no \"properties\": null"
 pass
