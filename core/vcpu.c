@@ -33,7 +33,8 @@ int vcpus_create(struct vm *vm)
 
 		v->vm = vm;
 		v->index = i;
-		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU,
+			      (unsigned long)arch_vcpu_id(vm->cfg, i));
 		if (v->fd < 0) {
 			wisp_err("KVM_CREATE_VCPU %u: %s", i, strerror(errno));
 			return -1;

@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/x86.h"
 #include "core/arch.h"
+#include "core/kconfig.h"
 #include "core/vm.h"
 
 #define MAX_CPUID_ENTRIES 256
@@ -59,15 +60,6 @@ static struct cpuid_buf *supported_cpuid(struct vm *vm)
 		cached = NULL;
 	}
 	return cached;
-}
-
-static unsigned order_of(unsigned n)
-{
-	unsigned shift = 0;
-
-	while ((1u << shift) < n)
-		shift++;
-	return shift;
 }
 
 #define CPUID_1_ECX_TSC_DEADLINE	(1u << 24)
@@ -120,7 +112,7 @@ static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus,
 			e->ebx = 1;
 			e->ecx = 1u << 8;
 		} else if (e->index == 1) {
-			e->eax = order_of(ncpus);
+			e->eax = x86_order_of(ncpus);
 			e->ebx = ncpus;
 			e->ecx = (2u << 8) | 1;
 		} else {
@@ -134,9 +126,15 @@ static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus,
 	}
 }
 
+unsigned arch_vcpu_id(const struct vm_config *cfg, unsigned index)
+{
+	return x86_apic_id(cfg, index);
+}
+
 static int set_cpuid(struct vm *vm, struct vcpu *v)
 {
 	struct cpuid_buf *sup = supported_cpuid(vm);
+	unsigned apic = x86_apic_id(vm->cfg, v->index);
 	struct cpuid_buf *c;
 	bool tsc_deadline;
 	int ret;
@@ -149,8 +147,17 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 	memcpy(c, sup, sizeof(*c));
 	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (unsigned i = 0; i < c->head.nent; i++) {
-		patch_cpuid(&c->entry[i], v->index, vm->cfg->cpus, tsc_deadline);
+		patch_cpuid(&c->entry[i], apic, vm->cfg->cpus, tsc_deadline);
 		limit_cpuid(&c->entry[i], vm->cfg);
+	}
+	if (IS_ENABLED(CONFIG_CPU_TOPOLOGY) && vm->cfg->cpu_topology.threads) {
+		c->head.nent = (uint32_t)x86_cpuid_topology(c->entry, c->head.nent,
+							    MAX_CPUID_ENTRIES, vm->cfg, v->index);
+		if (!c->head.nent) {
+			wisp_err("--cpus topology: too many CPUID entries");
+			free(c);
+			return -1;
+		}
 	}
 	ret = ioctl(v->fd, KVM_SET_CPUID2, &c->head);
 	if (ret < 0)
