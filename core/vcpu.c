@@ -3,15 +3,18 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "core/arch.h"
+#include "core/kconfig.h"
 #include "core/seccomp.h"
 #include "core/timeline.h"
 #include "core/vm.h"
@@ -141,6 +144,46 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+int vcpu_place(struct vcpu *v)
+{
+	const struct vm_config *cfg = v->vm->cfg;
+	char name[16];
+
+	if (!IS_ENABLED(CONFIG_VCPU_PLACEMENT))
+		return 0;
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	prctl(PR_SET_NAME, name);
+	for (size_t i = 0; i < cfg->cpu_naffinity; i++) {
+		if (cfg->cpu_affinity[i].vcpu == v->index &&
+		    sched_setaffinity(0, sizeof(cpu_set_t), &cfg->cpu_affinity[i].host_cpus)) {
+			wisp_err("vCPU %u: --cpus affinity: %s", v->index, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int vcpus_check_affinity(const struct vm_config *cfg)
+{
+	cpu_set_t own;
+	int ret = 0;
+
+	if (!IS_ENABLED(CONFIG_VCPU_PLACEMENT) || !cfg->cpu_naffinity)
+		return 0;
+	if (sched_getaffinity(0, sizeof(own), &own))
+		return 0;	/* the vCPU threads will say it */
+	/* the kernel's own answer: try each set on this thread */
+	for (size_t i = 0; i < cfg->cpu_naffinity && !ret; i++) {
+		if (sched_setaffinity(0, sizeof(cpu_set_t), &cfg->cpu_affinity[i].host_cpus)) {
+			wisp_err("--cpus: affinity: vCPU %u: %s (no host CPU of its list is online and allowed to wisp)",
+				 cfg->cpu_affinity[i].vcpu, strerror(errno));
+			ret = -1;
+		}
+	}
+	sched_setaffinity(0, sizeof(own), &own);
+	return ret;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -150,6 +193,9 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* before the filter, which allows neither */
+	if (IS_ENABLED(CONFIG_VCPU_PLACEMENT) && vcpu_place(v))
+		vm_stop(v->vm, VM_STOP_ERROR);
 	if (seccomp_enter(SECCOMP_VCPU))
 		vm_stop(v->vm, VM_STOP_ERROR);
 	while (vm_running(v->vm)) {
