@@ -339,11 +339,13 @@ static int cpus_placement_not_built(struct parser *p, struct kv_list *kv)
 
 		if (kv_str(kv, keys[i], &v, p->err) < 0)
 			return -1;
-		if (v && strcmp(v, "off")) {
+		if (v && (i != 2 || strcmp(v, "off"))) {
 			cli_errorf(p->err, "'%s=%s': vCPU topology and placement are not built into this binary (CONFIG_CPU_TOPOLOGY and CONFIG_VCPU_PLACEMENT are off)",
 				   keys[i], v);
 			return -1;
 		}
+		if (v)
+			p->cfg->core_scheduling = CORE_SCHED_OFF;	/* what "off" can be */
 	}
 	return 0;
 }

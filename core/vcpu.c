@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/arch.h"
@@ -144,6 +145,44 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+#ifndef PR_SCHED_CORE
+#define PR_SCHED_CORE 62
+#endif
+#define SCHED_CORE_CREATE 1	/* a new cookie for the task */
+#define SCHED_CORE_SHARE_FROM 3	/* take the task's cookie */
+#define SCHED_CORE_THREAD 0	/* PIDTYPE_PID: this one thread */
+
+/* --cpus core_scheduling=vm: the first vCPU thread here makes the
+ * cookie, the others take it from that thread (alive as long as the
+ * VM runs).  One VM per wisp process. */
+static pthread_mutex_t cookie_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t cookie_owner;
+
+/* The vCPU thread's PR_SCHED_CORE cookie: its own (vcpu), the VM's
+ * (vm) or none (off).  A kernel without core scheduling (before 5.14,
+ * or CONFIG_SCHED_CORE off: EINVAL) or a host without SMT (ENODEV) has
+ * nothing to isolate: silently no cookie, as in cloud-hypervisor. */
+static void vcpu_core_scheduling(struct vcpu *v)
+{
+	enum core_scheduling mode = v->vm->cfg->core_scheduling;
+	int ret;
+
+	if (mode == CORE_SCHED_OFF)
+		return;
+	pthread_mutex_lock(&cookie_lock);
+	if (mode == CORE_SCHED_VM && cookie_owner) {
+		ret = prctl(PR_SCHED_CORE, SCHED_CORE_SHARE_FROM, cookie_owner, SCHED_CORE_THREAD, 0);
+	} else {
+		ret = prctl(PR_SCHED_CORE, SCHED_CORE_CREATE, 0, SCHED_CORE_THREAD, 0);
+		if (!ret && mode == CORE_SCHED_VM)
+			cookie_owner = (pid_t)syscall(SYS_gettid);
+	}
+	pthread_mutex_unlock(&cookie_lock);
+	if (ret && errno != EINVAL && errno != ENODEV)
+		wisp_err("vCPU %u: core scheduling: %s (the vCPU runs without a cookie)",
+			 v->index, strerror(errno));
+}
+
 int vcpu_place(struct vcpu *v)
 {
 	const struct vm_config *cfg = v->vm->cfg;
@@ -160,6 +199,7 @@ int vcpu_place(struct vcpu *v)
 			return -1;
 		}
 	}
+	vcpu_core_scheduling(v);
 	return 0;
 }
 

@@ -28,8 +28,8 @@ void vcpus_kick(struct vm *vm);
 struct vcpu;
 void vcpu_complete_exit(struct vcpu *v);
 /* On the vCPU's thread, before it runs the guest (CONFIG_VCPU_PLACEMENT):
- * names it vcpuN and pins it to its --cpus affinity.  -1 after one
- * line when the pinning fails. */
+ * names it vcpuN, pins it to its --cpus affinity and gives it its core
+ * scheduling cookie.  -1 after one line when the pinning fails. */
 int vcpu_place(struct vcpu *v);
 void vcpus_stop(struct vm *vm);		/* kick out of KVM_RUN and join */
 void vcpus_destroy(struct vm *vm);

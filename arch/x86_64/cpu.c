@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch/x86_64/x86.h"
 #include "core/arch.h"
@@ -164,6 +166,32 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 		wisp_err("KVM_SET_CPUID2: %s", strerror(errno));
 	free(c);
 	return ret < 0 ? -1 : 0;
+}
+
+#define ARCH_GET_XCOMP_GUEST_PERM	0x1024
+#define ARCH_REQ_XCOMP_GUEST_PERM	0x1025
+#define XFEATURE_XTILEDATA		18
+
+/* --cpus features=amx, as cloud-hypervisor does it: the tile data state
+ * is one the kernel gives a process's guests only when asked, and KVM
+ * lists AMX among the supported CPUID (which every vCPU gets) only once
+ * it has been.  So before KVM is asked (the first vCPU): ask, and check
+ * the answer.  A host without AMX (or a kernel before 5.17) says no. */
+int x86_amx_permit(void)
+{
+	unsigned long mask = 0;
+
+	if (!IS_ENABLED(CONFIG_CPU_AMX))
+		return -1;
+	errno = 0;
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILEDATA) ||
+	    syscall(SYS_arch_prctl, ARCH_GET_XCOMP_GUEST_PERM, &mask) ||
+	    !(mask & 1ul << XFEATURE_XTILEDATA)) {
+		wisp_err("--cpus: features=amx: this host does not give guests AMX (%s)",
+			 errno ? strerror(errno) : "no tile data permission");
+		return -1;
+	}
+	return 0;
 }
 
 static int set_msrs(struct vcpu *v)

@@ -120,6 +120,9 @@ static inline unsigned x86_order_of(unsigned n)
 		shift++;
 	return shift;
 }
+/* --cpus features=amx: the AMX tile state permitted to this process's
+ * guests (before KVM_GET_SUPPORTED_CPUID); -1 after one line if not. */
+int x86_amx_permit(void);
 size_t x86_cpuid_topology(struct kvm_cpuid_entry2 *e, size_t n, size_t max,
 			  const struct vm_config *cfg, unsigned index);
 

@@ -30,6 +30,10 @@
  *       sends stdin as it is, prints the answer (malformed requests)
  *   host-tool api-idle SOCKET N SECONDS
  *       N connections that send nothing, held open for SECONDS
+ *   host-tool core-cookie TID
+ *       the thread's core scheduling cookie (PR_SCHED_CORE_GET), in hex,
+ *       0 for none; "unsupported EINVAL" (kernel without core scheduling)
+ *       or "unsupported ENODEV" (no SMT) where there are none to read
  *
  * Every failure is one line on stderr and exit status 1.
  */
@@ -333,6 +337,25 @@ static int api_idle(int argc, char **argv)
 	return 0;
 }
 
+static int core_cookie(int argc, char **argv)
+{
+	unsigned long long cookie = 0;
+
+	if (argc != 1)
+		return usage();
+	if (prctl(62 /* PR_SCHED_CORE */, 0 /* GET */, atoi(argv[0]), 0 /* thread */,
+		  (unsigned long)&cookie)) {
+		if (errno == EINVAL || errno == ENODEV) {
+			printf("unsupported %s\n", errno == EINVAL ? "EINVAL" : "ENODEV");
+			return 0;
+		}
+		fprintf(stderr, "host-tool: PR_SCHED_CORE_GET %s: %s\n", argv[0], strerror(errno));
+		return 1;
+	}
+	printf("%llx\n", cookie);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -355,5 +378,7 @@ int main(int argc, char **argv)
 		return api_raw(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "api-idle"))
 		return api_idle(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "core-cookie"))
+		return core_cookie(argc - 2, argv + 2);
 	return usage();
 }

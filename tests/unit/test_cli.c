@@ -362,6 +362,7 @@ static void test_cpus_scheduling(void **state)
 	expect_error(PARSE("--cpus", "boot=1,features=sgx"), "unknown CPU feature 'sgx'");
 #else
 	expect_error(PARSE("--cpus", "boot=1,core_scheduling=vcpu"), "not built into this binary");
+	expect_error(PARSE("--cpus", "boot=1,topology=off"), "'topology=off': vCPU topology");
 	expect_error(PARSE("--cpus", "boot=1,features=amx"), "not built into this binary");
 #endif
 }

@@ -4,7 +4,10 @@
  * named vcpuN and pinned to its --cpus affinity list before it runs, a
  * vCPU the list leaves out keeps the CPUs it had, and the affinity check
  * before the VM refuses a list with no usable CPU while giving the
- * calling thread its own CPUs back.
+ * calling thread its own CPUs back.  Core scheduling cookies where this
+ * host's kernel has them (PR_SCHED_CORE_GET): one for every vCPU with
+ * core_scheduling=vm, one each with vcpu, none with off; where it has
+ * not (EINVAL, ENODEV), placing still succeeds, as in cloud-hypervisor.
  */
 #include "unit.h"
 
@@ -117,11 +120,40 @@ static void test_check_refuses(void **state)
 	assert_true(CPU_EQUAL(&own, &after));
 }
 
+static void test_core_scheduling(void **state)
+{
+	struct vm_config cfg = { .cpus = 3, .core_scheduling = CORE_SCHED_VM };
+	struct placed p[3];
+
+	(void)state;
+	place_all(&cfg, p, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(p[i].ret, 0);	/* with or without kernel support */
+	if (p[0].cookie_err == EINVAL || p[0].cookie_err == ENODEV || p[0].cookie_err == EPERM) {
+		fprintf(stderr, "core scheduling: not on this host (errno %d): cookies unchecked\n",
+			p[0].cookie_err);
+		return;
+	}
+	/* vm: one cookie, not none */
+	assert_int_equal(p[0].cookie_err, 0);
+	assert_true(p[0].cookie != 0);
+	assert_true(p[1].cookie == p[0].cookie && p[2].cookie == p[0].cookie);
+	/* vcpu: one each */
+	cfg.core_scheduling = CORE_SCHED_VCPU;
+	place_all(&cfg, p, 2);
+	assert_true(p[0].cookie && p[1].cookie && p[0].cookie != p[1].cookie);
+	/* off: none */
+	cfg.core_scheduling = CORE_SCHED_OFF;
+	place_all(&cfg, p, 1);
+	assert_true(p[0].cookie == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_affinity),
 		cmocka_unit_test(test_check_refuses),
+		cmocka_unit_test(test_core_scheduling),
 	};
 
 	return cmocka_run_group_tests_name("vcpu placement", tests, NULL, NULL);
