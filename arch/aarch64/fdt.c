@@ -170,15 +170,49 @@ static void add_cpu_map(struct fdt_tree *t, int cpus, const struct vm_config *cf
 	}
 }
 
+/* With SMT: a unified level-2 cache per core, which its threads'
+ * cpu nodes name as next-level-cache.  Without it Linux sees no cache
+ * the threads share, makes each CPU its own last-level-cache group,
+ * and the scheduler's MC domain (those groups) no longer holds the SMT
+ * one ("BUG: arch topology borken").  Linux adds the level to what
+ * CLIDR_EL1 says if CLIDR has none; a phandle per core, 0 without SMT. */
+static uint32_t *add_core_caches(struct fdt_tree *t, int cpus, const struct vm_config *cfg)
+{
+	struct cpu_topology topo = cpu_topology_of(cfg);
+	unsigned ncores = cfg->cpus / topo.threads;
+	uint32_t *l2;
+
+	if (topo.threads < 2)
+		return NULL;
+	l2 = calloc(ncores, sizeof(*l2));
+	for (unsigned c = 0; l2 && c < ncores; c++) {
+		char name[24];
+		int node;
+
+		snprintf(name, sizeof(name), "l2-cache-%u", c);
+		node = fdt_node(t, cpus, name, ~0ULL);
+		fdt_prop_str(t, node, "compatible", "cache");
+		fdt_prop_empty(t, node, "cache-unified");
+		fdt_prop_u32(t, node, "cache-level", 2);
+		l2[c] = fdt_new_phandle(t, node);
+	}
+	return l2;
+}
+
 static void add_cpus(struct fdt_tree *t, struct vm *vm)
 {
 	bool topology = IS_ENABLED(CONFIG_CPU_TOPOLOGY) && vm->cfg->cpu_topology.threads;
 	uint32_t *phandle = topology ? calloc(vm->ncpus, sizeof(*phandle)) : NULL;
 	int cpus = fdt_node(t, 0, "cpus", ~0ULL);
+	uint32_t *l2 = topology ? add_core_caches(t, cpus, vm->cfg) : NULL;
 
 	fdt_prop_u32(t, cpus, "#address-cells", 2);
 	fdt_prop_u32(t, cpus, "#size-cells", 0);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
+	/* last first: fdt_add_subnode() puts a node before its earlier
+	 * siblings, and Linux numbers its CPUs in the tree's order, so
+	 * this makes the guest's cpuN vCPU N (as the MADT does on x86_64),
+	 * which the cpu-map and --cpus affinity count by */
+	for (unsigned i = vm->ncpus; i-- > 0;) {
 		uint64_t mpidr = arm_vcpu_mpidr(&vm->vcpus[i]);
 		const uint32_t reg[] = { (uint32_t)(mpidr >> 32), (uint32_t)mpidr };
 		int cpu = fdt_node(t, cpus, "cpu", mpidr);
@@ -189,12 +223,16 @@ static void add_cpus(struct fdt_tree *t, struct vm *vm)
 		fdt_prop_cells(t, cpu, "reg", reg, 2);
 		if (phandle)
 			phandle[i] = fdt_new_phandle(t, cpu);
+		if (l2)
+			fdt_prop_u32(t, cpu, "next-level-cache",
+				     l2[i / vm->cfg->cpu_topology.threads]);
 	}
 	if (topology && !phandle && !t->err)
 		t->err = -FDT_ERR_NOSPACE;	/* no memory: fail the build */
 	if (phandle)
 		add_cpu_map(t, cpus, vm->cfg, phandle);
 	free(phandle);
+	free(l2);
 }
 
 /* GICv2 interrupt specifiers of PPIs name the CPUs they go to. */
