@@ -61,8 +61,9 @@ static size_t add_topo_level(struct kvm_cpuid_entry2 *e, uint32_t fn, uint32_t i
  * over what the host gave (patch_cpuid ran first).  Leaf 1's logical
  * count, leaf 4's core and cache-sharing counts, leaves 0xB and 0x1F
  * (made anew: the host's describe the host; 0x1F only where the host
- * has it or dies need it), and on AMD TOPOEXT with leaf 0x8000001E and
- * 0x80000008's core count, which Linux prefers there.  The leaf limits
+ * has it or dies need it), and on AMD TOPOEXT with leaf 0x8000001E,
+ * 0x80000008's core count and 0x8000001D's cache sharing, which Linux
+ * prefers there.  The leaf limits
  * are raised to reach what was added.  `max` entries fit in e; returns
  * the new count, or 0 if they do not fit. */
 size_t x86_cpuid_topology(struct kvm_cpuid_entry2 *e, size_t n, size_t max,
@@ -104,6 +105,16 @@ size_t x86_cpuid_topology(struct kvm_cpuid_entry2 *e, size_t n, size_t max,
 
 			x->eax = (x->eax & 0x3fffu) | at_most((1u << share) - 1, 0xfff) << 14 |
 				 at_most((1u << (cb + db)) - 1, 63) << 26;
+			break;
+		}
+		case 0x8000001d: {
+			/* AMD's leaf 4, which Linux reads there with TOPOEXT:
+			 * the same sharing, no core count */
+			unsigned share = ((x->eax >> 5) & 7) >= 3 ? pkg_shift : tb;
+
+			if (amd)
+				x->eax = (x->eax & 0x3fffu) |
+					 at_most((1u << share) - 1, 0xfff) << 14;
 			break;
 		}
 		case 0x80000000:

@@ -53,6 +53,8 @@ static void make_host(uint32_t vendor, uint32_t max_basic)
 	leaf(0x80000000, 0, 0x80000008, 0, 0, 0);
 	leaf(0x80000001, 0, 0, 0, 0, 0);
 	leaf(0x80000008, 0, 0x3030, 0, 0x700f, 0);	/* the host's 16 threads */
+	leaf(0x8000001d, 0, 7u << 14 | 1u << 5 | 1, 0, 0, 0);	/* L1d: 8 threads */
+	leaf(0x8000001d, 3, 15u << 14 | 3u << 5 | 3, 0, 0, 0);	/* L3: all 16 */
 }
 
 static const struct kvm_cpuid_entry2 *find(const struct kvm_cpuid_entry2 *e, size_t n,
@@ -157,6 +159,9 @@ static void test_amd_2_2_1_1(void **state)
 	assert_int_equal(find(e, n, 0x8000001e, 0)->eax, 3);
 	assert_int_equal(find(e, n, 0x8000001e, 0)->ebx, 1u << 8 | 1);
 	assert_int_equal(find(e, n, 0x8000001e, 0)->ecx, 0);
+	/* AMD's cache leaf: L1 a core's 2 threads, L3 the package's 4 */
+	assert_int_equal(find(e, n, 0x8000001d, 0)->eax, 1u << 14 | 1u << 5 | 1);
+	assert_int_equal(find(e, n, 0x8000001d, 3)->eax, 3u << 14 | 3u << 5 | 3);
 }
 
 /* 1:3:1:2 on an Intel host with leaf 0x1F: vCPU 4 is core 1 of package
@@ -182,6 +187,7 @@ static void test_intel_1_3_1_2(void **state)
 	assert_int_equal(count(e, n, 0x8000001e), 0);
 	assert_int_equal(find(e, n, 0x80000001, 0)->ecx, 0);
 	assert_int_equal(find(e, n, 0x80000008, 0)->ecx, 0x700f);	/* left alone */
+	assert_int_equal(find(e, n, 0x8000001d, 3)->eax, 15u << 14 | 3u << 5 | 3);
 }
 
 /* 2:2:2:1: dies need leaf 0x1F, made (and leaf 0 raised to it) on a

@@ -35,6 +35,6 @@ for w in $want2; do
 done
 [ "$(guest_fact guest2.log cpuinfo_siblings)/$(guest_fact guest2.log cpuinfo_cores)" = 2/2 ] ||
 	fail "1:2:1:2: /proc/cpuinfo siblings/cpu cores $(guest_fact guest2.log cpuinfo_siblings)/$(guest_fact guest2.log cpuinfo_cores), want 2/2"
-note "2:2:1:1: $(grep '^GUEST topo_' guest1.log | tr '\n' ' ')"
+note "2:2:1:1: $(grep '^GUEST topo_\|^GUEST cache_' guest1.log | tr '\n' ' ')"
 note "1:2:1:2: $(grep '^GUEST topo_' guest2.log | tr '\n' ' ')"
 pass
