@@ -32,6 +32,10 @@ int arch_vm_init(struct vm *vm);
  * arch's holes; returns the number of ranges (at most `max`). */
 size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max);
 
+/* KVM's id for vCPU `index` (KVM_CREATE_VCPU): on x86_64 its APIC id,
+ * which the --cpus topology spreads out; on AArch64 the index. */
+unsigned arch_vcpu_id(const struct vm_config *cfg, unsigned index);
+
 /* CPUID, MSRs, FPU and the like for one vCPU. */
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu);
 

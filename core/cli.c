@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -115,6 +116,278 @@ static int with_kv(struct parser *p, const char *value,
 	return ret ? fail(p, "%s", p->err->msg) : 0;
 }
 
+/* topology=THREADS:CORES:DIES:PACKAGES: four numbers (cloud-hypervisor
+ * takes each as a u16), none 0, whose product is the vCPU count; on
+ * AArch64 one die per package (the device tree's cpu-map has no dies). */
+static int parse_topology(const char *text, unsigned cpus, struct cpu_topology *t,
+			  struct cli_error *err)
+{
+	unsigned *part[4] = { &t->threads, &t->cores, &t->dies, &t->packages };
+	const char *s = text;
+	uint64_t product = 1;
+
+	for (int i = 0; i < 4; i++) {
+		const char *end = strchr(s, ':');
+		char num[8];
+		uint64_t v;
+		size_t len = end && i < 3 ? (size_t)(end - s) : strlen(s);
+
+		if (len >= sizeof(num) || (i < 3 && !end))
+			goto syntax;
+		memcpy(num, s, len);
+		num[len] = '\0';
+		if (parse_u64(num, &v) || v > 65535)
+			goto syntax;
+		if (!v) {
+			cli_errorf(err, "'topology=%s': no part of the CPU topology can be 0", text);
+			return -1;
+		}
+		*part[i] = (unsigned)v;
+		product *= v;
+		s += len + 1;
+	}
+	if (IS_ENABLED(CONFIG_ARCH_AARCH64) && t->dies != 1) {
+		cli_errorf(err, "'topology=%s': dies per package must be 1 on AArch64", text);
+		return -1;
+	}
+	if (product != cpus) {
+		cli_errorf(err, "'topology=%s': %llu vCPUs, but boot=%u (the product of the parts must be the vCPU count)",
+			   text, (unsigned long long)product, cpus);
+		return -1;
+	}
+	return 0;
+syntax:
+	cli_errorf(err, "'topology=%s': want THREADS:CORES:DIES:PACKAGES, four numbers 1..65535", text);
+	return -1;
+}
+
+/* One number spanning s..end (no sign, no spaces). */
+static int parse_span(const char *s, const char *end, uint64_t *v)
+{
+	char num[24];
+	size_t len = (size_t)(end - s);
+
+	if (len >= sizeof(num))
+		return -1;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	return parse_u64(num, v);
+}
+
+/* A host CPU list as cloud-hypervisor's IntegerList reads it: brackets
+ * around it optional, items "N" or "A-B" with A < B. */
+static int parse_host_cpus(const char *s, const char *end, cpu_set_t *set,
+			   struct cli_error *err)
+{
+	while (s < end && *s == '[')
+		s++;
+	while (end > s && end[-1] == ']')
+		end--;
+	CPU_ZERO(set);
+	for (;;) {
+		const char *comma = memchr(s, ',', (size_t)(end - s));
+		const char *item_end = comma ? comma : end;
+		const char *dash = memchr(s, '-', (size_t)(item_end - s));
+		uint64_t first, last;
+
+		if (parse_span(s, dash ? dash : item_end, &first) ||
+		    (dash && (parse_span(dash + 1, item_end, &last) || last <= first))) {
+			cli_errorf(err, "host CPUs '%.*s': want N or A-B with A < B",
+				   (int)(item_end - s), s);
+			return -1;
+		}
+		if (!dash)
+			last = first;
+		if (last >= CPU_SETSIZE) {
+			cli_errorf(err, "host CPU %llu: at most %d", (unsigned long long)last,
+				   CPU_SETSIZE - 1);
+			return -1;
+		}
+		for (uint64_t c = first; c <= last; c++)
+			CPU_SET((int)c, set);
+		if (!comma)
+			return 0;
+		s = comma + 1;
+	}
+}
+
+/* One VCPU@HOSTCPUS item of affinity=[...], added to cfg. */
+static int add_affinity(struct vm_config *cfg, const char *s, const char *end,
+			struct cli_error *err)
+{
+	const char *at = memchr(s, '@', (size_t)(end - s));
+	struct cpu_affinity *a;
+	uint64_t vcpu;
+
+	if (!at || memchr(at + 1, '@', (size_t)(end - at - 1)) || parse_span(s, at, &vcpu)) {
+		cli_errorf(err, "'%.*s': want VCPU@[HOST CPUS]", (int)(end - s), s);
+		return -1;
+	}
+	if (vcpu >= cfg->cpus) {
+		cli_errorf(err, "'%.*s': vCPU %llu does not exist (boot=%u)", (int)(end - s), s,
+			   (unsigned long long)vcpu, cfg->cpus);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->cpu_naffinity; i++) {
+		if (cfg->cpu_affinity[i].vcpu == vcpu) {
+			cli_errorf(err, "vCPU %llu: affinity given twice", (unsigned long long)vcpu);
+			return -1;
+		}
+	}
+	a = realloc(cfg->cpu_affinity, (cfg->cpu_naffinity + 1) * sizeof(*a));
+	if (!a) {
+		cli_errorf(err, "out of memory");
+		return -1;
+	}
+	cfg->cpu_affinity = a;
+	a += cfg->cpu_naffinity;
+	a->vcpu = (unsigned)vcpu;
+	if (parse_host_cpus(at + 1, end, &a->host_cpus, err))
+		return -1;
+	cfg->cpu_naffinity++;
+	return 0;
+}
+
+/* affinity=[VCPU@[HOST CPUS],...], the outer brackets required (as
+ * cloud-hypervisor's Tuple list has them), commas inside inner brackets
+ * part of the item. */
+static int parse_affinity(struct vm_config *cfg, const char *text, struct cli_error *err)
+{
+	size_t len = strlen(text);
+	const char *item, *end = text + len - 1;
+	int depth = 0;
+
+	if (len < 2 || text[0] != '[' || *end != ']') {
+		cli_errorf(err, "'affinity=%s': want [VCPU@[HOST CPUS],...]", text);
+		return -1;
+	}
+	item = text + 1;
+	for (const char *c = item; c <= end; c++) {
+		if (*c == '[') {
+			depth++;
+		} else if (*c == ']' && c < end && --depth < 0) {
+			break;
+		} else if ((*c == ',' && !depth) || c == end) {
+			if (add_affinity(cfg, item, c, err))
+				return -1;
+			item = c + 1;
+		}
+	}
+	if (depth) {
+		cli_errorf(err, "'affinity=%s': unbalanced brackets", text);
+		return -1;
+	}
+	return 0;
+}
+
+/* features=amx or features=[amx,...]: cloud-hypervisor's one feature,
+ * x86_64 only. */
+static int parse_features(struct vm_config *cfg, const char *text, struct cli_error *err)
+{
+	const char *s = text, *end = text + strlen(text);
+
+	while (*s == '[')
+		s++;
+	while (end > s && end[-1] == ']')
+		end--;
+	while (s < end) {
+		const char *comma = memchr(s, ',', (size_t)(end - s));
+		size_t len = (size_t)((comma ? comma : end) - s);
+
+		if (!IS_ENABLED(CONFIG_ARCH_X86_64) || len != 3 || strncmp(s, "amx", 3)) {
+			cli_errorf(err, "'features=%s': unknown CPU feature '%.*s'%s", text, (int)len, s,
+				   IS_ENABLED(CONFIG_ARCH_X86_64) ? " (there is amx)" : "");
+			return -1;
+		}
+		if (!IS_ENABLED(CONFIG_CPU_AMX)) {
+			cli_errorf(err, "'features=amx': AMX for guests is not built into this binary (CONFIG_CPU_AMX is off)");
+			return -1;
+		}
+		cfg->cpu_amx = true;
+		s += len + 1;
+	}
+	return 0;
+}
+
+static int parse_core_scheduling(struct vm_config *cfg, const char *text,
+				 struct cli_error *err)
+{
+	static const char *const modes[] = { "vm", "vcpu", "off" };
+
+	for (int i = 0; i < 3; i++) {
+		if (strcasecmp(text, modes[i]))
+			continue;
+		if (i != CORE_SCHED_OFF && !IS_ENABLED(CONFIG_VCPU_PLACEMENT)) {
+			cli_errorf(err, "'core_scheduling=%s': vCPU placement is not built into this binary (CONFIG_VCPU_PLACEMENT is off)",
+				   text);
+			return -1;
+		}
+		cfg->core_scheduling = (enum core_scheduling)i;
+		return 0;
+	}
+	cli_errorf(err, "'core_scheduling=%s': want vm, vcpu or off", text);
+	return -1;
+}
+
+/* A build with neither (the tiny ones): one line for any of the keys,
+ * but core_scheduling=off, which is what such a build does. */
+static int cpus_placement_not_built(struct parser *p, struct kv_list *kv)
+{
+	static const char *const keys[] = { "topology", "affinity", "core_scheduling", "features" };
+
+	for (int i = 0; i < 4; i++) {
+		const char *v = NULL;
+
+		if (kv_str(kv, keys[i], &v, p->err) < 0)
+			return -1;
+		if (v && (i != 2 || strcmp(v, "off"))) {
+			cli_errorf(p->err, "'%s=%s': vCPU topology and placement are not built into this binary (CONFIG_CPU_TOPOLOGY and CONFIG_VCPU_PLACEMENT are off)",
+				   keys[i], v);
+			return -1;
+		}
+		if (v)
+			p->cfg->core_scheduling = CORE_SCHED_OFF;	/* what "off" can be */
+	}
+	return 0;
+}
+
+/* The keys beyond boot= and max=; each one's value checked against boot.
+ * Keys of a feature not built in are refused by name. */
+static int cpus_placement(struct parser *p, struct kv_list *kv)
+{
+	struct vm_config *cfg = p->cfg;
+
+	const char *topology = NULL, *affinity = NULL, *sched = NULL, *features = NULL;
+
+	if (!IS_ENABLED(CONFIG_CPU_TOPOLOGY) && !IS_ENABLED(CONFIG_VCPU_PLACEMENT))
+		return cpus_placement_not_built(p, kv);
+	if (kv_str(kv, "topology", &topology, p->err) < 0 ||
+	    kv_str(kv, "affinity", &affinity, p->err) < 0 ||
+	    kv_str(kv, "core_scheduling", &sched, p->err) < 0 ||
+	    kv_str(kv, "features", &features, p->err) < 0)
+		return -1;
+	if (topology && !IS_ENABLED(CONFIG_CPU_TOPOLOGY)) {
+		cli_errorf(p->err, "'topology=%s': CPU topology is not built into this binary (CONFIG_CPU_TOPOLOGY is off)",
+			   topology);
+		return -1;
+	}
+	if (affinity && !IS_ENABLED(CONFIG_VCPU_PLACEMENT)) {
+		cli_errorf(p->err, "'affinity=%s': vCPU placement is not built into this binary (CONFIG_VCPU_PLACEMENT is off)",
+			   affinity);
+		return -1;
+	}
+	if (IS_ENABLED(CONFIG_CPU_TOPOLOGY) && topology &&
+	    parse_topology(topology, cfg->cpus, &cfg->cpu_topology, p->err))
+		return -1;
+	if (IS_ENABLED(CONFIG_VCPU_PLACEMENT) && affinity &&
+	    parse_affinity(cfg, affinity, p->err))
+		return -1;
+	if ((sched && parse_core_scheduling(cfg, sched, p->err)) ||
+	    (features && *features && parse_features(cfg, features, p->err)))
+		return -1;
+	return 0;
+}
+
 static int cpus_body(struct parser *p, struct kv_list *kv)
 {
 	uint64_t boot = 1, max = 0;
@@ -123,7 +396,6 @@ static int cpus_body(struct parser *p, struct kv_list *kv)
 	bool hyperv = false;
 	int nested;
 
-	p->cfg->cpu_nested = true;	/* cloud-hypervisor's default */
 	if (kv_u64(kv, "boot", 1, MAX_CPUS, &boot, p->err) < 0 ||
 	    kv_u64(kv, "max", 1, MAX_CPUS, &max, p->err) < 0 ||
 	    (nested = kv_bool(kv, "nested", &p->cfg->cpu_nested, p->err)) < 0 ||
@@ -142,7 +414,7 @@ static int cpus_body(struct parser *p, struct kv_list *kv)
 		return -1;
 	}
 	p->cfg->cpus = (unsigned)boot;
-	return 0;
+	return cpus_placement(p, kv);
 }
 
 static int opt_cpus(struct parser *p, const char *v)
@@ -340,7 +612,9 @@ static const struct core_option core_options[] = {
 	{ "firmware", "PATH", "Firmware to boot (PVH ELF, e.g. CLOUDHV.fd)", opt_firmware },
 	{ "initramfs", "PATH", "Initial ramdisk handed to the kernel", opt_initramfs },
 	{ "cmdline", "STRING", "Kernel command line", opt_cmdline },
-	{ "cpus", "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus },
+	{ "cpus", IS_ENABLED(CONFIG_CPU_TOPOLOGY) ?
+	  "boot=N[,topology=T:C:D:P][,affinity=[V@[CPUS],...]][,core_scheduling=vm|vcpu|off][,features=amx][,nested=off][,max_phys_bits=N]" :
+	  "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus },
 	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on]", "Guest RAM (default 512M)", opt_memory },
 #ifdef CONFIG_SNAPSHOT
 	{ "restore", "source_url=file:///DIR[,prefault=on][,resume=on]",
@@ -830,6 +1104,7 @@ enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = 1;
+	cfg->cpu_nested = true;		/* cloud-hypervisor's default */
 	cfg->memory.size = DEFAULT_MEMORY;
 	cfg->memory.thp = true;
 	cfg->seccomp = IS_ENABLED(CONFIG_SECCOMP) ? SECCOMP_ON : SECCOMP_OFF;
@@ -866,6 +1141,9 @@ void cli_free(struct vm_config *cfg)
 		free(cfg->devices[i].args);
 	}
 	cfg->ndevices = 0;
+	free(cfg->cpu_affinity);
+	cfg->cpu_affinity = NULL;
+	cfg->cpu_naffinity = 0;
 }
 
 static void print_help(FILE *out)

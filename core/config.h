@@ -6,6 +6,7 @@
 #ifndef WISP_CORE_CONFIG_H
 #define WISP_CORE_CONFIG_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,25 @@ struct memory_config {
 	uint64_t hugepage_size;	/* with hugepages: the page size, 0 the default */
 };
 
+/* --cpus topology=THREADS:CORES:DIES:PACKAGES (cloud-hypervisor's
+ * order).  All 0 when not given: then one package of `cpus` cores of
+ * one thread each (cpu_topology_of). */
+struct cpu_topology {
+	unsigned threads, cores, dies, packages;
+};
+
+/* --cpus affinity=[VCPU@[HOST CPUS],...]: the host CPUs one vCPU's
+ * thread may run on (CPU_SETSIZE of them at most). */
+struct cpu_affinity {
+	unsigned vcpu;
+	cpu_set_t host_cpus;
+};
+
+/* --cpus core_scheduling: which vCPU threads share a PR_SCHED_CORE
+ * cookie (may run on SMT siblings of one core at once); the default is
+ * cloud-hypervisor's, one cookie for the VM's vCPUs. */
+enum core_scheduling { CORE_SCHED_VM, CORE_SCHED_VCPU, CORE_SCHED_OFF };
+
 struct vm_config {
 	const char *kernel;
 	const char *initramfs;
@@ -67,6 +87,11 @@ struct vm_config {
 	bool cpu_nested;
 	bool cpu_nested_given;	/* said on the command line, not defaulted */
 	unsigned cpu_max_phys_bits;
+	struct cpu_topology cpu_topology;
+	struct cpu_affinity *cpu_affinity;	/* malloc'd, cpu_naffinity of them */
+	size_t cpu_naffinity;
+	enum core_scheduling core_scheduling;
+	bool cpu_amx;		/* features=amx: the guest may use AMX tiles */
 	struct memory_config memory;
 	enum seccomp_mode seccomp;
 	bool timeline;
@@ -82,5 +107,14 @@ struct vm_config {
 	size_t ndevices;
 	struct device_instance devices[MAX_DEVICE_INSTANCES];
 };
+
+/* The topology the guest sees: the one given, or one package of
+ * single-threaded cores. */
+static inline struct cpu_topology cpu_topology_of(const struct vm_config *cfg)
+{
+	if (cfg->cpu_topology.threads)
+		return cfg->cpu_topology;
+	return (struct cpu_topology){ 1, cfg->cpus, 1, 1 };
+}
 
 #endif

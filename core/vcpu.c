@@ -3,15 +3,19 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/arch.h"
+#include "core/kconfig.h"
 #include "core/seccomp.h"
 #include "core/timeline.h"
 #include "core/vm.h"
@@ -33,7 +37,8 @@ int vcpus_create(struct vm *vm)
 
 		v->vm = vm;
 		v->index = i;
-		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU,
+			      (unsigned long)arch_vcpu_id(vm->cfg, i));
 		if (v->fd < 0) {
 			wisp_err("KVM_CREATE_VCPU %u: %s", i, strerror(errno));
 			return -1;
@@ -140,6 +145,85 @@ static void handle_exit(struct vcpu *v)
 	}
 }
 
+#ifndef PR_SCHED_CORE
+#define PR_SCHED_CORE 62
+#endif
+#define SCHED_CORE_CREATE 1	/* a new cookie for the task */
+#define SCHED_CORE_SHARE_FROM 3	/* take the task's cookie */
+#define SCHED_CORE_THREAD 0	/* PIDTYPE_PID: this one thread */
+
+/* --cpus core_scheduling=vm: the first vCPU thread here makes the
+ * cookie, the others take it from that thread (alive as long as the
+ * VM runs).  One VM per wisp process. */
+static pthread_mutex_t cookie_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t cookie_owner;
+
+/* The vCPU thread's PR_SCHED_CORE cookie: its own (vcpu), the VM's
+ * (vm) or none (off).  A kernel without core scheduling (before 5.14,
+ * or CONFIG_SCHED_CORE off: EINVAL) or a host without SMT (ENODEV) has
+ * nothing to isolate: silently no cookie, as in cloud-hypervisor. */
+static void vcpu_core_scheduling(struct vcpu *v)
+{
+	enum core_scheduling mode = v->vm->cfg->core_scheduling;
+	int ret;
+
+	if (mode == CORE_SCHED_OFF)
+		return;
+	pthread_mutex_lock(&cookie_lock);
+	if (mode == CORE_SCHED_VM && cookie_owner) {
+		ret = prctl(PR_SCHED_CORE, SCHED_CORE_SHARE_FROM, cookie_owner, SCHED_CORE_THREAD, 0);
+	} else {
+		ret = prctl(PR_SCHED_CORE, SCHED_CORE_CREATE, 0, SCHED_CORE_THREAD, 0);
+		if (!ret && mode == CORE_SCHED_VM)
+			cookie_owner = (pid_t)syscall(SYS_gettid);
+	}
+	pthread_mutex_unlock(&cookie_lock);
+	if (ret && errno != EINVAL && errno != ENODEV)
+		wisp_err("vCPU %u: core scheduling: %s (the vCPU runs without a cookie)",
+			 v->index, strerror(errno));
+}
+
+int vcpu_place(struct vcpu *v)
+{
+	const struct vm_config *cfg = v->vm->cfg;
+	char name[16];
+
+	if (!IS_ENABLED(CONFIG_VCPU_PLACEMENT))
+		return 0;
+	snprintf(name, sizeof(name), "vcpu%u", v->index);
+	prctl(PR_SET_NAME, name);
+	for (size_t i = 0; i < cfg->cpu_naffinity; i++) {
+		if (cfg->cpu_affinity[i].vcpu == v->index &&
+		    sched_setaffinity(0, sizeof(cpu_set_t), &cfg->cpu_affinity[i].host_cpus)) {
+			wisp_err("vCPU %u: --cpus affinity: %s", v->index, strerror(errno));
+			return -1;
+		}
+	}
+	vcpu_core_scheduling(v);
+	return 0;
+}
+
+int vcpus_check_affinity(const struct vm_config *cfg)
+{
+	cpu_set_t own;
+	int ret = 0;
+
+	if (!IS_ENABLED(CONFIG_VCPU_PLACEMENT) || !cfg->cpu_naffinity)
+		return 0;
+	if (sched_getaffinity(0, sizeof(own), &own))
+		return 0;	/* the vCPU threads will say it */
+	/* the kernel's own answer: try each set on this thread */
+	for (size_t i = 0; i < cfg->cpu_naffinity && !ret; i++) {
+		if (sched_setaffinity(0, sizeof(cpu_set_t), &cfg->cpu_affinity[i].host_cpus)) {
+			wisp_err("--cpus: affinity: vCPU %u: %s (no host CPU of its list is online and allowed to wisp)",
+				 cfg->cpu_affinity[i].vcpu, strerror(errno));
+			ret = -1;
+		}
+	}
+	sched_setaffinity(0, sizeof(own), &own);
+	return ret;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -149,6 +233,9 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* before the filter, which allows neither */
+	if (IS_ENABLED(CONFIG_VCPU_PLACEMENT) && vcpu_place(v))
+		vm_stop(v->vm, VM_STOP_ERROR);
 	if (seccomp_enter(SECCOMP_VCPU))
 		vm_stop(v->vm, VM_STOP_ERROR);
 	while (vm_running(v->vm)) {

@@ -456,6 +456,10 @@ int vm_main(const struct vm_config *cfg, const struct vm_inputs *inputs)
 		goto out;
 	wisp_log(LOG_INFO, "creating the VM: %u vCPUs, %llu MiB", cfg->cpus,
 		 (unsigned long long)(cfg->memory.size >> 20));
+	if (vcpus_check_affinity(cfg)) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 	if (kvm_open(&vm)) {
 		status = EXIT_NO_KVM;
 		goto out;

@@ -15,6 +15,7 @@
 #include "arch/aarch64/aarch64.h"
 #include "arch/aarch64/fdt.h"
 #include "arch_layout.h"
+#include "core/kconfig.h"
 #include "core/vm.h"
 
 #define GIC_SPI 0
@@ -134,13 +135,84 @@ void fdt_prop_primecell(struct fdt_tree *t, int node, const char *compatible,
 
 /* ------------------------------------------------------- the machine */
 
+/* --cpus topology as the device tree says it: /cpus/cpu-map with a
+ * socket per package, one cluster each (one die per package on
+ * AArch64), a core per core and, with SMT, a thread per thread, each
+ * leaf naming its cpu node.  vCPU i is thread i % threads of its core,
+ * as on x86_64. */
+static void add_cpu_map(struct fdt_tree *t, int cpus, const struct vm_config *cfg,
+			const uint32_t *phandle)
+{
+	struct cpu_topology topo = cpu_topology_of(cfg);
+	int map = fdt_node(t, cpus, "cpu-map", ~0ULL);
+	int socket = -1, cluster = -1, core = -1;
+
+	for (unsigned i = 0; i < cfg->cpus; i++) {
+		unsigned thread = i % topo.threads, c = i / topo.threads;
+		char name[24];
+		int leaf;
+
+		if (c % topo.cores == 0 && thread == 0) {
+			snprintf(name, sizeof(name), "socket%u", c / topo.cores);
+			socket = fdt_node(t, map, name, ~0ULL);
+			cluster = fdt_node(t, socket, "cluster0", ~0ULL);
+		}
+		if (thread == 0) {
+			snprintf(name, sizeof(name), "core%u", c % topo.cores);
+			core = fdt_node(t, cluster, name, ~0ULL);
+		}
+		leaf = core;
+		if (topo.threads > 1) {
+			snprintf(name, sizeof(name), "thread%u", thread);
+			leaf = fdt_node(t, core, name, ~0ULL);
+		}
+		fdt_prop_u32(t, leaf, "cpu", phandle[i]);
+	}
+}
+
+/* With SMT: a unified level-2 cache per core, which its threads'
+ * cpu nodes name as next-level-cache.  Without it Linux sees no cache
+ * the threads share, makes each CPU its own last-level-cache group,
+ * and the scheduler's MC domain (those groups) no longer holds the SMT
+ * one ("BUG: arch topology borken").  Linux adds the level to what
+ * CLIDR_EL1 says if CLIDR has none; a phandle per core, 0 without SMT. */
+static uint32_t *add_core_caches(struct fdt_tree *t, int cpus, const struct vm_config *cfg)
+{
+	struct cpu_topology topo = cpu_topology_of(cfg);
+	unsigned ncores = cfg->cpus / topo.threads;
+	uint32_t *l2;
+
+	if (topo.threads < 2)
+		return NULL;
+	l2 = calloc(ncores, sizeof(*l2));
+	for (unsigned c = 0; l2 && c < ncores; c++) {
+		char name[24];
+		int node;
+
+		snprintf(name, sizeof(name), "l2-cache-%u", c);
+		node = fdt_node(t, cpus, name, ~0ULL);
+		fdt_prop_str(t, node, "compatible", "cache");
+		fdt_prop_empty(t, node, "cache-unified");
+		fdt_prop_u32(t, node, "cache-level", 2);
+		l2[c] = fdt_new_phandle(t, node);
+	}
+	return l2;
+}
+
 static void add_cpus(struct fdt_tree *t, struct vm *vm)
 {
+	bool topology = IS_ENABLED(CONFIG_CPU_TOPOLOGY) && vm->cfg->cpu_topology.threads;
+	uint32_t *phandle = topology ? calloc(vm->ncpus, sizeof(*phandle)) : NULL;
 	int cpus = fdt_node(t, 0, "cpus", ~0ULL);
+	uint32_t *l2 = topology ? add_core_caches(t, cpus, vm->cfg) : NULL;
 
 	fdt_prop_u32(t, cpus, "#address-cells", 2);
 	fdt_prop_u32(t, cpus, "#size-cells", 0);
-	for (unsigned i = 0; i < vm->ncpus; i++) {
+	/* last first: fdt_add_subnode() puts a node before its earlier
+	 * siblings, and Linux numbers its CPUs in the tree's order, so
+	 * this makes the guest's cpuN vCPU N (as the MADT does on x86_64),
+	 * which the cpu-map and --cpus affinity count by */
+	for (unsigned i = vm->ncpus; i-- > 0;) {
 		uint64_t mpidr = arm_vcpu_mpidr(&vm->vcpus[i]);
 		const uint32_t reg[] = { (uint32_t)(mpidr >> 32), (uint32_t)mpidr };
 		int cpu = fdt_node(t, cpus, "cpu", mpidr);
@@ -149,7 +221,18 @@ static void add_cpus(struct fdt_tree *t, struct vm *vm)
 		fdt_prop_str(t, cpu, "compatible", "arm,arm-v8");
 		fdt_prop_str(t, cpu, "enable-method", "psci");
 		fdt_prop_cells(t, cpu, "reg", reg, 2);
+		if (phandle)
+			phandle[i] = fdt_new_phandle(t, cpu);
+		if (l2)
+			fdt_prop_u32(t, cpu, "next-level-cache",
+				     l2[i / vm->cfg->cpu_topology.threads]);
 	}
+	if (topology && !phandle && !t->err)
+		t->err = -FDT_ERR_NOSPACE;	/* no memory: fail the build */
+	if (phandle)
+		add_cpu_map(t, cpus, vm->cfg, phandle);
+	free(phandle);
+	free(l2);
 }
 
 /* GICv2 interrupt specifiers of PPIs name the CPUs they go to. */

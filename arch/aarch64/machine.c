@@ -77,6 +77,13 @@ static int set_reg(struct vcpu *vcpu, uint64_t id, uint64_t val)
 	return 0;
 }
 
+/* KVM numbers AArch64 vCPUs itself (their MPIDRs follow the id). */
+unsigned arch_vcpu_id(const struct vm_config *cfg, unsigned index)
+{
+	(void)cfg;
+	return index;
+}
+
 /* Every vCPU but the first starts powered off, until the guest starts
  * it with PSCI CPU_ON. */
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)

@@ -12,6 +12,7 @@
 
 #include "arch_layout.h"
 #include "arch/x86_64/aml.h"
+#include "arch/x86_64/x86.h"
 #include "core/iommu.h"
 #include "core/kconfig.h"
 #include "core/vm.h"
@@ -347,22 +348,22 @@ static int build_fadt(struct acpi_ctx *c)
 	return acpi_list(c, gpa);
 }
 
-/* MADT: a local APIC per vCPU (APIC id = vCPU index; x2APIC entries
- * for ids 255 and up, which the xAPIC entry cannot hold) and the one
- * I/O APIC, GSIs 0-23 = ISA IRQs 0-15 identity-mapped.  No dual 8259:
- * hardware-reduced ACPI has no SCI to route either. */
+/* MADT: a local APIC per vCPU, in vCPU order (the APIC id the --cpus
+ * topology gives it, x86_apic_id; x2APIC entries for ids 255 and up,
+ * which the xAPIC entry cannot hold) and the one I/O APIC, GSIs 0-23 =
+ * ISA IRQs 0-15 identity-mapped.  No dual 8259: hardware-reduced ACPI
+ * has no SCI to route either. */
 static int build_madt(struct acpi_ctx *c)
 {
 	unsigned ncpus = c->vm->ncpus;
-	unsigned nxapic = ncpus < 255 ? ncpus : 255;
-	size_t len = sizeof(struct acpi_madt) +
-		     nxapic * sizeof(struct madt_local_apic) +
-		     (ncpus - nxapic) * sizeof(struct madt_local_x2apic) +
-		     sizeof(struct madt_io_apic);
+	size_t len = sizeof(struct acpi_madt) + sizeof(struct madt_io_apic);
 	struct acpi_madt *m;
 	uint8_t *p;
 	uint64_t gpa;
 
+	for (unsigned i = 0; i < ncpus; i++)
+		len += x86_apic_id(c->vm->cfg, i) < 255 ? sizeof(struct madt_local_apic) :
+			sizeof(struct madt_local_x2apic);
 	m = acpi_alloc(c, len, &gpa);
 	if (!m)
 		return -1;
@@ -370,12 +371,14 @@ static int build_madt(struct acpi_ctx *c)
 	m->flags = 0;
 	p = (uint8_t *)(m + 1);
 	for (unsigned i = 0; i < ncpus; i++) {
-		if (i < nxapic) {
+		unsigned id = x86_apic_id(c->vm->cfg, i);
+
+		if (id < 255) {
 			struct madt_local_apic e = {
 				.type = MADT_LOCAL_APIC,
 				.length = sizeof(e),
 				.processor_uid = (uint8_t)i,
-				.apic_id = (uint8_t)i,
+				.apic_id = (uint8_t)id,
 				.flags = MADT_ENABLED,
 			};
 
@@ -385,7 +388,7 @@ static int build_madt(struct acpi_ctx *c)
 			struct madt_local_x2apic e = {
 				.type = MADT_LOCAL_X2APIC,
 				.length = sizeof(e),
-				.x2apic_id = i,
+				.x2apic_id = id,
 				.flags = MADT_ENABLED,
 				.processor_uid = i,
 			};

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arch/x86_64/x86.h"
 #include "core/arch.h"
+#include "core/kconfig.h"
 #include "core/vm.h"
 
 #define MAX_CPUID_ENTRIES 256
@@ -59,15 +62,6 @@ static struct cpuid_buf *supported_cpuid(struct vm *vm)
 		cached = NULL;
 	}
 	return cached;
-}
-
-static unsigned order_of(unsigned n)
-{
-	unsigned shift = 0;
-
-	while ((1u << shift) < n)
-		shift++;
-	return shift;
 }
 
 #define CPUID_1_ECX_TSC_DEADLINE	(1u << 24)
@@ -120,7 +114,7 @@ static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus,
 			e->ebx = 1;
 			e->ecx = 1u << 8;
 		} else if (e->index == 1) {
-			e->eax = order_of(ncpus);
+			e->eax = x86_order_of(ncpus);
 			e->ebx = ncpus;
 			e->ecx = (2u << 8) | 1;
 		} else {
@@ -134,9 +128,15 @@ static void patch_cpuid(struct kvm_cpuid_entry2 *e, unsigned id, unsigned ncpus,
 	}
 }
 
+unsigned arch_vcpu_id(const struct vm_config *cfg, unsigned index)
+{
+	return x86_apic_id(cfg, index);
+}
+
 static int set_cpuid(struct vm *vm, struct vcpu *v)
 {
 	struct cpuid_buf *sup = supported_cpuid(vm);
+	unsigned apic = x86_apic_id(vm->cfg, v->index);
 	struct cpuid_buf *c;
 	bool tsc_deadline;
 	int ret;
@@ -149,14 +149,49 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 	memcpy(c, sup, sizeof(*c));
 	tsc_deadline = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (unsigned i = 0; i < c->head.nent; i++) {
-		patch_cpuid(&c->entry[i], v->index, vm->cfg->cpus, tsc_deadline);
+		patch_cpuid(&c->entry[i], apic, vm->cfg->cpus, tsc_deadline);
 		limit_cpuid(&c->entry[i], vm->cfg);
+	}
+	if (IS_ENABLED(CONFIG_CPU_TOPOLOGY) && vm->cfg->cpu_topology.threads) {
+		c->head.nent = (uint32_t)x86_cpuid_topology(c->entry, c->head.nent,
+							    MAX_CPUID_ENTRIES, vm->cfg, v->index);
+		if (!c->head.nent) {
+			wisp_err("--cpus topology: too many CPUID entries");
+			free(c);
+			return -1;
+		}
 	}
 	ret = ioctl(v->fd, KVM_SET_CPUID2, &c->head);
 	if (ret < 0)
 		wisp_err("KVM_SET_CPUID2: %s", strerror(errno));
 	free(c);
 	return ret < 0 ? -1 : 0;
+}
+
+#define ARCH_GET_XCOMP_GUEST_PERM	0x1024
+#define ARCH_REQ_XCOMP_GUEST_PERM	0x1025
+#define XFEATURE_XTILEDATA		18
+
+/* --cpus features=amx, as cloud-hypervisor does it: the tile data state
+ * is one the kernel gives a process's guests only when asked, and KVM
+ * lists AMX among the supported CPUID (which every vCPU gets) only once
+ * it has been.  So before KVM is asked (the first vCPU): ask, and check
+ * the answer.  A host without AMX (or a kernel before 5.17) says no. */
+int x86_amx_permit(void)
+{
+	unsigned long mask = 0;
+
+	if (!IS_ENABLED(CONFIG_CPU_AMX))
+		return -1;
+	errno = 0;
+	if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_GUEST_PERM, XFEATURE_XTILEDATA) ||
+	    syscall(SYS_arch_prctl, ARCH_GET_XCOMP_GUEST_PERM, &mask) ||
+	    !(mask & 1ul << XFEATURE_XTILEDATA)) {
+		wisp_err("--cpus: features=amx: this host does not give guests AMX (%s)",
+			 errno ? strerror(errno) : "no tile data permission");
+		return -1;
+	}
+	return 0;
 }
 
 static int set_msrs(struct vcpu *v)

@@ -35,7 +35,17 @@ int arch_vm_init(struct vm *vm)
 		.args[0] = X86_IOAPIC_PINS,
 	};
 	uint64_t identity = X86_IDENTITY_MAP;
+	int max_id = IS_ENABLED(CONFIG_CPU_TOPOLOGY) ?
+		     ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID) : 0;
 
+	/* a topology spreads the APIC ids, which are KVM's vCPU ids */
+	if (IS_ENABLED(CONFIG_CPU_TOPOLOGY) && max_id > 0 && x86_apic_id(vm->cfg, vm->cfg->cpus - 1) >= (unsigned)max_id) {
+		wisp_err("--cpus: topology: APIC id %u is more than KVM takes here (below %d)",
+			 x86_apic_id(vm->cfg, vm->cfg->cpus - 1), max_id);
+		return EXIT_USAGE;
+	}
+	if (IS_ENABLED(CONFIG_CPU_AMX) && vm->cfg->cpu_amx && x86_amx_permit())
+		return EXIT_USAGE;
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_TSS_ADDR) < 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
 		wisp_err("KVM_SET_TSS_ADDR: %s", strerror(errno));

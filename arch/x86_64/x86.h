@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "arch_layout.h"
+#include "core/kconfig.h"
 
 struct vm;
 
@@ -98,5 +99,31 @@ int x86_place_initrd(const struct x86_ram *ram, size_t size, uint64_t kernel_end
 		     uint64_t limit, uint64_t *addr);
 
 int x86_set_boot_regs(struct vm *vm, const struct x86_boot *boot);
+
+/* cpu.c: vCPU `index`'s APIC id under the --cpus topology (the MADT
+ * lists them; KVM's vCPU id is the same), and the CPUID entries that
+ * describe the topology to it (exported for the unit tests). */
+struct vm_config;
+struct kvm_cpuid_entry2;
+unsigned x86_topology_apic_id(const struct vm_config *cfg, unsigned index);
+static inline unsigned x86_apic_id(const struct vm_config *cfg, unsigned index)
+{
+	return IS_ENABLED(CONFIG_CPU_TOPOLOGY) ? x86_topology_apic_id(cfg, index) : index;
+}
+
+/* The bits it takes to number n things. */
+static inline unsigned x86_order_of(unsigned n)
+{
+	unsigned shift = 0;
+
+	while ((1u << shift) < n)
+		shift++;
+	return shift;
+}
+/* --cpus features=amx: the AMX tile state permitted to this process's
+ * guests (before KVM_GET_SUPPORTED_CPUID); -1 after one line if not. */
+int x86_amx_permit(void);
+size_t x86_cpuid_topology(struct kvm_cpuid_entry2 *e, size_t n, size_t max,
+			  const struct vm_config *cfg, unsigned index);
 
 #endif

@@ -35,6 +35,10 @@
  *       to stdout as it comes, for SECONDS or until wisp closes; once
  *       the text MARKER has come, LINE and a newline are sent, or without
  *       LINE the client leaves; MARKER "-" sends LINE at once
+ *   host-tool core-cookie TID
+ *       the thread's core scheduling cookie (PR_SCHED_CORE_GET), in hex,
+ *       0 for none; "unsupported EINVAL" (kernel without core scheduling)
+ *       or "unsupported ENODEV" (no SMT) where there are none to read
  *
  * Every failure is one line on stderr and exit status 1.
  */
@@ -70,7 +74,7 @@ static int usage(void)
 	fprintf(stderr, "host-tool: usage: tap NAME UID [multi_queue] | tap-del NAME [multi_queue] | "
 		"tap-fd NAME FD PROG ARGS... | runas UID GID GROUPS PROG ARGS... | dm-create NAME TARGET... | dm-remove NAME | "
 		"api SOCKET METHOD PATH | api-raw SOCKET | api-idle SOCKET N SECONDS | "
-		"serial SOCKET SECONDS [MARKER [LINE]]\n");
+		"serial SOCKET SECONDS [MARKER [LINE]] | core-cookie TID\n");
 	return 1;
 }
 
@@ -395,6 +399,25 @@ static int serial(int argc, char **argv)
 	return 0;
 }
 
+static int core_cookie(int argc, char **argv)
+{
+	unsigned long long cookie = 0;
+
+	if (argc != 1)
+		return usage();
+	if (prctl(62 /* PR_SCHED_CORE */, 0 /* GET */, atoi(argv[0]), 0 /* thread */,
+		  (unsigned long)&cookie)) {
+		if (errno == EINVAL || errno == ENODEV) {
+			printf("unsupported %s\n", errno == EINVAL ? "EINVAL" : "ENODEV");
+			return 0;
+		}
+		fprintf(stderr, "host-tool: PR_SCHED_CORE_GET %s: %s\n", argv[0], strerror(errno));
+		return 1;
+	}
+	printf("%llx\n", cookie);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -419,5 +442,7 @@ int main(int argc, char **argv)
 		return api_idle(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "serial"))
 		return serial(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "core-cookie"))
+		return core_cookie(argc - 2, argv + 2);
 	return usage();
 }

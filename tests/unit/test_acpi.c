@@ -483,12 +483,16 @@ static void broken_describer(void *opaque, struct vm *vm, void *tables)
 	aml_device_begin(tables, "OPEN");	/* and never ended */
 }
 
+static struct vm_config fake_cfg;
+
 static void fake_vm(struct vm *vm, unsigned ncpus, uint64_t ram_at)
 {
 	static const struct memory_config mc = { .size = TEST_RAM };
 	const uint64_t layout[1][2] = { { ram_at, TEST_RAM } };
 
 	memset(vm, 0, sizeof(*vm));
+	fake_cfg = (struct vm_config){ .cpus = ncpus };
+	vm->cfg = &fake_cfg;
 	vm->ncpus = ncpus;
 	assert_int_equal(memory_init(&vm->mem, &mc, layout, 1), 0);
 }
@@ -672,6 +676,52 @@ static void test_build_viot(void **state)
 	}
 	memory_destroy(&vm.mem);
 }
+
+#if IS_ENABLED(CONFIG_CPU_TOPOLOGY)
+/* --cpus boot=6,topology=1:3:1:2: the MADT lists the vCPUs in order
+ * with the APIC ids the topology gives them (three cores take two bits,
+ * so package 1 starts at 4), UIDs still 0-5; and 2 x 128 cores put the
+ * last ones past 255, in x2APIC entries. */
+static void test_build_topology(void **state)
+{
+	static const uint8_t want[] = { 0, 1, 2, 4, 5, 6 };
+	struct vm vm;
+	uint64_t rsdp_gpa;
+	const uint8_t *rsdp, *xsdt, *madt, *e;
+
+	(void)state;
+	fake_vm(&vm, 6, 0);
+	fake_cfg.cpu_topology = (struct cpu_topology){ 1, 3, 1, 2 };
+	assert_int_equal(acpi_build(&vm, &rsdp_gpa), 0);
+	rsdp = gpa_ptr(&vm.mem, rsdp_gpa, 36);
+	xsdt = table_at(&vm, le64(rsdp + 24), "XSDT");
+	madt = table_at(&vm, xsdt_find(&vm, xsdt, "APIC"), "APIC");
+	assert_int_equal(le32(madt + 4), 44 + 6 * 8 + 12);
+	e = madt + 44;
+	for (unsigned i = 0; i < 6; i++, e += 8) {
+		assert_int_equal(e[0], 0);
+		assert_int_equal(e[2], i);		/* UID */
+		assert_int_equal(e[3], want[i]);	/* APIC id */
+	}
+	memory_destroy(&vm.mem);
+
+	/* 1:129:1:2: 8 bits of core, so package 1 is at 256 and up */
+	fake_vm(&vm, 258, 0);
+	fake_cfg.cpu_topology = (struct cpu_topology){ 1, 129, 1, 2 };
+	assert_int_equal(acpi_build(&vm, &rsdp_gpa), 0);
+	rsdp = gpa_ptr(&vm.mem, rsdp_gpa, 36);
+	xsdt = table_at(&vm, le64(rsdp + 24), "XSDT");
+	madt = table_at(&vm, xsdt_find(&vm, xsdt, "APIC"), "APIC");
+	assert_int_equal(le32(madt + 4), 44 + 129 * 8 + 129 * 16 + 12);
+	e = madt + 44 + 128 * 8;
+	assert_int_equal(e[3], 128);
+	e += 8;
+	assert_int_equal(e[0], 9);			/* Local x2APIC */
+	assert_int_equal(le32(e + 4), 256);		/* x2APIC id */
+	assert_int_equal(le32(e + 12), 129);		/* UID */
+	memory_destroy(&vm.mem);
+}
+#endif
 
 /* Past 254 vCPUs the APIC ids need x2APIC entries. */
 static void test_build_many_cpus(void **state)
@@ -1031,6 +1081,9 @@ int main(void)
 		cmocka_unit_test(test_buffer_sizes),
 		cmocka_unit_test(test_build_tables),
 		cmocka_unit_test(test_build_many_cpus),
+#if IS_ENABLED(CONFIG_CPU_TOPOLOGY)
+		cmocka_unit_test(test_build_topology),
+#endif
 		cmocka_unit_test(test_build_viot),
 		cmocka_unit_test(test_build_failures),
 		cmocka_unit_test_setup_teardown(test_pm_poweroff, pm_setup, pm_teardown),

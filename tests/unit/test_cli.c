@@ -220,6 +220,153 @@ static void test_cpus(void **state)
 	expect_error(PARSE("--cpus"), "--cpus: needs a value");
 }
 
+/* --cpus topology=, affinity=, core_scheduling=, features= as
+ * cloud-hypervisor parses and validates them.  Sources, in its
+ * repository: vmm/src/config.rs, test_cpu_parsing() (the strings marked
+ * "CH test") and test_config_validation() (the topology 2:8:1:2 against
+ * 16 vCPUs), VmConfig::validate() (CpuTopologyZeroPart, CpuTopologyCount,
+ * CpuTopologyDiesPerPackage on AArch64), CpusConfig::parse() (features:
+ * amx only, on x86_64 only); option_parser/src/lib.rs: Tuple (the outer
+ * brackets required, one '@' per item) and IntegerList ("A-B" needs
+ * A < B); docs/cpu.md (the "example" strings). */
+static void test_cpus_topology(void **state)
+{
+	(void)state;
+#if IS_ENABLED(CONFIG_CPU_TOPOLOGY)
+	/* CH test: boot=8,topology=2:2:1:2 */
+	assert_int_equal(PARSE("--cpus", "boot=8,topology=2:2:1:2"), CLI_RUN);
+	assert_int_equal(cfg.cpus, 8);
+	assert_int_equal(cfg.cpu_topology.threads, 2);
+	assert_int_equal(cfg.cpu_topology.cores, 2);
+	assert_int_equal(cfg.cpu_topology.dies, 1);
+	assert_int_equal(cfg.cpu_topology.packages, 2);
+	cli_free(&cfg);
+	/* CH test: three parts, and a part that is no number */
+	expect_error(PARSE("--cpus", "boot=8,topology=2:2:1"), "want THREADS:CORES:DIES:PACKAGES");
+	expect_error(PARSE("--cpus", "boot=8,topology=2:2:1:x"), "want THREADS:CORES:DIES:PACKAGES");
+	expect_error(PARSE("--cpus", "boot=8,topology=2:2:1:2:1"), "want THREADS");
+	expect_error(PARSE("--cpus", "boot=8,topology=2:2::2"), "want THREADS");
+	expect_error(PARSE("--cpus", "boot=8,topology=2:2:1:65536"), "four numbers 1..65535");
+	/* CH validation: a zero part; the product not the vCPU count
+	 * (test_config_validation: 2:8:1:2 with 16 vCPUs) */
+	expect_error(PARSE("--cpus", "boot=1,topology=0:1:1:1"), "no part of the CPU topology can be 0");
+	expect_error(PARSE("--cpus", "boot=16,topology=2:8:1:2"),
+		     "'topology=2:8:1:2': 32 vCPUs, but boot=16");
+	/* the product in 64 bits: 65535^4 does not wrap to a match */
+	expect_error(PARSE("--cpus", "boot=1,topology=65535:65535:65535:65535"), "but boot=1");
+	/* docs/cpu.md example: boot=2,topology=1:1:2:1 (dies: x86_64 only) */
+	if (IS_ENABLED(CONFIG_ARCH_AARCH64)) {
+		expect_error(PARSE("--cpus", "boot=2,topology=1:1:2:1"),
+			     "dies per package must be 1 on AArch64");
+	} else {
+		assert_int_equal(PARSE("--cpus", "boot=2,topology=1:1:2:1"), CLI_RUN);
+		assert_int_equal(cfg.cpu_topology.dies, 2);
+		cli_free(&cfg);
+	}
+#else
+	expect_error(PARSE("--cpus", "boot=8,topology=2:2:1:2"), "not built into this binary");
+#endif
+}
+
+static void test_cpus_affinity(void **state)
+{
+	(void)state;
+#if IS_ENABLED(CONFIG_VCPU_PLACEMENT)
+	/* CH test: boot=2,affinity=[0@[0,2],1@[1,3]] */
+	assert_int_equal(PARSE("--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]"), CLI_RUN);
+	assert_int_equal(cfg.cpu_naffinity, 2);
+	assert_int_equal(cfg.cpu_affinity[0].vcpu, 0);
+	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[0].host_cpus), 2);
+	assert_true(CPU_ISSET(0, &cfg.cpu_affinity[0].host_cpus));
+	assert_true(CPU_ISSET(2, &cfg.cpu_affinity[0].host_cpus));
+	assert_int_equal(cfg.cpu_affinity[1].vcpu, 1);
+	assert_true(CPU_ISSET(1, &cfg.cpu_affinity[1].host_cpus));
+	assert_true(CPU_ISSET(3, &cfg.cpu_affinity[1].host_cpus));
+	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[1].host_cpus), 2);
+	cli_free(&cfg);
+	/* docs/cpu.md examples: ranges, a range and a single CPU, and a
+	 * vCPU left out (it runs anywhere) */
+	assert_int_equal(PARSE("--cpus", "boot=3,affinity=[0@[2,3],1@[0,1]]"), CLI_RUN);
+	assert_int_equal(cfg.cpu_naffinity, 2);
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--cpus", "boot=1,affinity=[0@[0-99,255]]"), CLI_RUN);
+	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[0].host_cpus), 101);
+	assert_true(CPU_ISSET(255, &cfg.cpu_affinity[0].host_cpus));
+	assert_false(CPU_ISSET(100, &cfg.cpu_affinity[0].host_cpus));
+	cli_free(&cfg);
+	/* IntegerList: brackets optional around one CPU */
+	assert_int_equal(PARSE("--cpus", "boot=2,affinity=[1@3]"), CLI_RUN);
+	assert_int_equal(cfg.cpu_affinity[0].vcpu, 1);
+	assert_true(CPU_ISSET(3, &cfg.cpu_affinity[0].host_cpus));
+	cli_free(&cfg);
+	/* Tuple: outer brackets required, one '@', numbers */
+	expect_error(PARSE("--cpus", "boot=1,affinity=0@[0-4]"), "want [VCPU@[HOST CPUS],...]");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[]"), "want VCPU@[HOST CPUS]");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@1@2]"), "'0@1@2': want VCPU@[HOST CPUS]");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[x@[1]]"), "want VCPU@[HOST CPUS]");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[1]"), "unbalanced brackets");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[]]"), "host CPUs '': want N or A-B");
+	/* IntegerList: A-B needs A < B */
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[3-1]]"), "host CPUs '3-1'");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[2-2]]"), "host CPUs '2-2'");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[1-2-3]]"), "host CPUs '1-2-3'");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[-1]]"), "host CPUs '-1'");
+	/* wisp's checks: a vCPU that does not exist, one given twice, a
+	 * CPU beyond what sched_setaffinity can name */
+	expect_error(PARSE("--cpus", "boot=2,affinity=[2@[0]]"), "vCPU 2 does not exist (boot=2)");
+	expect_error(PARSE("--cpus", "boot=2,affinity=[0@[0],0@[1]]"), "vCPU 0: affinity given twice");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[1024]]"), "host CPU 1024: at most 1023");
+	expect_error(PARSE("--cpus", "boot=1,affinity=[0@[0-5000]]"), "host CPU 5000");
+#else
+	expect_error(PARSE("--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]"), "not built into this binary");
+#endif
+}
+
+static void test_cpus_scheduling(void **state)
+{
+	(void)state;
+	/* default: CH test "Default (no core_scheduling specified) should be Vm" */
+	assert_int_equal(PARSE("--cpus", "boot=1"), CLI_RUN);
+	assert_int_equal(cfg.core_scheduling, CORE_SCHED_VM);
+	assert_true(cfg.cpu_nested);	/* CH's default, also without --cpus */
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--memory", "size=1G"), CLI_RUN);
+	assert_true(cfg.cpu_nested);
+	cli_free(&cfg);
+	/* CH test: boot=1,core_scheduling=off; and =invalid refused */
+	assert_int_equal(PARSE("--cpus", "boot=1,core_scheduling=off"), CLI_RUN);
+	assert_int_equal(cfg.core_scheduling, CORE_SCHED_OFF);
+	cli_free(&cfg);
+#if IS_ENABLED(CONFIG_VCPU_PLACEMENT)
+	/* CH tests: vm, vcpu (CH lower-cases the value) */
+	assert_int_equal(PARSE("--cpus", "boot=1,core_scheduling=vm"), CLI_RUN);
+	assert_int_equal(cfg.core_scheduling, CORE_SCHED_VM);
+	cli_free(&cfg);
+	assert_int_equal(PARSE("--cpus", "boot=1,core_scheduling=VCPU"), CLI_RUN);
+	assert_int_equal(cfg.core_scheduling, CORE_SCHED_VCPU);
+	cli_free(&cfg);
+	expect_error(PARSE("--cpus", "boot=1,core_scheduling=invalid"), "want vm, vcpu or off");
+	/* features: amx on x86_64 (built or named as not), nothing else */
+	if (IS_ENABLED(CONFIG_CPU_AMX)) {
+		assert_int_equal(PARSE("--cpus", "boot=1,features=amx"), CLI_RUN);
+		assert_true(cfg.cpu_amx);
+		cli_free(&cfg);
+		assert_int_equal(PARSE("--cpus", "boot=1,features=[amx]"), CLI_RUN);
+		assert_true(cfg.cpu_amx);
+		cli_free(&cfg);
+	} else if (IS_ENABLED(CONFIG_ARCH_X86_64)) {
+		expect_error(PARSE("--cpus", "boot=1,features=amx"), "CONFIG_CPU_AMX is off");
+	} else {
+		expect_error(PARSE("--cpus", "boot=1,features=amx"), "unknown CPU feature 'amx'");
+	}
+	expect_error(PARSE("--cpus", "boot=1,features=sgx"), "unknown CPU feature 'sgx'");
+#else
+	expect_error(PARSE("--cpus", "boot=1,core_scheduling=vcpu"), "not built into this binary");
+	expect_error(PARSE("--cpus", "boot=1,topology=off"), "'topology=off': vCPU topology");
+	expect_error(PARSE("--cpus", "boot=1,features=amx"), "not built into this binary");
+#endif
+}
+
 /* The CLI records the paths; the inputs phase opens them (test_input.c). */
 static void test_kernel_file(void **state)
 {
@@ -1024,6 +1171,9 @@ int main(void)
 		cmocka_unit_test(test_unknown_key),
 		cmocka_unit_test(test_size_units),
 		cmocka_unit_test(test_cpus),
+		cmocka_unit_test(test_cpus_topology),
+		cmocka_unit_test(test_cpus_affinity),
+		cmocka_unit_test(test_cpus_scheduling),
 		cmocka_unit_test(test_kernel_file),
 		cmocka_unit_test(test_not_built_in),
 		cmocka_unit_test(test_serial),
