@@ -341,7 +341,7 @@ static int cpus_placement_not_built(struct parser *p, struct kv_list *kv)
 		if (kv_str(kv, keys[i], &v, p->err) < 0)
 			return -1;
 		if (v && (i != 2 || strcmp(v, "off"))) {
-			cli_errorf(p->err, "'%s=%s': vCPU topology and placement are not built into this binary (CONFIG_CPU_TOPOLOGY and CONFIG_VCPU_PLACEMENT are off)",
+			cli_errorf(p->err, "'%s=%s': not built into this binary (CONFIG_CPU_TOPOLOGY, CONFIG_VCPU_PLACEMENT)",
 				   keys[i], v);
 			return -1;
 		}
@@ -685,8 +685,10 @@ static size_t instances_of(const struct vm_config *cfg,
 	return n;
 }
 
-/* cloud-hypervisor's rule: the id= a device takes names it alone (the
- * API and the counters find it by that name). */
+/* cloud-hypervisor's rule: the id= a device takes names it alone.  What
+ * finds a device by its id is the API (vm.info, vm.counters) and the
+ * event monitor; a binary with neither (the tiny ones) keeps the id
+ * only to show it nowhere, so it does not check. */
 static int claim_id(struct parser *p, struct device_instance *inst, const struct kv_list *kv)
 {
 	const struct vm_config *cfg = p->cfg;
@@ -694,7 +696,8 @@ static int claim_id(struct parser *p, struct device_instance *inst, const struct
 	for (size_t i = 0; i < kv->n; i++)
 		if (kv->item[i].used && !strcmp(kv->item[i].key, "id"))
 			inst->id = kv->item[i].value;
-	if (!inst->id || inst->desc->id_apart)
+	if (!inst->id || inst->desc->id_apart ||
+	    (!IS_ENABLED(CONFIG_API) && !IS_ENABLED(CONFIG_EVENT_MONITOR)))
 		return 0;
 	for (size_t i = 0; i + 1 < cfg->ndevices; i++) {
 		const struct device_instance *other = &cfg->devices[i];
@@ -856,13 +859,9 @@ static int finish(struct parser *p)
 	}
 	/* cloud-hypervisor warns and drops them (PayloadConfig's
 	 * validation): the firmware finds its own kernel and arguments */
-	if (cfg->firmware && cfg->cmdline) {
-		wisp_err("warning: --cmdline is ignored: the firmware is the payload");
-		cfg->cmdline = NULL;
-	}
-	if (cfg->firmware && cfg->initramfs) {
-		wisp_err("warning: --initramfs is ignored: the firmware is the payload");
-		cfg->initramfs = NULL;
+	if (cfg->firmware && (cfg->cmdline || cfg->initramfs)) {
+		wisp_err("warning: --cmdline and --initramfs are ignored with --firmware");
+		cfg->cmdline = cfg->initramfs = NULL;
 	}
 #ifdef CONFIG_SNAPSHOT
 	if (cfg->restore.dir && !cfg->restore.resume && !option_given(cfg, "api-socket")) {

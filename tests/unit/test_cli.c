@@ -362,7 +362,7 @@ static void test_cpus_scheduling(void **state)
 	expect_error(PARSE("--cpus", "boot=1,features=sgx"), "unknown CPU feature 'sgx'");
 #else
 	expect_error(PARSE("--cpus", "boot=1,core_scheduling=vcpu"), "not built into this binary");
-	expect_error(PARSE("--cpus", "boot=1,topology=off"), "'topology=off': vCPU topology");
+	expect_error(PARSE("--cpus", "boot=1,topology=off"), "'topology=off': not built");
 	expect_error(PARSE("--cpus", "boot=1,features=amx"), "not built into this binary");
 #endif
 }
@@ -537,13 +537,16 @@ static void test_device_ids(void **state)
 		expect_error(PARSE("--vsock", "cid=3,socket=/tmp/wisp-unit-v.sock,pci_segment=1"),
 			     "pci_segment");
 	}
-	if (device_lookup("net", NULL)) {
+	/* checked where something names devices by id (core/cli.c) */
+	bool ids_checked = IS_ENABLED(CONFIG_API) || IS_ENABLED(CONFIG_EVENT_MONITOR);
+
+	if (device_lookup("net", NULL) && ids_checked) {
 		expect_error(PARSE("--net", "tap=,id=a", "tap=,id=a"),
 			     "id=a is already the id of a --net device: ids must be unique");
 		assert_int_equal(PARSE("--net", "tap=,id=a", "tap=,id=b"), CLI_RUN);
 		cli_free(&cfg);
 	}
-	if (device_lookup("net", NULL) && device_lookup("vsock", NULL))
+	if (device_lookup("net", NULL) && device_lookup("vsock", NULL) && ids_checked)
 		expect_error(PARSE("--net", "tap=,id=dev", "--vsock",
 				   "cid=3,socket=/tmp/wisp-unit-v.sock,id=dev"),
 			     "id=dev is already the id of a --net device");
@@ -565,7 +568,7 @@ static void test_device_ids(void **state)
 		cli_free(&cfg);
 	}
 	if (device_lookup("rng", NULL) && !IS_ENABLED(CONFIG_VIRTIO_IOMMU))
-		expect_error(PARSE("--rng", "src=/dev/urandom,iommu=on"), "without virtio-iommu");
+		expect_error(PARSE("--rng", "src=/dev/urandom,iommu=on"), "iommu");
 }
 
 /* --net: every bad value is refused before anything is opened. */
