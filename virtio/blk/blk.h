@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/seccomp.h"
+#include "core/cli.h"
 #include "core/counters.h"
 #include "core/device.h"
 #include "core/file.h"
@@ -66,6 +67,7 @@ struct blk_config {
 	const char *serial;
 	const char *id;		/* the name in messages, else virtio-blkN */
 	bool readonly;
+	bool direct;		/* O_DIRECT (CONFIG_VIRTIO_BLK_DIRECT) */
 	bool sparse;		/* offer DISCARD and unmapping WRITE_ZEROES */
 	bool lock_byte_range;	/* lock the disk's bytes, not the whole file */
 	uint64_t num_queues;
@@ -127,6 +129,12 @@ struct blk {
 	unsigned head, count;
 	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
 	bool stopping;
+	/* direct=on: the memory alignment O_DIRECT wants, and one aligned
+	 * buffer of BLK_BOUNCE_BYTES per I/O thread for requests whose
+	 * buffers lack it (handed out in thread start order) */
+	size_t dio_mem_align;
+	void *bounce[IO_THREADS];
+	unsigned bounce_next;
 	struct throttle throttle;	/* bw_size=, ops_size=, ... */
 	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */
 };
@@ -150,8 +158,27 @@ struct blk_discard {
 #define DISCARD_FLAGS_KNOWN DISCARD_FLAG_UNMAP
 
 /* Runs one well-formed request (header, data, status byte) against the
- * image: its status, and in *written the bytes it wrote to the guest. */
-uint8_t blk_execute(struct blk *b, const struct virtq_chain *c, uint32_t *written);
+ * image: its status, and in *written the bytes it wrote to the guest.
+ * bounce: the calling I/O thread's aligned buffer (direct=on), or NULL. */
+uint8_t blk_execute(struct blk *b, const struct virtq_chain *c, uint32_t *written, void *bounce);
+
+#define BLK_BOUNCE_BYTES (256u * 1024)
+
+#if IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT)
+/* direct=on at create time: b->fd reopened with O_DIRECT, the alignment
+ * found and the bounce buffers made.  0, or an exit status after the
+ * message. */
+int blk_direct_open(struct blk *b);
+/* Whether O_DIRECT takes these segments as they are. */
+bool blk_direct_aligned(const struct blk *b, const struct iovec *iov, unsigned n);
+/* The request's data through the bounce buffer: 0, or -1. */
+int blk_direct_bounced(struct blk *b, const struct virtq_chain *c, bool is_read,
+		       uint64_t off, uint64_t len, void *bounce);
+#ifdef WISP_UNIT_TEST
+/* requests that went through a bounce buffer, for the unit test */
+extern unsigned blk_direct_bounces;
+#endif
+#endif
 /* What a request costs the rate limiter: the data it moves (reads and
  * writes; the others move none), beside the one operation it is. */
 uint64_t blk_request_bytes(const struct virtq_chain *c);

@@ -102,6 +102,7 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
 	    kv_str(args, "id", &c->id, err) < 0 || parse_image_keys(args, c, err) < 0 ||
+	    (IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) && kv_bool(args, "direct", &c->direct, err) < 0) ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0 ||
@@ -158,8 +159,11 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 static void *io_thread(void *opaque)
 {
 	struct blk *b = opaque;
+	void *bounce;
 
 	pthread_mutex_lock(&b->qlock);
+	/* NULL without direct=on */
+	bounce = IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) ? b->bounce[b->bounce_next++ % IO_THREADS] : NULL;
 	for (;;) {
 		struct blk_request req;
 		uint64_t gen;
@@ -178,7 +182,7 @@ static void *io_thread(void *opaque)
 		gen = b->generation;
 		pthread_mutex_unlock(&b->qlock);
 
-		status = blk_execute(b, &req.chain, &written);
+		status = blk_execute(b, &req.chain, &written, bounce);
 
 		pthread_mutex_lock(&b->qlock);
 		if (!--b->running)
@@ -339,7 +343,13 @@ static int blk_create(struct vm *vm, const void *config)
 		return -1;
 	ndisks++;
 	b->conf = c;
-	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
+			       (c->direct ? O_DIRECT : 0));
+	if (IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) && b->fd < 0 && c->direct) {
+		wisp_err("--disk: direct=on: cannot open '%s' with O_DIRECT: %s%s", c->path,
+			 strerror(errno), errno == EINVAL ? " (its file system does not take it)" : "");
+		return EXIT_USAGE;
+	}
 	if (b->fd < 0 || disk_size(b->fd, &b->size)) {
 		wisp_err("--disk: cannot open '%s': %s", c->path, strerror(errno));
 		return -1;
@@ -353,6 +363,14 @@ static int blk_create(struct vm *vm, const void *config)
 			 c->readonly ? "shared" : "exclusive");
 		return -1;
 	}
+#if IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT)
+	if (c->direct) {
+		int ret = blk_direct_open(b);
+
+		if (ret)
+			return ret;
+	}
+#endif
 	/* exactly 20 bytes, NUL-padded but not NUL-terminated when full */
 	if (c->serial)
 		memcpy(b->id, c->serial, strlen(c->serial));
@@ -433,6 +451,7 @@ static void blk_info(const void *config, struct json *j)
 	json_u64(j, "queue_size", c->queue_size);
 	json_bool(j, "vhost_user", false);
 	json_bool(j, "sparse", c->sparse);
+	json_bool(j, "direct", c->direct);
 	json_u64(j, "pci_segment", c->pci_segment);
 	if (c->id)
 		json_string(j, "id", c->id);
@@ -447,7 +466,7 @@ DEVICE_REGISTER(virtio_blk) = {
 	.name = "virtio-blk",
 	.summary = "virtio block device backed by a raw image",
 	.option = "disk",
-	.usage = "path=FILE[,readonly=on][,num_queues=N][,queue_size=N][,serial=ID][,id=ID][,iommu=on]"
+	.usage = "path=FILE[,readonly=on][,direct=on][,num_queues=N][,queue_size=N][,serial=ID][,id=ID][,iommu=on]"
 		 "[,image_type=raw][,sparse=off][,lock_granularity=full|byte-range]"
 		 THROTTLE_USAGE "[,rate_limit_group=ID]",
 	.repeatable = true,

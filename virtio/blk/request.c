@@ -32,9 +32,31 @@ static bool in_range(const struct blk *b, uint64_t sector, uint64_t len)
 	return off <= b->size && len <= b->size - off;
 }
 
-static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
-		     const struct blk_outhdr *h, uint32_t *written)
+/* direct=on (direct.c): segments O_DIRECT would refuse go through the
+ * I/O thread's aligned buffer; so does a request the kernel refused
+ * (EINVAL) although they looked right.  1 when it handled the request,
+ * with *status; 0 when the segments can go straight. */
+static int rw_bounced(struct blk *b, const struct virtq_chain *c, bool is_read, uint64_t off,
+		      uint64_t len, const struct iovec *iov, unsigned n, void *bounce,
+		      bool refused, uint8_t *status)
 {
+#if IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT)
+	if (!bounce || (!refused && blk_direct_aligned(b, iov, n)))
+		return 0;
+	*status = blk_direct_bounced(b, c, is_read, off, len, bounce) ? VIRTIO_BLK_S_IOERR
+									 : VIRTIO_BLK_S_OK;
+	return 1;
+#else
+	(void)b, (void)c, (void)is_read, (void)off, (void)len, (void)iov, (void)n;
+	(void)bounce, (void)refused, (void)status;
+	return 0;
+#endif
+}
+
+static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
+		     const struct blk_outhdr *h, uint32_t *written, void *bounce)
+{
+	uint8_t status = VIRTIO_BLK_S_OK;
 	struct iovec iov[VIRTQ_MAX_SEGS];
 	uint64_t len, off = h->sector << SECTOR_SHIFT, done = 0;
 	unsigned n;
@@ -63,12 +85,17 @@ static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
 	}
 	if (len & ((1u << SECTOR_SHIFT) - 1) || !in_range(b, h->sector, len))
 		return VIRTIO_BLK_S_IOERR;
+	if (rw_bounced(b, c, is_read, off, len, iov, n, bounce, false, &status))
+		goto done;
 	while (done < len) {
 		ssize_t r = is_read ? preadv(b->fd, iov, (int)n, (off_t)(off + done))
 				    : pwritev(b->fd, iov, (int)n, (off_t)(off + done));
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EINVAL && !done &&
+		    rw_bounced(b, c, is_read, off, len, iov, n, bounce, true, &status))
+			goto done;
 		if (r <= 0)
 			return VIRTIO_BLK_S_IOERR;
 		done += (uint64_t)r;
@@ -82,6 +109,9 @@ static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
 			iov[0].iov_len -= (size_t)r;
 		}
 	}
+done:
+	if (status != VIRTIO_BLK_S_OK)
+		return status;
 	if (is_read)
 		*written = (uint32_t)len;
 	counter_add(&b->stats[is_read ? 0 : 2], len);
@@ -97,8 +127,9 @@ static uint8_t do_rw(struct blk *b, const struct virtq_chain *c,
  */
 static int write_zeros(int fd, off_t off, off_t len)
 {
-	/* not const: in .bss it costs the binary nothing, in .rodata 64 KiB */
-	static char zeros[64 * 1024];
+	/* not const: in .bss it costs the binary nothing, in .rodata 64 KiB;
+	 * page-aligned for direct=on's O_DIRECT */
+	static char zeros[64 * 1024] __attribute__((aligned(4096)));
 
 	while (len > 0) {
 		struct iovec iov = {
@@ -153,7 +184,7 @@ static uint8_t do_ranges(struct blk *b, const struct virtq_chain *c, uint32_t ty
 
 /* Runs one request (I/O thread); returns the status, *written the bytes
  * placed in the driver's buffers before the status byte. */
-uint8_t blk_execute(struct blk *b, const struct virtq_chain *c, uint32_t *written)
+uint8_t blk_execute(struct blk *b, const struct virtq_chain *c, uint32_t *written, void *bounce)
 {
 	struct blk_outhdr h;
 
@@ -163,7 +194,7 @@ uint8_t blk_execute(struct blk *b, const struct virtq_chain *c, uint32_t *writte
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
-		return do_rw(b, c, &h, written);
+		return do_rw(b, c, &h, written, bounce);
 	case VIRTIO_BLK_T_FLUSH:
 		if (b->conf->readonly)
 			return VIRTIO_BLK_S_OK;
