@@ -69,6 +69,9 @@ struct net_config {
 	uint64_t queue_size;
 	uint64_t pci_segment;
 	bool iommu;
+	/* cloud-hypervisor's offload_csum and offload_tso (both on by
+	 * default): off, the matching features are not offered */
+	bool offload_csum, offload_tso;
 	bool limited;
 	struct rate_limit_config limits;	/* each direction gets its own */
 };
@@ -222,9 +225,11 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	const char *mac = NULL, *host_mac = NULL;
 	struct in_addr a;
 	int has_queues;
+	bool ufo;
 
 	c->num_queues = 2;
 	c->queue_size = DEFAULT_QUEUE_SIZE;
+	c->offload_csum = c->offload_tso = true;
 	kv_str_or_empty(args, "tap", &c->tap);
 	if (kv_str(args, "mac", &mac, err) < 0 ||
 	    kv_str(args, "host_mac", &host_mac, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
@@ -235,6 +240,11 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
+	    kv_bool(args, "offload_csum", &c->offload_csum, err) < 0 ||
+	    kv_bool(args, "offload_tso", &c->offload_tso, err) < 0 ||
+	    /* UDP fragmentation offload is never offered: TAP lost it in
+	     * Linux 4.14, so the key's value changes nothing either way */
+	    kv_bool(args, "offload_ufo", &ufo, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
 		return -1;
 	if (c->tap && !*c->tap)
@@ -722,12 +732,15 @@ static int net_create(struct vm *vm, const void *config)
 	info.queue_size = (uint16_t)c->queue_size;
 	info.features = (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_STATUS) |
 			(1ULL << VIRTIO_NET_F_MRG_RXBUF) | (1ULL << VIRTIO_NET_F_CTRL_VQ) |
-			(1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |
-			(1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
-			(1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
-			(1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |
 			(n->pairs > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0) |
 			(c->mtu ? 1ULL << VIRTIO_NET_F_MTU : 0);
+	/* segmentation needs the checksum offload under it (5.1.3.1) */
+	if (c->offload_csum)
+		info.features |= (1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	if (c->offload_csum && c->offload_tso)
+		info.features |= (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |
+				 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |
+				 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN);
 	info.config = &n->cfg;
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
@@ -759,6 +772,9 @@ static void net_info(const void *config, struct json *j)
 	if (c->have_mac)
 		virtio_net_mac_info(j, c->mac);
 	json_bool(j, "iommu", c->iommu);
+	json_bool(j, "offload_tso", c->offload_tso);
+	json_bool(j, "offload_ufo", false);
+	json_bool(j, "offload_csum", c->offload_csum);
 	json_u64(j, "num_queues", c->num_queues);
 	json_u64(j, "queue_size", c->queue_size);
 	json_bool(j, "vhost_user", false);
@@ -771,7 +787,7 @@ DEVICE_REGISTER(virtio_net) = {
 	.summary = "virtio network device over a host TAP",
 	.option = "net",
 	.usage = "[tap=NAME|fd=N|fd=[N,N..]][,mac=MAC][,host_mac=MAC][,ip=IP,mask=MASK][,mtu=N]"
-		 "[,id=NAME][,num_queues=N][,queue_size=N][,iommu=on]"
+		 "[,id=NAME][,num_queues=N][,queue_size=N][,iommu=on][,offload_csum=off][,offload_tso=off]"
 		 THROTTLE_USAGE,
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
