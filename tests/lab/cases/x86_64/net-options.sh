@@ -4,7 +4,9 @@
 #    the guest runs, the guest's eth0 has that mtu (VIRTIO_NET_F_MTU), the
 #    guest pings the lab host, and the TAP is gone after wisp.
 # 2. fd=9: a TAP queue opened by the caller (host-tool tap-fd) and
-#    inherited; wisp addresses it and the guest pings through it.
+#    inherited; wisp addresses it and the guest pings through it.  With
+#    offload_tso=off the guest's driver has the checksum offload (virtio
+#    feature bit 0) but no TSO (bits 11, 12), which the first guest has.
 # 3. fd=9 with nothing open there: one line, exit 2.
 # lab-timeout: 240
 # lab-boots: 2
@@ -32,6 +34,10 @@ read -r tap mac mtu <seen
 [ "$(guest_fact guest.log mtu)" = "$MTU" ] || fail "the guest's eth0 has mtu $(guest_fact guest.log mtu), not $MTU"
 [ "$(guest_fact guest.log ping)" = ok ] ||
 	fail "the guest could not ping through the TAP named by the kernel"
+# bit N of the virtio features the guest's driver took (sysfs: bit 0 first)
+feature() { guest_fact "$1" net_features | cut -c$(($2 + 1)); }
+[ "$(feature guest.log 0)$(feature guest.log 11)$(feature guest.log 12)" = 111 ] ||
+	fail "by default the guest has no checksum or TSO offload: $(guest_fact guest.log net_features)"
 expect_exit 0
 [ -e "/sys/class/net/$tap" ] && fail "$tap is still there after wisp"
 
@@ -42,9 +48,11 @@ EOF
 chmod 755 with-fd
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_net wisp_ip=192.168.82.2/24 wisp_peer=192.168.82.1"
 WISP=$PWD/with-fd boot_guest "$LAB_BOOT_TIMEOUT" guest2.log ping --memory size=256M \
-	--net fd=9,ip=192.168.82.1,mask=255.255.255.0
+	--net fd=9,ip=192.168.82.1,mask=255.255.255.0,offload_tso=off
 expect_guest_ok guest2.log
 [ "$(guest_fact guest2.log ping)" = ok ] || fail "the guest could not ping through the fd= TAP"
+[ "$(feature guest2.log 0)$(feature guest2.log 11)$(feature guest2.log 12)" = 100 ] ||
+	fail "offload_tso=off: the guest took $(guest_fact guest2.log net_features)"
 expect_exit 0
 
 run_wisp 30 bad.log -- --kernel "$GUEST_BZIMAGE" --net fd=9
