@@ -53,12 +53,41 @@ void guest_report(struct vfio_pci *v, const char *fmt, ...)
 
 /* ------------------------------------------------------------ parsing */
 
+/* cloud-hypervisor's --device keys for what wisp's VFIO does not do,
+ * refused by name (before the path is looked at, so the line says what
+ * is missing): a device handed over as an open VFIO cdev descriptor
+ * (fd=), BARs kept out of the guest's direct mapping
+ * (x_exclude_mmap_bars=), NVIDIA GPUDirect cliques and a chosen PCI
+ * slot. */
+static int refuse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
+{
+	static const struct {
+		const char *key, *what;
+	} unbuilt[] = {
+		{ "fd", "a VFIO device given as an open cdev descriptor" },
+		{ "x_exclude_mmap_bars", "keeping BARs out of the direct mapping" },
+		{ "x_nv_gpudirect_clique", "NVIDIA GPUDirect P2P cliques" },
+		{ "pci_device_id", "choosing a device's PCI slot" },
+	};
+
+	for (size_t i = 0; i < sizeof(unbuilt) / sizeof(unbuilt[0]); i++) {
+		const char *v = NULL;
+
+		if (kv_str_or_empty(args, unbuilt[i].key, &v) > 0) {
+			cli_errorf(err, "'%s=%s': %s is not built into wisp", unbuilt[i].key, v,
+				   unbuilt[i].what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int vfio_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vfio_pci_config *c = config;
 
-	if (kv_str(args, "path", &c->path, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
-	    kv_bool(args, "iommu", &c->iommu, err) < 0 ||
+	if (refuse_unbuilt_keys(args, err) < 0 || kv_str(args, "path", &c->path, err) < 0 ||
+	    kv_str(args, "id", &c->id, err) < 0 || kv_bool(args, "iommu", &c->iommu, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, PCI_MAX_SEGMENTS - 1, &c->pci_segment, err) < 0)
 		return -1;
 	if (!c->path) {

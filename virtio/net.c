@@ -219,6 +219,16 @@ static int parse_fds(struct net_config *c, bool has_queues, struct cli_error *er
 	return 0;
 }
 
+/* A key whose empty value means "not given", as in cloud-hypervisor,
+ * whose option parser drops empty values: its README's
+ * --net "tap=,mac=,ip=,mask=" asks for a new TAP with a random MAC and
+ * no address.  *out stays NULL for an empty or absent key. */
+static void optional_str(struct kv_list *args, const char *key, const char **out)
+{
+	if (kv_str_or_empty(args, key, out) > 0 && !**out)
+		*out = NULL;
+}
+
 static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct net_config *c = config;
@@ -230,15 +240,18 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	c->num_queues = 2;
 	c->queue_size = DEFAULT_QUEUE_SIZE;
 	c->offload_csum = c->offload_tso = true;
-	kv_str_or_empty(args, "tap", &c->tap);
-	if (kv_str(args, "mac", &mac, err) < 0 ||
-	    kv_str(args, "host_mac", &host_mac, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
-	    kv_str(args, "ip", &c->ip, err) < 0 || kv_str(args, "mask", &c->mask, err) < 0 ||
+	/* tap= empty: a new TAP, as with no tap= */
+	optional_str(args, "tap", &c->tap);
+	optional_str(args, "mac", &mac);
+	optional_str(args, "host_mac", &host_mac);
+	optional_str(args, "ip", &c->ip);
+	optional_str(args, "mask", &c->mask);
+	if (kv_str(args, "id", &c->id, err) < 0 ||
 	    kv_u64(args, "mtu", MIN_MTU, MAX_MTU, &c->mtu, err) < 0 ||
 	    kv_u64_list(args, "fd", 0, INT32_MAX, c->fds, MAX_PAIRS, &c->nfds, err) < 0 ||
 	    (has_queues = kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err)) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
+	    virtio_parse_pci(args, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    kv_bool(args, "offload_csum", &c->offload_csum, err) < 0 ||
 	    kv_bool(args, "offload_tso", &c->offload_tso, err) < 0 ||
@@ -247,8 +260,6 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_bool(args, "offload_ufo", &ufo, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0)
 		return -1;
-	if (c->tap && !*c->tap)
-		c->tap = NULL;	/* tap= empty: a new TAP, as with no tap= */
 	if (c->tap && strlen(c->tap) >= IFNAMSIZ) {
 		cli_errorf(err, "'tap=%s': an interface name has 1 to %d characters",
 			   c->tap, IFNAMSIZ - 1);

@@ -63,7 +63,7 @@ static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    (kv_present = kv_size(args, "size", &c->size, err)) < 0 ||
 	    kv_bool(args, "discard_writes", &c->discard_writes, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0)
+	    virtio_parse_pci(args, &c->pci_segment, err) < 0)
 		return -1;
 	if (!c->file) {
 		cli_errorf(err, "file=PATH is required in '%s'", args->source);

@@ -64,11 +64,14 @@ static int open_source(const char *src, struct cli_error *err)
 static int rng_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct rng_config *c = config;
+	uint64_t segment = 0;
 	int fd;
 
-	/* (without the virtio-iommu, iommu= is an unknown key here) */
+	/* (without the virtio-iommu, iommu= is an unknown key here; and
+	 * pci_segment= without CONFIG_CLI_UNBUILT_KEYS) */
 	if (kv_str(args, "src", &c->src, err) < 0 ||
-	    (IS_ENABLED(CONFIG_VIRTIO_IOMMU) && virtio_parse_iommu(args, &c->iommu, err) < 0))
+	    (IS_ENABLED(CONFIG_VIRTIO_IOMMU) && virtio_parse_iommu(args, &c->iommu, err) < 0) ||
+	    (IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS) && virtio_parse_pci(args, &segment, err) < 0))
 		return -1;
 	if (!c->src)
 		c->src = "/dev/urandom";
@@ -165,7 +168,7 @@ DEVICE_REGISTER(virtio_rng) = {
 	.name = "virtio-rng",
 	.summary = "virtio entropy device (/dev/hwrng in the guest)",
 	.option = "rng",
-	.usage = "src=PATH[,iommu=on]",
+	.usage = "src=PATH[,iommu=on][,pci_segment=0]",
 	.default_args = "src=/dev/urandom",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct rng_config),

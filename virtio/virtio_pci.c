@@ -759,3 +759,24 @@ int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err)
 	}
 	return 0;
 }
+
+int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *err)
+{
+	const char *slot = NULL;
+
+	if (kv_u64(args, "pci_segment", 0, UINT16_MAX, segment, err) < 0 ||
+	    kv_str(args, "pci_device_id", &slot, err) < 0)
+		return -1;
+	if (*segment) {
+		cli_errorf(err, "'pci_segment=%llu': wisp has one PCI segment "
+			   "(--platform num_pci_segments is not built)",
+			   (unsigned long long)*segment);
+		return -1;
+	}
+	if (slot) {
+		cli_errorf(err, "'pci_device_id=%s': choosing a device's PCI slot is not built into wisp",
+			   slot);
+		return -1;
+	}
+	return 0;
+}

@@ -135,6 +135,12 @@ struct cli_error;
  * with err filled in on bad input, else 0. */
 int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err);
 
+/* pci_segment= and pci_device_id=, as cloud-hypervisor spells them.
+ * wisp builds one PCI segment and picks each function's slot itself, so
+ * pci_segment=0 is taken and anything else is refused naming what is not
+ * built.  0, or -1 with err set. */
+int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *err);
+
 static inline bool virtio_has(const struct virtio_dev *d, unsigned feature)
 {
 	return d->driver_features & (1ULL << feature);

@@ -10,6 +10,7 @@
  * parallel, rate-limited first where the user asked (virtio/throttle.h).
  */
 #include "virtio/blk/blk.h"
+#include "core/cli.h"
 #include "core/json.h"
 
 /* cloud-hypervisor's names for a disk's counters */
@@ -87,6 +88,23 @@ static int parse_image_keys(struct kv_list *args, struct blk_config *c, struct c
 	return 0;
 }
 
+/* cloud-hypervisor's key for what this virtio-blk does not do, refused
+ * by name rather than as unknown: pinning a queue's I/O to host CPUs
+ * (queue_affinity). */
+static int parse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
+{
+	const char *affinity = NULL;
+
+	if (kv_str(args, "queue_affinity", &affinity, err) < 0)
+		return -1;
+	if (affinity) {
+		cli_errorf(err, "'queue_affinity=%s': pinning disk queues to host CPUs is not built into wisp",
+			   affinity);
+		return -1;
+	}
+	return 0;
+}
+
 static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct blk_config *c = config;
@@ -103,7 +121,8 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
 	    kv_str(args, "id", &c->id, err) < 0 || parse_image_keys(args, c, err) < 0 ||
 	    (IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) && kv_bool(args, "direct", &c->direct, err) < 0) ||
-	    kv_u64(args, "pci_segment", 0, 0, &c->pci_segment, err) < 0 ||
+	    parse_unbuilt_keys(args, err) < 0 ||
+	    virtio_parse_pci(args, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0 ||
 	    (IS_ENABLED(CONFIG_RATE_LIMITER) &&
@@ -337,6 +356,13 @@ static int blk_create(struct vm *vm, const void *config)
 		.id = c->id,
 	};
 
+	if (c->num_queues > vm->cfg->cpus) {
+		/* as cloud-hypervisor's validation: a queue per vCPU at most
+		 * (known only here, as --cpus may follow --disk) */
+		wisp_err("--disk: 'num_queues=%llu': at most one per vCPU (%u vCPUs)",
+			 (unsigned long long)c->num_queues, vm->cfg->cpus);
+		return EXIT_USAGE;
+	}
 	/* lives as long as the VM; the CLI bounds how many there are */
 	b = calloc(1, sizeof(*b));
 	if (!b)
