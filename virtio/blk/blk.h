@@ -55,7 +55,8 @@
 #define SECTOR_SHIFT 9
 /* I/O threads per disk: requests in flight at once */
 #define IO_THREADS 4
-#define DEFAULT_QUEUE_SIZE 256
+/* cloud-hypervisor's default (its DEFAULT_DISK_QUEUE_SIZE), as vm.info shows */
+#define DEFAULT_QUEUE_SIZE 128
 #define MAX_QUEUES 16
 #define SEG_MAX (VIRTQ_MAX_SEGS - 2)
 #define MAX_DISCARD_SECTORS (1u << 22)	/* 2 GiB per range */
