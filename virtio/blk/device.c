@@ -90,11 +90,13 @@ static int parse_image_keys(struct kv_list *args, struct blk_config *c, struct c
 
 /* cloud-hypervisor's key for what this virtio-blk does not do, refused
  * by name rather than as unknown: pinning a queue's I/O to host CPUs
- * (queue_affinity). */
+ * (queue_affinity).  Without CONFIG_CLI_UNBUILT_KEYS an unknown key. */
 static int parse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
 {
 	const char *affinity = NULL;
 
+	if (!IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS))
+		return 0;	/* an unknown key, then */
 	if (kv_str(args, "queue_affinity", &affinity, err) < 0)
 		return -1;
 	if (affinity) {
