@@ -116,6 +116,39 @@ static void check_cpus(const struct row *r, unsigned n)
 static void cpus_1(const struct row *r) { check_cpus(r, 1); }
 static void cpus_4(const struct row *r) { check_cpus(r, 4); }
 
+/* threads per core, cores per die, dies per package, packages */
+static void topology_2_2_1_2(const struct row *r)
+{
+	check_cpus(r, 8);
+	assert_int_equal(cfg.cpu_topology.threads, 2);
+	assert_int_equal(cfg.cpu_topology.cores, 2);
+	assert_int_equal(cfg.cpu_topology.dies, 1);
+	assert_int_equal(cfg.cpu_topology.packages, 2);
+}
+
+/* vCPU 0 on host CPUs 0 and 2, vCPU 1 on 1 and 3 */
+static void affinity_02_13(const struct row *r)
+{
+	check_cpus(r, 2);
+	assert_int_equal(cfg.cpu_naffinity, 2);
+	for (unsigned v = 0; v < 2; v++) {
+		assert_int_equal(cfg.cpu_affinity[v].vcpu, v);
+		assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[v].host_cpus), 2);
+		assert_true(CPU_ISSET(v, &cfg.cpu_affinity[v].host_cpus));
+		assert_true(CPU_ISSET(v + 2, &cfg.cpu_affinity[v].host_cpus));
+	}
+}
+
+static void sched(enum core_scheduling want)
+{
+	assert_int_equal(cfg.cpus, 1);
+	assert_int_equal(cfg.core_scheduling, want);
+}
+
+static void sched_vm(const struct row *r) { (void)r; sched(CORE_SCHED_VM); }
+static void sched_vcpu(const struct row *r) { (void)r; sched(CORE_SCHED_VCPU); }
+static void sched_off(const struct row *r) { (void)r; sched(CORE_SCHED_OFF); }
+
 static void mem(uint64_t size, bool mergeable)
 {
 	assert_int_equal(cfg.memory.size, size);
@@ -199,20 +232,17 @@ static const struct row rows[] = {
 	{ CPUS "266", "--cpus", "boot=1", .expect = ACCEPT, .check = cpus_1 },
 	{ CPUS "274", "--cpus", "boot=1,max=2", .expect = NOT_BUILT,
 	  .text = "vCPU hotplug is not supported" },
-	{ CPUS "282", "--cpus", "boot=8,topology=2:2:1:2", .expect = GAP,
-	  .text = "unknown key 'topology'" },
+	{ CPUS "282", "--cpus", "boot=8,topology=2:2:1:2", .expect = ACCEPT,
+	  .check = topology_2_2_1_2 },
 	{ CPUS "296", "--cpus", "boot=8,topology=2:2:1", .expect = CH_REFUSES, .text = "topology" },
 	{ CPUS "297", "--cpus", "boot=8,topology=2:2:1:x", .expect = CH_REFUSES, .text = "topology" },
 	{ CPUS "299", "--cpus", "boot=1,kvm_hyperv=on", .expect = NOT_BUILT,
 	  .text = "Hyper-V enlightenments are not built into wisp" },
-	{ CPUS "308", "--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]", .expect = GAP,
-	  .text = "unknown key 'affinity'" },
-	{ CPUS "328", "--cpus", "boot=1,core_scheduling=vm", .expect = GAP,
-	  .text = "unknown key 'core_scheduling'" },
-	{ CPUS "337", "--cpus", "boot=1,core_scheduling=vcpu", .expect = GAP,
-	  .text = "unknown key 'core_scheduling'" },
-	{ CPUS "346", "--cpus", "boot=1,core_scheduling=off", .expect = GAP,
-	  .text = "unknown key 'core_scheduling'" },
+	{ CPUS "308", "--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]", .expect = ACCEPT,
+	  .check = affinity_02_13 },
+	{ CPUS "328", "--cpus", "boot=1,core_scheduling=vm", .expect = ACCEPT, .check = sched_vm },
+	{ CPUS "337", "--cpus", "boot=1,core_scheduling=vcpu", .expect = ACCEPT, .check = sched_vcpu },
+	{ CPUS "346", "--cpus", "boot=1,core_scheduling=off", .expect = ACCEPT, .check = sched_off },
 	{ CPUS "360", "--cpus", "boot=1,core_scheduling=invalid", .expect = CH_REFUSES,
 	  .text = "core_scheduling" },
 
