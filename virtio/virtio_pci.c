@@ -760,12 +760,11 @@ int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err)
 	return 0;
 }
 
+#if IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
 int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *err)
 {
 	const char *slot = NULL;
 
-	if (!IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS))
-		return kv_u64(args, "pci_segment", 0, 0, segment, err) < 0 ? -1 : 0;
 	if (kv_u64(args, "pci_segment", 0, UINT16_MAX, segment, err) < 0 ||
 	    kv_str(args, "pci_device_id", &slot, err) < 0)
 		return -1;
@@ -782,3 +781,4 @@ int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *
 	}
 	return 0;
 }
+#endif

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/kconfig.h"
+#include "core/kv.h"
 #include "core/pci.h"
 #include "virtio/virtqueue.h"
 
@@ -139,7 +141,17 @@ int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err)
  * wisp builds one PCI segment and picks each function's slot itself, so
  * pci_segment=0 is taken and anything else is refused naming what is not
  * built.  0, or -1 with err set. */
+#if IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
 int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *err);
+#else
+/* segment 0 only, anything else refused by the range; pci_device_id=
+ * is an unknown key */
+static inline int virtio_parse_pci(struct kv_list *args, uint64_t *segment,
+				   struct cli_error *err)
+{
+	return kv_u64(args, "pci_segment", 0, 0, segment, err) < 0 ? -1 : 0;
+}
+#endif
 
 static inline bool virtio_has(const struct virtio_dev *d, unsigned feature)
 {

@@ -361,7 +361,7 @@ static int blk_create(struct vm *vm, const void *config)
 	if (c->num_queues > vm->cfg->cpus) {
 		/* as cloud-hypervisor's validation: a queue per vCPU at most
 		 * (known only here, as --cpus may follow --disk) */
-		wisp_err("--disk: 'num_queues=%llu': at most one per vCPU (%u vCPUs)",
+		wisp_err("--disk: 'num_queues=%llu': more than the %u vCPUs",
 			 (unsigned long long)c->num_queues, vm->cfg->cpus);
 		return EXIT_USAGE;
 	}
