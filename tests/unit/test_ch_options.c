@@ -67,10 +67,14 @@ static const char *const outcome_names[] = {
 };
 
 /* The temporary stand-ins for cloud-hypervisor's paths. */
-enum tmp { T_NONE, T_DISK, T_DISK2, T_PMEM, T_SOCK, T_API, T_LOG, NTMP };
+enum tmp { T_NONE, T_DISK, T_DISK2, T_PMEM, T_SOCK, T_API, T_LOG, T_DIRECT_DISK, NTMP };
 
 static char tmp_path[NTMP][96];
 static char tmp_dir[] = "/tmp/wisp-unit-ch-XXXXXX";
+/* an image for direct=on, on a file system that takes O_DIRECT (not
+ * tmpfs): where /var/tmp takes none, the row is skipped */
+static char direct_dir[] = "/var/tmp/wisp-unit-ch-XXXXXX";
+static bool direct_ok;
 static char kernel_path[96];
 
 struct row;
@@ -89,6 +93,7 @@ struct row {
 	enum outcome expect;
 	/* refused: a piece of wisp's one line; accepted: of vm.info */
 	const char *text;
+	const char *text2;	/* accepted: another piece of vm.info */
 	const char *id;		/* accepted device: the id= it must carry */
 	check_fn *check;	/* accepted: the field it must set */
 	const char *needs;	/* the option of a device that must be built */
@@ -97,6 +102,7 @@ struct row {
 	 * is refused as unknown without it */
 	const char *named;
 	bool off;		/* not in this build (a Kconfig symbol), skipped */
+	bool o_direct;		/* needs a file system that takes O_DIRECT */
 };
 
 static struct vm_config cfg;
@@ -282,8 +288,10 @@ static const struct row rows[] = {
 	{ DISK "360", "--disk", "path=/path/to_file,iommu=on,queue_size=256,num_queues=4", TO_FILE,
 	  .extra = { "--cpus", "boot=4" }, .expect = ACCEPT, .iommu = true,
 	  .text = "\"iommu\":true,\"num_queues\":4,\"queue_size\":256" },
-	{ DISK "372", "--disk", "path=/path/to_file,direct=on", TO_FILE, .expect = NOT_BUILT,
-	  .text = "'direct=on': O_DIRECT disk I/O is not built into wisp", .named = "'direct'" },
+	/* the image opened with O_DIRECT: it lies in /var/tmp */
+	{ DISK "372", "--disk", "path=/path/to_file,direct=on", .ch_path = "/path/to_file",
+	  .tmp = T_DIRECT_DISK, .expect = ACCEPT, .text = "\"sparse\":true,\"direct\":true",
+	  .o_direct = true, .off = !IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) },
 	{ DISK "379", "--disk", "path=/path/to_file,serial=test", TO_FILE, .expect = ACCEPT,
 	  .text = "\"serial\":\"test\"" },
 	/* the group it names, as cloud-hypervisor's rate_limiter_group_config.rs:109 writes it */
@@ -312,7 +320,8 @@ static const struct row rows[] = {
 	{ NET "366", "--net",
 	  "mac=de:ad:be:ef:12:34,host_mac=12:34:de:ad:be:ef,num_queues=4,queue_size=1024,iommu=on",
 	  .extra = { "--cpus", "boot=2" }, .expect = ACCEPT, .iommu = true,
-	  .text = "\"iommu\":true,\"num_queues\":4,\"queue_size\":1024" },
+	  .text = "\"mac\":\"de:ad:be:ef:12:34\",\"iommu\":true,",
+	  .text2 = "\"num_queues\":4,\"queue_size\":1024" },
 	/* descriptors 3 and 7 would be TAP queues the caller left open */
 	{ NET "380", "--net", "mac=de:ad:be:ef:12:34,fd=[3,7],num_queues=4", .expect = HOST,
 	  .text = "'fd=3': not a TAP file descriptor" },
@@ -470,7 +479,7 @@ static bool is_device_option(const char *option)
 
 static bool row_built(const struct row *r)
 {
-	if (r->off || (r->needs && !device_lookup(r->needs, NULL)))
+	if (r->off || (r->needs && !device_lookup(r->needs, NULL)) || (r->o_direct && !direct_ok))
 		return false;
 	return !is_device_option(r->option) || device_of(r->option, r->value);
 }
@@ -524,7 +533,7 @@ static const struct device_instance *instance_of(const struct row *r)
 }
 
 #if IS_ENABLED(CONFIG_API)
-static void check_info(const struct row *r)
+static void check_info(const struct row *r, const char *text)
 {
 	static char answer[16384];
 	struct vm vm = { .cfg = &cfg };
@@ -532,9 +541,8 @@ static void check_info(const struct row *r)
 					  sizeof(answer) - 1);
 
 	answer[n] = '\0';
-	if (!strstr(answer, r->text))
-		fail_msg("%s %s %s: vm.info lacks %s:\n%s", r->src, r->option, V(r), r->text,
-			 answer);
+	if (!strstr(answer, text))
+		fail_msg("%s %s %s: vm.info lacks %s:\n%s", r->src, r->option, V(r), text, answer);
 }
 #endif
 
@@ -554,7 +562,9 @@ static void check_accepted(const struct row *r)
 		r->check(r);
 #if IS_ENABLED(CONFIG_API)
 	if (r->text)
-		check_info(r);
+		check_info(r, r->text);
+	if (r->text2)
+		check_info(r, r->text2);
 #endif
 }
 
@@ -673,14 +683,22 @@ static int setup(void **state)
 	static const char *const names[NTMP] = {
 		[T_DISK] = "disk.raw", [T_DISK2] = "cloudinit.img", [T_PMEM] = "pmem",
 		[T_SOCK] = "sock", [T_API] = "api.sock", [T_LOG] = "log",
+		[T_DIRECT_DISK] = "direct.raw",
 	};
 	int fd;
 
 	(void)state;
-	if (!mkdtemp(tmp_dir))
+	if (!mkdtemp(tmp_dir) || !mkdtemp(direct_dir))
 		return -1;
 	for (unsigned t = 1; t < NTMP; t++)
-		snprintf(tmp_path[t], sizeof(tmp_path[t]), "%s/%s", tmp_dir, names[t]);
+		snprintf(tmp_path[t], sizeof(tmp_path[t]), "%s/%s",
+			 t == T_DIRECT_DISK ? direct_dir : tmp_dir, names[t]);
+	if (make_file(T_DIRECT_DISK, 1 << 20))
+		return -1;
+	fd = open(tmp_path[T_DIRECT_DISK], O_RDWR | O_DIRECT | O_CLOEXEC);
+	direct_ok = fd >= 0;
+	if (fd >= 0)
+		close(fd);
 	snprintf(kernel_path, sizeof(kernel_path), "%s/vmlinux", tmp_dir);
 	fd = open(kernel_path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, "kernel", 6) != 6 || close(fd))
@@ -695,7 +713,7 @@ static int teardown(void **state)
 	for (unsigned t = 1; t < NTMP; t++)
 		unlink(tmp_path[t]);
 	unlink(kernel_path);
-	return rmdir(tmp_dir);
+	return rmdir(tmp_dir) | rmdir(direct_dir);
 }
 
 int main(void)
