@@ -427,7 +427,7 @@ static int memory_body(struct parser *p, struct kv_list *kv)
 {
 	struct memory_config *m = &p->cfg->memory;
 
-	const char *hotplug = NULL;
+	const char *hotplug = NULL, *method = NULL;
 
 	if (kv_size(kv, "size", &m->size, p->err) < 0 ||
 	    kv_bool(kv, "shared", &m->shared, p->err) < 0 ||
@@ -436,11 +436,14 @@ static int memory_body(struct parser *p, struct kv_list *kv)
 	    kv_bool(kv, "thp", &m->thp, p->err) < 0 ||
 	    kv_bool(kv, "mergeable", &m->mergeable, p->err) < 0 ||
 	    kv_bool(kv, "prefault", &m->prefault, p->err) < 0 ||
+	    kv_bool(kv, "reserve", &m->reserve, p->err) < 0 ||
 	    kv_str(kv, "hotplug_size", &hotplug, p->err) < 0 ||
-	    kv_str(kv, "hotplug_method", &hotplug, p->err) < 0 ||
-	    kv_str(kv, "hotplugged_size", &hotplug, p->err) < 0)
+	    kv_str(kv, "hotplugged_size", &hotplug, p->err) < 0 ||
+	    kv_str(kv, "hotplug_method", &method, p->err) < 0)
 		return -1;
-	if (hotplug) {
+	/* the method alone, with nothing to hotplug, changes nothing (as in
+	 * cloud-hypervisor, where acpi is the default) */
+	if (hotplug || (method && strcmp(method, "acpi") && strcmp(method, "virtio-mem"))) {
 		cli_errorf(p->err, "'%s': memory hotplug is not built into wisp", kv->source);
 		return -1;
 	}
@@ -615,9 +618,9 @@ static const struct core_option core_options[] = {
 	{ "cpus", IS_ENABLED(CONFIG_CPU_TOPOLOGY) ?
 	  "boot=N[,topology=T:C:D:P][,affinity=[V@[CPUS],...]][,core_scheduling=vm|vcpu|off][,features=amx][,nested=off][,max_phys_bits=N]" :
 	  "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus },
-	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on]", "Guest RAM (default 512M)", opt_memory },
+	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on][,reserve=on]", "Guest RAM (default 512M)", opt_memory },
 #ifdef CONFIG_SNAPSHOT
-	{ "restore", "source_url=file:///DIR[,prefault=on][,resume=on]",
+	{ "restore", "source_url=file:///DIR[,prefault=on][,resume=on][,memory_restore_mode=copy|ondemand]",
 	  "Start from a snapshot (paused until vm.resume, or resume=on)", opt_restore },
 #endif
 	{ "seccomp", "true|false|log", "System call filtering (default true)", opt_seccomp },
@@ -737,6 +740,7 @@ static int add_instance(struct parser *p, const struct device_desc *desc,
 	if (desc->parse(kv, inst->config, p->err) ||
 	    kv_check_unused(kv, p->err))
 		return fail(p, "%s", p->err->msg);
+	inst->needs = kv->needs;
 	return claim_id(p, inst, kv);
 }
 
@@ -845,6 +849,24 @@ static int add_defaults(struct parser *p)
 	return 0;
 }
 
+/* What the devices' values asked of the rest of the command line. */
+static int check_needs(struct parser *p)
+{
+	const struct vm_config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->ndevices; i++) {
+		const struct kv_needs *n = &cfg->devices[i].needs;
+
+		p->opt = cfg->devices[i].desc->option;
+		if (n->key && n->value > n->per_vcpu * cfg->cpus)
+			return fail(p, "'%s=%u': at most %u per vCPU (%u vCPUs)", n->key,
+				    n->value, n->per_vcpu, cfg->cpus);
+		if (n->shared_memory && !cfg->memory.shared)
+			return fail(p, "%s: add --memory shared=on", n->shared_memory);
+	}
+	return 0;
+}
+
 static int finish(struct parser *p)
 {
 	struct vm_config *cfg = p->cfg;
@@ -869,7 +891,7 @@ static int finish(struct parser *p)
 		return fail(p, "the restored VM waits for vm.resume: give --api-socket too, or resume=on");
 	}
 #endif
-	return add_defaults(p);
+	return add_defaults(p) || check_needs(p) ? -1 : 0;
 }
 
 /* A core option's value: applied, and kept when it makes up the VM.
@@ -1012,13 +1034,24 @@ static int parse_snapshot_config(struct parser *p)
 static int restore_body(struct parser *p, struct kv_list *kv)
 {
 	struct restore_config *r = &p->cfg->restore;
-	const char *url = NULL;
+	const char *url = NULL, *mode = NULL;
 	char why[160];
 
 	if (kv_str(kv, "source_url", &url, p->err) < 0 ||
 	    kv_bool(kv, "prefault", &r->prefault, p->err) < 0 ||
-	    kv_bool(kv, "resume", &r->resume, p->err) < 0)
+	    kv_bool(kv, "resume", &r->resume, p->err) < 0 ||
+	    kv_str(kv, "memory_restore_mode", &mode, p->err) < 0)
 		return -1;
+	/* cloud-hypervisor's two modes: copy reads all of the snapshot's
+	 * memory before the guest runs (wisp's prefault=on), ondemand reads
+	 * a page when the guest first touches it (wisp's mapping of the
+	 * memory file, without prefault) */
+	if (mode && !strcasecmp(mode, "copy")) {
+		r->prefault = true;
+	} else if (mode && (strcasecmp(mode, "ondemand") || r->prefault)) {
+		cli_errorf(p->err, "'memory_restore_mode=%s': copy, or ondemand without prefault=on", mode);
+		return -1;
+	}
 	if (!url) {
 		cli_errorf(p->err, "needs source_url=file:///DIR");
 		return -1;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/kv.h"
 #include "core/snapshot.h"
 
 struct device_desc;
@@ -26,6 +27,7 @@ struct device_instance {
 	 * file), kept for a snapshot's configuration; NULL for a default. */
 	const char *text;
 	bool from_snapshot;	/* a --restore'd instance, not from argv */
+	struct kv_needs needs;	/* what its parse() asked of the rest */
 };
 
 /* --restore source_url=file:///DIR[,prefault=on][,resume=on] */
@@ -53,6 +55,8 @@ struct memory_config {
 	bool thp;		/* madvise(MADV_HUGEPAGE), default on */
 	bool mergeable;		/* madvise(MADV_MERGEABLE): KSM */
 	bool prefault;		/* MAP_POPULATE */
+	bool reserve;		/* without MAP_NORESERVE: swap or huge pages
+				 * reserved when RAM is mapped, not at first touch */
 	uint64_t hugepage_size;	/* with hugepages: the page size, 0 the default */
 };
 

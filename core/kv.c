@@ -61,10 +61,8 @@ int kv_parse(struct kv_list *kv, const char *text, struct cli_error *err)
 {
 	memset(kv, 0, sizeof(*kv));
 	kv->source = text;
-	if (!*text) {
-		cli_errorf(err, "empty value");
-		return -1;
-	}
+	/* an empty value is a list of no keys: cloud-hypervisor reads
+	 * `--cpus ""` as its defaults, and a device that needs a key says so */
 	kv->buf = strdup(text);
 	if (!kv->buf) {
 		cli_errorf(err, "out of memory");

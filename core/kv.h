@@ -25,9 +25,22 @@ struct kv {
 	bool used;		/* consumed by a getter: see kv_check_unused */
 };
 
+/* What a device's value asks of the rest of the command line: its
+ * parse() states it, core checks it once the whole command line is read
+ * (cloud-hypervisor validates a VM's whole config too), as --cpus or
+ * --memory may come after the device's option. */
+struct kv_needs {
+	/* queues: `key`=`value` allows at most per_vcpu of them per vCPU */
+	const char *key;
+	unsigned value, per_vcpu;
+	/* non-NULL: guest RAM a back-end maps (--memory shared=on), and why */
+	const char *shared_memory;
+};
+
 struct kv_list {
 	char *buf;		/* owned copy of the source string */
 	const char *source;	/* the text as given, for messages */
+	struct kv_needs needs;	/* filled in by the device's parse() */
 	size_t n;
 	struct kv item[KV_MAX];
 };

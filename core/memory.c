@@ -57,7 +57,7 @@ static int map_ram(struct guest_memory *mem, const struct memory_config *cfg)
 	uint64_t align = cfg->hugepage_size > RAM_ALIGN ? cfg->hugepage_size : RAM_ALIGN;
 	int prot = PROT_READ | PROT_WRITE;
 	/* prefault=on: every page present before the guest starts */
-	int flags = MAP_NORESERVE | (cfg->prefault ? MAP_POPULATE : 0);
+	int flags = (cfg->reserve ? 0 : MAP_NORESERVE) | (cfg->prefault ? MAP_POPULATE : 0);
 	void *p;
 
 	mem->fd = -1;

@@ -52,14 +52,25 @@ static unsigned nnets;
 static int vu_net_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vu_net_config *c = config;
-	const char *mac = NULL, *mode = NULL;
+	const char *mac = NULL, *mode = NULL, *host_mac = NULL;
+	uint8_t host_addr[6];
 
 	c->k.num_queues = 2;
 	c->k.queue_size = DEFAULT_QUEUE_SIZE;
 	/* vhost_user=on itself was consumed in choosing this device */
 	if (vhost_user_parse_keys(args, &c->k, 2, 2 * VIRTIO_NET_MAX_PAIRS, 1024, err) ||
-	    kv_str(args, "mac", &mac, err) < 0 || kv_str(args, "vhost_mode", &mode, err) < 0)
+	    kv_str(args, "mac", &mac, err) < 0 || kv_str(args, "vhost_mode", &mode, err) < 0 ||
+	    kv_str(args, "host_mac", &host_mac, err) < 0)
 		return -1;
+	/* cloud-hypervisor takes it and has no use for it either: the
+	 * back-end, not a TAP of wisp's, is the host's side of the link */
+	if (host_mac && parse_mac(host_mac, host_addr)) {
+		cli_errorf(err, "'host_mac=%s': not a unicast MAC", host_mac);
+		return -1;
+	}
+	if (host_mac)
+		wisp_err("warning: --net: 'host_mac=%s' sets nothing with vhost_user=on: "
+			 "the back-end is the host's side", host_mac);
 	/* client (the default): wisp connects to the back-end's socket;
 	 * server: wisp listens there and the back-end connects */
 	if (mode && strcmp(mode, "client") && strcmp(mode, "server")) {

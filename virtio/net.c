@@ -284,10 +284,10 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 			   (unsigned long long)c->queue_size);
 		return -1;
 	}
-	if (!c->ip != !c->mask) {
-		cli_errorf(err, "give ip= and mask= together");
-		return -1;
-	}
+	/* as cloud-hypervisor: ip= alone takes the kernel's mask for the
+	 * address, and a mask with no address has nothing to apply to */
+	if (c->mask && !c->ip)
+		wisp_err("warning: --net: 'mask=%s' without ip= sets nothing on the TAP", c->mask);
 	for (const char *const *addr = (const char *const[]){ c->ip, c->mask, NULL };
 	     *addr; addr++) {
 		if (inet_pton(AF_INET, *addr, &a) != 1) {
@@ -295,6 +295,8 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 			return -1;
 		}
 	}
+	/* as cloud-hypervisor: a queue pair per vCPU at most */
+	args->needs = (struct kv_needs){ "num_queues", (unsigned)c->num_queues, 2, NULL };
 	return check_existing_tap(c, err);
 }
 
@@ -351,8 +353,8 @@ static const char *tap_configure(const char *name, const struct net_config *c, b
 		inet_pton(AF_INET, c->ip, &sin->sin_addr);
 		if (!if_request(s, name, SIOCSIFADDR, &ifr))
 			failed = "ip=";
-		inet_pton(AF_INET, c->mask, &sin->sin_addr);
-		if (!failed && !if_request(s, name, SIOCSIFNETMASK, &ifr))
+		if (!failed && c->mask && inet_pton(AF_INET, c->mask, &sin->sin_addr) == 1 &&
+		    !if_request(s, name, SIOCSIFNETMASK, &ifr))
 			failed = "mask=";
 		up = true;
 	}
@@ -707,12 +709,6 @@ static int net_create(struct vm *vm, const void *config)
 		return -1;
 	n->conf = c;
 	n->pairs = (unsigned)(c->num_queues / 2);
-	if (n->pairs > vm->cfg->cpus) {
-		/* as cloud-hypervisor: a queue pair per vCPU at most */
-		wisp_err("--net: 'num_queues=%u': at most 2 per vCPU (%u vCPUs)",
-			 2 * n->pairs, vm->cfg->cpus);
-		return EXIT_USAGE;
-	}
 	ret = open_taps(n, c);
 	if (ret)
 		return ret;

@@ -264,7 +264,7 @@ static void test_route_info_devices(void **state)
 		"wisp", "--kernel", img, "--disk", disk, "--disk", "vhost_user=on,socket=/vu.sock",
 		"--disk", disk2, "--net", "tap=tap7,mac=52:54:00:12:34:56",
 		"--rng", "src=/dev/urandom", "--serial", "off", "--console", "file=/tmp/c.log",
-		"--vsock", "cid=5,socket=/v.sock", "--pmem", pmem, NULL,
+		"--vsock", "cid=5,socket=/v.sock", "--pmem", pmem, "--memory", "shared=on", NULL,
 	};
 	unsigned long n;
 

@@ -166,6 +166,14 @@ static void mem_512m(const struct row *r) { (void)r; mem(512ull << 20, false); }
 static void mem_512m_ksm(const struct row *r) { (void)r; mem(512ull << 20, true); }
 static void mem_1g(const struct row *r) { (void)r; mem(1ull << 30, false); }
 
+static void mem_huge_reserved(const struct row *r)
+{
+	(void)r;
+	assert_int_equal(cfg.memory.size, 1ull << 30);
+	assert_true(cfg.memory.hugepages);
+	assert_true(cfg.memory.reserve);
+}
+
 static void mem_huge_2m(const struct row *r)
 {
 	(void)r;
@@ -234,7 +242,7 @@ static void two_disks(const struct row *r)
 
 static const struct row rows[] = {
 	/* --cpus */
-	{ CPUS "263", "--cpus", "", .expect = GAP, .text = "--cpus: empty value" },
+	{ CPUS "263", "--cpus", "", .expect = ACCEPT, .check = cpus_1 },
 	{ CPUS "266", "--cpus", "boot=1", .expect = ACCEPT, .check = cpus_1 },
 	{ CPUS "274", "--cpus", "boot=1,max=2", .expect = NOT_BUILT,
 	  .text = "vCPU hotplug is not supported" },
@@ -256,22 +264,22 @@ static const struct row rows[] = {
 	  .text = "core_scheduling" },
 
 	/* --memory */
-	{ MEM "413", "--memory", "", .expect = GAP, .text = "--memory: empty value" },
+	{ MEM "413", "--memory", "", .expect = ACCEPT, .check = mem_512m },
 	{ MEM "416", "--memory", "size=512M", .expect = ACCEPT, .check = mem_512m },
 	{ MEM "420", "--memory", "size=512M,mergeable=on", .expect = ACCEPT, .check = mem_512m_ksm },
 	{ MEM "428", "--memory", "mergeable=on", .expect = ACCEPT, .check = mem_512m_ksm },
 	{ MEM "435", "--memory", "size=1G,mergeable=off", .expect = ACCEPT, .check = mem_1g },
 	/* the default method and no hotplug size: nothing to hotplug */
-	{ MEM "443", "--memory", "hotplug_method=acpi", .expect = GAP,
-	  .text = "memory hotplug is not built into wisp" },
+	{ MEM "443", "--memory", "hotplug_method=acpi", .expect = ACCEPT, .check = mem_512m },
 	{ MEM "449", "--memory", "hotplug_method=acpi,hotplug_size=512M", .expect = NOT_BUILT,
 	  .text = "memory hotplug is not built into wisp" },
 	{ MEM "456", "--memory", "hotplug_method=virtio-mem,hotplug_size=512M", .expect = NOT_BUILT,
 	  .text = "memory hotplug is not built into wisp" },
 	{ MEM "464", "--memory", "hugepages=on,size=1G,hugepage_size=2M", .expect = ACCEPT,
 	  .check = mem_huge_2m, .off = !IS_ENABLED(CONFIG_MEMORY_HUGEPAGES) },
-	{ MEM "474", "--memory", "size=1G,hugepages=on,reserve=on", .expect = GAP,
-	  .text = "unknown key 'reserve'", .off = !IS_ENABLED(CONFIG_MEMORY_HUGEPAGES) },
+	/* without MAP_NORESERVE (tests/unit/test_memory.c) */
+	{ MEM "474", "--memory", "size=1G,hugepages=on,reserve=on", .expect = ACCEPT,
+	  .check = mem_huge_reserved, .off = !IS_ENABLED(CONFIG_MEMORY_HUGEPAGES) },
 
 	/* --disk */
 	{ DISK "315", "--disk", "path=/path/to_file", TO_FILE, .expect = ACCEPT,
@@ -316,7 +324,9 @@ static const struct row rows[] = {
 	  .text = "\"tap\":\"tap0\",\"ip\":\"192.168.100.1\",\"mask\":\"255.255.255.128\"" },
 	/* host_mac names the TAP's own address; a vhost-user back-end has none */
 	{ NET "355", "--net", "mac=de:ad:be:ef:12:34,host_mac=12:34:de:ad:be:ef,vhost_user=true,socket=/tmp/sock",
-	  TMP_SOCK, SHARED_RAM, .expect = GAP, .text = "unknown key 'host_mac'" },
+	  TMP_SOCK, SHARED_RAM, .expect = ACCEPT, .needs = "net",
+	  .text = "\"mac\":\"de:ad:be:ef:12:34\"",
+	  .text2 = "\"vhost_user\":true" },
 	{ NET "366", "--net",
 	  "mac=de:ad:be:ef:12:34,host_mac=12:34:de:ad:be:ef,num_queues=4,queue_size=1024,iommu=on",
 	  .extra = { "--cpus", "boot=2" }, .expect = ACCEPT, .iommu = true,
@@ -326,11 +336,12 @@ static const struct row rows[] = {
 	{ NET "380", "--net", "mac=de:ad:be:ef:12:34,fd=[3,7],num_queues=4", .expect = HOST,
 	  .text = "'fd=3': not a TAP file descriptor" },
 	/* a mask with no address to go with it: cloud-hypervisor drops it */
-	{ NET "390", "--net", "mac=de:ad:be:ef:12:34,mask=255.255.255.0", .expect = GAP,
-	  .text = "give ip= and mask= together" },
+	{ NET "390", "--net", "mac=de:ad:be:ef:12:34,mask=255.255.255.0", .expect = ACCEPT,
+	  .text = "\"mask\":\"255.255.255.0\"" },
 
 	/* --rng */
-	{ RNG "72", "--rng", "", .expect = GAP, .text = "--rng: empty value" },
+	{ RNG "72", "--rng", "", .expect = ACCEPT,
+	  .text = "\"rng\":{\"src\":\"/dev/urandom\"" },
 	{ RNG "74", "--rng", "src=/dev/random", .expect = ACCEPT,
 	  .text = "\"rng\":{\"src\":\"/dev/random\",\"iommu\":false}" },
 	{ RNG "81", "--rng", "src=/dev/random,iommu=on,pci_segment=1,pci_device_id=7",
@@ -351,7 +362,7 @@ static const struct row rows[] = {
 	  .text = "\"size\":134217728,\"iommu\":true,\"discard_writes\":true" },
 
 	/* --vsock */
-	{ VSOCK "75", "--vsock", "", .expect = CH_REFUSES, .text = "--vsock: empty value" },
+	{ VSOCK "75", "--vsock", "", .expect = CH_REFUSES, .text = "--vsock: cid=N is required" },
 	{ VSOCK "77", "--vsock", "socket=/tmp/sock,cid=3", TMP_SOCK, .expect = ACCEPT,
 	  .text = "\"vsock\":{\"cid\":3," },
 	{ VSOCK "85", "--vsock", "socket=/tmp/sock,cid=3,iommu=on", TMP_SOCK, .expect = ACCEPT,
@@ -647,24 +658,45 @@ static void empty_net_keys(void **state)
 	}
 }
 
-/* cloud-hypervisor's validation: a disk has a queue per vCPU at most.
- * --cpus may come after --disk, so virtio-blk checks it when it is
- * created, before any queue or thread exists. */
-static void disk_queues_per_vcpu(void **state)
+/* cloud-hypervisor's validation of the whole command line: a disk has
+ * a queue per vCPU at most, a NIC a queue pair, and vhost-user needs
+ * shared RAM.  --cpus and --memory may come after the device's option,
+ * so core checks what the device asked for once all of it is read,
+ * before anything is opened. */
+static void checked_after_parsing(void **state)
 {
-	static const struct row r = { DISK "360", "--disk",
-				      "path=/path/to_file,num_queues=4", TO_FILE };
-	const struct device_instance *inst;
-	struct vm vm = { .cfg = &cfg };
+	static const struct row disk = { DISK "360", "--disk",
+					  "path=/path/to_file,num_queues=4", TO_FILE };
+	static const struct row net = { NET "366", "--net", "num_queues=4", .expect = ACCEPT };
+	static const struct row vhost = { DISK "329", "--disk", "vhost_user=true,socket=/tmp/sock",
+					  TMP_SOCK };
 
 	(void)state;
-	if (run_row(&r) != CLI_RUN)
-		fail_msg("%s", err.msg);
-	inst = instance_of(&r);
-	assert_non_null(inst);
-	assert_int_equal(cfg.cpus, 1);
-	assert_int_equal(inst->desc->create(&vm, inst->config), EXIT_USAGE);
-	cli_free(&cfg);
+	assert_int_equal(run_row(&disk), CLI_ERROR);
+	assert_string_equal(err.msg, "--disk: 'num_queues=4': at most 1 per vCPU (1 vCPUs)");
+	if (device_lookup("net", NULL)) {
+		assert_int_equal(run_row(&net), CLI_ERROR);
+		assert_string_equal(err.msg, "--net: 'num_queues=4': at most 2 per vCPU (1 vCPUs)");
+	}
+	/* --cpus after --disk counts */
+	{
+		char value[256];
+		char *argv[] = { "wisp", "--kernel", kernel_path, "--disk", value,
+				 "--cpus", "boot=4", NULL };
+		FILE *out = fopen("/dev/null", "w");
+
+		assert_non_null(out);
+		snprintf(value, sizeof(value), "path=%s,num_queues=4", tmp_path[T_DISK]);
+		if (cli_parse(7, argv, &cfg, out, &err) != CLI_RUN)
+			fail_msg("%s", err.msg);
+		fclose(out);
+		cli_free(&cfg);
+	}
+	if (row_built(&vhost)) {
+		assert_int_equal(run_row(&vhost), CLI_ERROR);
+		assert_string_equal(err.msg, "--disk: vhost-user needs guest RAM the back-end can map: "
+				    "add --memory shared=on");
+	}
 }
 
 /* --------------------------------------------------------- fixtures */
@@ -721,7 +753,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(run_table),
 		cmocka_unit_test(empty_net_keys),
-		cmocka_unit_test(disk_queues_per_vcpu),
+		cmocka_unit_test(checked_after_parsing),
 	};
 
 	return cmocka_run_group_tests_name("cloud-hypervisor's option values", tests, setup,

@@ -9,6 +9,8 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -68,11 +70,52 @@ static void test_device_memory_no_dma(void **state)
 	memory_destroy(&mem);
 }
 
+/* The number in /proc/meminfo's line `name`, or -1. */
+static long meminfo(const char *name)
+{
+	char line[128];
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, strlen(name)) && line[strlen(name)] == ':')
+			v = strtol(line + strlen(name) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* reserve=on (cloud-hypervisor's key) maps RAM without MAP_NORESERVE:
+ * huge pages are reserved when RAM is mapped, so a host without enough
+ * of them refuses at start-up instead of killing the guest with SIGBUS
+ * at its first touch of a page that is not there. */
+static void test_reserve_huge_pages(void **state)
+{
+	static const uint64_t layout[][2] = { { 0, RAM_SIZE } };
+	struct memory_config lazy = { .size = RAM_SIZE, .hugepages = true };
+	struct memory_config reserve = lazy;
+	struct guest_memory mem;
+
+	(void)state;
+	reserve.reserve = true;
+	/* only meaningful where the host's pool cannot hold the RAM */
+	if (!IS_ENABLED(CONFIG_MEMORY_HUGEPAGES) ||
+	    meminfo("HugePages_Free") < 0 || meminfo("Hugepagesize") <= 0 ||
+	    (uint64_t)meminfo("HugePages_Free") * (uint64_t)meminfo("Hugepagesize") * 1024 >= RAM_SIZE)
+		skip();
+	/* MAP_NORESERVE: the mapping is made, its pages would fault later */
+	assert_int_equal(memory_init(&mem, &lazy, layout, 1), 0);
+	memory_destroy(&mem);
+	assert_int_equal(memory_init(&mem, &reserve, layout, 1), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shared_memfd_sealed),
 		cmocka_unit_test(test_device_memory_no_dma),
+		cmocka_unit_test(test_reserve_huge_pages),
 	};
 
 	return cmocka_run_group_tests_name("guest memory", tests, NULL, NULL);

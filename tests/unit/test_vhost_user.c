@@ -519,10 +519,11 @@ static struct cli_error cli_err;
 /* any readable file will do as the kernel: the CLI only opens it */
 static enum cli_action parse(const char *disk)
 {
+	/* vhost-user needs shared RAM (test_ch_options.c checks the refusal) */
 	char *argv[] = { "wisp", "--kernel", "tests/unit/test_vhost_user.c", "--disk", (char *)disk,
-			 NULL };
+			 "--memory", "shared=on", NULL };
 	FILE *out = fopen("/dev/null", "w");
-	enum cli_action a = cli_parse(5, argv, &cfg, out, &cli_err);
+	enum cli_action a = cli_parse(7, argv, &cfg, out, &cli_err);
 
 	fclose(out);
 	return a;
@@ -562,7 +563,8 @@ static void test_cli_disk(void **state)
 
 static void test_cli_fs_net(void **state)
 {
-	char *argv[] = { "wisp", "--kernel", "tests/unit/test_vhost_user.c", NULL, NULL, NULL };
+	char *argv[] = { "wisp", "--kernel", "tests/unit/test_vhost_user.c", NULL, NULL,
+			 "--memory", "shared=on", NULL };
 	FILE *out;
 	const struct {
 		const char *opt, *value, *error;	/* error NULL: accepted */
@@ -602,7 +604,7 @@ static void test_cli_fs_net(void **state)
 		argv[3] = (char *)cases[i].opt;
 		argv[4] = (char *)cases[i].value;
 		out = fopen("/dev/null", "w");
-		a = cli_parse(5, argv, &cfg, out, &cli_err);
+		a = cli_parse(7, argv, &cfg, out, &cli_err);
 		fclose(out);
 		if (!cases[i].error) {
 			assert_int_equal(a, CLI_RUN);

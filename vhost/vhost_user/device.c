@@ -86,6 +86,7 @@ int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint6
 			   (unsigned long long)k->queue_size);
 		return -1;
 	}
+	args->needs.shared_memory = "vhost-user needs guest RAM the back-end can map";
 	return 0;
 }
 
@@ -224,11 +225,6 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 	char err[256], buf[128];
 	const char *problem;
 
-	if (vm->mem.fd < 0) {
-		wisp_err("--%s: socket=%s: vhost-user needs guest RAM the back-end can map: add --memory shared=on",
-			 p->option, p->socket);
-		return EXIT_USAGE;
-	}
 	if (p->config_len > VU_MAX_CONFIG || p->nqueues + p->local_queues > VIRTIO_MAX_QUEUES ||
 	    p->initially_enabled > p->nqueues ||
 	    seccomp_allow(SECCOMP_BOTH, vhost_user_seccomp, SC_COUNT(vhost_user_seccomp)) ||

@@ -144,6 +144,8 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 			   (unsigned long long)c->queue_size);
 		return -1;
 	}
+	/* as cloud-hypervisor's validation: a queue per vCPU at most */
+	args->needs = (struct kv_needs){ "num_queues", (unsigned)c->num_queues, 1, NULL };
 	if (c->serial && strlen(c->serial) > VIRTIO_BLK_ID_BYTES) {
 		cli_errorf(err, "'serial=%s': at most %d characters", c->serial,
 			   VIRTIO_BLK_ID_BYTES);
@@ -358,13 +360,6 @@ static int blk_create(struct vm *vm, const void *config)
 		.id = c->id,
 	};
 
-	if (c->num_queues > vm->cfg->cpus) {
-		/* as cloud-hypervisor's validation: a queue per vCPU at most
-		 * (known only here, as --cpus may follow --disk) */
-		wisp_err("--disk: 'num_queues=%llu': more than the %u vCPUs",
-			 (unsigned long long)c->num_queues, vm->cfg->cpus);
-		return EXIT_USAGE;
-	}
 	/* lives as long as the VM; the CLI bounds how many there are */
 	b = calloc(1, sizeof(*b));
 	if (!b)
