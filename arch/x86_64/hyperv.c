@@ -13,8 +13,14 @@
  * The vendor string is cloud-hypervisor's "Linux KVM Hv", not Hyper-V's
  * "Microsoft Hv": Windows looks at the interface signature, while Linux
  * takes only "Microsoft Hv" (with hypercall and VP index MSRs, which are
- * not granted) for Hyper-V, so a Linux guest sees neither Hyper-V nor
- * KVM here, as under cloud-hypervisor.
+ * not granted) for Hyper-V.
+ *
+ * One difference from cloud-hypervisor, which drops KVM's two leaves:
+ * wisp moves them to 0x40000100, where QEMU puts them beside its Hyper-V
+ * leaves and where both KVM (for the paravirtual features it grants)
+ * and Linux (for kvmclock) look for "KVMKVMKVM" too.  Without them a
+ * Linux guest finds no clock to calibrate its TSC against on a machine
+ * with no PIT, HPET or PM timer, and hangs early in its boot.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -68,15 +74,23 @@ int x86_hyperv_check(struct vm *vm)
 	return 0;
 }
 
-/* KVM's own leaves 0x40000000 and 0x40000001 out, the Hyper-V ones in:
- * the new count, or 0 when they do not fit in max. */
+/* KVM's own leaves (0x40000000 and 0x40000001) moved up by KVM_BASE_MOVE,
+ * their top leaf (in EAX of the first) with them; the Hyper-V leaves in
+ * their place: the new count, or 0 when they do not fit in max. */
+#define KVM_BASE_MOVE		0x100u
+
 size_t x86_hyperv_cpuid(struct kvm_cpuid_entry2 *e, size_t n, size_t max)
 {
-	size_t kept = 0;
+	size_t kept = n;
 
-	for (size_t i = 0; i < n; i++)
-		if (e[i].function != HV_LEAF_FIRST && e[i].function != HV_LEAF_FIRST + 1)
-			e[kept++] = e[i];
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].function < HV_LEAF_FIRST || e[i].function >= HV_LEAF_FIRST + KVM_BASE_MOVE)
+			continue;
+		if (e[i].function == HV_LEAF_FIRST && e[i].eax >= HV_LEAF_FIRST &&
+		    e[i].eax < HV_LEAF_FIRST + KVM_BASE_MOVE)
+			e[i].eax += KVM_BASE_MOVE;
+		e[i].function += KVM_BASE_MOVE;
+	}
 	if (max - kept < HV_LEAF_LAST - HV_LEAF_FIRST + 1)
 		return 0;
 	for (uint32_t f = HV_LEAF_FIRST; f <= HV_LEAF_LAST; f++) {

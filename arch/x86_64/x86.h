@@ -125,7 +125,8 @@ static inline unsigned x86_order_of(unsigned n)
 int x86_amx_permit(void);
 /* hyperv.c, --cpus kvm_hyperv=on: what the host's KVM must have
  * (EXIT_USAGE after one line naming what it lacks), the Hyper-V CPUID
- * leaves in place of KVM's (the new count, 0 if more than max), the
+ * leaves at 0x40000000 and KVM's moved to 0x40000100 (the new count, 0
+ * if more than max), the
  * SynIC of one vCPU, and the SynIC and timer MSRs added to a snapshot's
  * list of n (the new count, at most max). */
 struct vm;
