@@ -1206,4 +1206,6 @@ static void print_features(FILE *out)
 		fprintf(out, "  chardev-socket     --serial socket=PATH\n");
 	if (IS_ENABLED(CONFIG_EVENT_MONITOR))
 		fprintf(out, "  event-monitor      --event-monitor\n");
+	if (IS_ENABLED(CONFIG_CPU_HYPERV))
+		fprintf(out, "  cpu-hyperv         --cpus kvm_hyperv=on\n");
 }

@@ -8,10 +8,12 @@
  *                     vendor signature; unprintable ones as '.')
  *   cpuid msr INDEX   the MSR's value in hex, through /dev/cpu/0/msr (the
  *                     msr module); exit 1 when the CPU refuses it
+ *   cpuid wrmsr INDEX VALUE   VALUE written to the MSR (exit 1 if refused)
  * Exit status 2 for bad arguments.  x86_64 only.
  */
 #include <cpuid.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,22 +33,22 @@ static void leaf(unsigned l, unsigned r[4])
 	__cpuid_count(l, 0, r[0], r[1], r[2], r[3]);
 }
 
-static int msr(unsigned long index)
+/* one MSR read (write: false) or written (write: true, *v its value) */
+static int msr(unsigned long index, bool write, uint64_t *v)
 {
-	uint64_t v;
-	int fd = open("/dev/cpu/0/msr", O_RDONLY);
+	int fd = open("/dev/cpu/0/msr", write ? O_WRONLY : O_RDONLY);
+	ssize_t n;
 
 	if (fd < 0) {
 		perror("cpuid: /dev/cpu/0/msr");
 		return 1;
 	}
-	if (pread(fd, &v, sizeof(v), (off_t)index) != (ssize_t)sizeof(v)) {
+	n = write ? pwrite(fd, v, sizeof(*v), (off_t)index) : pread(fd, v, sizeof(*v), (off_t)index);
+	close(fd);
+	if (n != (ssize_t)sizeof(*v)) {
 		fprintf(stderr, "cpuid: MSR %#lx refused\n", index);
-		close(fd);
 		return 1;
 	}
-	close(fd);
-	printf("%llx\n", (unsigned long long)v);
 	return 0;
 }
 
@@ -74,8 +76,22 @@ int main(int argc, char **argv)
 		printf("%s\n", s);
 		return 0;
 	}
-	if (argc == 3 && !strcmp(argv[1], "msr") && parse(argv[2], &l))
-		return msr(l);
-	fputs("usage: cpuid LEAF | cpuid vendor LEAF | cpuid msr INDEX\n", stderr);
+	if (argc == 3 && !strcmp(argv[1], "msr") && parse(argv[2], &l)) {
+		uint64_t v;
+
+		if (msr(l, false, &v))
+			return 1;
+		printf("%llx\n", (unsigned long long)v);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "wrmsr") && parse(argv[2], &l)) {
+		char *end;
+		uint64_t v = strtoull(argv[3], &end, 0);
+
+		if (*argv[3] && !*end)
+			return msr(l, true, &v);
+	}
+	fputs("usage: cpuid LEAF | cpuid vendor LEAF | cpuid msr INDEX | cpuid wrmsr INDEX VALUE\n",
+	      stderr);
 	return 2;
 }
