@@ -19,8 +19,9 @@
  * wisp moves them to 0x40000100, where QEMU puts them beside its Hyper-V
  * leaves and where both KVM (for the paravirtual features it grants)
  * and Linux (for kvmclock) look for "KVMKVMKVM" too.  Without them a
- * Linux guest finds no clock to calibrate its TSC against on a machine
- * with no PIT, HPET or PM timer, and hangs early in its boot.
+ * Linux guest finds no clock to calibrate its TSC against (wisp has no
+ * PIT or HPET, and Linux leaves the PM timer of a hardware-reduced ACPI
+ * machine alone) and hangs early in its boot.
  */
 #include <errno.h>
 #include <linux/kvm.h>

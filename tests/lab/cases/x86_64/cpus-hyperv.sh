@@ -10,7 +10,9 @@
 # KVM_CAP_HYPERV_SYNIC.  Linux itself takes only "Microsoft Hv" for
 # Hyper-V; it finds KVM's leaves where wisp moved them (0x40000100, as
 # QEMU puts them; cloud-hypervisor drops them) and keeps kvmclock, without
-# which it hangs early in wisp's machine (no PIT, HPET or PM timer).
+# which it hangs early in wisp's machine (nothing to calibrate its TSC
+# against: no PIT or HPET, and Linux leaves a hardware-reduced ACPI
+# machine's PM timer alone).
 # lab-timeout: 30
 # lab-boots: 1
 GUEST_CMDLINE_EXTRA="wisp_modules=msr" \
