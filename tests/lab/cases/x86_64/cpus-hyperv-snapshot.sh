@@ -12,10 +12,7 @@ sock=$PWD/api.sock
 snap=$PWD/snap
 status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
 (
-	for _ in $(seq 600); do
-		grep -q '^WISP-HV-SET' guest.log 2>/dev/null && break
-		sleep 0.2
-	done
+	wait_line guest.log '^WISP-HV-SET' || exit 0
 	host_api "$sock" PUT /api/v1/vm.pause >pause.out 2>&1
 	host_api "$sock" PUT /api/v1/vm.snapshot '{"destination_url":"file://'"$snap"'"}' >snapshot.out 2>&1
 	host_api "$sock" PUT /api/v1/vm.shutdown >shutdown.out 2>&1

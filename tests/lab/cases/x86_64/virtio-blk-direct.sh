@@ -24,10 +24,7 @@ sync
 
 : >flags.txt
 (
-	for _ in $(seq 600); do
-		grep -q '^WISP-HOLD' guest.log 2>/dev/null && break
-		sleep 0.2
-	done
+	wait_line guest.log '^WISP-HOLD' || exit 0
 	pid=$(head -n 1 "$LAB_CASE_DIR/sessions")
 	for f in /proc/"$pid"/fd/*; do
 		[ "$(readlink "$f")" = "$LAB_CASE_DIR/mnt/disk.img" ] &&
