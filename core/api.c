@@ -483,6 +483,7 @@ static void vm_info(struct answer *a, const struct http_request *req)
 	json_object_begin(j, "cpus");
 	json_u64(j, "boot_vcpus", cfg->cpus);
 	json_u64(j, "max_vcpus", cfg->cpus);
+	json_bool(j, "kvm_hyperv", cfg->cpu_hyperv);
 	json_object_end(j);
 	json_object_begin(j, "memory");
 	json_u64(j, "size", cfg->memory.size);

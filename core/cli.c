@@ -393,17 +393,17 @@ static int cpus_body(struct parser *p, struct kv_list *kv)
 	uint64_t boot = 1, max = 0;
 
 	uint64_t phys_bits = 0;
-	bool hyperv = false;
 	int nested;
 
 	if (kv_u64(kv, "boot", 1, MAX_CPUS, &boot, p->err) < 0 ||
 	    kv_u64(kv, "max", 1, MAX_CPUS, &max, p->err) < 0 ||
 	    (nested = kv_bool(kv, "nested", &p->cfg->cpu_nested, p->err)) < 0 ||
-	    kv_bool(kv, "kvm_hyperv", &hyperv, p->err) < 0 ||
+	    kv_bool(kv, "kvm_hyperv", &p->cfg->cpu_hyperv, p->err) < 0 ||
 	    kv_u64(kv, "max_phys_bits", 32, 64, &phys_bits, p->err) < 0)
 		return -1;
-	if (hyperv) {
-		cli_errorf(p->err, "'kvm_hyperv=on': Hyper-V enlightenments are not built into wisp");
+	if (p->cfg->cpu_hyperv && !IS_ENABLED(CONFIG_CPU_HYPERV)) {
+		cli_errorf(p->err, "'kvm_hyperv=on': Hyper-V enlightenments are not built into this binary "
+			   "(CONFIG_CPU_HYPERV is off; x86_64 only)");
 		return -1;
 	}
 	p->cfg->cpu_max_phys_bits = (unsigned)phys_bits;
@@ -1239,4 +1239,6 @@ static void print_features(FILE *out)
 		fprintf(out, "  chardev-socket     --serial socket=PATH\n");
 	if (IS_ENABLED(CONFIG_EVENT_MONITOR))
 		fprintf(out, "  event-monitor      --event-monitor\n");
+	if (IS_ENABLED(CONFIG_CPU_HYPERV))
+		fprintf(out, "  cpu-hyperv         --cpus kvm_hyperv=on\n");
 }

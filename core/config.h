@@ -96,6 +96,7 @@ struct vm_config {
 	size_t cpu_naffinity;
 	enum core_scheduling core_scheduling;
 	bool cpu_amx;		/* features=amx: the guest may use AMX tiles */
+	bool cpu_hyperv;	/* kvm_hyperv=on: Hyper-V enlightenments (x86_64) */
 	struct memory_config memory;
 	enum seccomp_mode seccomp;
 	bool timeline;

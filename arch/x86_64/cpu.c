@@ -161,6 +161,14 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 			return -1;
 		}
 	}
+	if (IS_ENABLED(CONFIG_CPU_HYPERV) && vm->cfg->cpu_hyperv) {
+		c->head.nent = (uint32_t)x86_hyperv_cpuid(c->entry, c->head.nent, MAX_CPUID_ENTRIES);
+		if (!c->head.nent) {
+			wisp_err("--cpus kvm_hyperv=on: too many CPUID entries");
+			free(c);
+			return -1;
+		}
+	}
 	ret = ioctl(v->fd, KVM_SET_CPUID2, &c->head);
 	if (ret < 0)
 		wisp_err("KVM_SET_CPUID2: %s", strerror(errno));
@@ -272,8 +280,9 @@ static int set_lapic(struct vcpu *v)
 
 int arch_vcpu_init(struct vm *vm, struct vcpu *vcpu)
 {
-	if (set_cpuid(vm, vcpu) || set_msrs(vcpu) || set_fpu(vcpu) ||
-	    set_lapic(vcpu))
+	if (set_cpuid(vm, vcpu) ||
+	    (IS_ENABLED(CONFIG_CPU_HYPERV) && vm->cfg->cpu_hyperv && x86_hyperv_vcpu(vcpu)) ||
+	    set_msrs(vcpu) || set_fpu(vcpu) || set_lapic(vcpu))
 		return -1;
 	return 0;
 }

@@ -46,6 +46,8 @@ int arch_vm_init(struct vm *vm)
 	}
 	if (IS_ENABLED(CONFIG_CPU_AMX) && vm->cfg->cpu_amx && x86_amx_permit())
 		return EXIT_USAGE;
+	if (IS_ENABLED(CONFIG_CPU_HYPERV) && vm->cfg->cpu_hyperv && x86_hyperv_check(vm))
+		return EXIT_USAGE;
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)X86_TSS_ADDR) < 0 ||
 	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
 		wisp_err("KVM_SET_TSS_ADDR: %s", strerror(errno));

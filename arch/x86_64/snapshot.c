@@ -19,7 +19,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "arch/x86_64/x86.h"
 #include "core/arch.h"
+#include "core/kconfig.h"
 #include "core/seccomp.h"
 #include "core/snapshot.h"
 #include "core/vm.h"
@@ -86,7 +88,8 @@ struct msr_buf {
 	struct kvm_msr_entry e[MAX_MSRS];
 };
 
-/* Every MSR KVM saves and restores for its users (its index list). */
+/* Every MSR KVM saves and restores for its users (its index list), and
+ * with kvm_hyperv=on the SynIC's and the synthetic timers' (hyperv.c). */
 static int msr_list(struct vm *vm, struct msr_buf *b)
 {
 	struct {
@@ -98,6 +101,8 @@ static int msr_list(struct vm *vm, struct msr_buf *b)
 		wisp_err("snapshot: KVM_GET_MSR_INDEX_LIST: %s", strerror(errno));
 		return -1;
 	}
+	if (IS_ENABLED(CONFIG_CPU_HYPERV) && vm->cfg->cpu_hyperv)
+		list.hdr.nmsrs = x86_hyperv_msrs(list.index, list.hdr.nmsrs, MAX_MSRS);
 	memset(b, 0, sizeof(*b));
 	b->hdr.nmsrs = list.hdr.nmsrs;
 	for (uint32_t i = 0; i < list.hdr.nmsrs; i++)

@@ -123,6 +123,18 @@ static inline unsigned x86_order_of(unsigned n)
 /* --cpus features=amx: the AMX tile state permitted to this process's
  * guests (before KVM_GET_SUPPORTED_CPUID); -1 after one line if not. */
 int x86_amx_permit(void);
+/* hyperv.c, --cpus kvm_hyperv=on: what the host's KVM must have
+ * (EXIT_USAGE after one line naming what it lacks), the Hyper-V CPUID
+ * leaves at 0x40000000 and KVM's moved to 0x40000100 (the new count, 0
+ * if more than max), the
+ * SynIC of one vCPU, and the SynIC and timer MSRs added to a snapshot's
+ * list of n (the new count, at most max). */
+struct vm;
+struct vcpu;
+int x86_hyperv_check(struct vm *vm);
+size_t x86_hyperv_cpuid(struct kvm_cpuid_entry2 *e, size_t n, size_t max);
+int x86_hyperv_vcpu(struct vcpu *v);
+uint32_t x86_hyperv_msrs(uint32_t *index, uint32_t n, uint32_t max);
 size_t x86_cpuid_topology(struct kvm_cpuid_entry2 *e, size_t n, size_t max,
 			  const struct vm_config *cfg, unsigned index);
 

@@ -94,6 +94,13 @@ case=input-memory-hugepage-size-alone; ibad --kernel "$good" --memory size=256M,
 expect_error 2 "^wisp: --memory: 'hugepage_size=2097152': needs hugepages=on"
 case=input-memory-hotplug; ibad --kernel "$good" --memory size=256M,hotplug_method=virtio-mem,hotplug_size=1G
 expect_error 2 "^wisp: --memory: 'size=256M,hotplug_method=virtio-mem,hotplug_size=1G': memory hotplug is not built into wisp$"
+# kvm_hyperv= takes on/off; where Hyper-V is not built, on is one line
+case=input-cpus-kvm-hyperv-value; ibad --kernel "$good" --cpus boot=1,kvm_hyperv=maybe
+expect_error 2 "^wisp: --cpus: .*kvm_hyperv"
+if ! built_in cpu-hyperv; then
+	case=input-cpus-kvm-hyperv-not-built; ibad --kernel "$good" --cpus boot=1,kvm_hyperv=on
+	expect_error 2 "^wisp: --cpus: 'kvm_hyperv=on': Hyper-V enlightenments are not built into this binary \\(CONFIG_CPU_HYPERV is off; x86_64 only\\)$"
+fi
 case=input-memory-more-than-host; ibad --kernel "$good" --memory size=64T
 expect_error 2 "^wisp: --memory: size=.* is more than this host has"
 if built_in virtio-blk; then

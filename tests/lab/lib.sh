@@ -15,6 +15,9 @@
 #                                     is appended). Extra args go to wisp.
 #   expect_line LOG REGEX [WHAT]      fail unless a line of LOG matches (ERE)
 #   reject_line LOG REGEX [WHAT]      fail if a line of LOG matches
+#   wait_line LOG REGEX               until a line of LOG matches (ERE), for
+#                                      a check while the guest runs; status 1
+#                                      after 120 s without one
 #   expect_exit CODE                  fail unless WISP_RC is CODE
 #   expect_guest_ok LOG               no guest panic, and WISP-GUEST-UP seen
 #   guest_fact LOG NAME               value of the guest's "GUEST NAME=VALUE"
@@ -137,6 +140,14 @@ expect_line() {
 
 reject_line() {
 	! grep -Eq -- "$2" "$1" 2>/dev/null || fail "${3:-a line matches '$2'}: $(grep -Em1 -- "$2" "$1")"
+}
+
+wait_line() {
+	for _ in $(seq 600); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 expect_exit() {

@@ -244,7 +244,7 @@ static void test_route_info(void **state)
 	(void)state;
 	ask("GET /api/v1/vm.info HTTP/1.1\r\n\r\n");
 	assert_contains(answer, "HTTP/1.1 200 OK\r\n");
-	assert_contains(answer, "{\"config\":{\"cpus\":{\"boot_vcpus\":2,\"max_vcpus\":2},"
+	assert_contains(answer, "{\"config\":{\"cpus\":{\"boot_vcpus\":2,\"max_vcpus\":2,\"kvm_hyperv\":false},"
 				"\"memory\":{\"size\":268435456,");
 	assert_contains(answer, "\"payload\":{\"kernel\":\"/k\",\"cmdline\":\"console=ttyS0\"}}");
 	assert_contains(answer, "\"state\":\"Running\"");

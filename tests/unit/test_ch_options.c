@@ -122,6 +122,13 @@ static void check_cpus(const struct row *r, unsigned n)
 static void cpus_1(const struct row *r) { check_cpus(r, 1); }
 static void cpus_4(const struct row *r) { check_cpus(r, 4); }
 
+/* kvm_hyperv=on: the Hyper-V enlightenments, in vm.info's cpus too */
+static void cpus_1_hyperv(const struct row *r)
+{
+	check_cpus(r, 1);
+	assert_true(cfg.cpu_hyperv);
+}
+
 /* threads per core, cores per die, dies per package, packages */
 static void topology_2_2_1_2(const struct row *r)
 {
@@ -250,8 +257,9 @@ static const struct row rows[] = {
 	  .check = topology_2_2_1_2, .off = !IS_ENABLED(CONFIG_CPU_TOPOLOGY) },
 	{ CPUS "296", "--cpus", "boot=8,topology=2:2:1", .expect = CH_REFUSES, .text = "topology" },
 	{ CPUS "297", "--cpus", "boot=8,topology=2:2:1:x", .expect = CH_REFUSES, .text = "topology" },
-	{ CPUS "299", "--cpus", "boot=1,kvm_hyperv=on", .expect = NOT_BUILT,
-	  .text = "Hyper-V enlightenments are not built into wisp" },
+	{ CPUS "299", "--cpus", "boot=1,kvm_hyperv=on",
+	  .expect = IS_ENABLED(CONFIG_CPU_HYPERV) ? ACCEPT : NOT_BUILT, .check = cpus_1_hyperv,
+	  .text = IS_ENABLED(CONFIG_CPU_HYPERV) ? "\"kvm_hyperv\":true" : "CONFIG_CPU_HYPERV is off" },
 	{ CPUS "308", "--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]", .expect = ACCEPT,
 	  .check = affinity_02_13, .off = !IS_ENABLED(CONFIG_VCPU_PLACEMENT) },
 	{ CPUS "328", "--cpus", "boot=1,core_scheduling=vm", .expect = ACCEPT, .check = sched_vm,
