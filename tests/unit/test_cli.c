@@ -275,11 +275,11 @@ static void test_cpus_affinity(void **state)
 	/* CH test: boot=2,affinity=[0@[0,2],1@[1,3]] */
 	assert_int_equal(PARSE("--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]"), CLI_RUN);
 	assert_int_equal(cfg.cpu_naffinity, 2);
-	assert_int_equal(cfg.cpu_affinity[0].vcpu, 0);
+	assert_int_equal(cfg.cpu_affinity[0].index, 0);
 	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[0].host_cpus), 2);
 	assert_true(CPU_ISSET(0, &cfg.cpu_affinity[0].host_cpus));
 	assert_true(CPU_ISSET(2, &cfg.cpu_affinity[0].host_cpus));
-	assert_int_equal(cfg.cpu_affinity[1].vcpu, 1);
+	assert_int_equal(cfg.cpu_affinity[1].index, 1);
 	assert_true(CPU_ISSET(1, &cfg.cpu_affinity[1].host_cpus));
 	assert_true(CPU_ISSET(3, &cfg.cpu_affinity[1].host_cpus));
 	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[1].host_cpus), 2);
@@ -296,7 +296,7 @@ static void test_cpus_affinity(void **state)
 	cli_free(&cfg);
 	/* IntegerList: brackets optional around one CPU */
 	assert_int_equal(PARSE("--cpus", "boot=2,affinity=[1@3]"), CLI_RUN);
-	assert_int_equal(cfg.cpu_affinity[0].vcpu, 1);
+	assert_int_equal(cfg.cpu_affinity[0].index, 1);
 	assert_true(CPU_ISSET(3, &cfg.cpu_affinity[0].host_cpus));
 	cli_free(&cfg);
 	/* Tuple: outer brackets required, one '@', numbers */
@@ -434,7 +434,7 @@ static void test_serial(void **state)
 static void test_disk(void **state)
 {
 	char path[] = "/tmp/wisp-unit-disk-XXXXXX";
-	char arg[96];
+	char arg[128];
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	int fd, holder;
 
@@ -470,6 +470,25 @@ static void test_disk(void **state)
 	} else {
 		expect_error(PARSE("--disk", arg),
 			     "--disk: 'iommu=on': this wisp is built without virtio-iommu");
+	}
+	/* queue_affinity=: the --cpus affinity= syntax, its indices queues */
+	snprintf(arg, sizeof(arg), "path=%s,num_queues=2,queue_affinity=[0@[0],1@[1-3]]", path);
+	if (IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY)) {
+		assert_int_equal(PARSE("--disk", arg), CLI_RUN);
+		cli_free(&cfg);
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=[1@[0]]", path);
+		expect_error(PARSE("--disk", arg), "'1@[0]': queue 1 does not exist (num_queues=1)");
+		snprintf(arg, sizeof(arg), "path=%s,num_queues=2,queue_affinity=[1@[0],1@[1]]", path);
+		expect_error(PARSE("--disk", arg), "--disk: queue 1: affinity given twice");
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=0@[0]", path);
+		expect_error(PARSE("--disk", arg), "want [QUEUE@[HOST CPUS],...]");
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=[0@[2-1]]", path);
+		expect_error(PARSE("--disk", arg), "host CPUs '2-1': want N or A-B");
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=[0@[0]", path);
+		expect_error(PARSE("--disk", arg), "unbalanced brackets");
+	} else {
+		expect_error(PARSE("--disk", arg), IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
+			     ? "not built into this binary" : "queue_affinity");
 	}
 	/* another holder's exclusive lock: even a read-only user is refused */
 	holder = open(path, O_RDWR);
