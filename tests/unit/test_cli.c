@@ -1003,6 +1003,7 @@ static void test_chardev_socket(void **state)
 #include <sys/stat.h>
 
 #include "vfio/vfio.h"
+#include "vfio/vfio_pci.h"
 
 /* A fake sysfs and /dev for --device: vfio_check_host_device() reads
  * only links and directory listings, which a temporary tree can hold. */
@@ -1145,6 +1146,20 @@ static void test_vfio_device(void **state)
 			     "--device: 'iommu=on': this wisp is built without virtio-iommu");
 	}
 	expect_error(parse_device("0000:00:05.0", ",pci_segment=9"), "--device: ");
+	/* x_exclude_mmap_bars=: BARs 0..5, each once, kept out of KVM's slots */
+	assert_int_equal(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[0,2,5]"), CLI_RUN);
+	assert_int_equal(((const struct vfio_pci_config *)cfg.devices[0].config)->exclude_mmap_bars,
+			 0x25);
+	cli_free(&cfg);
+	assert_int_equal(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=4"), CLI_RUN);
+	assert_int_equal(((const struct vfio_pci_config *)cfg.devices[0].config)->exclude_mmap_bars,
+			 0x10);
+	cli_free(&cfg);
+	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[6]"),
+		     "--device: 'x_exclude_mmap_bars=[6]': '6' is not a number in 0..5");
+	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[2,0,2]"),
+		     "--device: 'x_exclude_mmap_bars=': BAR 2 given twice");
+	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[1,x]"), "'x' is not a number");
 
 	/* one group: the other device's driver decides */
 	fake_device("0000:00:06.0", "virtio-pci", 7);
