@@ -6,8 +6,12 @@
 # completes requests (its interrupt count), and each queue's I/O threads
 # (named blk0-q0, blk0-q1) have only their CPU in Cpus_allowed_list
 # while the disk's other threads keep both.  A queue that does not exist
-# and host CPUs none of which exists here are refused, exit 2.
-# lab-timeout: 90
+# and host CPUs none of which exists here are refused, exit 2.  Then a
+# snapshot and restore: pinning is nothing the snapshot holds, but the
+# restored wisp makes the disk from the saved command line, so its queue
+# threads are pinned again (here queue 0 to CPU 1 and queue 1 to CPU 0),
+# and the guest's disk writes go on after the restore.
+# lab-timeout: 180
 # lab-boots: 1
 dd if=/dev/zero of=q.img bs=1M count=4 2>/dev/null
 : >tasks.txt
@@ -50,4 +54,54 @@ run_wisp 30 bad2.log -- --kernel "$GUEST_BZIMAGE" --initramfs "$GUEST_INITRD" --
 	--disk "path=q.img,queue_affinity=[1@[0]]"
 expect_exit 2
 expect_line bad2.log "queue 1 does not exist \\(num_queues=1\\)" "no line naming the missing queue"
+
+# snapshot and restore: the counting guest writes a record per tick
+sock=$PWD/api.sock snap=$PWD/snap
+last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | tail -n 1; }
+wait_tick() { # LOG N
+	for _ in $(seq 600); do
+		[ "$(last_tick "$1")" -ge "$2" ] 2>/dev/null && return 0
+		[ -e "$1.rc" ] && return 1
+		sleep 0.2
+	done
+	return 1
+}
+threads() { # FILE: each thread's name and CPUs, of the newest wisp
+	pid=$(tail -n 1 "$LAB_CASE_DIR/sessions")
+	for t in /proc/"$pid"/task/*; do
+		echo "$(cat "$t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")"
+	done >"$1"
+}
+dd if=/dev/zero of=r.img bs=1M count=4 2>/dev/null
+(
+	wait_tick run.log 5 || exit 0
+	host_api "$sock" PUT /api/v1/vm.pause >pause.out 2>&1
+	host_api "$sock" PUT /api/v1/vm.snapshot '{"destination_url":"file://'"$snap"'"}' >snap.out 2>&1
+	host_api "$sock" PUT /api/v1/vm.shutdown >/dev/null 2>&1
+) &
+GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk" \
+	boot_guest "$LAB_BOOT_TIMEOUT" run.log api --memory size=256M --cpus boot=2 \
+	--disk "path=r.img,num_queues=2,queue_affinity=[0@[1],1@[0]]" --api-socket "path=$sock"
+wait
+expect_exit 0
+grep -q '^HTTP/1.1 204' snap.out || fail "vm.snapshot: $(head -n 1 snap.out)"
+t0=$(last_tick run.log)
+(
+	for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+	wait_tick restore.log $((t0 + 5)) || exit 0
+	threads tasks-restore.txt
+	host_api "$sock" PUT /api/v1/vm.shutdown >/dev/null 2>&1
+) &
+run_wisp 90 restore.log -- --restore "source_url=file://$snap,resume=on" --api-socket "path=$sock"
+wait
+expect_exit 0
+reject_line restore.log '^WISP-GUEST-UP' "the restored guest booted again"
+note "restored at tick $t0, ran to $(last_tick restore.log); threads: $(sort tasks-restore.txt | uniq -c | tr -s ' \n' ' ;')"
+[ "$(grep -c '^blk0-q0 1$' tasks-restore.txt)" = 2 ] || fail "after the restore, queue 0's threads not on CPU 1: $(grep blk0-q0 tasks-restore.txt)"
+[ "$(grep -c '^blk0-q1 0$' tasks-restore.txt)" = 2 ] || fail "after the restore, queue 1's threads not on CPU 0: $(grep blk0-q1 tasks-restore.txt)"
+# (the last tick's record may still be on its way when the VM stops)
+t=$(($(last_tick restore.log) - 1))
+[ "$t" -gt "$t0" ] || fail "no tick after the restore"
+rec=$(dd if=r.img bs=512 skip=$((t % 4096)) count=1 2>/dev/null | head -n 1)
+[ "$rec" = "WISP-TICK $t" ] || fail "the record of tick $t (after the restore) is not in the image: '$rec'"
 pass
