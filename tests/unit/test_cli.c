@@ -1004,6 +1004,10 @@ static void test_chardev_socket(void **state)
 
 #include "vfio/vfio.h"
 #include "vfio/vfio_pci.h"
+#if IS_ENABLED(CONFIG_API)
+#include "core/api.h"
+#include "core/vm.h"
+#endif
 
 /* A fake sysfs and /dev for --device: vfio_check_host_device() reads
  * only links and directory listings, which a temporary tree can hold. */
@@ -1150,6 +1154,18 @@ static void test_vfio_device(void **state)
 	assert_int_equal(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[0,2,5]"), CLI_RUN);
 	assert_int_equal(((const struct vfio_pci_config *)cfg.devices[0].config)->exclude_mmap_bars,
 			 0x25);
+#if IS_ENABLED(CONFIG_API)
+	{
+		/* vm.info: cloud-hypervisor's list of BAR indices */
+		static char answer[8192];
+		struct vm vm = { .cfg = &cfg };
+		unsigned long n = api_test_answer(&vm, "GET /api/v1/vm.info HTTP/1.1\r\n\r\n", 33,
+						  answer, sizeof(answer) - 1);
+
+		answer[n] = '\0';
+		assert_non_null(strstr(answer, "\"x_exclude_mmap_bars\":[0,2,5]"));
+	}
+#endif
 	cli_free(&cfg);
 	assert_int_equal(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=4"), CLI_RUN);
 	assert_int_equal(((const struct vfio_pci_config *)cfg.devices[0].config)->exclude_mmap_bars,
