@@ -211,54 +211,50 @@ static int parse_host_cpus(const char *s, const char *end, cpu_set_t *set,
 	}
 }
 
-/* One VCPU@HOSTCPUS item of affinity=[...], added to cfg. */
-static int add_affinity(struct vm_config *cfg, const char *s, const char *end,
+/* One N@HOSTCPUS item of an affinity list, added to *n entries of list. */
+static int add_affinity(const struct affinity_names *names, unsigned count, const char *s,
+			const char *end, struct cpu_affinity *list, size_t *n,
 			struct cli_error *err)
 {
 	const char *at = memchr(s, '@', (size_t)(end - s));
-	struct cpu_affinity *a;
-	uint64_t vcpu;
+	uint64_t index;
 
-	if (!at || memchr(at + 1, '@', (size_t)(end - at - 1)) || parse_span(s, at, &vcpu)) {
-		cli_errorf(err, "'%.*s': want VCPU@[HOST CPUS]", (int)(end - s), s);
+	if (!at || memchr(at + 1, '@', (size_t)(end - at - 1)) || parse_span(s, at, &index)) {
+		cli_errorf(err, "'%.*s': want %s@[HOST CPUS]", (int)(end - s), s, names->token);
 		return -1;
 	}
-	if (vcpu >= cfg->cpus) {
-		cli_errorf(err, "'%.*s': vCPU %llu does not exist (boot=%u)", (int)(end - s), s,
-			   (unsigned long long)vcpu, cfg->cpus);
+	if (index >= count) {
+		cli_errorf(err, "'%.*s': %s %llu does not exist (%s=%u)", (int)(end - s), s,
+			   names->item, (unsigned long long)index, names->count_key, count);
 		return -1;
 	}
-	for (size_t i = 0; i < cfg->cpu_naffinity; i++) {
-		if (cfg->cpu_affinity[i].vcpu == vcpu) {
-			cli_errorf(err, "vCPU %llu: affinity given twice", (unsigned long long)vcpu);
+	for (size_t i = 0; i < *n; i++) {
+		if (list[i].index == index) {
+			cli_errorf(err, "%s %llu: affinity given twice", names->item,
+				   (unsigned long long)index);
 			return -1;
 		}
 	}
-	a = realloc(cfg->cpu_affinity, (cfg->cpu_naffinity + 1) * sizeof(*a));
-	if (!a) {
-		cli_errorf(err, "out of memory");
+	list[*n].index = (unsigned)index;
+	if (parse_host_cpus(at + 1, end, &list[*n].host_cpus, err))
 		return -1;
-	}
-	cfg->cpu_affinity = a;
-	a += cfg->cpu_naffinity;
-	a->vcpu = (unsigned)vcpu;
-	if (parse_host_cpus(at + 1, end, &a->host_cpus, err))
-		return -1;
-	cfg->cpu_naffinity++;
+	(*n)++;
 	return 0;
 }
 
-/* affinity=[VCPU@[HOST CPUS],...], the outer brackets required (as
- * cloud-hypervisor's Tuple list has them), commas inside inner brackets
- * part of the item. */
-static int parse_affinity(struct vm_config *cfg, const char *text, struct cli_error *err)
+/* [N@[HOST CPUS],...], the outer brackets required (as cloud-hypervisor's
+ * Tuple list has them), commas inside inner brackets part of the item;
+ * each index below count and given once, so list has room for count. */
+int cli_parse_affinity(const struct affinity_names *names, const char *text, unsigned count,
+		       struct cpu_affinity *list, size_t *n, struct cli_error *err)
 {
 	size_t len = strlen(text);
 	const char *item, *end = text + len - 1;
 	int depth = 0;
 
+	*n = 0;
 	if (len < 2 || text[0] != '[' || *end != ']') {
-		cli_errorf(err, "'affinity=%s': want [VCPU@[HOST CPUS],...]", text);
+		cli_errorf(err, "'%s=%s': want [%s@[HOST CPUS],...]", names->key, text, names->token);
 		return -1;
 	}
 	item = text + 1;
@@ -268,16 +264,32 @@ static int parse_affinity(struct vm_config *cfg, const char *text, struct cli_er
 		} else if (*c == ']' && c < end && --depth < 0) {
 			break;
 		} else if ((*c == ',' && !depth) || c == end) {
-			if (add_affinity(cfg, item, c, err))
+			if (add_affinity(names, count, item, c, list, n, err))
 				return -1;
 			item = c + 1;
 		}
 	}
 	if (depth) {
-		cli_errorf(err, "'affinity=%s': unbalanced brackets", text);
+		cli_errorf(err, "'%s=%s': unbalanced brackets", names->key, text);
 		return -1;
 	}
 	return 0;
+}
+
+/* --cpus affinity=[VCPU@[HOST CPUS],...]: room for one entry per vCPU */
+static int parse_affinity(struct vm_config *cfg, const char *text, struct cli_error *err)
+{
+	static const struct affinity_names names = { "affinity", "VCPU", "vCPU", "boot" };
+
+	free(cfg->cpu_affinity);
+	cfg->cpu_naffinity = 0;
+	cfg->cpu_affinity = calloc(cfg->cpus, sizeof(*cfg->cpu_affinity));
+	if (!cfg->cpu_affinity) {
+		cli_errorf(err, "out of memory");
+		return -1;
+	}
+	return cli_parse_affinity(&names, text, cfg->cpus, cfg->cpu_affinity, &cfg->cpu_naffinity,
+				  err);
 }
 
 /* features=amx or features=[amx,...]: cloud-hypervisor's one feature,

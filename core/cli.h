@@ -29,6 +29,20 @@ enum cli_action {
 enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 			  FILE *out, struct cli_error *err);
 
+/* How an affinity list's messages name its parts: the key, the index's
+ * placeholder and name, and the key that bounds it (--cpus: affinity,
+ * VCPU, vCPU, boot). */
+struct affinity_names {
+	const char *key, *token, *item, *count_key;
+};
+
+/* cloud-hypervisor's [N@[HOST CPUS],...] (--cpus affinity=, --disk
+ * queue_affinity=): each N below count and given once, host CPUs as N or
+ * A-B; list has room for count entries, *n says how many were given.
+ * 0, or -1 with err set. */
+int cli_parse_affinity(const struct affinity_names *names, const char *text, unsigned count,
+		       struct cpu_affinity *list, size_t *n, struct cli_error *err);
+
 /* Releases what cli_parse allocated in cfg. */
 void cli_free(struct vm_config *cfg);
 

@@ -68,9 +68,10 @@ struct cpu_topology {
 };
 
 /* --cpus affinity=[VCPU@[HOST CPUS],...]: the host CPUs one vCPU's
- * thread may run on (CPU_SETSIZE of them at most). */
+ * thread may run on (CPU_SETSIZE of them at most); --disk
+ * queue_affinity= the same for a virtqueue's I/O threads. */
 struct cpu_affinity {
-	unsigned vcpu;
+	unsigned index;		/* the vCPU, or the virtqueue */
 	cpu_set_t host_cpus;
 };
 

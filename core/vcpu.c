@@ -193,7 +193,7 @@ int vcpu_place(struct vcpu *v)
 	snprintf(name, sizeof(name), "vcpu%u", v->index);
 	prctl(PR_SET_NAME, name);
 	for (size_t i = 0; i < cfg->cpu_naffinity; i++) {
-		if (cfg->cpu_affinity[i].vcpu == v->index &&
+		if (cfg->cpu_affinity[i].index == v->index &&
 		    sched_setaffinity(0, sizeof(cpu_set_t), &cfg->cpu_affinity[i].host_cpus)) {
 			wisp_err("vCPU %u: --cpus affinity: %s", v->index, strerror(errno));
 			return -1;
@@ -216,7 +216,7 @@ int vcpus_check_affinity(const struct vm_config *cfg)
 	for (size_t i = 0; i < cfg->cpu_naffinity && !ret; i++) {
 		if (sched_setaffinity(0, sizeof(cpu_set_t), &cfg->cpu_affinity[i].host_cpus)) {
 			wisp_err("--cpus: affinity: vCPU %u: %s (no host CPU of its list is online and allowed to wisp)",
-				 cfg->cpu_affinity[i].vcpu, strerror(errno));
+				 cfg->cpu_affinity[i].index, strerror(errno));
 			ret = -1;
 		}
 	}

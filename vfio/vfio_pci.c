@@ -56,16 +56,13 @@ void guest_report(struct vfio_pci *v, const char *fmt, ...)
 /* cloud-hypervisor's --device keys for what wisp's VFIO does not do,
  * refused by name (before the path is looked at, so the line says what
  * is missing): a device handed over as an open VFIO cdev descriptor
- * (fd=), BARs kept out of the guest's direct mapping
- * (x_exclude_mmap_bars=), NVIDIA GPUDirect cliques and a chosen PCI
- * slot. */
+ * (fd=), NVIDIA GPUDirect cliques and a chosen PCI slot. */
 static int refuse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
 {
 	static const struct {
 		const char *key, *what;
 	} unbuilt[] = {
 		{ "fd", "a VFIO device given as an open cdev descriptor" },
-		{ "x_exclude_mmap_bars", "keeping BARs out of the direct mapping" },
 		{ "x_nv_gpudirect_clique", "NVIDIA GPUDirect P2P cliques" },
 		{ "pci_device_id", "choosing a device's PCI slot" },
 	};
@@ -82,11 +79,34 @@ static int refuse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
 	return 0;
 }
 
+/* x_exclude_mmap_bars=[N,...]: BARs 0..5, each once, that get no KVM
+ * memory slot, so every guest access to them is trapped and forwarded to
+ * the device (bar_access); checked before the path, as the keys above. */
+static int parse_exclude_bars(struct kv_list *args, struct vfio_pci_config *c,
+			      struct cli_error *err)
+{
+	uint64_t bars[PCI_NUM_BARS];
+	size_t n = 0;
+
+	if (kv_u64_list(args, "x_exclude_mmap_bars", 0, PCI_NUM_BARS - 1, bars, PCI_NUM_BARS, &n,
+			err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (c->exclude_mmap_bars & (1u << bars[i])) {
+			cli_errorf(err, "'x_exclude_mmap_bars=': BAR %u given twice", (unsigned)bars[i]);
+			return -1;
+		}
+		c->exclude_mmap_bars |= (uint8_t)(1u << bars[i]);
+	}
+	return 0;
+}
+
 static int vfio_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct vfio_pci_config *c = config;
 
-	if (refuse_unbuilt_keys(args, err) < 0 || kv_str(args, "path", &c->path, err) < 0 ||
+	if (refuse_unbuilt_keys(args, err) < 0 || parse_exclude_bars(args, c, err) < 0 ||
+	    kv_str(args, "path", &c->path, err) < 0 ||
 	    kv_str(args, "id", &c->id, err) < 0 || kv_bool(args, "iommu", &c->iommu, err) < 0 ||
 	    kv_u64(args, "pci_segment", 0, PCI_MAX_SEGMENTS - 1, &c->pci_segment, err) < 0)
 		return -1;
@@ -453,9 +473,17 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 		n += setup_bar(v, n);
 	if (setup_capabilities(v))
 		return -1;
-	/* after the MSI-X table and PBA were cut out of them */
-	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
-		map_pieces(v, &v->bar[n]);
+	/* after the MSI-X table and PBA were cut out of them; a BAR in
+	 * x_exclude_mmap_bars= gets no piece, all of it trapped */
+	for (unsigned n = 0; n < PCI_NUM_BARS; n++) {
+		if (!(c->exclude_mmap_bars & (1u << n))) {
+			map_pieces(v, &v->bar[n]);
+		} else if (v->bar[n].size) {
+			wisp_log(LOG_INFO, "%s: BAR %u (%llu bytes) not mapped into the guest "
+				 "(x_exclude_mmap_bars): every access is trapped", v->name, n,
+				 (unsigned long long)v->bar[n].size);
+		}
+	}
 	v->fn.owner = v;
 	v->fn.bar_moved = vfio_bar_moved;
 	v->fn.config_read = vfio_config_read;
@@ -489,6 +517,12 @@ static void vfio_info(const void *config, struct json *j)
 	json_u64(j, "pci_segment", c->pci_segment);
 	if (c->id)
 		json_string(j, "id", c->id);
+	/* cloud-hypervisor's list of BAR indices, empty when not given */
+	json_array_begin(j, "x_exclude_mmap_bars");
+	for (unsigned n = 0; n < PCI_NUM_BARS; n++)
+		if (c->exclude_mmap_bars & (1u << n))
+			json_u64(j, NULL, n);
+	json_array_end(j);
 }
 #endif
 
@@ -496,7 +530,8 @@ DEVICE_REGISTER(vfio_pci_desc) = {
 	.name = "vfio-pci",
 	.summary = "host PCI devices bound to vfio-pci, passed through",
 	.option = "device",
-	.usage = "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,pci_segment=N][,iommu=on][,id=NAME]",
+	.usage = "path=/sys/bus/pci/devices/DDDD:BB:DD.F[,pci_segment=N][,iommu=on][,id=NAME]"
+		 "[,x_exclude_mmap_bars=[N,...]]",
 	.repeatable = true,
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct vfio_pci_config),

@@ -48,6 +48,7 @@ struct vfio_pci_config {
 	bool iommu;
 	uint64_t pci_segment;
 	struct vfio_host_device host;
+	uint8_t exclude_mmap_bars;	/* x_exclude_mmap_bars=: a bit per BAR, trapped */
 };
 
 struct vfio_pci;

@@ -110,6 +110,19 @@ if built_in virtio-blk; then
 	# API or the event monitor, which name devices by it, are built)
 	built_in api && case=input-duplicate-id && ibad --kernel "$good" --disk "path=$in/random,id=d0" "path=$in/random,readonly=on,id=d0"
 	built_in api && expect_error 2 "^wisp: --disk: id=d0 is already the id of a --disk device: ids must be unique$"
+	# queue_affinity= (issue 18), where built: each queue it names must
+	# exist, once (the host CPUs are checked once the disk is created)
+	if grep -q "queue_affinity=" <<<"$("$wisp" --help)"; then
+		case=input-disk-queue-affinity-no-such-queue
+		ibad --kernel "$good" --disk "path=$in/random,queue_affinity=[1@[0]]"
+		expect_error 2 "^wisp: --disk: '1@\\[0\\]': queue 1 does not exist \\(num_queues=1\\)$"
+		case=input-disk-queue-affinity-twice
+		ibad --kernel "$good" --cpus boot=2 --disk "path=$in/random,num_queues=2,queue_affinity=[0@[0],0@[1]]"
+		expect_error 2 "^wisp: --disk: queue 0: affinity given twice$"
+		case=input-disk-queue-affinity-syntax
+		ibad --kernel "$good" --disk "path=$in/random,queue_affinity=0@0"
+		expect_error 2 "^wisp: --disk: 'queue_affinity=0@0': want \\[QUEUE@\\[HOST CPUS\\],\\.\\.\\.\\]$"
+	fi
 	# rate limits (issue 22): where the binary has them, inconsistent
 	# keys; where it does not, a clear refusal rather than no limit
 	if grep -q "bw_size=" <<<"$("$wisp" --help)"; then
@@ -139,6 +152,16 @@ if built_in virtio-blk; then
 		case=input-disk-bw-size-not-built; ibad --kernel "$good" --disk "path=$in/random,bw_size=1000,bw_refill_time=10"
 		expect_error 2 "^wisp: --disk: rate limiting \\(bw_size=, ops_size=, rate_limit_group=\\) is not built into this binary \\(CONFIG_RATE_LIMITER is off\\)$"
 	fi
+fi
+if built_in vfio-pci; then
+	# x_exclude_mmap_bars= (issue 18): BARs 0..5, each once, checked
+	# before the device is looked at
+	case=input-device-exclude-bar-6
+	ibad --kernel "$good" --device "path=/sys/bus/pci/devices/0000:00:01.0,x_exclude_mmap_bars=[6]"
+	expect_error 2 "^wisp: --device: 'x_exclude_mmap_bars=\\[6\\]': '6' is not a number in 0\\.\\.5$"
+	case=input-device-exclude-bar-twice
+	ibad --kernel "$good" --device "path=/sys/bus/pci/devices/0000:00:01.0,x_exclude_mmap_bars=[2,2]"
+	expect_error 2 "^wisp: --device: 'x_exclude_mmap_bars=': BAR 2 given twice$"
 fi
 if built_in virtio-rng; then
 	# an entropy source that would block wisp or starve the guest

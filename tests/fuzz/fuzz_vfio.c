@@ -10,9 +10,10 @@
  * MSI and MSI-X take the paths they take under KVM.
  *
  *   "a"  BAR 0: 16 KiB, mmap, MSI-X table at 0x2000 and PBA at 0x3000
- *        (16 vectors); BAR 2: 64-bit prefetchable 64 KiB, mmap; BAR 4:
- *        32 bytes of I/O; MSI, 64-bit with per-vector masking; a PCIe
- *        capability; 4 KiB config space; INTx pin A
+ *        (16 vectors); BAR 2: 64-bit prefetchable 64 KiB, mmap, but
+ *        given in x_exclude_mmap_bars= (so all trapped, never a slot);
+ *        BAR 4: 32 bytes of I/O; MSI, 64-bit with per-vector masking; a
+ *        PCIe capability; 4 KiB config space; INTx pin A
  *   "b"  BAR 0: 4 KiB, not mmappable (all trapped); BAR 1: 256 bytes
  *        of I/O; MSI, 32-bit, no masking; no MSI-X; INTx pin B
  *   "c"  BAR 0: 8 KiB in two sparse mmap areas; BAR 2: 64-bit 8 KiB,
@@ -104,6 +105,9 @@ struct fake_dev {
 };
 
 static struct fake_dev dev[NDEV];
+/* each device's x_exclude_mmap_bars=, and the BARs it names */
+static const char *const exclude_arg[NDEV] = { ",x_exclude_mmap_bars=[2]", "", "" };
+static const uint8_t exclude_mask[NDEV] = { 1u << 2, 0, 0 };
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fake_vm fv;
 static char tree[64];
@@ -654,8 +658,8 @@ static void make_vm(void)
 	vfio_sysfs_root = sys;
 	vfio_dev_root = devroot;
 	for (unsigned i = 0; i < NDEV; i++) {
-		snprintf(paths[i], sizeof(paths[i]), "path=%s/sys/bus/pci/devices/%s", tree,
-			 dev[i].bdf);
+		snprintf(paths[i], sizeof(paths[i]), "path=%s/sys/bus/pci/devices/%s%s", tree,
+			 dev[i].bdf, exclude_arg[i]);
 		argv[argc++] = "--device";
 		argv[argc++] = paths[i];
 	}
@@ -818,6 +822,11 @@ static void check_slots(void)
 						abort();
 					found = got == want;
 				}
+				/* (each word names its BAR: a match is that BAR) */
+				if (found && (exclude_mask[i] & (1u << n)))
+					FINDING("memory slot %u maps BAR %u of %s, which "
+						"x_exclude_mmap_bars= keeps out of the guest",
+						k + MEM_MAX_REGIONS, n, dev[i].bdf);
 			}
 		}
 		if (!found)

@@ -280,11 +280,11 @@ static void test_cpus_affinity(void **state)
 	/* CH test: boot=2,affinity=[0@[0,2],1@[1,3]] */
 	assert_int_equal(PARSE("--cpus", "boot=2,affinity=[0@[0,2],1@[1,3]]"), CLI_RUN);
 	assert_int_equal(cfg.cpu_naffinity, 2);
-	assert_int_equal(cfg.cpu_affinity[0].vcpu, 0);
+	assert_int_equal(cfg.cpu_affinity[0].index, 0);
 	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[0].host_cpus), 2);
 	assert_true(CPU_ISSET(0, &cfg.cpu_affinity[0].host_cpus));
 	assert_true(CPU_ISSET(2, &cfg.cpu_affinity[0].host_cpus));
-	assert_int_equal(cfg.cpu_affinity[1].vcpu, 1);
+	assert_int_equal(cfg.cpu_affinity[1].index, 1);
 	assert_true(CPU_ISSET(1, &cfg.cpu_affinity[1].host_cpus));
 	assert_true(CPU_ISSET(3, &cfg.cpu_affinity[1].host_cpus));
 	assert_int_equal(CPU_COUNT(&cfg.cpu_affinity[1].host_cpus), 2);
@@ -301,7 +301,7 @@ static void test_cpus_affinity(void **state)
 	cli_free(&cfg);
 	/* IntegerList: brackets optional around one CPU */
 	assert_int_equal(PARSE("--cpus", "boot=2,affinity=[1@3]"), CLI_RUN);
-	assert_int_equal(cfg.cpu_affinity[0].vcpu, 1);
+	assert_int_equal(cfg.cpu_affinity[0].index, 1);
 	assert_true(CPU_ISSET(3, &cfg.cpu_affinity[0].host_cpus));
 	cli_free(&cfg);
 	/* Tuple: outer brackets required, one '@', numbers */
@@ -439,7 +439,7 @@ static void test_serial(void **state)
 static void test_disk(void **state)
 {
 	char path[] = "/tmp/wisp-unit-disk-XXXXXX";
-	char arg[96];
+	char arg[128];
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	int fd, holder;
 
@@ -475,6 +475,25 @@ static void test_disk(void **state)
 	} else {
 		expect_error(PARSE("--disk", arg),
 			     "--disk: 'iommu=on': this wisp is built without virtio-iommu");
+	}
+	/* queue_affinity=: the --cpus affinity= syntax, its indices queues */
+	snprintf(arg, sizeof(arg), "path=%s,num_queues=2,queue_affinity=[0@[0],1@[1-3]]", path);
+	if (IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY)) {
+		assert_int_equal(PARSE("--cpus", "boot=2", "--disk", arg), CLI_RUN);
+		cli_free(&cfg);
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=[1@[0]]", path);
+		expect_error(PARSE("--disk", arg), "'1@[0]': queue 1 does not exist (num_queues=1)");
+		snprintf(arg, sizeof(arg), "path=%s,num_queues=2,queue_affinity=[1@[0],1@[1]]", path);
+		expect_error(PARSE("--disk", arg), "--disk: queue 1: affinity given twice");
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=0@[0]", path);
+		expect_error(PARSE("--disk", arg), "want [QUEUE@[HOST CPUS],...]");
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=[0@[2-1]]", path);
+		expect_error(PARSE("--disk", arg), "host CPUs '2-1': want N or A-B");
+		snprintf(arg, sizeof(arg), "path=%s,queue_affinity=[0@[0]", path);
+		expect_error(PARSE("--disk", arg), "unbalanced brackets");
+	} else {
+		expect_error(PARSE("--disk", arg), IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
+			     ? "not built into this binary" : "queue_affinity");
 	}
 	/* another holder's exclusive lock: even a read-only user is refused */
 	holder = open(path, O_RDWR);
@@ -994,6 +1013,11 @@ static void test_chardev_socket(void **state)
 #include <sys/stat.h>
 
 #include "vfio/vfio.h"
+#include "vfio/vfio_pci.h"
+#if IS_ENABLED(CONFIG_API)
+#include "core/api.h"
+#include "core/vm.h"
+#endif
 
 /* A fake sysfs and /dev for --device: vfio_check_host_device() reads
  * only links and directory listings, which a temporary tree can hold. */
@@ -1136,6 +1160,32 @@ static void test_vfio_device(void **state)
 			     "--device: 'iommu=on': this wisp is built without virtio-iommu");
 	}
 	expect_error(parse_device("0000:00:05.0", ",pci_segment=9"), "--device: ");
+	/* x_exclude_mmap_bars=: BARs 0..5, each once, kept out of KVM's slots */
+	assert_int_equal(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[0,2,5]"), CLI_RUN);
+	assert_int_equal(((const struct vfio_pci_config *)cfg.devices[0].config)->exclude_mmap_bars,
+			 0x25);
+#if IS_ENABLED(CONFIG_API)
+	{
+		/* vm.info: cloud-hypervisor's list of BAR indices */
+		static char answer[8192];
+		struct vm vm = { .cfg = &cfg };
+		unsigned long n = api_test_answer(&vm, "GET /api/v1/vm.info HTTP/1.1\r\n\r\n", 33,
+						  answer, sizeof(answer) - 1);
+
+		answer[n] = '\0';
+		assert_non_null(strstr(answer, "\"x_exclude_mmap_bars\":[0,2,5]"));
+	}
+#endif
+	cli_free(&cfg);
+	assert_int_equal(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=4"), CLI_RUN);
+	assert_int_equal(((const struct vfio_pci_config *)cfg.devices[0].config)->exclude_mmap_bars,
+			 0x10);
+	cli_free(&cfg);
+	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[6]"),
+		     "--device: 'x_exclude_mmap_bars=[6]': '6' is not a number in 0..5");
+	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[2,0,2]"),
+		     "--device: 'x_exclude_mmap_bars=': BAR 2 given twice");
+	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[1,x]"), "'x' is not a number");
 
 	/* one group: the other device's driver decides */
 	fake_device("0000:00:06.0", "virtio-pci", 7);

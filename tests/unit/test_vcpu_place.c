@@ -77,7 +77,7 @@ static void place_all(struct vm_config *cfg, struct placed *p, unsigned n)
 
 static void test_affinity(void **state)
 {
-	struct cpu_affinity a = { .vcpu = 1 };
+	struct cpu_affinity a = { .index = 1 };
 	struct vm_config cfg = { .cpus = 2, .cpu_affinity = &a, .cpu_naffinity = 1,
 				 .core_scheduling = CORE_SCHED_OFF };
 	struct placed p[2];
@@ -105,7 +105,7 @@ static void test_affinity(void **state)
  * the calling thread keeps its CPUs. */
 static void test_check_refuses(void **state)
 {
-	struct cpu_affinity a = { .vcpu = 0 };
+	struct cpu_affinity a = { .index = 0 };
 	struct vm_config cfg = { .cpus = 1, .cpu_affinity = &a, .cpu_naffinity = 1 };
 	cpu_set_t own, after;
 

@@ -58,6 +58,15 @@
 /* cloud-hypervisor's default (its DEFAULT_DISK_QUEUE_SIZE), as vm.info shows */
 #define DEFAULT_QUEUE_SIZE 128
 #define MAX_QUEUES 16
+/* I/O threads of each queue given in queue_affinity= */
+#define QUEUE_IO_THREADS 2
+#if IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY)
+#define BLK_LANES (1 + MAX_QUEUES)
+#define MAX_IO_THREADS (IO_THREADS + MAX_QUEUES * QUEUE_IO_THREADS)
+#else
+#define BLK_LANES 1
+#define MAX_IO_THREADS IO_THREADS
+#endif
 #define SEG_MAX (VIRTQ_MAX_SEGS - 2)
 #define MAX_DISCARD_SECTORS (1u << 22)	/* 2 GiB per range */
 #define MAX_DISCARD_SEG 1
@@ -78,6 +87,9 @@ struct blk_config {
 	bool limited;
 	struct rate_limit_config limits;
 	const char *rate_limit_group;	/* --rate-limit-group id, or NULL */
+	/* queue_affinity= (CONFIG_VIRTIO_BLK_QUEUE_AFFINITY) */
+	struct cpu_affinity queue_affinity[MAX_QUEUES];
+	size_t nqueue_affinity;
 };
 
 /* struct virtio_blk_config, the fields wisp fills in (little-endian) */
@@ -107,6 +119,19 @@ struct blk_request {
 	struct virtq_chain chain;
 };
 
+struct blk;
+
+/* Waiting requests and the I/O threads that take them: lane 0 for the
+ * queues without queue_affinity=, a lane of its own, with threads pinned
+ * to its host CPUs, for each queue with it. */
+struct blk_lane {
+	struct blk *b;
+	pthread_cond_t qcond;		/* requests are waiting */
+	struct blk_request *pending;	/* a ring as large as its queues together, */
+	unsigned pending_max;		/* so it can never overflow */
+	unsigned head, count;
+};
+
 struct blk {
 	struct virtio_dev vdev;
 	struct blk_cfg_space cfg;
@@ -115,26 +140,25 @@ struct blk {
 	uint64_t size;		/* bytes, a multiple of 512 */
 	char id[VIRTIO_BLK_ID_BYTES];
 
-	/* requests waiting for the I/O thread */
-	pthread_t thread[IO_THREADS];
+	/* requests waiting for the I/O threads, under qlock */
+	pthread_t thread[MAX_IO_THREADS];
+	unsigned nthreads;
+	struct blk_lane lane[BLK_LANES];
+	uint8_t lane_of[MAX_QUEUES];	/* each queue's lane */
 	pthread_mutex_t qlock;
-	pthread_cond_t qcond;	/* requests are waiting */
 	pthread_cond_t idle;	/* no request is running */
 	unsigned running;	/* requests taken by I/O threads, not done */
 	/* requests taken by I/O threads and not yet pushed to the guest:
 	 * a snapshot waits for none (a reset cannot, it holds the device
 	 * lock the push needs) */
 	unsigned unpushed;
-	struct blk_request *pending;	/* a ring as large as all queues together, */
-	unsigned pending_max;		/* so it can never overflow */
-	unsigned head, count;
 	uint64_t generation;	/* bumped by reset: completions of older requests are dropped */
 	bool stopping;
 	/* direct=on: the memory alignment O_DIRECT wants, and one aligned
 	 * buffer of BLK_BOUNCE_BYTES per I/O thread for requests whose
 	 * buffers lack it (handed out in thread start order) */
 	size_t dio_mem_align;
-	void *bounce[IO_THREADS];
+	void *bounce[MAX_IO_THREADS];
 	unsigned bounce_next;
 	struct throttle throttle;	/* bw_size=, ops_size=, ... */
 	atomic_ullong stats[4];	/* blk_counter_names, for vm.counters */

@@ -88,23 +88,29 @@ static int parse_image_keys(struct kv_list *args, struct blk_config *c, struct c
 	return 0;
 }
 
-/* cloud-hypervisor's key for what this virtio-blk does not do, refused
- * by name rather than as unknown: pinning a queue's I/O to host CPUs
- * (queue_affinity).  Without CONFIG_CLI_UNBUILT_KEYS an unknown key. */
-static int parse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
+/* queue_affinity=[QUEUE@[HOST CPUS],...]: the host CPUs of each listed
+ * queue's I/O threads, its queues below num_queues (parsed before it).
+ * Not built (CONFIG_VIRTIO_BLK_QUEUE_AFFINITY off): refused by name
+ * where CONFIG_CLI_UNBUILT_KEYS is, else an unknown key. */
+static int parse_queue_affinity(struct kv_list *args, struct blk_config *c, struct cli_error *err)
 {
+	static const struct affinity_names names = { "queue_affinity", "QUEUE", "queue",
+						     "num_queues" };
 	const char *affinity = NULL;
 
-	if (!IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS))
+	if (!IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY) && !IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS))
 		return 0;	/* an unknown key, then */
 	if (kv_str(args, "queue_affinity", &affinity, err) < 0)
 		return -1;
-	if (affinity) {
-		cli_errorf(err, "'queue_affinity=%s': pinning disk queues to host CPUs is not built into wisp",
-			   affinity);
+	if (!affinity)
+		return 0;
+	if (!IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY)) {
+		cli_errorf(err, "'queue_affinity=%s': pinning disk queues to host CPUs is not built "
+			   "into this binary (CONFIG_VIRTIO_BLK_QUEUE_AFFINITY is off)", affinity);
 		return -1;
 	}
-	return 0;
+	return cli_parse_affinity(&names, affinity, (unsigned)c->num_queues, c->queue_affinity,
+				  &c->nqueue_affinity, err);
 }
 
 static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
@@ -123,7 +129,7 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_str(args, "serial", &c->serial, err) < 0 ||
 	    kv_str(args, "id", &c->id, err) < 0 || parse_image_keys(args, c, err) < 0 ||
 	    (IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) && kv_bool(args, "direct", &c->direct, err) < 0) ||
-	    parse_unbuilt_keys(args, err) < 0 ||
+	    parse_queue_affinity(args, c, err) < 0 ||
 	    virtio_parse_pci(args, &c->pci_segment, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0 ||
@@ -175,31 +181,34 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	return -1;
 }
 
-/* One of the disk's I/O threads: takes the oldest waiting request, runs
- * it without any lock, then completes it under the device lock --
- * unless the driver reset the device meanwhile.  Requests run in
- * parallel and complete in any order, as virtio allows. */
+/* One of the disk's I/O threads, serving one lane: takes the lane's
+ * oldest waiting request, runs it without any lock, then completes it
+ * under the device lock -- unless the driver reset the device
+ * meanwhile.  Requests run in parallel and complete in any order, as
+ * virtio allows. */
 static void *io_thread(void *opaque)
 {
-	struct blk *b = opaque;
+	struct blk_lane *l = opaque;
+	struct blk *b = l->b;
 	void *bounce;
 
 	pthread_mutex_lock(&b->qlock);
 	/* NULL without direct=on */
-	bounce = IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) ? b->bounce[b->bounce_next++ % IO_THREADS] : NULL;
+	bounce = IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) ? b->bounce[b->bounce_next++ % MAX_IO_THREADS]
+						      : NULL;
 	for (;;) {
 		struct blk_request req;
 		uint64_t gen;
 		uint32_t written;
 		uint8_t status;
 
-		while (!b->count && !b->stopping)
-			pthread_cond_wait(&b->qcond, &b->qlock);
+		while (!l->count && !b->stopping)
+			pthread_cond_wait(&l->qcond, &b->qlock);
 		if (b->stopping)
 			break;
-		req = b->pending[b->head];
-		b->head = (b->head + 1) % b->pending_max;
-		b->count--;
+		req = l->pending[l->head];
+		l->head = (l->head + 1) % l->pending_max;
+		l->count--;
 		b->running++;
 		b->unpushed++;
 		gen = b->generation;
@@ -242,6 +251,8 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 {
 	struct blk *b = d->priv;
 	struct virtq *vq = &d->queue[q].vq;
+	/* q is one of the device's queues (the transport checked it) */
+	struct blk_lane *l = &b->lane[IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY) ? b->lane_of[q] : 0];
 	int got = 0;
 
 	for (;;) {
@@ -249,12 +260,12 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		unsigned hold;
 
 		pthread_mutex_lock(&b->qlock);
-		if (b->count == b->pending_max) {
+		if (l->count == l->pending_max) {
 			/* cannot happen: a queue holds at most its size */
 			pthread_mutex_unlock(&b->qlock);
 			break;
 		}
-		slot = &b->pending[(b->head + b->count) % b->pending_max];
+		slot = &l->pending[(l->head + l->count) % l->pending_max];
 		/* The I/O thread uses the chain after this callback returns:
 		 * its translations are held until it is pushed.  The hold is
 		 * taken before the pop translates: an UNMAP or IOMMU reset
@@ -278,8 +289,8 @@ static void blk_notify(struct virtio_dev *d, unsigned q)
 		} else if (got > 0) {
 			slot->dma_hold = hold;
 			slot->queue = q;
-			b->count++;
-			pthread_cond_signal(&b->qcond);
+			l->count++;
+			pthread_cond_signal(&l->qcond);
 			pthread_mutex_unlock(&b->qlock);
 			continue;
 		} else {
@@ -302,9 +313,13 @@ static void blk_reset(struct virtio_dev *d)
 	throttle_reset(&b->throttle);
 	pthread_mutex_lock(&b->qlock);
 	b->generation++;
-	for (unsigned i = 0; i < b->count; i++)
-		virtq_dma_release(&d->dma, b->pending[(b->head + i) % b->pending_max].dma_hold);
-	b->count = 0;
+	for (unsigned n = 0; n < BLK_LANES; n++) {
+		struct blk_lane *l = &b->lane[n];
+
+		for (unsigned i = 0; i < l->count; i++)
+			virtq_dma_release(&d->dma, l->pending[(l->head + i) % l->pending_max].dma_hold);
+		l->count = 0;
+	}
 	while (b->running)
 		pthread_cond_wait(&b->idle, &b->qlock);
 	pthread_mutex_unlock(&b->qlock);
@@ -319,8 +334,9 @@ static void blk_drain(void *instance)
 	struct blk *b = d->priv;
 
 	pthread_mutex_lock(&b->qlock);
-	while (b->count || b->unpushed)
-		pthread_cond_wait(&b->idle, &b->qlock);
+	for (unsigned n = 0; n < BLK_LANES; n++)
+		while (b->lane[n].count || b->unpushed)
+			pthread_cond_wait(&b->idle, &b->qlock);
 	pthread_mutex_unlock(&b->qlock);
 }
 
@@ -345,6 +361,66 @@ static const struct seccomp_rule io_thread_seccomp[] = {
 	SC_ALLOW(SYS_fallocate),
 };
 
+/* Each lane's ring, as large as the queues it serves together; a queue
+ * in queue_affinity= gets a lane of its own, the others share lane 0. */
+static int make_lanes(struct blk *b)
+{
+	const struct blk_config *c = b->conf;
+	unsigned shared = (unsigned)c->num_queues;
+
+	for (size_t i = 0; IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY) && i < c->nqueue_affinity; i++) {
+		b->lane_of[c->queue_affinity[i].index] = (uint8_t)(i + 1);
+		shared--;
+	}
+	for (unsigned n = 0; n < BLK_LANES; n++) {
+		struct blk_lane *l = &b->lane[n];
+
+		l->b = b;
+		pthread_cond_init(&l->qcond, NULL);
+		l->pending_max = (unsigned)c->queue_size * (n ? 1 : shared);
+		if (!l->pending_max || (n && n > c->nqueue_affinity))
+			continue;	/* no queue of its own */
+		l->pending = calloc(l->pending_max, sizeof(*l->pending));
+		if (!l->pending)
+			return -1;
+	}
+	return 0;
+}
+
+/* queue_affinity=: each listed queue's I/O threads, pinned to its host
+ * CPUs before the guest runs and named blkN-qQ (for ps -T, top -H and
+ * the lab's check).  These threads run the queue's requests; the pop
+ * from the ring happens where the guest's notify is handled, as for
+ * every queue. */
+static int start_pinned_threads(struct blk *b)
+{
+	const struct blk_config *c = b->conf;
+	unsigned t = IO_THREADS;
+
+	for (size_t i = 0; i < c->nqueue_affinity; i++) {
+		const struct cpu_affinity *a = &c->queue_affinity[i];
+		char name[16];
+		int ret;
+
+		snprintf(name, sizeof(name), "blk%u-q%u", ndisks - 1, a->index);
+		for (unsigned k = 0; k < QUEUE_IO_THREADS; k++, t++) {
+			if (seccomp_thread_create(&b->thread[t], io_thread_kind, io_thread,
+						  &b->lane[i + 1])) {
+				wisp_err("--disk: cannot start an I/O thread");
+				return -1;
+			}
+			pthread_setname_np(b->thread[t], name);
+			ret = pthread_setaffinity_np(b->thread[t], sizeof(a->host_cpus), &a->host_cpus);
+			if (ret) {
+				wisp_err("--disk: queue_affinity: queue %u: %s (no host CPU of its list is "
+					 "online and allowed to wisp)", a->index, strerror(ret));
+				return EXIT_USAGE;
+			}
+		}
+	}
+	return 0;
+}
+
 static int blk_create(struct vm *vm, const void *config)
 {
 	const struct blk_config *c = config;
@@ -366,6 +442,9 @@ static int blk_create(struct vm *vm, const void *config)
 		return -1;
 	ndisks++;
 	b->conf = c;
+	b->nthreads = IO_THREADS;
+	if (IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY))
+		b->nthreads += (unsigned)c->nqueue_affinity * QUEUE_IO_THREADS;
 	b->fd = open(c->path, (c->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC |
 			       (c->direct ? O_DIRECT : 0));
 	if (IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) && b->fd < 0 && c->direct) {
@@ -397,12 +476,9 @@ static int blk_create(struct vm *vm, const void *config)
 	/* exactly 20 bytes, NUL-padded but not NUL-terminated when full */
 	if (c->serial)
 		memcpy(b->id, c->serial, strlen(c->serial));
-	b->pending_max = (unsigned)(c->num_queues * c->queue_size);
-	b->pending = calloc(b->pending_max, sizeof(*b->pending));
-	if (!b->pending)
+	if (make_lanes(b))
 		return -1;
 	pthread_mutex_init(&b->qlock, NULL);
-	pthread_cond_init(&b->qcond, NULL);
 	pthread_cond_init(&b->idle, NULL);
 
 	b->cfg.capacity = b->size >> SECTOR_SHIFT;
@@ -453,12 +529,12 @@ static int blk_create(struct vm *vm, const void *config)
 		return -1;
 	for (unsigned i = 0; i < IO_THREADS; i++) {
 		/* under their own filter from their first instruction */
-		if (seccomp_thread_create(&b->thread[i], io_thread_kind, io_thread, b)) {
+		if (seccomp_thread_create(&b->thread[i], io_thread_kind, io_thread, &b->lane[0])) {
 			wisp_err("--disk: cannot start an I/O thread");
 			return -1;
 		}
 	}
-	return 0;
+	return IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY) ? start_pinned_threads(b) : 0;
 }
 
 #if IS_ENABLED(CONFIG_API)
@@ -482,7 +558,28 @@ static void blk_info(const void *config, struct json *j)
 		json_string(j, "serial", c->serial);
 	if (c->rate_limit_group)
 		json_string(j, "rate_limit_group", c->rate_limit_group);
+	if (IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY) && c->nqueue_affinity) {
+		/* cloud-hypervisor's VirtQueueAffinity list */
+		json_array_begin(j, "queue_affinity");
+		for (size_t i = 0; i < c->nqueue_affinity; i++) {
+			json_object_begin(j, NULL);
+			json_u64(j, "queue_index", c->queue_affinity[i].index);
+			json_array_begin(j, "host_cpus");
+			for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+				if (CPU_ISSET(cpu, &c->queue_affinity[i].host_cpus))
+					json_u64(j, NULL, (uint64_t)cpu);
+			json_array_end(j);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	}
 }
+#endif
+
+#if IS_ENABLED(CONFIG_VIRTIO_BLK_QUEUE_AFFINITY)
+#define QUEUE_AFFINITY_USAGE "[,queue_affinity=[QUEUE@[CPUS],...]]"
+#else
+#define QUEUE_AFFINITY_USAGE ""
 #endif
 
 DEVICE_REGISTER(virtio_blk) = {
@@ -490,6 +587,7 @@ DEVICE_REGISTER(virtio_blk) = {
 	.summary = "virtio block device backed by a raw image",
 	.option = "disk",
 	.usage = "path=FILE[,readonly=on][,direct=on][,num_queues=N][,queue_size=N][,serial=ID][,id=ID][,iommu=on]"
+		 QUEUE_AFFINITY_USAGE
 		 "[,image_type=raw][,sparse=off][,lock_granularity=full|byte-range]"
 		 THROTTLE_USAGE "[,rate_limit_group=ID]",
 	.repeatable = true,

@@ -74,7 +74,7 @@ int blk_direct_open(struct blk *b)
 			 "guest's 512-byte sectors", path, off_align);
 		return EXIT_USAGE;
 	}
-	for (unsigned i = 0; i < IO_THREADS; i++) {
+	for (unsigned i = 0; i < b->nthreads; i++) {
 		b->bounce[i] = aligned_alloc(4096, BLK_BOUNCE_BYTES);
 		if (!b->bounce[i]) {
 			wisp_err("--disk: direct=on: out of memory");
