@@ -463,19 +463,23 @@ bool chardev_write(const struct chardev *cd, const void *buf, size_t len)
 }
 
 #if IS_ENABLED(CONFIG_API)
-void chardev_info(const void *config, struct json *j)
+void chardev_info_iommu(const struct chardev_config *c, bool iommu, struct json *j)
 {
 	static const char *const modes[] = {
 		[CHARDEV_OFF] = "Off", [CHARDEV_NULL] = "Null",
 		[CHARDEV_TTY] = "Tty", [CHARDEV_FILE] = "File",
 		[CHARDEV_PTY] = "Pty", [CHARDEV_SOCKET] = "Socket",
 	};
-	const struct chardev_config *c = config;
 
 	json_string(j, "file", c->mode == CHARDEV_FILE ? c->path : NULL);
 	json_string(j, "mode", modes[c->mode]);
 	if (c->mode == CHARDEV_SOCKET)
 		json_string(j, "socket", c->path);
-	json_bool(j, "iommu", false);
+	json_bool(j, "iommu", iommu);
+}
+
+void chardev_info(const void *config, struct json *j)
+{
+	chardev_info_iommu(config, false, j);
 }
 #endif

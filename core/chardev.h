@@ -54,6 +54,8 @@ struct chardev {
 /* vm.info, for a device whose configuration is a chardev_config:
  * cloud-hypervisor's "file" and "mode" (CONFIG_API only). */
 void chardev_info(const void *config, struct json *j);
+/* The same for a device that can sit behind the IOMMU (virtio-console). */
+void chardev_info_iommu(const struct chardev_config *c, bool iommu, struct json *j);
 
 /* For a device's parse(): one of off, null, tty, file=PATH (pty and
  * socket=PATH as built; socket=PATH only where socket_ok: as in

@@ -16,6 +16,7 @@
 #include "core/chardev.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/json.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
 
@@ -41,9 +42,23 @@ struct console {
 
 static struct console console_state;
 
+/* --console: where hvc0 goes, and the PCI function's keys that
+ * cloud-hypervisor's console takes */
+struct console_config {
+	struct chardev_config io;	/* first: chardev_info() reads it */
+	bool iommu;
+	const char *id;
+	uint64_t pci_segment;
+};
+
 static int console_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
-	return chardev_parse(args, config, false, err);
+	struct console_config *c = config;
+
+	if (virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
+	    virtio_parse_pci(args, &c->pci_segment, err) < 0)
+		return -1;
+	return chardev_parse(args, &c->io, false, err);
 }
 
 /* Moves pending input into the guest's receive buffers.  Device lock
@@ -164,7 +179,8 @@ static const struct seccomp_rule console_seccomp[] = {
 
 static int console_create(struct vm *vm, const void *config)
 {
-	const struct chardev_config *conf = config;
+	const struct console_config *cc = config;
+	const struct chardev_config *conf = &cc->io;
 	struct console *c = &console_state;
 	struct virtio_dev_info info = {
 		.name = "virtio-console",
@@ -176,6 +192,9 @@ static int console_create(struct vm *vm, const void *config)
 		.config_len = sizeof(c->cfg),
 		.ops = &console_ops,
 		.priv = c,
+		.iommu = cc->iommu,
+		.id = cc->id,
+		.pci_segment = (uint16_t)cc->pci_segment,
 	};
 
 	if (conf->mode == CHARDEV_OFF) {
@@ -199,16 +218,28 @@ static int console_create(struct vm *vm, const void *config)
 	return virtio_pci_create(vm, &c->vdev, &info);
 }
 
+#if IS_ENABLED(CONFIG_API)
+static void console_info(const void *config, struct json *j)
+{
+	const struct console_config *c = config;
+
+	chardev_info_iommu(&c->io, c->iommu, j);
+	json_u64(j, "pci_segment", c->pci_segment);
+	if (c->id)
+		json_string(j, "id", c->id);
+}
+#endif
+
 DEVICE_REGISTER(virtio_console) = {
 	.name = "virtio-console",
 	.summary = "virtio console: hvc0",
 	.option = "console",
-	.usage = "off|null|tty" CHARDEV_USAGE_PTY "|file=PATH",
+	.usage = "off|null|tty" CHARDEV_USAGE_PTY "|file=PATH[,iommu=on][,id=NAME]",
 	.default_args = "tty",
 	.order = ORDER_PCI_DEVICE,
-	.config_size = sizeof(struct chardev_config),
+	.config_size = sizeof(struct console_config),
 	.parse = console_parse,
 	.create = console_create,
 	.snapshot = SNAPSHOT_OPS(&virtio_snapshot_ops),
-	DEVICE_INFO("console", false, chardev_info)
+	DEVICE_INFO("console", false, console_info)
 };

@@ -236,6 +236,8 @@ static void two_disks(const struct row *r)
 #define DISK "api-types/src/vm_config/disk_config.rs:"
 #define NET "api-types/src/vm_config/net_config.rs:"
 #define RNG "api-types/src/vm_config/rng_config.rs:"
+/* its tests are one function: the rows name it */
+#define CONSOLE "api-types/src/vm_config/console_config.rs:"
 #define PMEM "api-types/src/vm_config/pmem_config.rs:"
 #define VSOCK "api-types/src/vm_config/vsock_config.rs:"
 #define FS "api-types/src/vm_config/fs_config.rs:"
@@ -455,6 +457,24 @@ static const struct row rows[] = {
 	  .text = "\"serial\":{\"file\":null,\"mode\":\"Tty\"" },
 	{ "README.md:169", "--console", "off", .expect = ACCEPT,
 	  .text = "\"console\":{\"file\":null,\"mode\":\"Off\"" },
+
+	/* --console: cloud-hypervisor's virtio-console takes the PCI keys */
+	{ CONSOLE "test_console_parsing", "--console", "null,iommu=on", .expect = ACCEPT,
+	  .iommu = true, .text = "\"console\":{\"file\":null,\"mode\":\"Null\",\"iommu\":true" },
+	{ CONSOLE "test_console_parsing", "--console", "file=/tmp/console,iommu=on",
+	  .ch_path = "/tmp/console", .tmp = T_LOG, .expect = ACCEPT, .iommu = true,
+	  .text = "\"mode\":\"File\",\"iommu\":true" },
+	{ CONSOLE "test_console_parsing", "--console", "tty,id=con0", .expect = ACCEPT,
+	  .id = "con0", .text = "\"mode\":\"Tty\",\"iommu\":false,\"pci_segment\":0,\"id\":\"con0\"" },
+	/* cloud-hypervisor's parser takes it, creating the VM then fails
+	 * ("No socket option support for console device") */
+	{ CONSOLE "test_console_parsing", "--console", "socket=/tmp/serial.sock,iommu=on",
+	  .expect = CH_REFUSES, .text = "only --serial has a socket mode",
+	  .off = !IS_ENABLED(CONFIG_CHARDEV_SOCKET) },
+	{ CONSOLE "test_console_parsing", "--console", "", .expect = CH_REFUSES, .text = "--console: " },
+	{ CONSOLE "test_console_parsing", "--console", "badmode", .expect = CH_REFUSES,
+	  .text = "--console: " },
+
 	/* the shell's quotes removed */
 	{ "README.md:215", "--cmdline", "console=hvc0 root=/dev/vda1 rw", .expect = ACCEPT,
 	  .check = cmdline_is },
