@@ -25,6 +25,7 @@
 #include "core/device.h"
 #include "core/kconfig.h"
 #include "core/log.h"
+#include "core/pci.h"
 
 #define DEFAULT_MEMORY (512ULL << 20)
 #define MIN_MEMORY (2ULL << 20)
@@ -492,6 +493,48 @@ static int opt_memory(struct parser *p, const char *v)
 	return with_kv(p, v, memory_body);
 }
 
+#ifdef CONFIG_PCI_SEGMENTS
+/* cloud-hypervisor's --platform: of its keys wisp has the PCI segment
+ * count; the others (serial_number, uuid, oem_strings, tdx, sev_snp,
+ * iommu_address_width) are unknown keys here. */
+static int platform_body(struct parser *p, struct kv_list *kv)
+{
+	uint64_t n = 1;
+	const char *iommu_segments = NULL;
+
+	if (p->cfg->pci_segments) {
+		cli_errorf(p->err, "given more than once");
+		return -1;
+	}
+	if (kv_u64(kv, "num_pci_segments", 0, UINT64_MAX, &n, p->err) < 0 ||
+	    kv_str(kv, "iommu_segments", &iommu_segments, p->err) < 0)
+		return -1;
+	/* cloud-hypervisor's range is 1 to 96 (MAX_NUM_PCI_SEGMENTS) */
+	if (!n || n > 96) {
+		cli_errorf(p->err, "'num_pci_segments=%llu': the number of PCI segments is 1 to 96",
+			   (unsigned long long)n);
+		return -1;
+	}
+	if (n > PCI_MAX_SEGMENTS) {
+		cli_errorf(p->err, "'num_pci_segments=%llu': wisp builds at most %d PCI segments",
+			   (unsigned long long)n, PCI_MAX_SEGMENTS);
+		return -1;
+	}
+	if (iommu_segments) {
+		cli_errorf(p->err, "'iommu_segments=%s': PCI segments behind the virtio-iommu "
+			   "are not built into wisp", iommu_segments);
+		return -1;
+	}
+	p->cfg->pci_segments = (unsigned)n;
+	return 0;
+}
+
+static int opt_platform(struct parser *p, const char *v)
+{
+	return with_kv(p, v, platform_body);
+}
+#endif
+
 static int opt_seccomp(struct parser *p, const char *v)
 {
 	if (!strcmp(v, "true"))
@@ -616,7 +659,7 @@ struct core_option {
 
 /* The first core options make up the VM: kept for a snapshot, and so
  * not given again beside --restore. */
-#define KEPT_CORE_OPTIONS 6
+#define KEPT_CORE_OPTIONS (6 + IS_ENABLED(CONFIG_PCI_SEGMENTS))
 
 #ifdef CONFIG_SNAPSHOT
 static int opt_restore(struct parser *p, const char *v);
@@ -631,6 +674,9 @@ static const struct core_option core_options[] = {
 	  "boot=N[,topology=T:C:D:P][,affinity=[V@[CPUS],...]][,core_scheduling=vm|vcpu|off][,features=amx][,nested=off][,max_phys_bits=N]" :
 	  "boot=N[,nested=off][,max_phys_bits=N]", "Number of vCPUs (default 1)", opt_cpus },
 	{ "memory", "size=SIZE[,shared=on][,hugepages=on[,hugepage_size=SIZE]][,thp=off][,mergeable=on][,prefault=on][,reserve=on]", "Guest RAM (default 512M)", opt_memory },
+#ifdef CONFIG_PCI_SEGMENTS
+	{ "platform", "num_pci_segments=N", "PCI segments (default 1, at most 4)", opt_platform },
+#endif
 #ifdef CONFIG_SNAPSHOT
 	{ "restore", "source_url=file:///DIR[,prefault=on][,resume=on][,memory_restore_mode=copy|ondemand]",
 	  "Start from a snapshot (paused until vm.resume, or resume=on)", opt_restore },
@@ -903,6 +949,11 @@ static int finish(struct parser *p)
 		return fail(p, "the restored VM waits for vm.resume: give --api-socket too, or resume=on");
 	}
 #endif
+#ifdef CONFIG_PCI_SEGMENTS
+	/* the devices' pci_segment= against the count, whichever came first */
+	if (pci_plan_check(pci_segments_of(cfg), p->err))
+		return -1;
+#endif
 	return add_defaults(p) || check_needs(p) ? -1 : 0;
 }
 
@@ -1153,6 +1204,9 @@ enum cli_action cli_parse(int argc, char *const argv[], struct vm_config *cfg,
 	cfg->memory.thp = true;
 	cfg->seccomp = IS_ENABLED(CONFIG_SECCOMP) ? SECCOMP_ON : SECCOMP_OFF;
 	err->msg[0] = '\0';
+#ifdef CONFIG_PCI_SEGMENTS
+	pci_plan_reset();
+#endif
 
 	ret = find_restore(&p, argc, argv);
 	if (!ret)

@@ -86,6 +86,9 @@ struct vm_config {
 	const char *cmdline;
 	const char *firmware;
 	unsigned cpus;
+	/* --platform num_pci_segments (CONFIG_PCI_SEGMENTS): 0 when not
+	 * given, which is one segment; pci_segments_of() reads it */
+	unsigned pci_segments;
 	/* --cpus: nested=off hides the CPU's virtualization extensions from
 	 * the guest; max_phys_bits caps the physical address width it sees
 	 * (0: the host's) */

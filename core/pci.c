@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -19,6 +20,7 @@
 
 #include "arch_layout.h"
 #include "core/irq.h"
+#include "core/kv.h"
 #include "core/snapshot.h"
 #include "core/vm.h"
 
@@ -225,6 +227,17 @@ static void collect_pending(struct pci_function *fn, unsigned v)
 		fn->msix.pba[v / 64] |= 1ULL << (v % 64);
 }
 
+/* The device id of its MSIs (GICv3 ITS): the requester id (function 0
+ * of the slot on bus 0), each segment's moved up by 256 as its host
+ * bridge's msi-map says (devices/pci_host/aarch64.c): KVM's ITS takes
+ * 16-bit device ids, so segment k's bus 0 gets the ids of a bus k. */
+static uint32_t msi_devid(const struct pci_function *fn)
+{
+	uint32_t segment = IS_ENABLED(CONFIG_PCI_SEGMENTS) ? fn->segment : 0;
+
+	return segment << 8 | (uint32_t)fn->slot << 3;
+}
+
 /* Makes vector v's KVM route and irqfd match its table entry and mask
  * state.  A masked vector's irqfd is detached: KVM would otherwise
  * consume the eventfd's signals and inject them into a route that no
@@ -257,8 +270,7 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 	 * was still delivered through it */
 	if (masked && e->irqfd_on && !irq_irqfd(fn->vm, e->gsi, e->eventfd, false))
 		e->irqfd_on = false;
-	/* requester id: bus 0, function 0 of the slot */
-	irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3, masked);
+	irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, msi_devid(fn), masked);
 	if (!masked && !e->irqfd_on) {
 		collect_pending(fn, v);
 		/* a signal between the read and this is seen by KVM when
@@ -270,7 +282,7 @@ static void vector_sync(struct pci_function *fn, unsigned v)
 			 * to it after, and a closed descriptor's number may
 			 * by then belong to a disk image or a socket. */
 			wisp_err("%s: cannot set up MSI-X vector %u; it stays silent", fn->name, v);
-			irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, (uint32_t)fn->slot << 3, true);
+			irq_msi_route_set_dev(fn->vm, e->gsi, addr, e->data, msi_devid(fn), true);
 			e->gsi = -1;
 			e->failed = true;
 			return;
@@ -655,9 +667,83 @@ int pci_intx_line(unsigned slot, unsigned pin)
 	return -1;
 }
 
+#ifdef CONFIG_PCI_SEGMENTS
+/* What the command line asks of the PCI segments, gathered as the
+ * devices' options are parsed: pci_add() keeps the asked-for slots free
+ * for their devices, whichever is created first. */
+static struct {
+	uint64_t segment;		/* the highest pci_segment= */
+	char by[64];			/* the option value with it */
+	uint32_t slots[PCI_MAX_SEGMENTS];	/* pci_device_id= taken */
+} plan;
+
+void pci_plan_reset(void)
+{
+	memset(&plan, 0, sizeof(plan));
+}
+
+int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
+		    struct cli_error *err)
+{
+	uint64_t id = 0;
+	int given;
+
+	if (kv_u64(args, "pci_segment", 0, UINT16_MAX, segment, err) < 0)
+		return -1;
+	given = kv_u64(args, "pci_device_id", 0, PCI_SLOTS - 1, &id, err);
+	if (given < 0)
+		return -1;
+	if (*segment > plan.segment) {
+		plan.segment = *segment;
+		snprintf(plan.by, sizeof(plan.by), "%s", args->source);
+	}
+	if (!given)
+		return 0;
+	if (!id) {
+		cli_errorf(err, "'pci_device_id=0': slot 0 is the PCI host bridge's");
+		return -1;
+	}
+	if (*segment < PCI_MAX_SEGMENTS) {
+		if (plan.slots[*segment] & (1u << id)) {
+			cli_errorf(err, "'pci_device_id=%llu': slot %llu of PCI segment %llu is "
+				   "already another device's", (unsigned long long)id,
+				   (unsigned long long)id, (unsigned long long)*segment);
+			return -1;
+		}
+		plan.slots[*segment] |= 1u << id;
+	}
+	*slot = (uint8_t)id;
+	return 0;
+}
+
+int pci_plan_check(unsigned segments, struct cli_error *err)
+{
+	if (plan.segment < segments)
+		return 0;
+	/* cloud-hypervisor: "Invalid PCI segment id" */
+	cli_errorf(err, "'%s': invalid PCI segment id %llu: --platform num_pci_segments is %u",
+		   plan.by, (unsigned long long)plan.segment, segments);
+	return -1;
+}
+
+static bool slot_asked_for(unsigned segment, unsigned slot)
+{
+	return segment < PCI_MAX_SEGMENTS && (plan.slots[segment] & (1u << slot));
+}
+#else
+static bool slot_asked_for(unsigned segment, unsigned slot)
+{
+	(void)segment;
+	(void)slot;
+	return false;
+}
+#endif
+
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment)
 {
 	struct pci_segment *seg = pci_segment_get(vm, segment);
+	/* (always 0 without CONFIG_PCI_SEGMENTS, which leaves it all out) */
+	unsigned want = IS_ENABLED(CONFIG_PCI_SEGMENTS) ? fn->slot : 0;
 	int ret = -1;
 
 	if (!seg) {
@@ -665,9 +751,11 @@ int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment)
 		return -1;
 	}
 	pthread_mutex_lock(&seg->lock);
-	for (unsigned slot = 0; slot < PCI_SLOTS && ret; slot++) {
-		if (seg->fn[slot])
+	for (unsigned slot = want; slot < PCI_SLOTS && ret; slot++) {
+		if (seg->fn[slot] || (!want && slot_asked_for(segment, slot)))
 			continue;
+		if (want && slot != want)
+			break;
 		if (assign_bars(seg, fn)) {
 			pthread_mutex_unlock(&seg->lock);
 			return -1;
@@ -678,7 +766,9 @@ int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment)
 		ret = 0;
 	}
 	pthread_mutex_unlock(&seg->lock);
-	if (ret)
+	if (ret && want)
+		wisp_err("%s: slot %u of PCI segment %u is taken", fn->name, want, segment);
+	else if (ret)
 		wisp_err("%s: PCI segment %u is full (%d slots)", fn->name, segment, PCI_SLOTS);
 	return ret;
 }

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "core/bus.h"
+#include "core/config.h"
+#include "core/kconfig.h"
 
 struct vm;
 
@@ -152,9 +154,39 @@ bool pci_bus_master(const struct pci_function *fn);
  * arch has no INTx lines for PCI. */
 int pci_intx_line(unsigned slot, unsigned pin);
 
-/* Places the function in segment `segment` (slot chosen here), assigns
- * its BARs in the segment's windows.  -1 with a message when full. */
+/* Places the function in segment `segment`, in fn->slot when the
+ * caller set it (pci_device_id=), else in the first slot free and not
+ * asked for by another device; assigns its BARs in the segment's
+ * windows.  -1 with a message when full or taken. */
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment);
+
+/* The segments the VM has: --platform num_pci_segments, or 1. */
+static inline unsigned pci_segments_of(const struct vm_config *cfg)
+{
+#ifdef CONFIG_PCI_SEGMENTS
+	return cfg->pci_segments ? cfg->pci_segments : 1;
+#else
+	(void)cfg;
+	return 1;
+#endif
+}
+
+#ifdef CONFIG_PCI_SEGMENTS
+struct kv_list;
+struct cli_error;
+/* pci_segment= and pci_device_id= of a PCI device's option, as
+ * cloud-hypervisor spells them: the segment (0-65535 here; that it is
+ * below num_pci_segments is pci_plan_check's, once the whole command
+ * line is read, as --platform may come later) and the slot on the
+ * segment's bus (1-31, slot 0 being the host bridge; 0 when not
+ * given), which no other device may ask for.  0, or -1 with err set. */
+int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
+		    struct cli_error *err);
+/* The command line's requests so far forgotten (a new parse) / checked
+ * against the segment count: 0, or -1 with err set. */
+void pci_plan_reset(void);
+int pci_plan_check(unsigned segments, struct cli_error *err);
+#endif
 
 /* A segment: created by the host bridge device (devices/pci_host/). */
 struct pci_segment {

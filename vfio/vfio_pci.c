@@ -64,7 +64,9 @@ static int refuse_unbuilt_keys(struct kv_list *args, struct cli_error *err)
 	} unbuilt[] = {
 		{ "fd", "a VFIO device given as an open cdev descriptor" },
 		{ "x_nv_gpudirect_clique", "NVIDIA GPUDirect P2P cliques" },
+#if !IS_ENABLED(CONFIG_PCI_SEGMENTS)
 		{ "pci_device_id", "choosing a device's PCI slot" },
+#endif
 	};
 
 	for (size_t i = 0; i < sizeof(unbuilt) / sizeof(unbuilt[0]); i++) {
@@ -108,7 +110,11 @@ static int vfio_parse(struct kv_list *args, void *config, struct cli_error *err)
 	if (refuse_unbuilt_keys(args, err) < 0 || parse_exclude_bars(args, c, err) < 0 ||
 	    kv_str(args, "path", &c->path, err) < 0 ||
 	    kv_str(args, "id", &c->id, err) < 0 || kv_bool(args, "iommu", &c->iommu, err) < 0 ||
+#if IS_ENABLED(CONFIG_PCI_SEGMENTS)
+	    pci_parse_place(args, &c->pci_segment, &c->pci_slot, err) < 0)
+#else
 	    kv_u64(args, "pci_segment", 0, PCI_MAX_SEGMENTS - 1, &c->pci_segment, err) < 0)
+#endif
 		return -1;
 	if (!c->path) {
 		cli_errorf(err, "path=/sys/bus/pci/devices/DDDD:BB:DD.F is required in '%s'",
@@ -488,6 +494,7 @@ static int vfio_pci_create(struct vm *vm, const void *config)
 	v->fn.bar_moved = vfio_bar_moved;
 	v->fn.config_read = vfio_config_read;
 	v->fn.config_written = vfio_config_written;
+	v->fn.slot = c->pci_slot;
 	if (pci_add(vm, &v->fn, (uint16_t)c->pci_segment))
 		return -1;
 	if (c->iommu && behind_iommu(v))

@@ -47,6 +47,7 @@ struct vfio_pci_config {
 	const char *id;		/* NULL when not given */
 	bool iommu;
 	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 	struct vfio_host_device host;
 	uint8_t exclude_mmap_bars;	/* x_exclude_mmap_bars=: a bit per BAR, trapped */
 };

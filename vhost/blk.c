@@ -106,6 +106,7 @@ static int vu_blk_create(struct vm *vm, const void *config)
 		.device_id = VIRTIO_ID_BLOCK,
 		.pci_class = PCI_CLASS_STORAGE_OTHER,
 		.pci_segment = (uint16_t)c->k.pci_segment,
+		.pci_slot = c->k.pci_slot,
 		.nqueues = (unsigned)c->k.num_queues,
 		.queue_size = (uint16_t)c->k.queue_size,
 		.features = (1ULL << VIRTIO_BLK_F_SIZE_MAX) | (1ULL << VIRTIO_BLK_F_SEG_MAX) |

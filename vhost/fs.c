@@ -66,6 +66,7 @@ static int vu_fs_create(struct vm *vm, const void *config)
 		.device_id = VIRTIO_ID_FS,
 		.pci_class = PCI_CLASS_STORAGE_OTHER,
 		.pci_segment = (uint16_t)c->k.pci_segment,
+		.pci_slot = c->k.pci_slot,
 		.nqueues = 1 + (unsigned)c->k.num_queues,
 		.queues_without_mq = 2,
 		.queue_size = (uint16_t)c->k.queue_size,

@@ -135,6 +135,7 @@ static int vu_net_create(struct vm *vm, const void *config)
 		.device_id = VIRTIO_ID_NET,
 		.pci_class = PCI_CLASS_NETWORK_ETHERNET,
 		.pci_segment = (uint16_t)c->k.pci_segment,
+		.pci_slot = c->k.pci_slot,
 		.nqueues = (unsigned)c->k.num_queues,
 		.queues_without_mq = 2,
 		.queue_size = (uint16_t)c->k.queue_size,

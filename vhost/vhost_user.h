@@ -158,6 +158,7 @@ struct vhost_user_params {
 	uint16_t device_id;
 	uint32_t pci_class;
 	uint16_t pci_segment;
+	uint8_t pci_slot;		/* pci_device_id=, 0: any */
 	unsigned nqueues;		/* the back-end's, local ones not counted */
 	/* how many queues a back-end serves without multiqueue (the
 	 * protocol feature MQ): 1 for blk, 2 for a net pair or for fs's
@@ -214,10 +215,11 @@ struct vhost_user_keys {
 	uint64_t num_queues;
 	uint64_t queue_size;
 	uint64_t pci_segment;
+	uint8_t pci_slot;
 };
 
 /* Parses socket=PATH, id=NAME, num_queues (min_queues..max_queues), queue_size
- * (2..max_queue_size, a power of two) and pci_segment; k->num_queues
+ * (2..max_queue_size, a power of two), pci_segment and pci_device_id; k->num_queues
  * and k->queue_size hold the defaults on entry.  0, or -1 with err
  * filled in.  Whether socket is required, and how to say so, is the
  * device's. */

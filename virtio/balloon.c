@@ -91,6 +91,8 @@ struct balloon_config {
 	uint64_t stats_interval;	/* seconds, 0: no statistics queue */
 	bool deflate_on_oom;
 	bool free_page_reporting;
+	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 };
 
 /* struct virtio_balloon_config (little-endian) */
@@ -123,7 +125,6 @@ static struct balloon balloon_state;
 static int balloon_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct balloon_config *c = config;
-	uint64_t segment = 0;
 	bool iommu = false;
 
 	if (kv_size(args, "size", &c->size, err) < 0 ||
@@ -131,7 +132,7 @@ static int balloon_parse(struct kv_list *args, void *config, struct cli_error *e
 	    kv_bool(args, "free_page_reporting", &c->free_page_reporting, err) < 0 ||
 	    kv_u64(args, "stats_polling_interval_s", 0, STATS_INTERVAL_MAX, &c->stats_interval,
 		   err) < 0 ||
-	    kv_bool(args, "iommu", &iommu, err) < 0 || virtio_parse_pci(args, &segment, err) < 0)
+	    kv_bool(args, "iommu", &iommu, err) < 0 || virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0)
 		return -1;
 	/* Behind the IOMMU the free pages a report names would be I/O
 	 * virtual addresses, possibly mapped onto memory that is not RAM;
@@ -427,6 +428,7 @@ static int balloon_create(struct vm *vm, const void *config)
 	counters_register("_balloon", counter_names, b->counters, C_COUNT);
 	vm->reclaim = &balloon_reclaim;
 	vm->reclaim_opaque = b;
+	virtio_pci_place(&info, c->pci_segment, c->pci_slot);
 	snapshot_instance(&b->vdev);
 	return virtio_pci_create(vm, &b->vdev, &info);
 }

@@ -68,6 +68,7 @@ struct net_config {
 	uint64_t num_queues;	/* rx + tx queues, even */
 	uint64_t queue_size;
 	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 	bool iommu;
 	/* cloud-hypervisor's offload_csum and offload_tso (both on by
 	 * default): off, the matching features are not offered */
@@ -251,7 +252,7 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_u64_list(args, "fd", 0, INT32_MAX, c->fds, MAX_PAIRS, &c->nfds, err) < 0 ||
 	    (has_queues = kv_u64(args, "num_queues", 2, 2 * MAX_PAIRS, &c->num_queues, err)) < 0 ||
 	    kv_u64(args, "queue_size", 2, 1024, &c->queue_size, err) < 0 ||
-	    virtio_parse_pci(args, &c->pci_segment, err) < 0 ||
+	    virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    kv_bool(args, "offload_csum", &c->offload_csum, err) < 0 ||
 	    kv_bool(args, "offload_tso", &c->offload_tso, err) < 0 ||
@@ -751,7 +752,7 @@ static int net_create(struct vm *vm, const void *config)
 	info.config = &n->cfg;
 	info.config_len = sizeof(n->cfg);
 	info.priv = n;
-	info.pci_segment = (uint16_t)c->pci_segment;
+	virtio_pci_place(&info, c->pci_segment, c->pci_slot);
 	if (seccomp_allow(SECCOMP_MAIN, net_main_seccomp, SC_COUNT(net_main_seccomp)) ||
 	    seccomp_allow(SECCOMP_VCPU, net_vcpu_seccomp, SC_COUNT(net_vcpu_seccomp)))
 		return -1;

@@ -38,6 +38,7 @@ struct pmem_config {
 	bool iommu;		/* the request queue behind the virtio-iommu */
 	const char *id;
 	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 };
 
 struct pmem_cfg_space {
@@ -63,7 +64,7 @@ static int pmem_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    (kv_present = kv_size(args, "size", &c->size, err)) < 0 ||
 	    kv_bool(args, "discard_writes", &c->discard_writes, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
-	    virtio_parse_pci(args, &c->pci_segment, err) < 0)
+	    virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0)
 		return -1;
 	if (!c->file) {
 		cli_errorf(err, "file=PATH is required in '%s'", args->source);
@@ -180,7 +181,7 @@ static int pmem_create(struct vm *vm, const void *config)
 	info.config = &p->cfg;
 	info.config_len = sizeof(p->cfg);
 	info.priv = p;
-	info.pci_segment = (uint16_t)c->pci_segment;
+	virtio_pci_place(&info, c->pci_segment, c->pci_slot);
 	/* a flush is popped, done and pushed in one call of pmem_notify:
 	 * no DMA hold behind the IOMMU (virtqueue.h); the memory window
 	 * itself is guest-physical, as in cloud-hypervisor */

@@ -27,6 +27,8 @@
 struct rng_config {
 	const char *src;
 	bool iommu;
+	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 };
 
 struct rng {
@@ -64,14 +66,13 @@ static int open_source(const char *src, struct cli_error *err)
 static int rng_parse(struct kv_list *args, void *config, struct cli_error *err)
 {
 	struct rng_config *c = config;
-	uint64_t segment = 0;
 	int fd;
 
 	/* (without the virtio-iommu, iommu= is an unknown key here; and
 	 * pci_segment= without CONFIG_CLI_UNBUILT_KEYS) */
 	if (kv_str(args, "src", &c->src, err) < 0 ||
 	    (IS_ENABLED(CONFIG_VIRTIO_IOMMU) && virtio_parse_iommu(args, &c->iommu, err) < 0) ||
-	    (IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS) && virtio_parse_pci(args, &segment, err) < 0))
+	    (IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS) && virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0))
 		return -1;
 	if (!c->src)
 		c->src = "/dev/urandom";
@@ -149,6 +150,7 @@ static int rng_create(struct vm *vm, const void *config)
 	/* each chain is popped, filled and pushed in one call of
 	 * rng_notify, so DMA behind the IOMMU needs no hold (virtqueue.h) */
 	info.iommu = c->iommu;
+	virtio_pci_place(&info, c->pci_segment, c->pci_slot);
 	snapshot_instance(&r->vdev);
 	return virtio_pci_create(vm, &r->vdev, &info);
 }
@@ -161,6 +163,7 @@ static void rng_info(const void *config, struct json *j)
 
 	json_string(j, "src", c->src);
 	json_bool(j, "iommu", c->iommu);
+	json_u64(j, "pci_segment", c->pci_segment);
 }
 #endif
 
@@ -168,7 +171,7 @@ DEVICE_REGISTER(virtio_rng) = {
 	.name = "virtio-rng",
 	.summary = "virtio entropy device (/dev/hwrng in the guest)",
 	.option = "rng",
-	.usage = "src=PATH[,iommu=on][,pci_segment=0]",
+	.usage = "src=PATH[,iommu=on][,pci_segment=N][,pci_device_id=N]",
 	.default_args = "src=/dev/urandom",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct rng_config),

@@ -732,6 +732,8 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 	/* one vector per queue and one for config changes */
 	if (pci_add_msix(&d->pci, d->nqueues + 1, 0, BAR_MSIX_TABLE, BAR_MSIX_PBA))
 		return -1;
+	if (IS_ENABLED(CONFIG_PCI_SEGMENTS))
+		d->pci.slot = info->pci_slot;
 	if (pci_add(vm, &d->pci, info->pci_segment))
 		return -1;
 	if (info->iommu) {
@@ -760,11 +762,13 @@ int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err)
 	return 0;
 }
 
-#if IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
-int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *err)
+#if !IS_ENABLED(CONFIG_PCI_SEGMENTS) && IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
+int virtio_parse_pci(struct kv_list *args, uint64_t *segment, uint8_t *slot_out,
+		     struct cli_error *err)
 {
 	const char *slot = NULL;
 
+	(void)slot_out;
 	if (kv_u64(args, "pci_segment", 0, UINT16_MAX, segment, err) < 0 ||
 	    kv_str(args, "pci_device_id", &slot, err) < 0)
 		return -1;

@@ -94,6 +94,7 @@ struct virtio_dev_info {
 	const struct virtio_ops *ops;
 	void *priv;
 	uint16_t pci_segment;
+	uint8_t pci_slot;		/* pci_device_id=, or 0: pci_add picks */
 	/* The queues are served by another process (vhost-user): each
 	 * queue's kick eventfd is for it to read, not the event loop, and
 	 * queue_notify is never called for it. */
@@ -137,21 +138,42 @@ struct cli_error;
  * with err filled in on bad input, else 0. */
 int virtio_parse_iommu(struct kv_list *args, bool *iommu, struct cli_error *err);
 
-/* pci_segment= and pci_device_id=, as cloud-hypervisor spells them.
- * wisp builds one PCI segment and picks each function's slot itself, so
- * pci_segment=0 is taken and anything else is refused naming what is not
- * built.  0, or -1 with err set. */
-#if IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
-int virtio_parse_pci(struct kv_list *args, uint64_t *segment, struct cli_error *err);
+/* pci_segment= and pci_device_id=, as cloud-hypervisor spells them:
+ * with CONFIG_PCI_SEGMENTS the segment and slot (pci_parse_place,
+ * core/pci.h; *slot 0 when not given).  Without it wisp has one PCI
+ * segment and picks each function's slot itself, so pci_segment=0 is
+ * taken and anything else is refused, naming what is not built when
+ * CONFIG_CLI_UNBUILT_KEYS.  0, or -1 with err set. */
+#if IS_ENABLED(CONFIG_PCI_SEGMENTS)
+static inline int virtio_parse_pci(struct kv_list *args, uint64_t *segment, uint8_t *slot,
+				   struct cli_error *err)
+{
+	return pci_parse_place(args, segment, slot, err);
+}
+#elif IS_ENABLED(CONFIG_CLI_UNBUILT_KEYS)
+int virtio_parse_pci(struct kv_list *args, uint64_t *segment, uint8_t *slot,
+		     struct cli_error *err);
 #else
 /* segment 0 only, anything else refused by the range; pci_device_id=
  * is an unknown key */
-static inline int virtio_parse_pci(struct kv_list *args, uint64_t *segment,
+static inline int virtio_parse_pci(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 				   struct cli_error *err)
 {
+	(void)slot;
 	return kv_u64(args, "pci_segment", 0, 0, segment, err) < 0 ? -1 : 0;
 }
 #endif
+
+/* A device's parsed pci_segment= and pci_device_id= into its info:
+ * nothing to copy without CONFIG_PCI_SEGMENTS (segment 0, any slot). */
+static inline void virtio_pci_place(struct virtio_dev_info *info, uint64_t segment,
+				    uint8_t slot)
+{
+	if (IS_ENABLED(CONFIG_PCI_SEGMENTS)) {
+		info->pci_segment = (uint16_t)segment;
+		info->pci_slot = slot;
+	}
+}
 
 static inline bool virtio_has(const struct virtio_dev *d, unsigned feature)
 {

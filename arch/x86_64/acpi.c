@@ -15,6 +15,7 @@
 #include "arch/x86_64/x86.h"
 #include "core/iommu.h"
 #include "core/kconfig.h"
+#include "core/pci.h"
 #include "core/vm.h"
 
 #define OEM_ID		"WISP  "	/* 6 bytes */
@@ -413,17 +414,12 @@ static int build_madt(struct acpi_ctx *c)
 	return acpi_list(c, gpa);
 }
 
-/* MCFG: the ECAM window of PCI segment 0. */
+/* MCFG: the ECAM area of each PCI segment. */
 static int build_mcfg(struct acpi_ctx *c)
 {
 	struct acpi_mcfg *m;
-	struct mcfg_allocation e = {
-		.base = X86_PCI_ECAM,
-		.segment = 0,
-		.start_bus = 0,
-		.end_bus = (uint8_t)((X86_PCI_ECAM_SIZE >> 20) - 1),
-	};
-	size_t len = sizeof(*m) + sizeof(e);
+	unsigned n = pci_segments_of(c->vm->cfg);
+	size_t len = sizeof(*m) + n * sizeof(struct mcfg_allocation);
 	uint64_t gpa;
 
 	if (!IS_ENABLED(CONFIG_PCI))
@@ -431,7 +427,16 @@ static int build_mcfg(struct acpi_ctx *c)
 	m = acpi_alloc(c, len, &gpa);
 	if (!m)
 		return -1;
-	memcpy(m + 1, &e, sizeof(e));
+	for (unsigned s = 0; s < n; s++) {
+		struct mcfg_allocation e = {
+			.base = ARCH_PCI_ECAM_OF(s),
+			.segment = (uint16_t)s,
+			.start_bus = 0,
+			.end_bus = (uint8_t)((ARCH_PCI_ECAM_SIZE_OF(s) >> 20) - 1),
+		};
+
+		memcpy((uint8_t *)(m + 1) + s * sizeof(e), &e, sizeof(e));
+	}
 	acpi_finish(m, "MCFG", len, 1);
 	return acpi_list(c, gpa);
 }

@@ -10,6 +10,7 @@
 #include "core/arch.h"
 #include "core/cli.h"
 #include "core/kconfig.h"
+#include "core/pci.h"
 #include "core/vm.h"
 
 size_t arch_memory_layout(uint64_t size, uint64_t (*layout)[2], size_t max)
@@ -41,7 +42,8 @@ size_t x86_e820_map(const struct vm *vm, struct e820_entry *map)
 		map[n++] = (struct e820_entry){ X86_HIGH_MEMORY,
 						low_end - X86_HIGH_MEMORY, E820_RAM };
 	if (IS_ENABLED(CONFIG_PCI))
-		map[n++] = (struct e820_entry){ X86_PCI_ECAM, X86_PCI_ECAM_SIZE,
+		map[n++] = (struct e820_entry){ X86_PCI_ECAM,
+						X86_PCI_ECAM_SIZE * pci_segments_of(vm->cfg),
 						E820_RESERVED };
 	if (mem->nram > 1)
 		map[n++] = (struct e820_entry){ mem->region[1].gpa,

@@ -22,7 +22,7 @@ static void pci_host_fdt(void *opaque, struct vm *vm, void *tables)
 	struct pci_segment *seg = opaque;
 	struct fdt_tree *t = tables;
 	int node = fdt_node(t, 0, "pcie", seg->ecam);
-	const uint32_t bus_range[] = { 0, 0xff };
+	const uint32_t bus_range[] = { 0, (uint32_t)(ARCH_PCI_ECAM_SIZE_OF(seg->id) >> 20) - 1 };
 	const uint32_t ranges[] = {
 		FDT_PCI_MMIO32, (uint32_t)(seg->mmio32 >> 32), (uint32_t)seg->mmio32,
 		(uint32_t)(seg->mmio32 >> 32), (uint32_t)seg->mmio32,
@@ -31,8 +31,12 @@ static void pci_host_fdt(void *opaque, struct vm *vm, void *tables)
 		(uint32_t)(seg->mmio64 >> 32), (uint32_t)seg->mmio64,
 		(uint32_t)(seg->mmio64_size >> 32), (uint32_t)seg->mmio64_size,
 	};
-	/* requester ids 0-0xffff go to the ITS as device ids, unchanged */
-	const uint32_t msi_map[] = { 0, t->msi_phandle, 0, 0x10000 };
+	/* requester ids go to the ITS as device ids: segment 0's unchanged,
+	 * those of another segment's one bus moved up by 256 for each
+	 * segment before it (core/pci.c, msi_devid: KVM's ITS has 16-bit
+	 * device ids) */
+	const uint32_t msi_map[] = { 0, t->msi_phandle, (uint32_t)seg->id << 8,
+				     seg->id ? 0x100 : 0x10000 };
 
 	(void)vm;
 	fdt_prop_str(t, node, "compatible", "pci-host-ecam-generic");
@@ -42,7 +46,7 @@ static void pci_host_fdt(void *opaque, struct vm *vm, void *tables)
 	fdt_prop_u32(t, node, "#interrupt-cells", 1);
 	fdt_prop_u32(t, node, "linux,pci-domain", seg->id);
 	fdt_prop_cells(t, node, "bus-range", bus_range, 2);
-	fdt_prop_reg(t, node, seg->ecam, ARCH_PCI_ECAM_SIZE);
+	fdt_prop_reg(t, node, seg->ecam, ARCH_PCI_ECAM_SIZE_OF(seg->id));
 	fdt_prop_cells(t, node, "ranges", ranges, 14);
 	fdt_prop_empty(t, node, "dma-coherent");
 	/* MSI-X is the only interrupt wisp's PCI functions have */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The PCI host bridge on x86_64 (pci_host.h): configuration space
- * through the legacy 0xcf8/0xcfc ports beside ECAM, and, with ACPI, the
- * segment's PNP0A08 root bridge in the DSDT with its bus, I/O and memory
- * windows and INTx routing, so Linux finds every PCI device without
- * command-line hints.
+ * through the legacy 0xcf8/0xcfc ports beside ECAM (segment 0's only,
+ * as on real machines), and, with ACPI, each segment's PNP0A08 root
+ * bridge in the DSDT with its bus, I/O and memory windows and INTx
+ * routing, so Linux finds every PCI device without command-line hints.
  */
 #include "devices/pci_host/pci_host.h"
 
@@ -107,9 +107,11 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 {
 	struct pci_segment *seg = opaque;
 	struct aml *a = tables;
+	char name[] = "PCI0";
 
-	(void)vm;
-	aml_device_begin(a, "PCI0");
+	if (IS_ENABLED(CONFIG_PCI_SEGMENTS))
+		name[3] = (char)('0' + seg->id);
+	aml_device_begin(a, name);
 	aml_name_eisaid(a, "_HID", "PNP0A08");
 	aml_name_eisaid(a, "_CID", "PNP0A03");
 	aml_name_int(a, "_SEG", seg->id);
@@ -118,23 +120,30 @@ static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 	aml_name(a, "_CRS");
 	aml_resources_begin(a);
 	aml_res_word_bus(a, 0, (uint16_t)((ARCH_PCI_ECAM_SIZE >> 20) - 1));
-	aml_res_io(a, X86_PORT_PCI_CONFIG, X86_PORT_PCI_CONFIG, 1, 8);
-	aml_res_word_io(a, 0x0000, X86_PORT_PCI_CONFIG - 1);
-	aml_res_word_io(a, X86_PORT_PCI_CONFIG + 8, 0xffff);
+	/* the ports, and so the I/O space, are segment 0's */
+	if (!IS_ENABLED(CONFIG_PCI_SEGMENTS) || !seg->id) {
+		aml_res_io(a, X86_PORT_PCI_CONFIG, X86_PORT_PCI_CONFIG, 1, 8);
+		aml_res_word_io(a, 0x0000, X86_PORT_PCI_CONFIG - 1);
+		aml_res_word_io(a, X86_PORT_PCI_CONFIG + 8, 0xffff);
+	}
 	aml_res_dword_memory(a, (uint32_t)seg->mmio32,
 			     (uint32_t)(seg->mmio32 + seg->mmio32_size - 1), false);
 	aml_res_qword_memory(a, seg->mmio64, seg->mmio64 + seg->mmio64_size - 1, true);
 	aml_resources_end(a);
 	pci_host_describe_prt(a);
 	aml_end(a);
+	if (IS_ENABLED(CONFIG_PCI_SEGMENTS) && seg->id)
+		return;
 
-	/* the ECAM area is the motherboard's, so the OS leaves it alone */
+	/* the ECAM areas (every segment's, one after the other) are the
+	 * motherboard's, so the OS leaves them alone */
 	aml_device_begin(a, "MRES");
 	aml_name_eisaid(a, "_HID", "PNP0C02");
 	aml_name_int(a, "_UID", 0);
 	aml_name(a, "_CRS");
 	aml_resources_begin(a);
-	aml_res_memory32_fixed(a, (uint32_t)seg->ecam, (uint32_t)ARCH_PCI_ECAM_SIZE, false);
+	aml_res_memory32_fixed(a, (uint32_t)seg->ecam,
+			       (uint32_t)(ARCH_PCI_ECAM_SIZE * pci_segments_of(vm->cfg)), false);
 	aml_resources_end(a);
 	aml_end(a);
 }
@@ -161,11 +170,14 @@ void pci_host_arch_load(struct snap_reader *r)
 
 int pci_host_arch_create(struct vm *vm, struct pci_segment *seg)
 {
-	cf8.vm = vm;
-	cf8.seg = seg;
-	cf8.config_address = 0;
-	if (bus_register(&vm->pio, X86_PORT_PCI_CONFIG, 8, &cf8_ops, &cf8, "pci-cf8"))
-		return -1;
+	/* the ports reach segment 0 alone */
+	if (!IS_ENABLED(CONFIG_PCI_SEGMENTS) || !seg->id) {
+		cf8.vm = vm;
+		cf8.seg = seg;
+		cf8.config_address = 0;
+		if (bus_register(&vm->pio, X86_PORT_PCI_CONFIG, 8, &cf8_ops, &cf8, "pci-cf8"))
+			return -1;
+	}
 #ifdef CONFIG_ACPI
 	if (vm_add_describer(vm, pci_host_describe, seg))
 		return -1;

@@ -57,6 +57,7 @@
 
 #include "core/cli.h"
 #include "core/device.h"
+#include "core/pci.h"
 #include "core/vm.h"
 
 #if IS_ENABLED(CONFIG_API)
@@ -229,6 +230,27 @@ static void two_disks(const struct row *r)
 	assert_int_equal(n, 2);
 }
 
+#if IS_ENABLED(CONFIG_PCI_SEGMENTS)
+/* --platform num_pci_segments=2, and slot 7 of segment 1 asked for:
+ * another device asking for it is refused */
+static void balloon_segment_1_slot_7(const struct row *r)
+{
+	struct cli_error e;
+	struct kv_list kv;
+	uint64_t segment = 0;
+	uint8_t slot = 0;
+
+	(void)r;
+	assert_int_equal(cfg.pci_segments, 2);
+	assert_int_equal(kv_parse(&kv, "pci_segment=1,pci_device_id=7", &e), 0);
+	assert_int_equal(pci_parse_place(&kv, &segment, &slot, &e), -1);
+	assert_contains(e.msg, "slot 7 of PCI segment 1 is already another device's");
+	kv_free(&kv);
+}
+#else
+#define balloon_segment_1_slot_7 NULL
+#endif
+
 /* -------------------------------------------------------------- rows */
 
 #define CPUS "api-types/src/vm_config/cpus_config.rs:"
@@ -372,13 +394,19 @@ static const struct row rows[] = {
 	{ RNG "72", "--rng", "", .expect = ACCEPT,
 	  .text = "\"rng\":{\"src\":\"/dev/urandom\"" },
 	{ RNG "74", "--rng", "src=/dev/random", .expect = ACCEPT,
-	  .text = "\"rng\":{\"src\":\"/dev/random\",\"iommu\":false}" },
+	  .text = "\"rng\":{\"src\":\"/dev/random\",\"iommu\":false,\"pci_segment\":0}" },
+	/* a second segment exists with --platform num_pci_segments=2, which
+	 * cloud-hypervisor's validation asks for too */
+	{ RNG "81", "--rng", "src=/dev/random,iommu=on,pci_segment=1,pci_device_id=7",
+	  .extra = { "--platform", "num_pci_segments=2" }, .expect = ACCEPT, .iommu = true,
+	  .text = "\"rng\":{\"src\":\"/dev/random\",\"iommu\":true,\"pci_segment\":1}",
+	  .off = !IS_ENABLED(CONFIG_PCI_SEGMENTS) },
 	{ RNG "81", "--rng", "src=/dev/random,iommu=on,pci_segment=1,pci_device_id=7",
 	  .expect = NOT_BUILT, .iommu = true,
 	  .text = "'pci_segment=1': wisp has one PCI segment (--platform num_pci_segments is not built)",
-	  .named = "'pci_segment=1'" },
+	  .named = "'pci_segment=1'", .off = IS_ENABLED(CONFIG_PCI_SEGMENTS) },
 	{ RNG "93", "--rng", "iommu=on", .expect = ACCEPT, .iommu = true,
-	  .text = "\"rng\":{\"src\":\"/dev/urandom\",\"iommu\":true}" },
+	  .text = "\"rng\":{\"src\":\"/dev/urandom\",\"iommu\":true,\"pci_segment\":0}" },
 
 	/* --pmem */
 	{ PMEM "96", "--pmem", "size=128M", .expect = CH_REFUSES, .text = "file=PATH is required" },
@@ -432,8 +460,12 @@ static const struct row rows[] = {
 	/* --balloon */
 	{ BALLOON "82", "--balloon",
 	  "size=128M,deflate_on_oom=on,free_page_reporting=on,pci_segment=1,pci_device_id=7",
+	  .extra = { "--platform", "num_pci_segments=2" }, .expect = ACCEPT,
+	  .check = balloon_segment_1_slot_7, .off = !IS_ENABLED(CONFIG_PCI_SEGMENTS) },
+	{ BALLOON "82", "--balloon",
+	  "size=128M,deflate_on_oom=on,free_page_reporting=on,pci_segment=1,pci_device_id=7",
 	  .expect = NOT_BUILT, .text = "'pci_segment=1': wisp has one PCI segment",
-	  .named = "'pci_segment=1'" },
+	  .named = "'pci_segment=1'", .off = IS_ENABLED(CONFIG_PCI_SEGMENTS) },
 	{ BALLOON "97", "--balloon", "size=0,iommu=on", .expect = NOT_BUILT,
 	  .text = "'iommu=on': the balloon behind the virtio-iommu is not built into wisp" },
 
@@ -748,6 +780,90 @@ static void checked_after_parsing(void **state)
 	}
 }
 
+/* --platform num_pci_segments=N and the devices' pci_segment= and
+ * pci_device_id=: what is refused, with one line each, in either order
+ * of the options. */
+static void pci_segments(void **state)
+{
+	static const struct {
+		const char *argv[6];
+		const char *text;	/* NULL: accepted */
+	} cases[] = {
+		{ { "--platform", "num_pci_segments=4", "--rng", "pci_segment=3" }, NULL },
+		{ { "--rng", "pci_segment=3", "--platform", "num_pci_segments=4" }, NULL },
+		{ { "--platform", "num_pci_segments=1" }, NULL },
+		{ { "--rng", "pci_device_id=31" }, NULL },
+		{ { "--platform", "num_pci_segments=0" }, "the number of PCI segments is 1 to 96" },
+		{ { "--platform", "num_pci_segments=97" }, "the number of PCI segments is 1 to 96" },
+		{ { "--platform", "num_pci_segments=5" }, "wisp builds at most 4 PCI segments" },
+		{ { "--platform", "num_pci_segments=2,iommu_segments=[1]" },
+		  "'iommu_segments=[1]': PCI segments behind the virtio-iommu are not built" },
+		{ { "--platform", "num_pci_segments=2", "--platform", "num_pci_segments=2" },
+		  "--platform: given more than once" },
+		{ { "--platform", "serial_number=x" }, "serial_number" },
+		{ { "--rng", "pci_segment=1" },
+		  "'pci_segment=1': invalid PCI segment id 1: --platform num_pci_segments is 1" },
+		{ { "--platform", "num_pci_segments=2", "--rng", "src=/dev/urandom,pci_segment=2" },
+		  "'src=/dev/urandom,pci_segment=2': invalid PCI segment id 2: "
+		  "--platform num_pci_segments is 2" },
+		{ { "--rng", "pci_segment=2", "--platform", "num_pci_segments=2" },
+		  "invalid PCI segment id 2" },
+		{ { "--rng", "pci_device_id=0" }, "'pci_device_id=0': slot 0 is the PCI host bridge's" },
+		{ { "--rng", "pci_device_id=32" }, "pci_device_id" },
+	};
+
+	(void)state;
+	if (!IS_ENABLED(CONFIG_PCI_SEGMENTS) || !device_lookup("rng", NULL))
+		skip();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[10] = { "wisp", "--kernel", kernel_path };
+		int argc = 3;
+		FILE *out = fopen("/dev/null", "w");
+		enum cli_action a;
+
+		assert_non_null(out);
+		for (size_t k = 0; k < 6 && cases[i].argv[k]; k++)
+			argv[argc++] = (char *)cases[i].argv[k];
+		a = cli_parse(argc, argv, &cfg, out, &err);
+		fclose(out);
+		if (!cases[i].text) {
+			if (a != CLI_RUN)
+				fail_msg("case %zu: refused: %s", i, err.msg);
+			cli_free(&cfg);
+			continue;
+		}
+		if (a == CLI_RUN)
+			fail_msg("case %zu: accepted, expected \"%s\"", i, cases[i].text);
+		assert_contains(err.msg, cases[i].text);
+		assert_null(strchr(err.msg, '\n'));
+	}
+}
+
+/* Two devices asking for one slot: the second is refused, on its own
+ * segment only. */
+static void pci_device_id_taken(void **state)
+{
+	static const struct row same = { .src = "", .option = "--disk", TO_FILE,
+					 .value = "path=/path/to_file,pci_device_id=5",
+					 .value2 = "path=/path/to_file,pci_device_id=5",
+					 .ch_path2 = "/path/to_file", .tmp2 = T_DISK2 };
+	static const struct row other = { .src = "", .option = "--disk", TO_FILE,
+					  .value = "path=/path/to_file,pci_device_id=5",
+					  .value2 = "path=/path/to_file,pci_device_id=5,pci_segment=1",
+					  .ch_path2 = "/path/to_file", .tmp2 = T_DISK2,
+					  .extra = { "--platform", "num_pci_segments=2" } };
+
+	(void)state;
+	if (!IS_ENABLED(CONFIG_PCI_SEGMENTS))
+		skip();
+	assert_int_equal(run_row(&same), CLI_ERROR);
+	assert_contains(err.msg, "'pci_device_id=5': slot 5 of PCI segment 0 is already another "
+			"device's");
+	if (run_row(&other) != CLI_RUN)
+		fail_msg("%s", err.msg);
+	cli_free(&cfg);
+}
+
 /* --------------------------------------------------------- fixtures */
 
 static int make_file(enum tmp t, off_t size)
@@ -803,6 +919,8 @@ int main(void)
 		cmocka_unit_test(run_table),
 		cmocka_unit_test(empty_net_keys),
 		cmocka_unit_test(checked_after_parsing),
+		cmocka_unit_test(pci_segments),
+		cmocka_unit_test(pci_device_id_taken),
 	};
 
 	return cmocka_run_group_tests_name("cloud-hypervisor's option values", tests, setup,

@@ -79,7 +79,7 @@ int vhost_user_parse_keys(struct kv_list *args, struct vhost_user_keys *k, uint6
 	if (kv_str(args, "socket", &k->socket, err) < 0 || kv_str(args, "id", &k->id, err) < 0 ||
 	    kv_u64(args, "num_queues", min_queues, max_queues, &k->num_queues, err) < 0 ||
 	    kv_u64(args, "queue_size", 2, max_queue_size, &k->queue_size, err) < 0 ||
-	    kv_u64(args, "pci_segment", 0, 0, &k->pci_segment, err) < 0)
+	    virtio_parse_pci(args, &k->pci_segment, &k->pci_slot, err) < 0)
 		return -1;
 	if (k->queue_size & (k->queue_size - 1)) {
 		cli_errorf(err, "'queue_size=%llu': must be a power of two",
@@ -218,6 +218,7 @@ int vhost_user_device_create(struct vm *vm, const struct vhost_user_params *p)
 		.features = 0,
 		.ops = &vu_ops,
 		.pci_segment = p->pci_segment,
+		.pci_slot = p->pci_slot,
 		.external_queues = true,
 		.local_queues = p->local_queues,
 	};

@@ -83,6 +83,7 @@ struct blk_config {
 	uint64_t num_queues;
 	uint64_t queue_size;
 	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 	bool iommu;
 	bool limited;
 	struct rate_limit_config limits;

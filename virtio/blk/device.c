@@ -130,7 +130,7 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 	    kv_str(args, "id", &c->id, err) < 0 || parse_image_keys(args, c, err) < 0 ||
 	    (IS_ENABLED(CONFIG_VIRTIO_BLK_DIRECT) && kv_bool(args, "direct", &c->direct, err) < 0) ||
 	    parse_queue_affinity(args, c, err) < 0 ||
-	    virtio_parse_pci(args, &c->pci_segment, err) < 0 ||
+	    virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 ||
 	    throttle_parse(args, &c->limits, &c->limited, err) < 0 ||
 	    (IS_ENABLED(CONFIG_RATE_LIMITER) &&
@@ -508,7 +508,7 @@ static int blk_create(struct vm *vm, const void *config)
 	info.config = &b->cfg;
 	info.config_len = sizeof(b->cfg);
 	info.priv = b;
-	info.pci_segment = (uint16_t)c->pci_segment;
+	virtio_pci_place(&info, c->pci_segment, c->pci_slot);
 	info.iommu = c->iommu;
 	snapshot_instance(&b->vdev);
 	if (virtio_pci_create(vm, &b->vdev, &info))

@@ -17,7 +17,7 @@ static int vsock_parse(struct kv_list *args, void *config, struct cli_error *err
 	got = kv_u64(args, "cid", 0, UINT32_MAX - 1, &c->cid, err);
 	if (got < 0 || kv_str(args, "socket", &c->socket, err) < 0 ||
 	    virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
-	    virtio_parse_pci(args, &c->pci_segment, err) < 0)
+	    virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0)
 		return -1;
 	if (!got) {
 		cli_errorf(err, "cid=N is required (3 or more)");
@@ -297,6 +297,7 @@ static int vsock_create(struct vm *vm, const void *config)
 	/* every chain is popped, used and pushed within one event-loop
 	 * callback, so DMA behind the IOMMU needs no hold (virtqueue.h) */
 	info.iommu = c->iommu;
+	virtio_pci_place(&info, c->pci_segment, c->pci_slot);
 	snapshot_instance(&v->vdev);
 	return virtio_pci_create(vm, &v->vdev, &info);
 }

@@ -119,7 +119,8 @@ struct vsock_config {
 	const char *socket;
 	bool iommu;
 	const char *id;
-	uint64_t pci_segment;	/* 0: wisp has one PCI segment */
+	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 };
 
 enum conn_state {

@@ -16,6 +16,9 @@
  *   0x0901_0000  PL031 RTC (4 KiB)
  *   0x0903_0000  PL061 GPIO (4 KiB)
  *   0x0904_0000  boot-complete mark (boot timeline), 1 byte
+ *   0x0910_0000  PCI ECAM of segments 1-3 (num_pci_segments), 1 MiB each:
+ *                bus 0 only
+ *   0x0a00_0000  the 32-bit windows of segments 1-3, 32 MiB each
  *   0x1000_0000  PCI 32-bit MMIO window (512 MiB)
  *   0x3000_0000  PCI ECAM (256 MiB: segment 0, buses 0-255)
  *   0x4000_0000  RAM: the kernel at its text_offset from here (2 MiB
@@ -62,6 +65,18 @@
 #define ARCH_PCI_ECAM		0x30000000ULL
 #define ARCH_PCI_ECAM_SIZE	0x10000000ULL
 #define ARCH_PCI_MMIO64_MIN	0x8000000000ULL
+/* segment s's ECAM area and 32-bit window; segment 0's are the same
+ * whatever the count */
+#define ARM_PCI_ECAM_MORE	0x09100000ULL
+#define ARM_PCI_ECAM_MORE_SIZE	0x100000ULL
+#define ARM_PCI_MMIO32_MORE	0x0a000000ULL
+#define ARM_PCI_MMIO32_MORE_SIZE 0x2000000ULL
+#define ARCH_PCI_ECAM_OF(s)	((s) ? ARM_PCI_ECAM_MORE + ((s) - 1) * ARM_PCI_ECAM_MORE_SIZE \
+				     : ARCH_PCI_ECAM)
+#define ARCH_PCI_ECAM_SIZE_OF(s) ((s) ? ARM_PCI_ECAM_MORE_SIZE : ARCH_PCI_ECAM_SIZE)
+#define ARCH_PCI_MMIO32_OF(s)	((s) ? ARM_PCI_MMIO32_MORE + ((s) - 1) * ARM_PCI_MMIO32_MORE_SIZE \
+				     : ARCH_PCI_MMIO32)
+#define ARCH_PCI_MMIO32_SIZE_OF(s) ((s) ? ARM_PCI_MMIO32_MORE_SIZE : ARCH_PCI_MMIO32_SIZE)
 
 /* Shared peripheral interrupts (SPI numbers; the GIC's INTID is 32 + n).
  * irq_line() takes these numbers. */

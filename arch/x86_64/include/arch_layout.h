@@ -16,7 +16,9 @@
  *   ...          RAM up to 3 GiB at most
  *   0xc000_0000  PCI 32-bit MMIO window (512 MiB)
  *     0xd000_0000  Firecracker's boot timer page (CONFIG_FC_BOOT_TIMER)
- *   0xe000_0000  PCI ECAM (1 MiB: segment 0, bus 0, the only bus)
+ *   0xe000_0000  PCI ECAM (1 MiB: segment 0, bus 0, the only bus),
+ *                then 1 MiB for each further segment (num_pci_segments)
+ *   0xe800_0000  the 32-bit windows of segments 1-3, 64 MiB each
  *   0xfec0_0000  I/O APIC
  *   0xfee0_0000  local APIC (in KVM)
  *   0x1_0000_0000 RAM above 4 GiB, then the 64-bit PCI window
@@ -49,6 +51,11 @@
  * the vendor id of 32 slots on every bus up to the MCFG's end bus: 16k
  * port exits for buses 1-255). */
 #define X86_PCI_ECAM_SIZE	0x100000ULL
+/* Segments 1-3 (--platform num_pci_segments): their ECAM areas follow
+ * segment 0's, their 32-bit windows are here; segment 0's addresses
+ * are the same whatever the count. */
+#define X86_PCI_MMIO32_MORE	0xe8000000ULL
+#define X86_PCI_MMIO32_MORE_SIZE 0x4000000ULL
 #define X86_IOAPIC		0xfec00000ULL
 #define X86_IOAPIC_SIZE		0x1000ULL
 #define X86_LAPIC		0xfee00000ULL
@@ -60,6 +67,12 @@
 #define ARCH_PCI_MMIO32		X86_PCI_MMIO32
 #define ARCH_PCI_MMIO32_SIZE	X86_PCI_MMIO32_SIZE
 #define ARCH_PCI_MMIO64_MIN	X86_HIGH_RAM	/* and above all RAM */
+/* segment s's ECAM area and 32-bit window */
+#define ARCH_PCI_ECAM_OF(s)	(X86_PCI_ECAM + (uint64_t)(s) * X86_PCI_ECAM_SIZE)
+#define ARCH_PCI_ECAM_SIZE_OF(s) X86_PCI_ECAM_SIZE
+#define ARCH_PCI_MMIO32_OF(s)	((s) ? X86_PCI_MMIO32_MORE + ((s) - 1) * X86_PCI_MMIO32_MORE_SIZE \
+				     : X86_PCI_MMIO32)
+#define ARCH_PCI_MMIO32_SIZE_OF(s) ((s) ? X86_PCI_MMIO32_MORE_SIZE : X86_PCI_MMIO32_SIZE)
 
 /* I/O ports */
 #define X86_PORT_I8042_DATA	0x60
