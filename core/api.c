@@ -47,6 +47,7 @@
 #include "core/file.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "core/pci.h"
 #include "core/seccomp.h"
 #include "core/vcpu.h"
 #include "core/vm.h"
@@ -491,6 +492,11 @@ static void vm_info(struct answer *a, const struct http_request *req)
 	json_bool(j, "hugepages", cfg->memory.hugepages);
 	json_bool(j, "thp", cfg->memory.thp);
 	json_object_end(j);
+#ifdef CONFIG_PCI_SEGMENTS
+	json_object_begin(j, "platform");
+	json_u64(j, "num_pci_segments", pci_segments_of(cfg));
+	json_object_end(j);
+#endif
 	info_payload(j, cfg);
 	info_devices(j, cfg);
 	json_object_end(j);

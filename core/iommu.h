@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/kconfig.h"
+
 struct pci_function;
 struct vm;
 
@@ -39,6 +41,16 @@ struct iommu_endpoint {
 	void (*release)(void *ep, unsigned ticket);
 	const uint64_t *revoked;
 };
+
+/* The id the guest knows it by: its BDF, segment s's moved up by
+ * s << 16 (the VIOT's PCI range of each endpoint says so, as Linux's
+ * viot.c reads it). */
+static inline uint32_t iommu_endpoint_id(const struct iommu_endpoint *ep)
+{
+	uint32_t segment = IS_ENABLED(CONFIG_PCI_SEGMENTS) ? ep->segment : 0;
+
+	return segment << 16 | ep->bdf;
+}
 
 /* Access rights of a mapping, as a mirror gets them. */
 #define IOMMU_PROT_READ 1u

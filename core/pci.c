@@ -690,6 +690,13 @@ int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 
 	if (kv_u64(args, "pci_segment", 0, UINT16_MAX, segment, err) < 0)
 		return -1;
+	/* never valid here, whatever --platform says */
+	if (*segment >= PCI_MAX_SEGMENTS) {
+		cli_errorf(err, "'pci_segment=%llu': invalid PCI segment id: wisp builds at most "
+			   "%d (--platform num_pci_segments)", (unsigned long long)*segment,
+			   PCI_MAX_SEGMENTS);
+		return -1;
+	}
 	given = kv_u64(args, "pci_device_id", 0, PCI_SLOTS - 1, &id, err);
 	if (given < 0)
 		return -1;
@@ -703,15 +710,13 @@ int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 		cli_errorf(err, "'pci_device_id=0': slot 0 is the PCI host bridge's");
 		return -1;
 	}
-	if (*segment < PCI_MAX_SEGMENTS) {
-		if (plan.slots[*segment] & (1u << id)) {
-			cli_errorf(err, "'pci_device_id=%llu': slot %llu of PCI segment %llu is "
-				   "already another device's", (unsigned long long)id,
-				   (unsigned long long)id, (unsigned long long)*segment);
-			return -1;
-		}
-		plan.slots[*segment] |= 1u << id;
+	if (plan.slots[*segment] & (1u << id)) {
+		cli_errorf(err, "'pci_device_id=%llu': slot %llu of PCI segment %llu is already "
+			   "another device's", (unsigned long long)id, (unsigned long long)id,
+			   (unsigned long long)*segment);
+		return -1;
 	}
+	plan.slots[*segment] |= 1u << id;
 	*slot = (uint8_t)id;
 	return 0;
 }

@@ -160,11 +160,12 @@ int pci_intx_line(unsigned slot, unsigned pin);
  * windows.  -1 with a message when full or taken. */
 int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment);
 
-/* The segments the VM has: --platform num_pci_segments, or 1. */
+/* The segments the VM has: --platform num_pci_segments, or 1 (also
+ * for a VM without a config: the unit tests' machines). */
 static inline unsigned pci_segments_of(const struct vm_config *cfg)
 {
 #ifdef CONFIG_PCI_SEGMENTS
-	return cfg->pci_segments ? cfg->pci_segments : 1;
+	return cfg && cfg->pci_segments ? cfg->pci_segments : 1;
 #else
 	(void)cfg;
 	return 1;
@@ -175,8 +176,8 @@ static inline unsigned pci_segments_of(const struct vm_config *cfg)
 struct kv_list;
 struct cli_error;
 /* pci_segment= and pci_device_id= of a PCI device's option, as
- * cloud-hypervisor spells them: the segment (0-65535 here; that it is
- * below num_pci_segments is pci_plan_check's, once the whole command
+ * cloud-hypervisor spells them: the segment (below PCI_MAX_SEGMENTS
+ * here; that it is below num_pci_segments is pci_plan_check's, once the whole command
  * line is read, as --platform may come later) and the slot on the
  * segment's bus (1-31, slot 0 being the host bridge; 0 when not
  * given), which no other device may ask for.  0, or -1 with err set. */

@@ -505,7 +505,7 @@ static int build_viot(struct acpi_ctx *c)
 		struct viot_pci_range r = {
 			.type = VIOT_NODE_PCI_RANGE,
 			.length = sizeof(r),
-			.endpoint_start = ep->bdf,
+			.endpoint_start = iommu_endpoint_id(ep),
 			.segment_start = ep->segment,
 			.segment_end = ep->segment,
 			.bdf_start = ep->bdf,

@@ -170,6 +170,23 @@ if built_in virtio-rng; then
 	case=input-rng-directory; ibad --kernel "$good" --rng "src=$in/dir"
 	expect_error 2 "^wisp: --rng: 'src=.*/dir' is a directory, not a character device or a file$"
 fi
+# PCI segments (CONFIG_PCI_SEGMENTS, which --help's --platform shows):
+# the count cloud-hypervisor refuses, one above wisp's, a device on a
+# segment beyond the count (given after the device), a slot asked twice
+if "$wisp" --help | grep -q -- '--platform'; then
+	case=input-platform-no-segments; ibad --kernel "$good" --platform num_pci_segments=0
+	expect_error 2 "^wisp: --platform: 'num_pci_segments=0': the number of PCI segments is 1 to 96$"
+	case=input-platform-too-many-segments; ibad --kernel "$good" --platform num_pci_segments=5
+	expect_error 2 "^wisp: --platform: 'num_pci_segments=5': wisp builds at most 4 PCI segments$"
+	if built_in virtio-rng; then
+		case=input-pci-segment-beyond; ibad --kernel "$good" --rng "src=$good,pci_segment=2" --platform num_pci_segments=2
+		expect_error 2 "^wisp: 'src=.*,pci_segment=2': invalid PCI segment id 2: --platform num_pci_segments is 2$"
+	fi
+	if built_in virtio-blk; then
+		case=input-pci-device-id-taken; ibad --kernel "$good" --disk "path=$in/random,pci_device_id=3" "path=$in/random,readonly=on,pci_device_id=3"
+		expect_error 2 "^wisp: --disk: 'pci_device_id=3': slot 3 of PCI segment 0 is already another device's$"
+	fi
+fi
 if built_in serial-16550 || built_in pl011; then
 	case=input-serial-file-directory; ibad --kernel "$good" --serial "file=$in/dir"
 	expect_error 2 "^wisp: --serial: 'file=.*/dir'.*directory"

@@ -287,7 +287,9 @@ static void test_route_info_devices(void **state)
 	assert_contains(answer, "\"id\":\"b\"}],");
 	assert_contains(answer, "\"net\":[{\"tap\":\"tap7\",");
 	assert_contains(answer, "\"mac\":\"52:54:00:12:34:56\"");
-	assert_contains(answer, "\"rng\":{\"src\":\"/dev/urandom\",\"iommu\":false}");
+	assert_contains(answer, "\"rng\":{\"src\":\"/dev/urandom\",\"iommu\":false,\"pci_segment\":0}");
+	if (IS_ENABLED(CONFIG_PCI_SEGMENTS))
+		assert_contains(answer, "\"platform\":{\"num_pci_segments\":1}");
 	assert_contains(answer, "\"serial\":{\"file\":null,\"mode\":\"Off\",\"iommu\":false}");
 	assert_contains(answer, "\"console\":{\"file\":\"/tmp/c.log\",\"mode\":\"File\",");
 	assert_contains(answer, "\"vsock\":{\"cid\":5,\"socket\":\"/v.sock\",\"iommu\":false,"

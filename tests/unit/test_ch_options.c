@@ -400,7 +400,7 @@ static const struct row rows[] = {
 	{ RNG "81", "--rng", "src=/dev/random,iommu=on,pci_segment=1,pci_device_id=7",
 	  .extra = { "--platform", "num_pci_segments=2" }, .expect = ACCEPT, .iommu = true,
 	  .text = "\"rng\":{\"src\":\"/dev/random\",\"iommu\":true,\"pci_segment\":1}",
-	  .off = !IS_ENABLED(CONFIG_PCI_SEGMENTS) },
+	  .text2 = "\"platform\":{\"num_pci_segments\":2}", .off = !IS_ENABLED(CONFIG_PCI_SEGMENTS) },
 	{ RNG "81", "--rng", "src=/dev/random,iommu=on,pci_segment=1,pci_device_id=7",
 	  .expect = NOT_BUILT, .iommu = true,
 	  .text = "'pci_segment=1': wisp has one PCI segment (--platform num_pci_segments is not built)",
@@ -837,6 +837,25 @@ static void pci_segments(void **state)
 		assert_contains(err.msg, cases[i].text);
 		assert_null(strchr(err.msg, '\n'));
 	}
+#if IS_ENABLED(CONFIG_SNAPSHOT)
+	/* the count makes up the VM: a snapshot's configuration keeps it */
+	{
+		char *argv[] = { "wisp", "--kernel", kernel_path, "--platform", "num_pci_segments=3",
+				 NULL };
+		FILE *out = fopen("/dev/null", "w");
+		bool kept = false;
+
+		assert_non_null(out);
+		assert_int_equal(cli_parse(5, argv, &cfg, out, &err), CLI_RUN);
+		fclose(out);
+		assert_int_equal(cfg.pci_segments, 3);
+		for (size_t k = 0; k < cfg.nkept; k++)
+			kept |= !strcmp(cfg.kept[k].name, "platform") &&
+				!strcmp(cfg.kept[k].value, "num_pci_segments=3");
+		assert_true(kept);
+		cli_free(&cfg);
+	}
+#endif
 }
 
 /* Two devices asking for one slot: the second is refused, on its own

@@ -1186,6 +1186,9 @@ static void test_vfio_device(void **state)
 	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[2,0,2]"),
 		     "--device: 'x_exclude_mmap_bars=': BAR 2 given twice");
 	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[1,x]"), "'x' is not a number");
+	if (IS_ENABLED(CONFIG_PCI_SEGMENTS))
+		expect_error(parse_device("0000:00:05.0", ",pci_segment=1"),
+			     "invalid PCI segment id 1: --platform num_pci_segments is 1");
 
 	/* one group: the other device's driver decides */
 	fake_device("0000:00:06.0", "virtio-pci", 7);

@@ -168,11 +168,7 @@ static struct iommu_endpoint *viommu_add_pci(struct iommu *iommu, struct pci_fun
 {
 	struct viommu *v = (struct viommu *)((char *)iommu - offsetof(struct viommu, iommu));
 
-	if (fn->segment != 0) {
-		wisp_err("%s: iommu=on: only devices on PCI segment 0 can be behind the IOMMU",
-			 fn->name);
-		return NULL;
-	}
+	/* (there is no other segment without CONFIG_PCI_SEGMENTS) */
 	if (v->nep == IOMMU_MAX_ENDPOINTS)
 		return NULL;
 	if (!v->has_pci && viommu_pci_create(v))

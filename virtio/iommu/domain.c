@@ -137,7 +137,7 @@ struct domain *domain_find(struct viommu *v, uint32_t id)
 struct endpoint *endpoint_find(struct viommu *v, uint32_t id)
 {
 	for (unsigned i = 0; i < v->nep; i++)
-		if (v->ep[i].pub.bdf == id && v->ep[i].pub.segment == 0)
+		if (iommu_endpoint_id(&v->ep[i].pub) == id)
 			return &v->ep[i];
 	return NULL;
 }

@@ -30,7 +30,7 @@ static void report_fault(struct endpoint *e, uint64_t iova, bool write, uint8_t 
 	struct fault_event ev = {
 		.reason = reason,
 		.flags = htole32((write ? FAULT_F_WRITE : FAULT_F_READ) | FAULT_F_ADDRESS),
-		.endpoint = htole32(e->pub.bdf),
+		.endpoint = htole32(iommu_endpoint_id(&e->pub)),
 		.address = htole64(iova),
 	};
 	unsigned n;
