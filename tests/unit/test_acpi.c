@@ -631,12 +631,15 @@ static void test_build_tables(void **state)
 }
 
 /* VIOT: none without an IOMMU endpoint; with two, the virtio-iommu PCI
- * node and one single-BDF PCI range per endpoint pointing at it. */
+ * node and one single-BDF PCI range per endpoint pointing at it (with
+ * PCI_SEGMENTS the second on segment 1, its endpoint id 1 << 16 | BDF). */
 static void test_build_viot(void **state)
 {
 	struct vm vm;
 	struct iommu iommu = { .segment = 0, .bdf = 5 << 3 };
-	struct iommu_endpoint ep[2] = { { .bdf = 2 << 3 }, { .bdf = 7 << 3 } };
+	struct iommu_endpoint ep[2] = {
+		{ .bdf = 2 << 3 }, { .segment = IS_ENABLED(CONFIG_PCI_SEGMENTS), .bdf = 7 << 3 },
+	};
 	uint64_t rsdp_gpa, gpa;
 	const uint8_t *xsdt, *viot, *n;
 
@@ -667,15 +670,43 @@ static void test_build_viot(void **state)
 		n = viot + 64 + 24 * i;				/* PCI range */
 		assert_int_equal(n[0], 1);
 		assert_int_equal(n[2] | n[3] << 8, 24);
-		assert_int_equal(le32(n + 4), ep[i].bdf);	/* endpoint id */
-		assert_int_equal(n[8] | n[9] << 8, 0);		/* segments 0..0 */
-		assert_int_equal(n[10] | n[11] << 8, 0);
+		assert_int_equal(le32(n + 4), (uint32_t)ep[i].segment << 16 | ep[i].bdf);
+		assert_int_equal(n[8] | n[9] << 8, ep[i].segment);	/* segments */
+		assert_int_equal(n[10] | n[11] << 8, ep[i].segment);
 		assert_int_equal(n[12] | n[13] << 8, ep[i].bdf);	/* BDF range */
 		assert_int_equal(n[14] | n[15] << 8, ep[i].bdf);
 		assert_int_equal(n[16] | n[17] << 8, 48);	/* output: the IOMMU */
 	}
 	memory_destroy(&vm.mem);
 }
+
+#if IS_ENABLED(CONFIG_PCI_SEGMENTS)
+/* --platform num_pci_segments=3: an MCFG allocation per segment, each
+ * ECAM area after the one before (segment 0's where it always is). */
+static void test_build_mcfg_segments(void **state)
+{
+	struct vm vm;
+	uint64_t rsdp_gpa;
+	const uint8_t *xsdt, *mcfg;
+
+	(void)state;
+	fake_vm(&vm, 1, 0);
+	fake_cfg.pci_segments = 3;
+	assert_int_equal(acpi_build(&vm, &rsdp_gpa), 0);
+	xsdt = table_at(&vm, le64((const uint8_t *)gpa_ptr(&vm.mem, rsdp_gpa, 36) + 24), "XSDT");
+	mcfg = table_at(&vm, xsdt_find(&vm, xsdt, "MCFG"), "MCFG");
+	assert_int_equal(le32(mcfg + 4), 44 + 3 * 16);
+	for (unsigned s = 0; s < 3; s++) {
+		const uint8_t *e = mcfg + 44 + 16 * s;
+
+		assert_int_equal(le64(e), X86_PCI_ECAM + s * X86_PCI_ECAM_SIZE);
+		assert_int_equal(e[8] | e[9] << 8, s);
+		assert_int_equal(e[10], 0);
+		assert_int_equal(e[11], 0);
+	}
+	memory_destroy(&vm.mem);
+}
+#endif
 
 #if IS_ENABLED(CONFIG_CPU_TOPOLOGY)
 /* --cpus boot=6,topology=1:3:1:2: the MADT lists the vCPUs in order
@@ -1067,6 +1098,60 @@ static void test_pci_host_prt(void **state)
 	free(vm);
 }
 
+#if IS_ENABLED(CONFIG_PCI_SEGMENTS)
+/* --platform num_pci_segments=2: a second root bridge, PCI1, with
+ * _SEG 1, its own windows and no I/O ports; the ports' bus range and
+ * the motherboard's ECAM reservation stay segment 0's (MRES covering
+ * both ECAM areas). */
+static void test_pci_host_segments(void **state)
+{
+	const struct device_desc *d = find_device("pci-host");
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vm_config cfg = { .cpus = 1, .pci_segments = 2 };
+	struct aml a;
+
+	(void)state;
+	if (!d) {
+		free(vm);
+		skip();
+	}
+	assert_non_null(vm);
+	vm->cfg = &cfg;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->mem.nram = vm->mem.nregions = 1;
+	vm->mem.region[0] = (struct mem_region){ .gpa = 0, .size = 512 << 20, .ram = true };
+	assert_int_equal(d->create(vm, NULL), 0);
+	assert_int_equal(vm->ndescribers, 2);
+	assert_non_null(vm->pci[1]);
+	assert_int_equal(vm->pci[1]->ecam, X86_PCI_ECAM + X86_PCI_ECAM_SIZE);
+	assert_int_equal(vm->pci[1]->mmio32, X86_PCI_MMIO32_MORE);
+	assert_int_equal(vm->pci[1]->mmio64, vm->pci[0]->mmio64 + vm->pci[0]->mmio64_size);
+	/* the host bridge of segment 1 answers at 0001:00:00.0 */
+	{
+		uint32_t id = 0;
+
+		assert_true(bus_access(&vm->mmio, X86_PCI_ECAM + X86_PCI_ECAM_SIZE, &id, 4, false));
+		assert_int_equal(id, 0x0d578086);
+	}
+	aml_init(&a);
+	vm->describers[1].fn(vm->describers[1].opaque, vm, &a);
+	assert_true(aml_ok(&a));
+	assert_true(contains(a.buf, a.len, ((const uint8_t *)"PCI1"), 4));
+	/* Name (_SEG, One) */
+	assert_true(contains(a.buf, a.len, ((uint8_t[]){ 0x08, '_', 'S', 'E', 'G', 0x01 }), 6));
+	/* no I/O port descriptor (0x47) for 0xcf8 */
+	assert_false(contains(a.buf, a.len, ((uint8_t[]){ 0x47, 0x01, 0xf8, 0x0c }), 4));
+	assert_false(contains(a.buf, a.len, ((const uint8_t *)"MRES"), 4));
+	aml_release(&a);
+	bus_destroy(&vm->pio);
+	bus_destroy(&vm->mmio);
+	free(vm->pci[0]);
+	free(vm->pci[1]);
+	free(vm);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1085,6 +1170,10 @@ int main(void)
 		cmocka_unit_test(test_build_topology),
 #endif
 		cmocka_unit_test(test_build_viot),
+#if IS_ENABLED(CONFIG_PCI_SEGMENTS)
+		cmocka_unit_test(test_build_mcfg_segments),
+		cmocka_unit_test(test_pci_host_segments),
+#endif
 		cmocka_unit_test(test_build_failures),
 		cmocka_unit_test_setup_teardown(test_pm_poweroff, pm_setup, pm_teardown),
 		cmocka_unit_test_setup_teardown(test_pm_poweroff_wide, pm_setup, pm_teardown),
