@@ -58,8 +58,10 @@ static int pci_host_create(struct vm *vm, const void *config)
 	uint64_t mmio64 = (memory_ram_end(&vm->mem) + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
 
 	(void)config;
-	if (n > MAX_SEGMENTS)
+	if (n > MAX_SEGMENTS) {
+		wisp_err("pci-host: %u PCI segments: this wisp builds %d", n, MAX_SEGMENTS);
 		return -1;
+	}
 	snapshot_instance(hosts);
 	if (mmio64 < ARCH_PCI_MMIO64_MIN)
 		mmio64 = ARCH_PCI_MMIO64_MIN;
