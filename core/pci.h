@@ -162,12 +162,12 @@ int pci_add(struct vm *vm, struct pci_function *fn, uint16_t segment);
 
 /* The segments the VM has: --platform num_pci_segments, or 1 (also
  * for a VM without a config: the unit tests' machines). */
-static inline unsigned pci_segments_of(const struct vm_config *cfg)
+static inline unsigned pci_segments_of(const struct vm_config *config)
 {
 #ifdef CONFIG_PCI_SEGMENTS
-	return cfg && cfg->pci_segments ? cfg->pci_segments : 1;
+	return config && config->pci_segments ? config->pci_segments : 1;
 #else
-	(void)cfg;
+	(void)config;
 	return 1;
 #endif
 }
