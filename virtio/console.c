@@ -49,6 +49,7 @@ struct console_config {
 	bool iommu;
 	const char *id;
 	uint64_t pci_segment;
+	uint8_t pci_slot;	/* pci_device_id=, 0: any */
 };
 
 static int console_parse(struct kv_list *args, void *config, struct cli_error *err)
@@ -56,7 +57,7 @@ static int console_parse(struct kv_list *args, void *config, struct cli_error *e
 	struct console_config *c = config;
 
 	if (virtio_parse_iommu(args, &c->iommu, err) < 0 || kv_str(args, "id", &c->id, err) < 0 ||
-	    virtio_parse_pci(args, &c->pci_segment, err) < 0)
+	    virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0)
 		return -1;
 	return chardev_parse(args, &c->io, false, err);
 }
@@ -194,13 +195,13 @@ static int console_create(struct vm *vm, const void *config)
 		.priv = c,
 		.iommu = cc->iommu,
 		.id = cc->id,
-		.pci_segment = (uint16_t)cc->pci_segment,
 	};
 
 	if (conf->mode == CHARDEV_OFF) {
 		snapshot_instance(NULL);	/* no device, no state */
 		return 0;
 	}
+	virtio_pci_place(&info, cc->pci_segment, cc->pci_slot);
 	memset(c, 0, sizeof(*c));
 	c->cfg.max_nr_ports = 1;
 	if (chardev_open(conf, "console", vm->loop, &c->io))
