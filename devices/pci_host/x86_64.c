@@ -105,13 +105,11 @@ static void pci_host_describe_prt(struct aml *a)
 
 static void pci_host_describe(void *opaque, struct vm *vm, void *tables)
 {
+	static const char *const root_bridge[PCI_MAX_SEGMENTS] = { "PCI0", "PCI1", "PCI2", "PCI3" };
 	struct pci_segment *seg = opaque;
 	struct aml *a = tables;
-	char name[] = "PCI0";
 
-	if (IS_ENABLED(CONFIG_PCI_SEGMENTS))
-		name[3] = (char)('0' + seg->id);
-	aml_device_begin(a, name);
+	aml_device_begin(a, root_bridge[IS_ENABLED(CONFIG_PCI_SEGMENTS) ? seg->id : 0]);
 	aml_name_eisaid(a, "_HID", "PNP0A08");
 	aml_name_eisaid(a, "_CID", "PNP0A03");
 	aml_name_int(a, "_SEG", seg->id);
