@@ -22,6 +22,17 @@
 #   expect_guest_ok LOG               no guest panic, and WISP-GUEST-UP seen
 #   guest_fact LOG NAME               value of the guest's "GUEST NAME=VALUE"
 #   expect_range NAME VALUE MIN MAX   integer check, names the fact on failure
+#   last_tick LOG / first_tick LOG    the counting guest's (wisp_case=snapshot)
+#                                      last and first "WISP-TICK N" in LOG
+#   wait_tick LOG N                   until LOG shows tick N; status 1 if wisp
+#                                      ended (LOG.rc) or after 180 s
+#   snapshot_stop SOCKET DIR LOG      the counting guest paused (its last tick
+#                                      into paused-tick), snapshotted to DIR
+#                                      and shut down: pause.out, snapshot.out,
+#                                      shutdown.out hold the answers
+#   api SOCKET METHOD PATH [JSON]     an API request: the response, status line
+#                                      first (curl where the lab has it, else
+#                                      host_api); status_of FILE its status
 #   pass / fail MSG                   verdict; both end the case
 #   note MSG                          a line in the lab log
 # Variables: GUEST_BZIMAGE GUEST_VMLINUX GUEST_INITRD, GUEST_KERNEL (what
@@ -182,4 +193,30 @@ expect_range() { # NAME VALUE MIN MAX
 host_api() { # SOCKET METHOD PATH [JSON BODY]
 	printf '%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s' \
 		"$2" "$3" "${#4}" "$4" | "$LAB/bin/host-tool" api-raw "$1"
+}
+
+# curl is this machine's: an x86_64 program, which an AArch64 lab host
+# cannot run; there host_api sends the same HTTP/1.1 request
+if "$LAB/bin/curl" --version >/dev/null 2>&1; then
+	api() { "$LAB/bin/curl" -s -i --max-time 60 --unix-socket "$1" -X "$2" "http://localhost$3" ${4:+-d "$4"}; }
+else
+	api() { host_api "$@"; }
+fi
+status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
+
+last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | tail -n 1; }
+first_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | head -n 1; }
+wait_tick() { # LOG N
+	for _ in $(seq 900); do
+		[ "$(last_tick "$1")" -ge "$2" ] 2>/dev/null && return 0
+		[ -e "$1.rc" ] && return 1
+		sleep 0.2
+	done
+	return 1
+}
+snapshot_stop() { # SOCKET DIR LOG
+	api "$1" PUT /api/v1/vm.pause >pause.out 2>&1
+	last_tick "$3" >paused-tick
+	api "$1" PUT /api/v1/vm.snapshot '{"destination_url":"file://'"$2"'"}' >snapshot.out 2>&1
+	api "$1" PUT /api/v1/vm.shutdown >shutdown.out 2>&1
 }

@@ -1053,18 +1053,32 @@ static void test_pm_describe(void **state)
 
 /* The host bridge's _PRT routes every slot's INTx as pci_intx_line()
  * says (the swizzle VFIO devices raise their INTx on). */
-static void test_pci_host_prt(void **state)
+/* A VM of 512 MiB with the pci-host device created in it (the test is
+ * skipped in a build without it). */
+static struct vm *pci_host_vm(const struct vm_config *cfg)
 {
 	const struct device_desc *d = find_device("pci-host");
-	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vm *vm;
+
+	if (!d)
+		skip();
+	vm = calloc(1, sizeof(*vm));
+	assert_non_null(vm);
+	vm->cfg = cfg;
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->mem.nram = vm->mem.nregions = 1;
+	vm->mem.region[0] = (struct mem_region){ .gpa = 0, .size = 512 << 20, .ram = true };
+	assert_int_equal(d->create(vm, NULL), 0);
+	return vm;
+}
+
+static void test_pci_host_prt(void **state)
+{
+	struct vm *vm;
 	struct aml a;
 
 	(void)state;
-	if (!d) {
-		free(vm);
-		skip();
-	}
-	assert_non_null(vm);
 	assert_int_equal(pci_intx_line(0, 1), 16);
 	assert_int_equal(pci_intx_line(1, 1), 17);
 	assert_int_equal(pci_intx_line(7, 2), 16);
@@ -1072,11 +1086,7 @@ static void test_pci_host_prt(void **state)
 	assert_int_equal(pci_intx_line(1, 0), -1);
 	assert_int_equal(pci_intx_line(1, 5), -1);
 	assert_int_equal(pci_intx_line(32, 1), -1);
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->mem.nram = vm->mem.nregions = 1;
-	vm->mem.region[0] = (struct mem_region){ .gpa = 0, .size = 512 << 20, .ram = true };
-	assert_int_equal(d->create(vm, NULL), 0);
+	vm = pci_host_vm(NULL);
 	assert_int_equal(vm->ndescribers, 1);
 	aml_init(&a);
 	vm->describers[0].fn(vm->describers[0].opaque, vm, &a);
@@ -1105,23 +1115,11 @@ static void test_pci_host_prt(void **state)
  * both ECAM areas). */
 static void test_pci_host_segments(void **state)
 {
-	const struct device_desc *d = find_device("pci-host");
-	struct vm *vm = calloc(1, sizeof(*vm));
-	struct vm_config cfg = { .cpus = 1, .pci_segments = 2 };
+	static const struct vm_config cfg = { .cpus = 1, .pci_segments = 2 };
+	struct vm *vm = pci_host_vm(&cfg);
 	struct aml a;
 
 	(void)state;
-	if (!d) {
-		free(vm);
-		skip();
-	}
-	assert_non_null(vm);
-	vm->cfg = &cfg;
-	bus_init(&vm->pio, "pio");
-	bus_init(&vm->mmio, "mmio");
-	vm->mem.nram = vm->mem.nregions = 1;
-	vm->mem.region[0] = (struct mem_region){ .gpa = 0, .size = 512 << 20, .ram = true };
-	assert_int_equal(d->create(vm, NULL), 0);
 	assert_int_equal(vm->ndescribers, 2);
 	assert_non_null(vm->pci[1]);
 	assert_int_equal(vm->pci[1]->ecam, X86_PCI_ECAM + X86_PCI_ECAM_SIZE);

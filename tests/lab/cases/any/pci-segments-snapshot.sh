@@ -9,28 +9,9 @@
 # lab-boots: 1
 sock=$PWD/api.sock
 snap=$PWD/snap
-last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | tail -n 1; }
-first_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | head -n 1; }
-if "$LAB/bin/curl" --version >/dev/null 2>&1; then
-	api() { "$LAB/bin/curl" -s -i --max-time 60 --unix-socket "$1" -X "$2" "http://localhost$3" ${4:+-d "$4"}; }
-else
-	api() { host_api "$@"; }
-fi
-status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
-wait_tick() { # LOG N: until the guest printed tick N (or wisp ended)
-	for _ in $(seq 900); do
-		[ "$(last_tick "$1")" -ge "$2" ] 2>/dev/null && return 0
-		[ -e "$1.rc" ] && return 1
-		sleep 0.2
-	done
-	return 1
-}
 (
 	wait_tick guest.log 5 || exit 0
-	api "$sock" PUT /api/v1/vm.pause >pause.out 2>&1
-	last_tick guest.log >paused-tick
-	api "$sock" PUT /api/v1/vm.snapshot '{"destination_url":"file://'"$snap"'"}' >snapshot.out 2>&1
-	api "$sock" PUT /api/v1/vm.shutdown >shutdown.out 2>&1
+	snapshot_stop "$sock" "$snap" guest.log
 ) &
 dd if=/dev/zero of=disk.img bs=1M count=4 2>/dev/null
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk" \

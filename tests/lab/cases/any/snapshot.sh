@@ -25,24 +25,7 @@ sock=$PWD/api.sock
 snap=$PWD/snap
 vtool=$LAB/bin/vsock-tool
 guest_ip=192.168.77.2
-last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | tail -n 1; }
-first_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | head -n 1; }
-# curl is this machine's: an x86_64 program, which an AArch64 lab host
-# cannot run; there host_api (lib.sh) sends the same HTTP/1.1 request
-if "$LAB/bin/curl" --version >/dev/null 2>&1; then
-	api() { "$LAB/bin/curl" -s -i --max-time 60 --unix-socket "$1" -X "$2" "http://localhost$3" ${4:+-d "$4"}; }
-else
-	api() { host_api "$@"; }
-fi
-status_of() { sed -n '1s/^HTTP\/1.1 \([0-9]*\) .*/\1/p' "$1"; }
-wait_tick() { # LOG N: until the guest printed tick N (or wisp ended)
-	for _ in $(seq 900); do
-		[ "$(last_tick "$1")" -ge "$2" ] 2>/dev/null && return 0
-		[ -e "$1.rc" ] && return 1
-		sleep 0.2
-	done
-	return 1
-}
+# (last_tick, first_tick, wait_tick, api, status_of: lib.sh)
 pings() { # INTERFACE: replies to 3 pings of the guest through it
 	ping -c 3 -W 3 -I "$1" "$guest_ip" 2>&1 | sed -n 's/.* \([0-9]*\) packets received.*/\1/p'
 }
@@ -55,10 +38,7 @@ net="tap=wtap0,ip=192.168.77.1,mask=255.255.255.0"
 	pings wtap0 >ping-before
 	vsock_once "$PWD/v.sock" >vsock-before
 	api "$sock" PUT /api/v1/vm.snapshot '{"destination_url":"file://'"$snap"'"}' >snap-running.out 2>&1
-	api "$sock" PUT /api/v1/vm.pause >pause.out 2>&1
-	last_tick guest.log >paused-tick
-	api "$sock" PUT /api/v1/vm.snapshot '{"destination_url":"file://'"$snap"'"}' >snapshot.out 2>&1
-	api "$sock" PUT /api/v1/vm.shutdown >shutdown.out 2>&1
+	snapshot_stop "$sock" "$snap" guest.log
 ) &
 dd if=/dev/zero of=disk.img bs=1M count=4 2>/dev/null
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk,virtio_net,vmw_vsock_virtio_transport wisp_ip=$guest_ip/24 wisp_vsock=on" \

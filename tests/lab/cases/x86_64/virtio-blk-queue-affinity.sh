@@ -57,15 +57,6 @@ expect_line bad2.log "queue 1 does not exist \\(num_queues=1\\)" "no line naming
 
 # snapshot and restore: the counting guest writes a record per tick
 sock=$PWD/api.sock snap=$PWD/snap
-last_tick() { sed -n 's/^WISP-TICK \([0-9]*\) .*/\1/p' "$1" | tail -n 1; }
-wait_tick() { # LOG N
-	for _ in $(seq 600); do
-		[ "$(last_tick "$1")" -ge "$2" ] 2>/dev/null && return 0
-		[ -e "$1.rc" ] && return 1
-		sleep 0.2
-	done
-	return 1
-}
 threads() { # FILE: each thread's name and CPUs, of the newest wisp
 	pid=$(tail -n 1 "$LAB_CASE_DIR/sessions")
 	for t in /proc/"$pid"/task/*; do
