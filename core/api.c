@@ -464,6 +464,9 @@ static void info_devices(struct json *j, const struct vm_config *cfg)
 				continue;
 			json_object_begin(j, d->info_many ? NULL : d->info_key);
 			e->info(cfg->devices[k].config, j);
+			/* the id= it was given: kept by core for every device */
+			if (cfg->devices[k].id && !e->id_apart)
+				json_string(j, "id", cfg->devices[k].id);
 			json_object_end(j);
 			if (!d->info_many)
 				break;

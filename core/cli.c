@@ -921,6 +921,10 @@ static int check_needs(struct parser *p)
 				    n->value, n->per_vcpu, cfg->cpus);
 		if (n->shared_memory && !cfg->memory.shared)
 			return fail(p, "%s: add --memory shared=on", n->shared_memory);
+		/* cloud-hypervisor: "Invalid PCI segment id" */
+		if (IS_ENABLED(CONFIG_PCI_SEGMENTS) && n->pci_segment >= pci_segments_of(cfg))
+			return fail(p, "'pci_segment=%u': invalid PCI segment id: --platform "
+				    "num_pci_segments is %u", n->pci_segment, pci_segments_of(cfg));
 	}
 	return 0;
 }
@@ -948,11 +952,6 @@ static int finish(struct parser *p)
 		p->opt = "restore";
 		return fail(p, "the restored VM waits for vm.resume: give --api-socket too, or resume=on");
 	}
-#endif
-#ifdef CONFIG_PCI_SEGMENTS
-	/* the devices' pci_segment= against the count, whichever came first */
-	if (pci_plan_check(pci_segments_of(cfg), p->err))
-		return -1;
 #endif
 	return add_defaults(p) || check_needs(p) ? -1 : 0;
 }

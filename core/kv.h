@@ -35,6 +35,8 @@ struct kv_needs {
 	unsigned value, per_vcpu;
 	/* non-NULL: guest RAM a back-end maps (--memory shared=on), and why */
 	const char *shared_memory;
+	/* its pci_segment=: --platform num_pci_segments must make it */
+	unsigned pci_segment;
 };
 
 struct kv_list {

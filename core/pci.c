@@ -672,8 +672,6 @@ int pci_intx_line(unsigned slot, unsigned pin)
  * devices' options are parsed: pci_add() keeps the asked-for slots free
  * for their devices, whichever is created first. */
 static struct {
-	uint64_t segment;		/* the highest pci_segment= */
-	char by[64];			/* the option value with it */
 	uint32_t slots[PCI_MAX_SEGMENTS];	/* pci_device_id= taken */
 } plan;
 
@@ -700,10 +698,8 @@ int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 	given = kv_u64(args, "pci_device_id", 0, PCI_SLOTS - 1, &id, err);
 	if (given < 0)
 		return -1;
-	if (*segment > plan.segment) {
-		plan.segment = *segment;
-		snprintf(plan.by, sizeof(plan.by), "%s", args->source);
-	}
+	/* below num_pci_segments: core checks it once --platform is read */
+	args->needs.pci_segment = (unsigned)*segment;
 	if (!given)
 		return 0;
 	if (!id) {
@@ -719,16 +715,6 @@ int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 	plan.slots[*segment] |= 1u << id;
 	*slot = (uint8_t)id;
 	return 0;
-}
-
-int pci_plan_check(unsigned segments, struct cli_error *err)
-{
-	if (plan.segment < segments)
-		return 0;
-	/* cloud-hypervisor: "Invalid PCI segment id" */
-	cli_errorf(err, "'%s': invalid PCI segment id %llu: --platform num_pci_segments is %u",
-		   plan.by, (unsigned long long)plan.segment, segments);
-	return -1;
 }
 
 static bool slot_asked_for(unsigned segment, unsigned slot)

@@ -177,16 +177,15 @@ struct kv_list;
 struct cli_error;
 /* pci_segment= and pci_device_id= of a PCI device's option, as
  * cloud-hypervisor spells them: the segment (below PCI_MAX_SEGMENTS
- * here; that it is below num_pci_segments is pci_plan_check's, once the whole command
- * line is read, as --platform may come later) and the slot on the
+ * here; that it is below num_pci_segments is core's check of the
+ * device's kv_needs, once the whole command line is read, as --platform
+ * may come later) and the slot on the
  * segment's bus (1-31, slot 0 being the host bridge; 0 when not
  * given), which no other device may ask for.  0, or -1 with err set. */
 int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 		    struct cli_error *err);
-/* The command line's requests so far forgotten (a new parse) / checked
- * against the segment count: 0, or -1 with err set. */
+/* The command line's slot requests so far forgotten (a new parse). */
 void pci_plan_reset(void);
-int pci_plan_check(unsigned segments, struct cli_error *err);
 #endif
 
 /* A segment: created by the host bridge device (devices/pci_host/). */

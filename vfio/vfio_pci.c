@@ -522,8 +522,6 @@ static void vfio_info(const void *config, struct json *j)
 	json_string(j, "path", c->path);
 	json_bool(j, "iommu", c->iommu);
 	json_u64(j, "pci_segment", c->pci_segment);
-	if (c->id)
-		json_string(j, "id", c->id);
 	/* cloud-hypervisor's list of BAR indices, empty when not given */
 	json_array_begin(j, "x_exclude_mmap_bars");
 	for (unsigned n = 0; n < PCI_NUM_BARS; n++)

@@ -142,8 +142,6 @@ static void vu_blk_info(const void *config, struct json *j)
 	json_bool(j, "vhost_user", true);
 	json_string(j, "vhost_socket", c->k.socket);
 	json_u64(j, "pci_segment", c->k.pci_segment);
-	if (c->k.id)
-		json_string(j, "id", c->k.id);
 }
 #endif
 

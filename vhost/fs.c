@@ -90,8 +90,6 @@ static void vu_fs_info(const void *config, struct json *j)
 	json_u64(j, "num_queues", c->k.num_queues);
 	json_u64(j, "queue_size", c->k.queue_size);
 	json_u64(j, "pci_segment", c->k.pci_segment);
-	if (c->k.id)
-		json_string(j, "id", c->k.id);
 }
 #endif
 

@@ -185,8 +185,6 @@ static void vu_net_info(const void *config, struct json *j)
 	json_string(j, "vhost_socket", c->k.socket);
 	json_string(j, "vhost_mode", c->server ? "Server" : "Client");
 	json_u64(j, "pci_segment", c->k.pci_segment);
-	if (c->k.id)
-		json_string(j, "id", c->k.id);
 }
 #endif
 

@@ -226,8 +226,6 @@ static void console_info(const void *config, struct json *j)
 
 	chardev_info_iommu(&c->io, c->iommu, j);
 	json_u64(j, "pci_segment", c->pci_segment);
-	if (c->id)
-		json_string(j, "id", c->id);
 }
 #endif
 

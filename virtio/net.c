@@ -297,7 +297,9 @@ static int net_parse(struct kv_list *args, void *config, struct cli_error *err)
 		}
 	}
 	/* as cloud-hypervisor: a queue pair per vCPU at most */
-	args->needs = (struct kv_needs){ "num_queues", (unsigned)c->num_queues, 2, NULL };
+	args->needs.key = "num_queues";
+	args->needs.value = (unsigned)c->num_queues;
+	args->needs.per_vcpu = 2;
 	return check_existing_tap(c, err);
 }
 

@@ -204,8 +204,6 @@ static void pmem_info(const void *config, struct json *j)
 	json_bool(j, "iommu", c->iommu);
 	json_bool(j, "discard_writes", c->discard_writes);
 	json_u64(j, "pci_segment", c->pci_segment);
-	if (c->id)
-		json_string(j, "id", c->id);
 }
 #endif
 

@@ -802,12 +802,11 @@ static void pci_segments(void **state)
 		  "--platform: given more than once" },
 		{ { "--platform", "serial_number=x" }, "serial_number" },
 		{ { "--rng", "pci_segment=1" },
-		  "'pci_segment=1': invalid PCI segment id 1: --platform num_pci_segments is 1" },
+		  "--rng: 'pci_segment=1': invalid PCI segment id: --platform num_pci_segments is 1" },
 		{ { "--platform", "num_pci_segments=2", "--rng", "src=/dev/urandom,pci_segment=2" },
-		  "'src=/dev/urandom,pci_segment=2': invalid PCI segment id 2: "
-		  "--platform num_pci_segments is 2" },
+		  "--rng: 'pci_segment=2': invalid PCI segment id: --platform num_pci_segments is 2" },
 		{ { "--rng", "pci_segment=2", "--platform", "num_pci_segments=2" },
-		  "invalid PCI segment id 2" },
+		  "--rng: 'pci_segment=2': invalid PCI segment id" },
 		{ { "--rng", "pci_device_id=0" }, "'pci_device_id=0': slot 0 is the PCI host bridge's" },
 		{ { "--rng", "pci_device_id=32" }, "pci_device_id" },
 	};

@@ -1188,7 +1188,7 @@ static void test_vfio_device(void **state)
 	expect_error(parse_device("0000:00:05.0", ",x_exclude_mmap_bars=[1,x]"), "'x' is not a number");
 	if (IS_ENABLED(CONFIG_PCI_SEGMENTS))
 		expect_error(parse_device("0000:00:05.0", ",pci_segment=1"),
-			     "invalid PCI segment id 1: --platform num_pci_segments is 1");
+			     "--device: 'pci_segment=1': invalid PCI segment id: --platform num_pci_segments is 1");
 
 	/* one group: the other device's driver decides */
 	fake_device("0000:00:06.0", "virtio-pci", 7);

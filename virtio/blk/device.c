@@ -151,7 +151,9 @@ static int blk_parse(struct kv_list *args, void *config, struct cli_error *err)
 		return -1;
 	}
 	/* as cloud-hypervisor's validation: a queue per vCPU at most */
-	args->needs = (struct kv_needs){ "num_queues", (unsigned)c->num_queues, 1, NULL };
+	args->needs.key = "num_queues";
+	args->needs.value = (unsigned)c->num_queues;
+	args->needs.per_vcpu = 1;
 	if (c->serial && strlen(c->serial) > VIRTIO_BLK_ID_BYTES) {
 		cli_errorf(err, "'serial=%s': at most %d characters", c->serial,
 			   VIRTIO_BLK_ID_BYTES);
@@ -552,8 +554,6 @@ static void blk_info(const void *config, struct json *j)
 	json_bool(j, "sparse", c->sparse);
 	json_bool(j, "direct", c->direct);
 	json_u64(j, "pci_segment", c->pci_segment);
-	if (c->id)
-		json_string(j, "id", c->id);
 	if (c->serial)
 		json_string(j, "serial", c->serial);
 	if (c->rate_limit_group)

@@ -312,8 +312,6 @@ static void vsock_info(const void *config, struct json *j)
 	json_string(j, "socket", c->socket);
 	json_bool(j, "iommu", c->iommu);
 	json_u64(j, "pci_segment", c->pci_segment);
-	if (c->id)
-		json_string(j, "id", c->id);
 }
 #endif
 
