@@ -23,9 +23,20 @@
  * through the VM's reclaim hook (core never names the balloon).
  *
  * Every page frame number and every reported range is a guest value:
- * only ranges wholly inside guest RAM are discarded (gpa_ptr), one page
- * or one reported buffer at a time, so a guest can discard nothing but
- * its own memory.  Memory is never discarded where it cannot be: under
+ * only ranges wholly inside guest RAM are discarded, one page or one
+ * reported buffer at a time, so a guest can discard nothing but its own
+ * memory: never device memory (a virtio-pmem file, where MADV_REMOVE
+ * would punch a hole in the user's file), nor anything else of wisp's.
+ *
+ * With iommu=on the balloon sits behind the virtio-iommu, as every
+ * virtio device can: the queues' descriptors then hold I/O virtual
+ * addresses, which the virtqueue layer translates through the guest's
+ * mappings, refusing any that lead to device memory.  So the free-page
+ * reports and the statistics buffer (ordinary DMA buffers to the guest's
+ * driver) arrive translated.  The page frame numbers inside the inflate
+ * and deflate buffers are not addresses the device accesses but the
+ * guest's own page numbers, which Linux writes untranslated
+ * (page_to_pfn): they stay guest-physical, behind the IOMMU or not.  Memory is never discarded where it cannot be: under
  * hugepages=on a 4 KiB page cannot be taken out of a huge one, and while
  * a VFIO device has guest RAM pinned for DMA a discarded page would part
  * from what the device writes (QEMU inhibits its balloon then too); the
@@ -46,6 +57,7 @@
 #include "core/counters.h"
 #include "core/device.h"
 #include "core/event.h"
+#include "core/json.h"
 #include "core/seccomp.h"
 #include "core/vm.h"
 #include "virtio/virtio_pci.h"
@@ -93,6 +105,7 @@ struct balloon_config {
 	bool free_page_reporting;
 	uint64_t pci_segment;
 	uint8_t pci_slot;	/* pci_device_id=, 0: any */
+	bool iommu;
 };
 
 /* struct virtio_balloon_config (little-endian) */
@@ -134,22 +147,36 @@ static int balloon_parse(struct kv_list *args, void *config, struct cli_error *e
 		   err) < 0 ||
 	    kv_bool(args, "iommu", &iommu, err) < 0 || virtio_parse_pci(args, &c->pci_segment, &c->pci_slot, err) < 0)
 		return -1;
-	/* Behind the IOMMU the free pages a report names would be I/O
-	 * virtual addresses, possibly mapped onto memory that is not RAM;
-	 * that translation is not built, so iommu=on is refused by name. */
-	if (iommu) {
-		cli_errorf(err, "'iommu=on': the balloon behind the virtio-iommu is not built into wisp");
+	/* iommu= is read above, with the PCI keys: behind the virtio-iommu
+	 * where it is built in */
+	if (iommu && !IS_ENABLED(CONFIG_VIRTIO_IOMMU)) {
+		cli_errorf(err, "'iommu=on': this wisp is built without virtio-iommu");
 		return -1;
 	}
+	c->iommu = iommu;
 	/* the balloon counts 4 KiB pages; cloud-hypervisor takes any size
 	 * and so does wisp, a partial page not counting */
 	c->size &= ~(BALLOON_PAGE - 1);
 	return 0;
 }
 
-/* Returns [host, host+len) to the host, if it may be.  Page-aligned. */
+/* Whether [host, host+len) is guest RAM: all of it is one mapping
+ * (core/memory.h); device memory and the rest of wisp lie outside. */
+static bool in_ram(const struct balloon *b, const void *host, uint64_t len)
+{
+	uintptr_t base = (uintptr_t)b->mem->base, p = (uintptr_t)host;
+
+	/* written so that no sum can overflow */
+	return p >= base && len <= b->mem->total && p - base <= b->mem->total - len;
+}
+
+/* Returns [host, host+len) to the host, if it may be.  Page-aligned.
+ * Every madvise passes here, so here is the last check that the guest
+ * named its own RAM, whatever translated the address. */
 static void discard(struct balloon *b, void *host, uint64_t len)
 {
+	if (!in_ram(b, host, len))
+		return;
 	if (b->hugepages || b->mem->dma_pinned) {
 		if (!b->kept_said) {
 			b->kept_said = true;
@@ -163,7 +190,9 @@ static void discard(struct balloon *b, void *host, uint64_t len)
 		atomic_fetch_add(&b->counters[C_DISCARDED], len);
 }
 
-/* The inflate queue: arrays of 32-bit page frame numbers. */
+/* The inflate queue: arrays of 32-bit page frame numbers, guest-physical
+ * even behind the IOMMU (the buffer holding them is translated, they
+ * are not).  A number outside guest RAM is counted and ignored. */
 static void inflate(struct balloon *b, const struct virtq_chain *c)
 {
 	for (size_t off = 0; off + 4 <= c->out_len; off += 4) {
@@ -173,7 +202,7 @@ static void inflate(struct balloon *b, const struct virtq_chain *c)
 		if (virtq_chain_read(c, off, &pfn, sizeof(pfn)) != sizeof(pfn))
 			break;
 		host = gpa_ptr(b->mem, (uint64_t)le32toh(pfn) << BALLOON_PAGE_SHIFT, BALLOON_PAGE);
-		if (!host) {
+		if (!host || !in_ram(b, host, BALLOON_PAGE)) {
 			atomic_fetch_add(&b->counters[C_REFUSED], 1);
 			continue;
 		}
@@ -182,9 +211,11 @@ static void inflate(struct balloon *b, const struct virtq_chain *c)
 	}
 }
 
-/* A free-page report: the buffers are the free pages themselves (the
- * virtqueue layer has checked they are guest RAM); their whole pages
- * are given back. */
+/* A free-page report: the buffers are the free pages themselves, DMA
+ * buffers like any other (behind the IOMMU, translated from I/O virtual
+ * addresses by the virtqueue layer, which has refused any not in guest
+ * RAM; discard() checks again); their whole pages are given back.  Each
+ * piece is rounded by itself: an IOMMU mapping may end inside a page. */
 static void report(struct balloon *b, const struct virtq_chain *c)
 {
 	for (unsigned i = 0; i < c->nin; i++) {
@@ -406,6 +437,11 @@ static int balloon_create(struct vm *vm, const void *config)
 		.config_len = sizeof(b->cfg),
 		.ops = &balloon_ops,
 		.priv = b,
+		/* each chain is used within the balloon_notify that popped
+		 * it; the statistics chain is held longer, but its buffer is
+		 * read at once and only its used entry written later, so no
+		 * DMA needs a hold (virtqueue.h) */
+		.iommu = c->iommu,
 	};
 
 	if (c->size > vm->cfg->memory.size) {
@@ -432,6 +468,19 @@ static int balloon_create(struct vm *vm, const void *config)
 	snapshot_instance(&b->vdev);
 	return virtio_pci_create(vm, &b->vdev, &info);
 }
+
+#if IS_ENABLED(CONFIG_API)
+/* vm.info: cloud-hypervisor's "balloon" */
+static void balloon_info(const void *config, struct json *j)
+{
+	const struct balloon_config *c = config;
+
+	json_u64(j, "size", c->size);
+	json_bool(j, "deflate_on_oom", c->deflate_on_oom);
+	json_bool(j, "free_page_reporting", c->free_page_reporting);
+	json_bool(j, "iommu", c->iommu);
+}
+#endif
 
 #ifdef CONFIG_SNAPSHOT
 /* The held statistics buffer is saved as not yet taken (the guest has
@@ -466,10 +515,11 @@ DEVICE_REGISTER(virtio_balloon) = {
 	.summary = "virtio memory balloon: the guest gives memory back",
 	.option = "balloon",
 	.usage = "size=SIZE[,deflate_on_oom=on][,free_page_reporting=on]"
-		 "[,stats_polling_interval_s=N]",
+		 "[,stats_polling_interval_s=N][,iommu=on]",
 	.order = ORDER_PCI_DEVICE,
 	.config_size = sizeof(struct balloon_config),
 	.parse = balloon_parse,
 	.create = balloon_create,
 	.snapshot = SNAPSHOT_OPS(&balloon_snapshot_ops),
+	DEVICE_INFO("balloon", false, balloon_info)
 };

@@ -3,7 +3,8 @@
  * virtio-balloon driven as a guest drives it, on a fake VM (no KVM):
  *   - an inflated page comes back from the host zeroed (it was given
  *     back), and page frame numbers outside guest RAM (past its end, the
- *     top of the 32-bit range) are ignored without harm;
+ *     top of the 32-bit range, device memory as virtio-pmem adds) are
+ *     ignored without harm: the device memory keeps its bytes;
  *   - a free-page report gives back only the whole pages inside the
  *     reported range: a partial page at either end keeps its bytes;
  *   - the guest may write `actual` in the config space, never the target;
@@ -17,6 +18,7 @@
 #include "unit.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fake_vm.h"
@@ -102,9 +104,18 @@ static void test_inflate(void **state)
 {
 	const uint64_t kept = 0x300000, given = 0x301000;
 	uint32_t pfns[] = { (uint32_t)(given / PAGE), (uint32_t)(FAKE_VM_RAM / PAGE),
-			    (uint32_t)(FAKE_VM_RAM / PAGE) + 100, 0xffffffffu };
+			    (uint32_t)(FAKE_VM_RAM / PAGE) + 100, 0xffffffffu, 0 };
+	/* private, so a page discarded would read back as zeroes */
+	uint8_t *dev = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const struct mem_region *r;
 
 	(void)state;
+	assert_true(dev != MAP_FAILED);
+	memset(dev, PATTERN, PAGE);
+	r = memory_add_device(&fv.vm.mem, dev, PAGE, PAGE, false);
+	assert_non_null(r);
+	pfns[4] = (uint32_t)(r->gpa / PAGE);
+
 	memset(ram(FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, slot, 0, QSIZE);
 	memset(ram(kept, 2 * PAGE), PATTERN, 2 * PAGE);
@@ -114,6 +125,7 @@ static void test_inflate(void **state)
 	assert_int_equal(used_idx(0), 1);
 	assert_true(page_is(given, 0));
 	assert_true(page_is(kept, PATTERN));
+	assert_true(page_is(r->gpa, PATTERN));
 	assert_false(fake_status(&fv, slot) & 0x40);	/* no NEEDS_RESET */
 	fake_vm_reset(&fv);
 }

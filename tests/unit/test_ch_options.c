@@ -466,8 +466,9 @@ static const struct row rows[] = {
 	  "size=128M,deflate_on_oom=on,free_page_reporting=on,pci_segment=1,pci_device_id=7",
 	  .expect = NOT_BUILT, .text = "'pci_segment=1': wisp has one PCI segment",
 	  .named = "'pci_segment=1'", .off = IS_ENABLED(CONFIG_PCI_SEGMENTS) },
-	{ BALLOON "97", "--balloon", "size=0,iommu=on", .expect = NOT_BUILT,
-	  .text = "'iommu=on': the balloon behind the virtio-iommu is not built into wisp" },
+	{ BALLOON "97", "--balloon", "size=0,iommu=on", .expect = ACCEPT, .iommu = true,
+	  .text = "\"balloon\":{\"size\":0,\"deflate_on_oom\":false,"
+		  "\"free_page_reporting\":false,\"iommu\":true}" },
 
 	/* --rate-limit-group */
 	{ RLG "109", "--rate-limit-group", "id=group0,bw_size=1000,bw_refill_time=100",

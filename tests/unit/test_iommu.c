@@ -784,12 +784,15 @@ static void test_mirror_config(void **state)
 #if IS_ENABLED(CONFIG_VIRTIO_NET)
 
 /*
- * A fake VM (tests/unit/fake_vm.h) with `--net tap=...,iommu=on`: the
- * NIC behind the virtio-iommu, driven the way the guest's drivers do,
- * through config space, BAR 0 and the rings in guest RAM.  The NIC's
- * TAP is a socketpair (virtio/net_test.h).
+ * A fake VM (tests/unit/fake_vm.h) with `--net tap=...,iommu=on` (and
+ * `--balloon ...,iommu=on` where it is built): the devices behind the
+ * virtio-iommu, driven the way the guest's drivers do, through config
+ * space, BAR 0 and the rings in guest RAM.  The NIC's TAP is a
+ * socketpair (virtio/net_test.h); a page of device memory (as
+ * virtio-pmem adds) lies above RAM.
  */
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "fake_vm.h"
@@ -811,8 +814,9 @@ size_t __sanitizer_get_current_allocated_bytes(void);
 #define EVENT_LEN	24		/* struct virtio_iommu_fault */
 
 static struct fake_vm vmf;
-static unsigned s_iommu, s_net;
+static unsigned s_iommu, s_net, s_balloon;
 static bool vmf_made;
+static uint64_t device_gpa;	/* the device memory page */
 
 struct __attribute__((packed)) fault_ev {
 	uint8_t reason, reserved[3];
@@ -825,7 +829,13 @@ static int vm_setup(void **state)
 {
 	char dir[] = "/tmp/wisp-iommu-XXXXXX", kernel[64];
 	const char *argv[] = { "wisp", "--kernel", kernel, "--memory", "size=16M", "--serial",
-			       "null", "--net", "tap=iommu0,iommu=on", NULL };
+			       "null", "--net", "tap=iommu0,iommu=on",
+#if IS_ENABLED(CONFIG_VIRTIO_BALLOON)
+			       "--balloon", "size=0,free_page_reporting=on,iommu=on",
+#endif
+			       NULL };
+	const struct mem_region *dev;
+	void *page;
 	int fd;
 
 	(void)state;
@@ -841,6 +851,13 @@ static int vm_setup(void **state)
 	rmdir(dir);
 	s_iommu = fake_find(&vmf, 0x1040 + 23);
 	s_net = fake_find(&vmf, 0x1041);
+	if (IS_ENABLED(CONFIG_VIRTIO_BALLOON))
+		s_balloon = fake_find(&vmf, 0x1040 + 5);
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(page != MAP_FAILED);
+	dev = memory_add_device(&vmf.vm.mem, page, 4096, 4096, false);
+	assert_non_null(dev);
+	device_gpa = dev->gpa;
 	vmf_made = true;
 	return 0;
 }
@@ -1165,6 +1182,69 @@ static void test_net_through_iommu(void **state)
 	assert_int_equal(viommu_test_faults(v), refused);
 	fake_vm_reset(&vmf);
 }
+
+#if IS_ENABLED(CONFIG_VIRTIO_BALLOON)
+#define BALLOON_RINGS	0x80000ull	/* the reporting queue's rings */
+#define BALLOON_IOVA	0x2000000ull
+#define FREE_PAGE	0x90000ull	/* the RAM page a report names */
+
+/*
+ * The balloon behind the IOMMU: a free-page report names an I/O virtual
+ * address, and the page the IOMMU maps there is given back (it reads
+ * zeroes), not the guest-physical page of that number; a report mapped
+ * to device memory is refused by the translation (one fault, the queue
+ * broken), and that memory keeps its bytes: nothing but guest RAM is
+ * ever discarded.
+ */
+static void test_balloon_reports_through_iommu(void **state)
+{
+	struct viommu *v = viommu_test_of(vmf.vm.iommu);
+	uint8_t *dev = ram(device_gpa, 4096);
+	uint64_t refused;
+
+	(void)state;
+	iommu_up(0);
+	refused = viommu_test_faults(v);
+	assert_int_equal(vm_attach(11, s_balloon << 3), S_OK);
+	assert_int_equal(vm_map(11, BALLOON_IOVA, BALLOON_IOVA + 0x3fff, BALLOON_RINGS, RD | WR),
+			 S_OK);
+	/* the report at IOVA +1 MiB is the RAM page FREE_PAGE; the one at
+	 * +2 MiB is the device memory page */
+	assert_int_equal(vm_map(11, BALLOON_IOVA + 0x100000, BALLOON_IOVA + 0x100fff, FREE_PAGE,
+				RD | WR), S_OK);
+	assert_int_equal(vm_map(11, BALLOON_IOVA + 0x200000, BALLOON_IOVA + 0x200fff, device_gpa,
+				RD | WR), S_OK);
+	memset(ram(BALLOON_RINGS, 0x3000), 0, 0x3000);
+	memset(ram(FREE_PAGE, 4096), 0x5a, 4096);
+	/* the page of the IOVA's number, were it taken as guest-physical */
+	memset(ram(0x100000, 4096), 0x5a, 4096);
+	memset(dev, 0x5a, 4096);
+	dev_start(s_balloon);
+	/* inflate, deflate, and reporting (2: no statistics queue) */
+	dev_queue(s_balloon, 2, QSIZE, BALLOON_IOVA);
+	dev_ready(s_balloon);
+	assert_int_equal(fake_status(&vmf, s_balloon), 0xf);
+
+	put_desc(BALLOON_RINGS, 0, BALLOON_IOVA + 0x100000, 4096, VIRTQ_DESC_F_WRITE, 0);
+	offer(BALLOON_RINGS, QSIZE, 0);
+	fake_notify(&vmf, s_balloon, 2);
+	assert_int_equal(le16toh(used_ring(BALLOON_RINGS, QSIZE)->idx), 1);
+	assert_int_equal(*(uint8_t *)ram(FREE_PAGE, 1), 0);
+	assert_int_equal(*(uint8_t *)ram(FREE_PAGE + 4095, 1), 0);
+	assert_int_equal(*(uint8_t *)ram(0x100000, 1), 0x5a);
+	assert_int_equal(viommu_test_faults(v), refused);
+
+	put_desc(BALLOON_RINGS, 1, BALLOON_IOVA + 0x200000, 4096, VIRTQ_DESC_F_WRITE, 0);
+	offer(BALLOON_RINGS, QSIZE, 1);
+	fake_notify(&vmf, s_balloon, 2);
+	assert_true(fake_status(&vmf, s_balloon) & 0x40);	/* NEEDS_RESET */
+	assert_int_equal(le16toh(used_ring(BALLOON_RINGS, QSIZE)->idx), 1);
+	assert_int_equal(viommu_test_faults(v), refused + 1);
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(dev[i], 0x5a);
+	fake_vm_reset(&vmf);
+}
+#endif
 #endif
 
 #endif
@@ -1191,6 +1271,9 @@ int main(void)
 #if IS_ENABLED(CONFIG_VIRTIO_NET)
 		cmocka_unit_test_setup(test_fault_events, vm_setup),
 		cmocka_unit_test_setup(test_net_through_iommu, vm_setup),
+#if IS_ENABLED(CONFIG_VIRTIO_BALLOON)
+		cmocka_unit_test_setup(test_balloon_reports_through_iommu, vm_setup),
+#endif
 #endif
 	};
 
