@@ -101,6 +101,16 @@ if ! built_in cpu-hyperv; then
 	case=input-cpus-kvm-hyperv-not-built; ibad --kernel "$good" --cpus boot=1,kvm_hyperv=on
 	expect_error 2 "^wisp: --cpus: 'kvm_hyperv=on': Hyper-V enlightenments are not built into this binary \\(CONFIG_CPU_HYPERV is off; x86_64 only\\)$"
 fi
+# the balloon behind the virtio-iommu: iommu= takes on/off, and on is
+# one line where the virtio-iommu is not built
+if built_in virtio-balloon; then
+	case=input-balloon-iommu-value; ibad --kernel "$good" --balloon size=0,iommu=maybe
+	expect_error 2 "^wisp: --balloon: 'iommu=maybe': expected on or off$"
+	if ! built_in virtio-iommu; then
+		case=input-balloon-iommu-not-built; ibad --kernel "$good" --balloon size=0,iommu=on
+		expect_error 2 "^wisp: --balloon: 'iommu=on': this wisp is built without virtio-iommu$"
+	fi
+fi
 case=input-memory-more-than-host; ibad --kernel "$good" --memory size=64T
 expect_error 2 "^wisp: --memory: size=.* is more than this host has"
 if built_in virtio-blk; then
