@@ -27,6 +27,11 @@
  * reported buffer at a time, so a guest can discard nothing but its own
  * memory: never device memory (a virtio-pmem file, where MADV_REMOVE
  * would punch a hole in the user's file), nor anything else of wisp's.
+ * Memory is never discarded where it cannot be: under hugepages=on a
+ * 4 KiB page cannot be taken out of a huge one, and while a VFIO device
+ * has guest RAM pinned for DMA a discarded page would part from what the
+ * device writes (QEMU inhibits its balloon then too); the pages are then
+ * only counted, and one line says so.
  *
  * With iommu=on the balloon sits behind the virtio-iommu, as every
  * virtio device can: the queues' descriptors then hold I/O virtual
@@ -36,11 +41,7 @@
  * driver) arrive translated.  The page frame numbers inside the inflate
  * and deflate buffers are not addresses the device accesses but the
  * guest's own page numbers, which Linux writes untranslated
- * (page_to_pfn): they stay guest-physical, behind the IOMMU or not.  Memory is never discarded where it cannot be: under
- * hugepages=on a 4 KiB page cannot be taken out of a huge one, and while
- * a VFIO device has guest RAM pinned for DMA a discarded page would part
- * from what the device writes (QEMU inhibits its balloon then too); the
- * pages are then only counted, and one line says so.
+ * (page_to_pfn): they stay guest-physical, behind the IOMMU or not.
  */
 #include <endian.h>
 #include <errno.h>
