@@ -6,11 +6,12 @@
 # addresses wisp translates (iommu.strict=1: each buffer mapped just
 # before and unmapped after), while the page frame numbers it inflates
 # with stay guest-physical.  The 256 MiB guest gives the 64 MiB asked for
-# (MemTotal drops by that from what its kernel counted at boot), then
-# touches 128 MiB and frees it: free page reporting must hand those pages
-# to wisp, which discards them (vm.counters: reported_bytes, and
-# discarded_bytes beyond what the balloon gave).  Afterwards the guest
-# writes 128 MiB again and powers off cleanly; no DMA may be refused.
+# (MemTotal drops by that from what its kernel counted at boot and freed
+# since), then touches 128 MiB and frees it: free page reporting must
+# hand those pages to wisp, which discards them (vm.counters:
+# reported_bytes, and discarded_bytes beyond what the balloon gave).
+# Afterwards the guest writes 128 MiB again and powers off cleanly; no
+# DMA may be refused.
 # lab-kernel: iommu
 # lab-timeout: 120
 # lab-boots: 1
@@ -37,7 +38,7 @@ expect_line guest.log '^WISP-BALLOON-SETTLED' "the guest did not finish"
 group=$(guest_fact guest.log balloon_group)
 [ -n "$group" ] || fail "the balloon is in no IOMMU group"
 given=$(guest_fact guest.log balloon_given_kb)
-note "balloon in IOMMU group $group; MemTotal ${given} KiB below the boot count ($(guest_fact guest.log boot_memory_kb) KiB)"
+note "balloon in IOMMU group $group; MemTotal ${given} KiB below its count without the balloon ($(guest_fact guest.log boot_memory_kb) KiB)"
 expect_range balloon_given_kb "$given" $((60 * 1024)) $((70 * 1024))
 [ "$(guest_fact guest.log refill)" = ok ] || fail "the guest could not write 128 MiB after its reports"
 counter() { tr -d '\r' <counters.out | sed -n 's/.*"_balloon0":{[^}]*"'"$1"'":\([0-9]*\).*/\1/p'; }
