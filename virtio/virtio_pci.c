@@ -263,6 +263,24 @@ static void device_event(const struct virtio_dev *d, const char *event)
 #define device_event(d, event) ((void)0)
 #endif
 
+
+/* Behind the virtio-iommu, where the device's addresses point once the
+ * features are agreed: I/O virtual addresses when the driver accepted
+ * VIRTIO_F_ACCESS_PLATFORM, else guest-physical ones.  A driver may
+ * decline it (Linux's virtio_balloon does: the page numbers it gives are
+ * guest-physical), as QEMU allows: the guest then gives up its IOMMU's
+ * protection from this device, never the host's, as the guest-physical
+ * path reaches guest RAM alone. */
+static void choose_dma(struct virtio_dev *d)
+{
+	if (!d->iommu_ep)
+		return;
+	if (d->driver_features & (1ULL << VIRTIO_F_ACCESS_PLATFORM))
+		virtq_dma_endpoint(&d->dma, d->iommu_ep);
+	else
+		virtq_dma_guest(&d->dma, &d->vm->mem);
+}
+
 static void write_status(struct virtio_dev *d, uint8_t status)
 {
 	uint8_t old = d->status;
@@ -280,6 +298,8 @@ static void write_status(struct virtio_dev *d, uint8_t status)
 	     !(d->driver_features & (1ULL << VIRTIO_F_VERSION_1))))
 		status &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	d->status = (uint8_t)(status | (old & VIRTIO_STATUS_NEEDS_RESET));
+	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK))
+		choose_dma(d);
 	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		if (d->ops->activate)
 			d->ops->activate(d);
@@ -648,6 +668,8 @@ static int load_transport(struct virtio_dev *d, struct snap_reader *r)
 	if (r->failed || (d->driver_features & ~d->features) || !vector_ok(d, d->msix_config) ||
 	    snap_get_u32(r) != d->nqueues)
 		return -1;
+	if (d->status & VIRTIO_STATUS_FEATURES_OK)
+		choose_dma(d);
 	for (unsigned q = 0; q < d->nqueues; q++)
 		if (load_queue(d, &d->queue[q], r))
 			return -1;
@@ -742,11 +764,9 @@ int virtio_pci_create(struct vm *vm, struct virtio_dev *d,
 
 		if (!ep)
 			return -1;
+		d->iommu_ep = ep;
 		virtq_dma_endpoint(&d->dma, ep);
-		/* "the device MAY fail" without it: the driver would hand us
-		 * guest-physical addresses where we expect I/O virtual ones */
 		d->features |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
-		d->required |= 1ULL << VIRTIO_F_ACCESS_PLATFORM;
 	}
 	return 0;
 }

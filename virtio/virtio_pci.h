@@ -75,6 +75,9 @@ struct virtio_dev {
 	uint8_t *config;		/* device-specific config space */
 	unsigned config_len;
 	struct virtq_dma dma;		/* how queues reach memory */
+	/* iommu=on: its endpoint on the virtio-iommu, which dma goes
+	 * through when the driver accepts VIRTIO_F_ACCESS_PLATFORM */
+	struct iommu_endpoint *iommu_ep;
 	uint8_t pci_cfg_cap;		/* offset of the PCI_CFG capability */
 	unsigned reports;		/* NEEDS_RESET messages printed */
 #ifdef CONFIG_EVENT_MONITOR

@@ -876,19 +876,28 @@ static void bar_write(unsigned s, uint64_t off, uint64_t v, unsigned len)
 }
 
 /* A driver's start: bus master, ACKNOWLEDGE | DRIVER, every feature
- * offered (ACCESS_PLATFORM among them), FEATURES_OK. */
-static void dev_start(unsigned s)
+ * offered but those in `declined`, FEATURES_OK. */
+static void dev_start_declining(unsigned s, uint64_t declined)
 {
 	fake_cfg_write(&vmf, s, 0x04, 0x6, 2);
 	bar_write(s, FAKE_CC_STATUS, 0, 1);
 	bar_write(s, FAKE_CC_STATUS, 0x3, 1);
 	for (unsigned sel = 0; sel < 2; sel++) {
+		uint32_t offered;
+
 		bar_write(s, FAKE_CC_DFSELECT, sel, 4);
 		bar_write(s, FAKE_CC_GFSELECT, sel, 4);
-		bar_write(s, FAKE_CC_GF, fake_mmio_read(&vmf, FAKE_BAR(s) + FAKE_CC_DF, 4), 4);
+		offered = (uint32_t)fake_mmio_read(&vmf, FAKE_BAR(s) + FAKE_CC_DF, 4);
+		bar_write(s, FAKE_CC_GF, offered & ~(uint32_t)(declined >> (32 * sel)), 4);
 	}
 	bar_write(s, FAKE_CC_STATUS, 0xb, 1);
 	assert_int_equal(fake_status(&vmf, s), 0xb);
+}
+
+/* ... every feature, ACCESS_PLATFORM among them */
+static void dev_start(unsigned s)
+{
+	dev_start_declining(s, 0);
 }
 
 /* Queue q with its rings at `rings` as the device addresses them:
@@ -1244,6 +1253,41 @@ static void test_balloon_reports_through_iommu(void **state)
 		assert_int_equal(dev[i], 0x5a);
 	fake_vm_reset(&vmf);
 }
+
+/*
+ * Linux's virtio_balloon declines VIRTIO_F_ACCESS_PLATFORM (its page
+ * numbers are guest-physical): the device then takes guest-physical
+ * addresses, as QEMU lets it, with no IOMMU mapping at all; a report
+ * still gives back guest RAM alone (device memory is never DMA's).
+ */
+static void test_balloon_declining_access_platform(void **state)
+{
+	uint8_t *dev = ram(device_gpa, 4096);
+
+	(void)state;
+	iommu_up(0);
+	memset(ram(BALLOON_RINGS, 0x3000), 0, 0x3000);
+	memset(ram(FREE_PAGE, 4096), 0x5a, 4096);
+	memset(dev, 0x5a, 4096);
+	dev_start_declining(s_balloon, 1ULL << 33);	/* VIRTIO_F_ACCESS_PLATFORM */
+	dev_queue(s_balloon, 2, QSIZE, BALLOON_RINGS);
+	dev_ready(s_balloon);
+	assert_int_equal(fake_status(&vmf, s_balloon), 0xf);
+
+	put_desc(BALLOON_RINGS, 0, FREE_PAGE, 4096, VIRTQ_DESC_F_WRITE, 0);
+	offer(BALLOON_RINGS, QSIZE, 0);
+	fake_notify(&vmf, s_balloon, 2);
+	assert_int_equal(le16toh(used_ring(BALLOON_RINGS, QSIZE)->idx), 1);
+	assert_int_equal(*(uint8_t *)ram(FREE_PAGE, 1), 0);
+
+	put_desc(BALLOON_RINGS, 1, device_gpa, 4096, VIRTQ_DESC_F_WRITE, 0);
+	offer(BALLOON_RINGS, QSIZE, 1);
+	fake_notify(&vmf, s_balloon, 2);
+	assert_true(fake_status(&vmf, s_balloon) & 0x40);	/* NEEDS_RESET */
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(dev[i], 0x5a);
+	fake_vm_reset(&vmf);
+}
 #endif
 #endif
 
@@ -1273,6 +1317,7 @@ int main(void)
 		cmocka_unit_test_setup(test_net_through_iommu, vm_setup),
 #if IS_ENABLED(CONFIG_VIRTIO_BALLOON)
 		cmocka_unit_test_setup(test_balloon_reports_through_iommu, vm_setup),
+		cmocka_unit_test_setup(test_balloon_declining_access_platform, vm_setup),
 #endif
 #endif
 	};
