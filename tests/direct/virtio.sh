@@ -144,7 +144,7 @@ if "$wisp" --features | grep -q virtio-blk; then
 		run_guest virtio_iommu /dev/null --console off --disk "path=$tmp/disk.img,iommu=on"
 		if expect 0 '^virtio_iommu: VIOT: IOMMU .* disk .* behind it$' \
 			'^virtio_iommu: PROBE: MSI window' '^virtio_iommu: bad requests refused' \
-			'^virtio_iommu: the disk refuses FEATURES_OK without ACCESS_PLATFORM' \
+			'^virtio_iommu: without ACCESS_PLATFORM the disk takes guest-physical addresses' \
 			'^virtio_iommu: read via iova 0x40000000 landed' \
 			'^virtio_iommu: unmapped iova: NEEDS_RESET, page untouched' \
 			'^virtio_iommu: fault event: MAPPING, write, endpoint 0x[0-9a-f]*, address 0x40000000$' \
