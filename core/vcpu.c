@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/arch.h"
+#include "core/coalesced_io.h"
 #include "core/kconfig.h"
 #include "core/seccomp.h"
 #include "core/timeline.h"
@@ -246,6 +247,9 @@ static void *vcpu_thread(void *arg)
 		atomic_store_explicit(&v->in_guest, true, memory_order_relaxed);
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		atomic_store_explicit(&v->in_guest, false, memory_order_relaxed);
+		/* before anything else sees the devices: a pause, a snapshot
+		 * or the exit below may read what those writes latched */
+		coalesced_io_drain(v);
 		if (atomic_exchange(&v->dump_requested, false))
 			arch_dump_vcpu(v);
 		if (ret < 0) {

@@ -25,6 +25,7 @@
 #ifdef CONFIG_ACPI
 #include "arch/x86_64/aml.h"
 #endif
+#include "core/coalesced_io.h"
 #include "core/device.h"
 #include "core/event.h"
 #include "core/seccomp.h"
@@ -421,7 +422,12 @@ static int cmos_create(struct vm *vm, const void *config)
 #endif
 	if (seccomp_allow(SECCOMP_VCPU, timer_seccomp, SC_COUNT(timer_seccomp)))
 		return -1;
-	return bus_register(&vm->pio, X86_PORT_CMOS, 2, &cmos_ops, c, "cmos-rtc");
+	if (bus_register(&vm->pio, X86_PORT_CMOS, 2, &cmos_ops, c, "cmos-rtc"))
+		return -1;
+	/* the index port only selects what port 0x71 reads or writes next
+	 * (its bit 7, the NMI mask, is kept by nothing here) */
+	coalesced_io_add(vm, true, X86_PORT_CMOS, 1);
+	return 0;
 }
 
 #ifdef CONFIG_SNAPSHOT

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "arch_layout.h"
+#include "core/coalesced_io.h"
 #include "core/device.h"
 #include "core/irq.h"
 #include "core/vm.h"
@@ -232,6 +233,8 @@ static int ioapic_create(struct vm *vm, const void *config)
 	if (bus_register(&vm->mmio, X86_IOAPIC, X86_IOAPIC_SIZE, &ioapic_ops, io,
 			 "ioapic"))
 		return -1;
+	/* IOREGSEL only selects what the window reads or writes next */
+	coalesced_io_add(vm, false, X86_IOAPIC + REG_SELECT, 4);
 	irq_register_chip(vm, &ioapic_chip, io);
 	snapshot_instance(io);
 	return 0;

@@ -398,7 +398,7 @@ void ioapic_write(uint32_t base, uint8_t reg, uint32_t v);
 
 /* --------------------------------------------------- the SMP helper */
 /* start.S: 16-bit AP trampoline to copy below 1 MiB; each AP reaching
- * 64-bit mode increments ap_started and sets bit (LAPIC id) in ap_mask. */
+ * 64-bit mode sets bit (LAPIC id) in ap_mask, then increments ap_started. */
 extern const char ap_trampoline_start[], ap_trampoline_end[];
 extern volatile uint32_t ap_started;
 extern volatile uint64_t ap_mask[4];

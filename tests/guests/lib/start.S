@@ -175,11 +175,12 @@ ap_trampoline_end:
 
 	.code64
 ap_start64:
-	lock incl ap_started(%rip)
+	/* the mask bit first: the BSP counts ap_started, then reads ap_mask */
 	mov $(0xfee00000 + 0x20), %edx	/* LAPIC ID register */
 	mov (%rdx), %eax
 	shr $24, %eax
 	lock btsl %eax, ap_mask(%rip)
+	lock incl ap_started(%rip)
 1:	cli
 	hlt
 	jmp 1b

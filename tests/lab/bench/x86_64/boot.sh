@@ -13,10 +13,14 @@
 #     (WISP-GUEST-UP) on the serial console, polled every 50 ms
 #   - the VM exits of the run by reason, counted by a histogram trigger on
 #     the lab host's kvm_exit tracepoint (nothing else runs VMs meanwhile)
+#   - of those, the exits KVM hands to the VMM (KVM_RUN returns to it:
+#     port I/O and MMIO it emulates), by the kvm_userspace_exit tracepoint;
+#     the rest KVM handles itself (MSRs, CPUID, interrupts, page faults,
+#     and the writes it coalesces into a ring for the VMM)
 # On real hardware the number of exits is what a boot's VMM cost is made of;
 # under the lab's TCG every exit is emulated, so times mean little and the
 # counts are the solid figures. Prints, per run and VMM:
-#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N to_init_cs=N exits=N ...
+#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N to_init_cs=N exits=N ... vmm_exits=N
 #   [boot] COMMAND wisp|wisp-4k|wisp-tiny|qemu|qemu-min ...
 # Needs `tests/lab/run --with-qemu --with build/bench-tiny/wisp:wisp-tiny`.
 # lab-timeout: 500
@@ -34,12 +38,18 @@ TINY_BIN=/lab/wisp-tiny
 tr=/sys/kernel/tracing
 [ -d $tr/events ] || mount -t tracefs tracefs $tr 2>/dev/null
 ev=$tr/events/kvm/kvm_exit
+uev=$tr/events/kvm/kvm_userspace_exit
 [ -w $ev/trigger ] || fail "no kvm_exit tracepoint at $ev (tracefs)"
+[ -w $uev/trigger ] || fail "no kvm_userspace_exit tracepoint at $uev (tracefs)"
 hist_on() {
-	echo 'hist:keys=exit_reason:sort=hitcount' >$ev/trigger ||
-		fail "cannot set a histogram trigger on $ev"
+	echo 'hist:keys=exit_reason:sort=hitcount' >$ev/trigger &&
+		echo 'hist:keys=reason:sort=hitcount' >$uev/trigger ||
+		fail "cannot set a histogram trigger on $ev or $uev"
 }
-hist_off() { echo '!hist:keys=exit_reason:sort=hitcount' >$ev/trigger; }
+hist_off() {
+	echo '!hist:keys=exit_reason:sort=hitcount' >$ev/trigger
+	echo '!hist:keys=reason:sort=hitcount' >$uev/trigger
+}
 
 # watch_init LOG OUT: the lab host's clock (centiseconds) into OUT once
 # LOG has /init's first line; run in the background beside the VMM
@@ -62,8 +72,10 @@ result() {
 		index($0, "Hits:") { hits = $2 }
 		END { print "exits=" (hits != "" ? hits : total + 0) out }' $ev/hist)
 	case "$counts" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $ev/hist" ;; esac
+	to_vmm=$(awk 'index($0, "Hits:") { print $2 }' $uev/hist)
+	case "$to_vmm" in '' | *[!0-9]*) fail "$1 run $2: no count from $uev/hist" ;; esac
 	case "$5" in '' | *[!0-9]*) fail "$1 run $2: /init's first line was not seen on the console" ;; esac
-	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts"
+	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts vmm_exits=$to_vmm"
 }
 
 cmdline=$(guest_cmdline boot)
