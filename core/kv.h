@@ -37,6 +37,8 @@ struct kv_needs {
 	const char *shared_memory;
 	/* its pci_segment=: --platform num_pci_segments must make it */
 	unsigned pci_segment;
+	/* its pci_device_id= (0: any slot), no other device's */
+	unsigned pci_slot;
 };
 
 struct kv_list {

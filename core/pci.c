@@ -667,16 +667,25 @@ int pci_intx_line(unsigned slot, unsigned pin)
 }
 
 #ifdef CONFIG_PCI_SEGMENTS
-/* What the command line asks of the PCI segments, gathered as the
- * devices' options are parsed: pci_add() keeps the asked-for slots free
- * for their devices, whichever is created first. */
+/* The slots the command line asks for (pci_device_id=), reserved by
+ * core once the whole command line is read -- after --restore's
+ * replaced devices have gone -- so that pci_add() keeps them free for
+ * their devices, whichever is created first. */
 static struct {
-	uint32_t slots[PCI_MAX_SEGMENTS];	/* pci_device_id= taken */
+	uint32_t slots[PCI_MAX_SEGMENTS];
 } plan;
 
 void pci_plan_reset(void)
 {
 	memset(&plan, 0, sizeof(plan));
+}
+
+int pci_plan_reserve(unsigned segment, unsigned slot)
+{
+	if (segment >= PCI_MAX_SEGMENTS || slot >= PCI_SLOTS || (plan.slots[segment] & (1u << slot)))
+		return -1;
+	plan.slots[segment] |= 1u << slot;
+	return 0;
 }
 
 int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
@@ -705,13 +714,8 @@ int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 		cli_errorf(err, "'pci_device_id=0': slot 0 is the PCI host bridge's");
 		return -1;
 	}
-	if (plan.slots[*segment] & (1u << id)) {
-		cli_errorf(err, "'pci_device_id=%llu': slot %llu of PCI segment %llu is already "
-			   "another device's", (unsigned long long)id, (unsigned long long)id,
-			   (unsigned long long)*segment);
-		return -1;
-	}
-	plan.slots[*segment] |= 1u << id;
+	/* no other device's: core checks it with the segment */
+	args->needs.pci_slot = (unsigned)id;
 	*slot = (uint8_t)id;
 	return 0;
 }

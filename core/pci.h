@@ -177,15 +177,18 @@ struct kv_list;
 struct cli_error;
 /* pci_segment= and pci_device_id= of a PCI device's option, as
  * cloud-hypervisor spells them: the segment (below PCI_MAX_SEGMENTS
- * here; that it is below num_pci_segments is core's check of the
- * device's kv_needs, once the whole command line is read, as --platform
- * may come later) and the slot on the
- * segment's bus (1-31, slot 0 being the host bridge; 0 when not
- * given), which no other device may ask for.  0, or -1 with err set. */
+ * here) and the slot on the segment's bus (1-31, slot 0 being the host
+ * bridge; 0 when not given).  That the segment is below
+ * num_pci_segments and that no other device asks for the slot are
+ * core's checks of the device's kv_needs, once the whole command line
+ * is read: --platform may come later, and beside --restore a device
+ * given again replaces the snapshot's.  0, or -1 with err set. */
 int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 		    struct cli_error *err);
-/* The command line's slot requests so far forgotten (a new parse). */
+/* The command line's slot requests forgotten (a new parse). */
 void pci_plan_reset(void);
+/* Keeps the slot for the device that asked for it; -1 if another did. */
+int pci_plan_reserve(unsigned segment, unsigned slot);
 #endif
 
 /* A segment: created by the host bridge device (devices/pci_host/). */

@@ -410,7 +410,7 @@ if "$wisp" --help | grep -q -- '--restore' && [ -x "$guests/host/snapdir" ]; the
 	snaps=$in/snaps
 	mkdir -p "$snaps"
 	mem=$((64 << 20))
-	for k in good crc version arch truncated device tag nostate; do
+	for k in good crc version arch truncated device tag nostate pcislot; do
 		"$guests/host/snapdir" "$snaps/$k" "$k" "$mem"
 	done
 	"$guests/host/snapdir" "$snaps/nomemory" good 0
@@ -442,6 +442,19 @@ if "$wisp" --help | grep -q -- '--restore' && [ -x "$guests/host/snapdir" ]; the
 	expect_error 2 "^wisp: --restore: '.*/good': source_url must be a file:/// URL$"
 	case=input-restore-paused-no-api; ibad --restore "source_url=file://$snaps/good"
 	expect_error 2 "^wisp: --restore: the restored VM waits for vm.resume: give --api-socket too, or resume=on$"
+	# an option given again replaces the snapshot's devices of that option,
+	# and with them the PCI slots they asked for (the restore itself then
+	# fails later, at /dev/kvm or at the missing device state)
+	if built_in virtio-rng && "$wisp" --help | grep -q -- '--platform'; then
+		case=input-restore-replaced-pci-slot; restore pcislot --rng "src=$good,pci_device_id=5"
+		if grep -q 'pci_device_id' "$tmp/err"; then
+			fail "the replaced device's slot was still taken: $(head -n 1 "$tmp/err")"
+		elif [ "$status" = 0 ]; then
+			fail "a snapshot without device state restored"
+		else
+			pass
+		fi
+	fi
 fi
 
 if [ "$standalone" = 1 ]; then

@@ -9,9 +9,10 @@
  * KIND: good, crc (one body byte flipped), version (format 2), arch
  * (the other arch's ELF machine), truncated (the last byte cut),
  * device (a section for a device no wisp builds), tag (an unknown
- * section tag), or nostate (only the memory file).  MEMORY_BYTES 0:
- * no memory file.  The configuration is "--kernel /nonexistent
- * --memory size=64M" (a restore reads no kernel).
+ * section tag), nostate (only the memory file), or pcislot (good,
+ * with "--rng src=/dev/urandom,pci_device_id=5" in its configuration).
+ * MEMORY_BYTES 0: no memory file.  The configuration is otherwise
+ * "--kernel /nonexistent --memory size=64M" (a restore reads no kernel).
  *
  * Written on its own (not linked with core/snapshot.c) so that the
  * format it writes is checked against wisp's reader, not assumed.
@@ -77,6 +78,8 @@ static void write_file(const char *dir, const char *name, const void *p, size_t 
 int main(int argc, char **argv)
 {
 	static const char config[] = "--kernel\0/nonexistent\0--memory\0size=64M";
+	static const char rng_config[] = "--kernel\0/nonexistent\0--memory\0size=64M\0"
+					 "--rng\0src=/dev/urandom,pci_device_id=5";
 	uint64_t layout[] = { 0, 64ull << 20 };	/* one region: gpa, size */
 	uint32_t nram = 1, version = 1, arch = 62, crc;
 	uint8_t memory[4 + sizeof(layout)];
@@ -95,7 +98,10 @@ int main(int argc, char **argv)
 	if (!strcmp(kind, "nostate"))
 		return 0;
 
-	section(1, "config", config, sizeof(config));
+	if (!strcmp(kind, "pcislot"))
+		section(1, "config", rng_config, sizeof(rng_config));
+	else
+		section(1, "config", config, sizeof(config));
 	if (!strcmp(kind, "device"))
 		section(4, "virtio-teapot#0", "\0\0\0\0", 4);
 	if (!strcmp(kind, "tag"))
