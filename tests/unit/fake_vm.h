@@ -13,6 +13,7 @@
 #ifndef WISP_TESTS_FAKE_VM_H
 #define WISP_TESTS_FAKE_VM_H
 
+#include <endian.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include "core/device.h"
 #include "core/event.h"
 #include "core/vm.h"
+#include "virtio/virtio_spec.h"
 
 #define FAKE_VM_RAM (16ull << 20)
 #define FAKE_VM_MAX_FN 32
@@ -65,6 +67,30 @@ static inline uint64_t fake_mmio_read(struct fake_vm *f, uint64_t addr, unsigned
 
 	bus_access(&f->vm.mmio, addr, &v, len, false);
 	return v;
+}
+
+/* Guest RAM at gpa as a pointer; a test (or fuzzer) that asks for
+ * anything but RAM is broken, so it stops there. */
+static inline void *fake_ram(struct fake_vm *f, uint64_t gpa, uint64_t len)
+{
+	void *p = gpa_ptr(&f->vm.mem, gpa, len);
+
+	if (!p) {
+		fprintf(stderr, "fake_vm: %#llx+%llu is not guest RAM\n",
+			(unsigned long long)gpa, (unsigned long long)len);
+		abort();
+	}
+	return p;
+}
+
+/* Descriptor i of the split ring at rings_gpa (FAKE_RING_GPA(q) for the
+ * queues fake_setup_queue() made), as a driver writes it. */
+static inline void fake_put_desc(struct fake_vm *f, uint64_t rings_gpa, unsigned i, uint64_t addr,
+				 uint32_t len, uint16_t flags, uint16_t next)
+{
+	struct virtq_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
+
+	memcpy(fake_ram(f, rings_gpa + sizeof(d) * i, sizeof(d)), &d, sizeof(d));
 }
 
 static inline void fake_cfg_write(struct fake_vm *f, unsigned slot, unsigned off, uint32_t v,

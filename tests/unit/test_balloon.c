@@ -33,14 +33,6 @@ static struct fake_vm fv;
 static unsigned slot;
 static char dir[64];
 
-static void *ram(uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_ptr(&fv.vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
 static int setup(void **state)
 {
 	const char *argv[] = { "wisp", "--kernel", NULL, "--memory", "size=16M", "--serial", "null",
@@ -76,10 +68,10 @@ static uint16_t next_idx[4];	/* per queue, the next avail entry offer() fills */
 static void offer(unsigned q, uint64_t addr, uint32_t len, uint16_t flags)
 {
 	struct virtq_desc d = { addr, len, flags, 0 };
-	struct virtq_avail *a = ram(FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
+	struct virtq_avail *a = fake_ram(&fv, FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
 	uint16_t i = next_idx[q]++;
 
-	memcpy(ram(FAKE_RING_GPA(q) + 16ull * (i % QSIZE), 16), &d, 16);
+	memcpy(fake_ram(&fv, FAKE_RING_GPA(q) + 16ull * (i % QSIZE), 16), &d, 16);
 	a->ring[i % QSIZE] = i % QSIZE;
 	a->idx = (uint16_t)(i + 1);
 	fake_notify(&fv, slot, q);
@@ -87,12 +79,12 @@ static void offer(unsigned q, uint64_t addr, uint32_t len, uint16_t flags)
 
 static uint16_t used_idx(unsigned q)
 {
-	return ((struct virtq_used *)ram(FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(QSIZE)))->idx;
+	return ((struct virtq_used *)fake_ram(&fv, FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(QSIZE)))->idx;
 }
 
 static bool page_is(uint64_t gpa, uint8_t byte)
 {
-	const uint8_t *p = ram(gpa, PAGE);
+	const uint8_t *p = fake_ram(&fv, gpa, PAGE);
 
 	for (unsigned i = 0; i < PAGE; i++)
 		if (p[i] != byte)
@@ -116,10 +108,10 @@ static void test_inflate(void **state)
 	assert_non_null(r);
 	pfns[4] = (uint32_t)(r->gpa / PAGE);
 
-	memset(ram(FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, slot, 0, QSIZE);
-	memset(ram(kept, 2 * PAGE), PATTERN, 2 * PAGE);
-	memcpy(ram(0x200000, sizeof(pfns)), pfns, sizeof(pfns));
+	memset(fake_ram(&fv, kept, 2 * PAGE), PATTERN, 2 * PAGE);
+	memcpy(fake_ram(&fv, 0x200000, sizeof(pfns)), pfns, sizeof(pfns));
 	/* and a length that is no multiple of 4: its last bytes are no PFN */
 	offer(0, 0x200000, sizeof(pfns) + 3, 0);
 	assert_int_equal(used_idx(0), 1);
@@ -136,9 +128,9 @@ static void test_free_page_report(void **state)
 
 	(void)state;
 	/* queue 3: the statistics queue, negotiated, is 2 */
-	memset(ram(FAKE_RING_GPA(3), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(3), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, slot, 3, QSIZE);
-	memset(ram(0x400000, 4 * PAGE), PATTERN, 4 * PAGE);
+	memset(fake_ram(&fv, 0x400000, 4 * PAGE), PATTERN, 4 * PAGE);
 	offer(3, start, (uint32_t)len, VIRTQ_DESC_F_WRITE);
 	assert_int_equal(used_idx(3), 1);
 	/* the first and last pages are only partly in the range */
@@ -174,13 +166,13 @@ static void put_stats(uint64_t gpa)
 	buf[10] = 5;			/* total memory */
 	buf[12] = 0x20;
 	buf[20] = 0xff;			/* unknown: read past */
-	memcpy(ram(gpa, sizeof(buf)), buf, sizeof(buf));
+	memcpy(fake_ram(&fv, gpa, sizeof(buf)), buf, sizeof(buf));
 }
 
 static void test_stats_held_until_timer(void **state)
 {
 	(void)state;
-	memset(ram(FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, slot, 2, QSIZE);
 	put_stats(0x500000);
 	offer(2, 0x500000, 3 * 10 + 4, 0);	/* and a partial entry */
@@ -199,15 +191,15 @@ static void test_stats_held_until_timer(void **state)
 static void test_stats_kicked_before_driver_ok(void **state)
 {
 	uint64_t bar = FAKE_BAR(slot);
-	uint16_t *avail_idx = ram(FAKE_RING_GPA(2) + 0x1002, 2);
+	uint16_t *avail_idx = fake_ram(&fv, FAKE_RING_GPA(2) + 0x1002, 2);
 	struct virtq_desc d = { 0x500000, 3 * 10, 0, 0 };
 
 	(void)state;
-	memset(ram(FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
 	put_stats(0x500000);
 	fake_negotiate(&fv, slot);
 	fake_add_queue(&fv, slot, 2, QSIZE);
-	memcpy(ram(FAKE_RING_GPA(2), 16), &d, 16);
+	memcpy(fake_ram(&fv, FAKE_RING_GPA(2), 16), &d, 16);
 	*avail_idx = 1;
 	fake_notify(&fv, slot, 2);
 	assert_int_equal(used_idx(2), 0);
@@ -226,7 +218,7 @@ static void test_stats_held_across_snapshot(void **state)
 	struct snap_writer w;
 
 	(void)state;
-	memset(ram(FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(2), 0x3000), 0, 0x3000);
 	next_idx[2] = 0;
 	fake_setup_queue(&fv, slot, 2, QSIZE);
 	put_stats(0x500000);

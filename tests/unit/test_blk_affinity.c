@@ -77,43 +77,27 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
-static void *ram(uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_ptr(&fv.vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void put_desc(unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	struct virtq_desc d = { addr, len, flags, next };
-
-	memcpy(ram(FAKE_RING_GPA(q) + 16ull * i, 16), &d, 16);
-}
-
 /* A one-sector write of `fill` through queue q; its status once pushed. */
 static uint8_t write_sector(unsigned q, uint64_t sector, uint8_t fill)
 {
 	struct hdr h = { 1, 0, sector };
-	struct virtq_avail *a = ram(FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
-	volatile struct virtq_used *u = ram(FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(QSIZE));
+	struct virtq_avail *a = fake_ram(&fv, FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
+	volatile struct virtq_used *u = fake_ram(&fv, FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(QSIZE));
 	uint16_t head = (uint16_t)(3 * (idx[q] % 4));
 
-	memcpy(ram(HDR_GPA(q), sizeof(h)), &h, sizeof(h));
-	memset(ram(DATA_GPA(q), SECTOR), fill, SECTOR);
-	*(uint8_t *)ram(STATUS_GPA(q), 1) = 0xff;
-	put_desc(q, head, HDR_GPA(q), sizeof(h), VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
-	put_desc(q, head + 1u, DATA_GPA(q), SECTOR, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 2));
-	put_desc(q, head + 2u, STATUS_GPA(q), 1, VIRTQ_DESC_F_WRITE, 0);
+	memcpy(fake_ram(&fv, HDR_GPA(q), sizeof(h)), &h, sizeof(h));
+	memset(fake_ram(&fv, DATA_GPA(q), SECTOR), fill, SECTOR);
+	*(uint8_t *)fake_ram(&fv, STATUS_GPA(q), 1) = 0xff;
+	fake_put_desc(&fv, FAKE_RING_GPA(q), head, HDR_GPA(q), sizeof(h), VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
+	fake_put_desc(&fv, FAKE_RING_GPA(q), head + 1u, DATA_GPA(q), SECTOR, VIRTQ_DESC_F_NEXT, (uint16_t)(head + 2));
+	fake_put_desc(&fv, FAKE_RING_GPA(q), head + 2u, STATUS_GPA(q), 1, VIRTQ_DESC_F_WRITE, 0);
 	a->ring[idx[q] % QSIZE] = head;
 	a->idx = ++idx[q];
 	fake_notify(&fv, slot, q);
 	for (int i = 0; i < 500 && u->idx != idx[q]; i++)
 		usleep(2000);
 	assert_int_equal(u->idx, idx[q]);
-	return *(uint8_t *)ram(STATUS_GPA(q), 1);
+	return *(uint8_t *)fake_ram(&fv, STATUS_GPA(q), 1);
 }
 
 /* This process's threads named `name`, and whether each one's
@@ -177,7 +161,7 @@ static void test_both_queues_write(void **state)
 	int fd;
 
 	(void)state;
-	memset(ram(FAKE_RING_GPA(0), 0x8000), 0, 0x8000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(0), 0x8000), 0, 0x8000);
 	fake_setup_queue(&fv, slot, 0, QSIZE);
 	fake_setup_queue(&fv, slot, 1, QSIZE);
 	assert_int_equal(write_sector(1, 4, 0x11), 0);

@@ -82,21 +82,6 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
-static void *ram(uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_ptr(&fv.vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void put_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-	struct virtq_desc d = { addr, len, flags, next };
-
-	memcpy(ram(FAKE_RING_GPA(0) + 16ull * i, 16), &d, 16);
-}
-
 /* One request of three descriptors (header, data, status), made
  * available and kicked; its status once the I/O thread pushed it. */
 static uint16_t idx;	/* the next avail index; 0 when the queue is set up */
@@ -104,23 +89,23 @@ static uint16_t idx;	/* the next avail index; 0 when the queue is set up */
 static uint8_t request(uint32_t type, uint64_t sector, uint64_t data, uint32_t len)
 {
 	struct hdr h = { type, 0, sector };
-	struct virtq_avail *a = ram(FAKE_RING_GPA(0) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
-	volatile struct virtq_used *u = ram(FAKE_RING_GPA(0) + 0x2000, VIRTQ_USED_BYTES(QSIZE));
+	struct virtq_avail *a = fake_ram(&fv, FAKE_RING_GPA(0) + 0x1000, VIRTQ_AVAIL_BYTES(QSIZE));
+	volatile struct virtq_used *u = fake_ram(&fv, FAKE_RING_GPA(0) + 0x2000, VIRTQ_USED_BYTES(QSIZE));
 	uint16_t head = (uint16_t)(3 * (idx % 4));
 
-	memcpy(ram(HDR_GPA, sizeof(h)), &h, sizeof(h));
-	*(uint8_t *)ram(STATUS_GPA, 1) = 0xff;
-	put_desc(head, HDR_GPA, sizeof(h), VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
-	put_desc(head + 1u, data, len, VIRTQ_DESC_F_NEXT | (type ? 0 : VIRTQ_DESC_F_WRITE),
+	memcpy(fake_ram(&fv, HDR_GPA, sizeof(h)), &h, sizeof(h));
+	*(uint8_t *)fake_ram(&fv, STATUS_GPA, 1) = 0xff;
+	fake_put_desc(&fv, FAKE_RING_GPA(0), head, HDR_GPA, sizeof(h), VIRTQ_DESC_F_NEXT, (uint16_t)(head + 1));
+	fake_put_desc(&fv, FAKE_RING_GPA(0), head + 1u, data, len, VIRTQ_DESC_F_NEXT | (type ? 0 : VIRTQ_DESC_F_WRITE),
 		 (uint16_t)(head + 2));
-	put_desc(head + 2u, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&fv, FAKE_RING_GPA(0), head + 2u, STATUS_GPA, 1, VIRTQ_DESC_F_WRITE, 0);
 	a->ring[idx % QSIZE] = head;
 	a->idx = ++idx;
 	fake_notify(&fv, slot, 0);
 	for (int i = 0; i < 500 && u->idx != idx; i++)
 		usleep(2000);
 	assert_int_equal(u->idx, idx);
-	return *(uint8_t *)ram(STATUS_GPA, 1);
+	return *(uint8_t *)fake_ram(&fv, STATUS_GPA, 1);
 }
 
 static bool image_opened_direct(void)
@@ -171,17 +156,17 @@ static void test_reads(void **state)
 	(void)state;
 	if (!usable)
 		skip();
-	memset(ram(FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, slot, 0, QSIZE);
 	idx = 0;
 	/* aligned: straight into guest memory */
 	blk_direct_bounces = 0;
 	assert_int_equal(request(0, 3, 0x300000, 2 * SECTOR), 0);
-	expect_image_bytes(ram(0x300000, 2 * SECTOR), 3 * SECTOR, 2 * SECTOR);
+	expect_image_bytes(fake_ram(&fv, 0x300000, 2 * SECTOR), 3 * SECTOR, 2 * SECTOR);
 	assert_int_equal(blk_direct_bounces, 0);
 	/* an odd address: through the bounce buffer */
 	assert_int_equal(request(0, 5, 0x310001, 3 * SECTOR), 0);
-	expect_image_bytes(ram(0x310001, 3 * SECTOR), 5 * SECTOR, 3 * SECTOR);
+	expect_image_bytes(fake_ram(&fv, 0x310001, 3 * SECTOR), 5 * SECTOR, 3 * SECTOR);
 	assert_int_equal(blk_direct_bounces, 1);
 	fake_vm_reset(&fv);
 }
@@ -194,10 +179,10 @@ static void test_unaligned_write(void **state)
 	(void)state;
 	if (!usable)
 		skip();
-	memset(ram(FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, slot, 0, QSIZE);
 	idx = 0;
-	memset(ram(0x320003, SECTOR), 0xa5, SECTOR);
+	memset(fake_ram(&fv, 0x320003, SECTOR), 0xa5, SECTOR);
 	blk_direct_bounces = 0;
 	assert_int_equal(request(1, 10, 0x320003, SECTOR), 0);
 	assert_int_equal(blk_direct_bounces, 1);

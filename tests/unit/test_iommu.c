@@ -862,14 +862,6 @@ static int vm_setup(void **state)
 	return 0;
 }
 
-static void *ram(uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_ptr(&vmf.vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
 static void bar_write(unsigned s, uint64_t off, uint64_t v, unsigned len)
 {
 	fake_mmio(&vmf, FAKE_BAR(s) + off, v, len, true);
@@ -922,17 +914,9 @@ static void dev_ready(unsigned s)
 
 /* Rings by their guest-physical address (rings_gpa), as the driver
  * writes them. */
-static void put_desc(uint64_t rings_gpa, unsigned i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	struct virtq_desc d = { htole64(addr), htole32(len), htole16(flags), htole16(next) };
-
-	memcpy(ram(rings_gpa + 16ull * i, 16), &d, 16);
-}
-
 static void offer(uint64_t rings_gpa, uint16_t size, uint16_t head)
 {
-	struct virtq_avail *a = ram(rings_gpa + 0x1000, VIRTQ_AVAIL_BYTES(size));
+	struct virtq_avail *a = fake_ram(&vmf, rings_gpa + 0x1000, VIRTQ_AVAIL_BYTES(size));
 	uint16_t idx = le16toh(a->idx);
 
 	a->ring[idx % size] = htole16(head);
@@ -941,19 +925,19 @@ static void offer(uint64_t rings_gpa, uint16_t size, uint16_t head)
 
 static struct virtq_used *used_ring(uint64_t rings_gpa, uint16_t size)
 {
-	return ram(rings_gpa + 0x2000, VIRTQ_USED_BYTES(size));
+	return fake_ram(&vmf, rings_gpa + 0x2000, VIRTQ_USED_BYTES(size));
 }
 
 /* One request through the IOMMU's request queue: its status. */
 static uint8_t vm_request(const void *req, uint32_t len)
 {
-	put_desc(REQQ_RINGS, 0, REQ_BUF, len, VIRTQ_DESC_F_NEXT, 1);
-	put_desc(REQQ_RINGS, 1, REQ_BUF + 0x800, 4, VIRTQ_DESC_F_WRITE, 0);
-	memcpy(ram(REQ_BUF, len), req, len);
-	memset(ram(REQ_BUF + 0x800, 4), 0xff, 4);
+	fake_put_desc(&vmf, REQQ_RINGS, 0, REQ_BUF, len, VIRTQ_DESC_F_NEXT, 1);
+	fake_put_desc(&vmf, REQQ_RINGS, 1, REQ_BUF + 0x800, 4, VIRTQ_DESC_F_WRITE, 0);
+	memcpy(fake_ram(&vmf, REQ_BUF, len), req, len);
+	memset(fake_ram(&vmf, REQ_BUF + 0x800, 4), 0xff, 4);
 	offer(REQQ_RINGS, QSIZE, 0);
 	fake_notify(&vmf, s_iommu, 0);
-	return *(uint8_t *)ram(REQ_BUF + 0x800, 1);
+	return *(uint8_t *)fake_ram(&vmf, REQ_BUF + 0x800, 1);
 }
 
 static uint8_t vm_attach(uint32_t domain, uint32_t ep)
@@ -979,15 +963,15 @@ static uint8_t vm_map(uint32_t domain, uint64_t start, uint64_t end, uint64_t gp
 static void iommu_up(unsigned n)
 {
 	fake_vm_reset(&vmf);
-	memset(ram(EVQ_RINGS, 0x3000), 0, 0x3000);
-	memset(ram(REQQ_RINGS, 0x3000), 0, 0x3000);
-	memset(ram(EVENTS, 64 * EVQ_SIZE), 0xee, 64 * EVQ_SIZE);
+	memset(fake_ram(&vmf, EVQ_RINGS, 0x3000), 0, 0x3000);
+	memset(fake_ram(&vmf, REQQ_RINGS, 0x3000), 0, 0x3000);
+	memset(fake_ram(&vmf, EVENTS, 64 * EVQ_SIZE), 0xee, 64 * EVQ_SIZE);
 	dev_start(s_iommu);
 	dev_queue(s_iommu, 0, QSIZE, REQQ_RINGS);
 	dev_queue(s_iommu, 1, EVQ_SIZE, EVQ_RINGS);
 	dev_ready(s_iommu);
 	for (unsigned i = 0; i < n; i++) {
-		put_desc(EVQ_RINGS, i, EVENTS + 64 * i, EVENT_LEN, VIRTQ_DESC_F_WRITE, 0);
+		fake_put_desc(&vmf, EVQ_RINGS, i, EVENTS + 64 * i, EVENT_LEN, VIRTQ_DESC_F_WRITE, 0);
 		offer(EVQ_RINGS, EVQ_SIZE, (uint16_t)i);
 	}
 	fake_notify(&vmf, s_iommu, 1);
@@ -1007,7 +991,7 @@ static void expect_event(unsigned i, uint8_t reason, uint32_t flags, uint64_t ad
 
 	assert_int_equal(le32toh(u->ring[i].id), i);
 	assert_int_equal(le32toh(u->ring[i].len), EVENT_LEN);
-	memcpy(&ev, ram(EVENTS + 64 * i, sizeof(ev)), sizeof(ev));
+	memcpy(&ev, fake_ram(&vmf, EVENTS + 64 * i, sizeof(ev)), sizeof(ev));
 	assert_int_equal(ev.reason, reason);
 	assert_int_equal(ev.reserved[0] | ev.reserved[1] | ev.reserved[2], 0);
 	assert_int_equal(le32toh(ev.flags), flags);
@@ -1052,7 +1036,7 @@ static void test_fault_events(void **state)
 	poll_loop();
 	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 1);
 	expect_event(0, R_DOMAIN, F_READ | F_ADDRESS, NET_IOVA);
-	assert_int_equal(*(uint8_t *)ram(EVENTS + 64 + 5, 1), 0xee);	/* the next one untouched */
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, EVENTS + 64 + 5, 1), 0xee);	/* the next one untouched */
 	assert_int_equal(viommu_test_faults(v), refused + 1);
 	viommu_test_fault_events(v, &st);
 	assert_int_equal(st.posted, 1);
@@ -1064,14 +1048,14 @@ static void test_fault_events(void **state)
 	assert_int_equal(vm_attach(7, s_net << 3), S_OK);
 	assert_int_equal(vm_map(7, NET_IOVA, NET_IOVA + 0x7fff, NET_RINGS, RD | WR), S_OK);
 	assert_int_equal(vm_map(7, NET_IOVA + 0x100000, NET_IOVA + 0x100fff, 0x70000, RD), S_OK);
-	memset(ram(NET_RINGS, 0x8000), 0, 0x8000);
-	memset(ram(0x70000, 0x1000), 0x5a, 0x1000);
+	memset(fake_ram(&vmf, NET_RINGS, 0x8000), 0, 0x8000);
+	memset(fake_ram(&vmf, 0x70000, 0x1000), 0x5a, 0x1000);
 	dev_start(s_net);
 	dev_queue(s_net, 0, QSIZE, NET_IOVA);
 	dev_queue(s_net, 1, QSIZE, NET_IOVA + 0x4000);
 	dev_ready(s_net);
 	assert_int_equal(fake_status(&vmf, s_net), 0xf);
-	put_desc(NET_RINGS, 0, NET_IOVA + 0x100000, 2048, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, NET_RINGS, 0, NET_IOVA + 0x100000, 2048, VIRTQ_DESC_F_WRITE, 0);
 	offer(NET_RINGS, QSIZE, 0);
 	fake_notify(&vmf, s_net, 0);
 	memset(frame, 0, sizeof(frame));
@@ -1079,7 +1063,7 @@ static void test_fault_events(void **state)
 	poll_loop();
 	assert_true(fake_status(&vmf, s_net) & 0x40);
 	assert_int_equal(le16toh(used_ring(NET_RINGS, QSIZE)->idx), 0);
-	assert_int_equal(*(uint8_t *)ram(0x70000, 1), 0x5a);		/* not written */
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, 0x70000, 1), 0x5a);		/* not written */
 	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 2);
 	expect_event(1, R_MAPPING, F_WRITE | F_ADDRESS, NET_IOVA + 0x100000);
 	assert_int_equal(viommu_test_faults(v), refused + 2);
@@ -1105,14 +1089,14 @@ static void test_fault_events(void **state)
 
 	/* buffers again: the waiting ones go out, oldest first, one each */
 	for (unsigned i = 2; i < FAULTS_PENDING + 6; i++) {
-		put_desc(EVQ_RINGS, i, EVENTS + 64 * i, EVENT_LEN, VIRTQ_DESC_F_WRITE, 0);
+		fake_put_desc(&vmf, EVQ_RINGS, i, EVENTS + 64 * i, EVENT_LEN, VIRTQ_DESC_F_WRITE, 0);
 		offer(EVQ_RINGS, EVQ_SIZE, (uint16_t)i);
 	}
 	fake_notify(&vmf, s_iommu, 1);
 	assert_int_equal(le16toh(used_ring(EVQ_RINGS, EVQ_SIZE)->idx), 2 + FAULTS_PENDING);
 	for (unsigned i = 2; i < 2 + FAULTS_PENDING; i++)
 		expect_event(i, R_MAPPING, F_READ | F_ADDRESS, UNMAPPED_IOVA);
-	assert_int_equal(*(uint8_t *)ram(EVENTS + 64 * (2 + FAULTS_PENDING), 1), 0xee);
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, EVENTS + 64 * (2 + FAULTS_PENDING), 1), 0xee);
 	viommu_test_fault_events(v, &st);
 	assert_int_equal(st.posted, 2 + FAULTS_PENDING);
 	assert_int_equal(st.pending, 0);
@@ -1147,8 +1131,8 @@ static void test_net_through_iommu(void **state)
 	assert_int_equal(vm_map(9, NET_IOVA + 0x102000, NET_IOVA + 0x102fff, 0x75000, WR), S_OK);
 	/* transmit: read-only */
 	assert_int_equal(vm_map(9, NET_IOVA + 0x200000, NET_IOVA + 0x201fff, 0x78000, RD), S_OK);
-	memset(ram(NET_RINGS, 0x8000), 0, 0x8000);
-	memset(ram(0x71000, 0x5000), 0, 0x5000);
+	memset(fake_ram(&vmf, NET_RINGS, 0x8000), 0, 0x8000);
+	memset(fake_ram(&vmf, 0x71000, 0x5000), 0, 0x5000);
 	dev_start(s_net);
 	dev_queue(s_net, 0, QSIZE, NET_IOVA);
 	dev_queue(s_net, 1, QSIZE, NET_IOVA + 0x4000);
@@ -1156,8 +1140,8 @@ static void test_net_through_iommu(void **state)
 	assert_int_equal(fake_status(&vmf, s_net), 0xf);
 
 	/* two receive buffers of 4 KiB: at +0x800 (two mappings), +0x2000 */
-	put_desc(NET_RINGS, 0, NET_IOVA + 0x100800, 0x1000, VIRTQ_DESC_F_WRITE, 0);
-	put_desc(NET_RINGS, 1, NET_IOVA + 0x102000, 0x1000, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, NET_RINGS, 0, NET_IOVA + 0x100800, 0x1000, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, NET_RINGS, 1, NET_IOVA + 0x102000, 0x1000, VIRTQ_DESC_F_WRITE, 0);
 	offer(NET_RINGS, QSIZE, 0);
 	offer(NET_RINGS, QSIZE, 1);
 	fake_notify(&vmf, s_net, 0);
@@ -1171,17 +1155,17 @@ static void test_net_through_iommu(void **state)
 	assert_int_equal(le32toh(u->ring[1].id), 1);
 	assert_int_equal(le32toh(u->ring[1].len), sizeof(frame) - 0x1000);
 	/* where the IOMMU said: 0x71800.., 0x74000.., 0x75000.. */
-	memcpy(got, ram(0x71800, 0x800), 0x800);
-	memcpy(got + 0x800, ram(0x74000, 0x800), 0x800);
-	memcpy(got + 0x1000, ram(0x75000, sizeof(frame) - 0x1000), sizeof(frame) - 0x1000);
+	memcpy(got, fake_ram(&vmf, 0x71800, 0x800), 0x800);
+	memcpy(got + 0x800, fake_ram(&vmf, 0x74000, 0x800), 0x800);
+	memcpy(got + 0x1000, fake_ram(&vmf, 0x75000, sizeof(frame) - 0x1000), sizeof(frame) - 0x1000);
 	memcpy(&nbuf, got + 10, 2);
 	assert_int_equal(le16toh(nbuf), 2);			/* num_buffers */
 	memcpy(got + 10, frame + 10, 2);
 	assert_memory_equal(got, frame, sizeof(frame));
 
 	/* transmit a frame from read-only memory at IOVA +2 MiB */
-	memcpy(ram(0x78000, 12 + 1000), frame, 12 + 1000);
-	put_desc(NET_RINGS + 0x4000, 0, NET_IOVA + 0x200000, 12 + 1000, 0, 0);
+	memcpy(fake_ram(&vmf, 0x78000, 12 + 1000), frame, 12 + 1000);
+	fake_put_desc(&vmf, NET_RINGS + 0x4000, 0, NET_IOVA + 0x200000, 12 + 1000, 0, 0);
 	offer(NET_RINGS + 0x4000, QSIZE, 0);
 	fake_notify(&vmf, s_net, 1);
 	assert_int_equal(le16toh(used_ring(NET_RINGS + 0x4000, QSIZE)->idx), 1);
@@ -1208,7 +1192,7 @@ static void test_net_through_iommu(void **state)
 static void test_balloon_reports_through_iommu(void **state)
 {
 	struct viommu *v = viommu_test_of(vmf.vm.iommu);
-	uint8_t *dev = ram(device_gpa, 4096);
+	uint8_t *dev = fake_ram(&vmf, device_gpa, 4096);
 	uint64_t refused;
 
 	(void)state;
@@ -1223,10 +1207,10 @@ static void test_balloon_reports_through_iommu(void **state)
 				RD | WR), S_OK);
 	assert_int_equal(vm_map(11, BALLOON_IOVA + 0x200000, BALLOON_IOVA + 0x200fff, device_gpa,
 				RD | WR), S_OK);
-	memset(ram(BALLOON_RINGS, 0x3000), 0, 0x3000);
-	memset(ram(FREE_PAGE, 4096), 0x5a, 4096);
+	memset(fake_ram(&vmf, BALLOON_RINGS, 0x3000), 0, 0x3000);
+	memset(fake_ram(&vmf, FREE_PAGE, 4096), 0x5a, 4096);
 	/* the page of the IOVA's number, were it taken as guest-physical */
-	memset(ram(0x100000, 4096), 0x5a, 4096);
+	memset(fake_ram(&vmf, 0x100000, 4096), 0x5a, 4096);
 	memset(dev, 0x5a, 4096);
 	dev_start(s_balloon);
 	/* inflate, deflate, and reporting (2: no statistics queue) */
@@ -1234,16 +1218,16 @@ static void test_balloon_reports_through_iommu(void **state)
 	dev_ready(s_balloon);
 	assert_int_equal(fake_status(&vmf, s_balloon), 0xf);
 
-	put_desc(BALLOON_RINGS, 0, BALLOON_IOVA + 0x100000, 4096, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, BALLOON_RINGS, 0, BALLOON_IOVA + 0x100000, 4096, VIRTQ_DESC_F_WRITE, 0);
 	offer(BALLOON_RINGS, QSIZE, 0);
 	fake_notify(&vmf, s_balloon, 2);
 	assert_int_equal(le16toh(used_ring(BALLOON_RINGS, QSIZE)->idx), 1);
-	assert_int_equal(*(uint8_t *)ram(FREE_PAGE, 1), 0);
-	assert_int_equal(*(uint8_t *)ram(FREE_PAGE + 4095, 1), 0);
-	assert_int_equal(*(uint8_t *)ram(0x100000, 1), 0x5a);
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, FREE_PAGE, 1), 0);
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, FREE_PAGE + 4095, 1), 0);
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, 0x100000, 1), 0x5a);
 	assert_int_equal(viommu_test_faults(v), refused);
 
-	put_desc(BALLOON_RINGS, 1, BALLOON_IOVA + 0x200000, 4096, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, BALLOON_RINGS, 1, BALLOON_IOVA + 0x200000, 4096, VIRTQ_DESC_F_WRITE, 0);
 	offer(BALLOON_RINGS, QSIZE, 1);
 	fake_notify(&vmf, s_balloon, 2);
 	assert_true(fake_status(&vmf, s_balloon) & 0x40);	/* NEEDS_RESET */
@@ -1262,25 +1246,25 @@ static void test_balloon_reports_through_iommu(void **state)
  */
 static void test_balloon_declining_access_platform(void **state)
 {
-	uint8_t *dev = ram(device_gpa, 4096);
+	uint8_t *dev = fake_ram(&vmf, device_gpa, 4096);
 
 	(void)state;
 	iommu_up(0);
-	memset(ram(BALLOON_RINGS, 0x3000), 0, 0x3000);
-	memset(ram(FREE_PAGE, 4096), 0x5a, 4096);
+	memset(fake_ram(&vmf, BALLOON_RINGS, 0x3000), 0, 0x3000);
+	memset(fake_ram(&vmf, FREE_PAGE, 4096), 0x5a, 4096);
 	memset(dev, 0x5a, 4096);
 	dev_start_declining(s_balloon, 1ULL << 33);	/* VIRTIO_F_ACCESS_PLATFORM */
 	dev_queue(s_balloon, 2, QSIZE, BALLOON_RINGS);
 	dev_ready(s_balloon);
 	assert_int_equal(fake_status(&vmf, s_balloon), 0xf);
 
-	put_desc(BALLOON_RINGS, 0, FREE_PAGE, 4096, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, BALLOON_RINGS, 0, FREE_PAGE, 4096, VIRTQ_DESC_F_WRITE, 0);
 	offer(BALLOON_RINGS, QSIZE, 0);
 	fake_notify(&vmf, s_balloon, 2);
 	assert_int_equal(le16toh(used_ring(BALLOON_RINGS, QSIZE)->idx), 1);
-	assert_int_equal(*(uint8_t *)ram(FREE_PAGE, 1), 0);
+	assert_int_equal(*(uint8_t *)fake_ram(&vmf, FREE_PAGE, 1), 0);
 
-	put_desc(BALLOON_RINGS, 1, device_gpa, 4096, VIRTQ_DESC_F_WRITE, 0);
+	fake_put_desc(&vmf, BALLOON_RINGS, 1, device_gpa, 4096, VIRTQ_DESC_F_WRITE, 0);
 	offer(BALLOON_RINGS, QSIZE, 1);
 	fake_notify(&vmf, s_balloon, 2);
 	assert_true(fake_status(&vmf, s_balloon) & 0x40);	/* NEEDS_RESET */

@@ -167,31 +167,15 @@ static void make_vm(void)
 	fv_made = true;
 }
 
-static void *ram(uint64_t gpa, uint64_t len)
-{
-	void *p = gpa_ptr(&fv.vm.mem, gpa, len);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void put_desc(unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-		     uint16_t next)
-{
-	struct virtq_desc d = { addr, len, flags, next };
-
-	memcpy(ram(FAKE_RING_GPA(q) + 16ull * i, 16), &d, 16);
-}
-
 static struct virtq_avail *avail(unsigned q, unsigned size)
 {
-	return ram(FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(size));
+	return fake_ram(&fv, FAKE_RING_GPA(q) + 0x1000, VIRTQ_AVAIL_BYTES(size));
 }
 
 #if IS_ENABLED(CONFIG_VIRTIO_NET)
 static struct virtq_used *used(unsigned q, unsigned size)
 {
-	return ram(FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(size));
+	return fake_ram(&fv, FAKE_RING_GPA(q) + 0x2000, VIRTQ_USED_BYTES(size));
 }
 
 #define NET_FRAMES 100000
@@ -207,7 +191,7 @@ static void test_net_receive(void **state)
 	(void)state;
 	make_vm();
 	s = fake_find(&fv, 0x1041);
-	memset(ram(FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(0), 0x3000), 0, 0x3000);
 	fake_setup_queue(&fv, s, 0, RXQ_SIZE);	/* no buffer posted */
 	assert_true(net_test_npeers >= 1);
 	before = heap();
@@ -228,7 +212,7 @@ static void test_net_receive(void **state)
 		      (ssize_t)(heap() - before));
 	/* buffers posted: frames flow at once */
 	for (unsigned i = 0; i < RXQ_SIZE; i++) {
-		put_desc(0, i, 0x40000 + 2048ull * i, 2048, VIRTQ_DESC_F_WRITE, 0);
+		fake_put_desc(&fv, FAKE_RING_GPA(0), i, 0x40000 + 2048ull * i, 2048, VIRTQ_DESC_F_WRITE, 0);
 		avail(0, RXQ_SIZE)->ring[i] = (uint16_t)i;
 	}
 	avail(0, RXQ_SIZE)->idx = RXQ_SIZE;
@@ -253,15 +237,15 @@ static void test_blk_pending(void **state)
 	(void)state;
 	make_vm();
 	s = fake_find(&fv, 0x1042);
-	memset(ram(FAKE_RING_GPA(0), 0x4000), 0, 0x4000);
+	memset(fake_ram(&fv, FAKE_RING_GPA(0), 0x4000), 0, 0x4000);
 	fake_setup_queue(&fv, s, 0, BLK_QSIZE);
 	a = avail(0, BLK_QSIZE);
 	/* GET_ID-free reads: header, then one writable status byte (a
 	 * zero-length read of sector 0) */
-	memcpy(ram(0x40000, sizeof(hdr)), &hdr, sizeof(hdr));
+	memcpy(fake_ram(&fv, 0x40000, sizeof(hdr)), &hdr, sizeof(hdr));
 	for (unsigned i = 0; i < BLK_REQS; i++) {
-		put_desc(0, 2 * i, 0x40000, sizeof(hdr), VIRTQ_DESC_F_NEXT, (uint16_t)(2 * i + 1));
-		put_desc(0, 2 * i + 1, 0x50000 + i, 1, VIRTQ_DESC_F_WRITE, 0);
+		fake_put_desc(&fv, FAKE_RING_GPA(0), 2 * i, 0x40000, sizeof(hdr), VIRTQ_DESC_F_NEXT, (uint16_t)(2 * i + 1));
+		fake_put_desc(&fv, FAKE_RING_GPA(0), 2 * i + 1, 0x50000 + i, 1, VIRTQ_DESC_F_WRITE, 0);
 		a->ring[i] = (uint16_t)(2 * i);
 	}
 	before = heap();
