@@ -145,6 +145,25 @@ boot_guest() {
 		--serial tty --console off "$@"
 }
 
+# thread_cpus PID FILE: each thread of PID, its name and the host CPUs it
+# may run on (Cpus_allowed_list), one "NAME CPUS" line each, into FILE
+thread_cpus() {
+	for _t in /proc/"$1"/task/*; do
+		echo "$(cat "$_t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$_t/status")"
+	done >"$2"
+}
+
+# thread_cpus_when_held LOG FILE: once the guest logging to LOG says
+# WISP-HOLD (wisp_hold=N keeps it running), thread_cpus of the case's
+# first wisp into FILE; run it in the background beside the boot
+thread_cpus_when_held() {
+	for _ in $(seq 600); do
+		grep -q '^WISP-HOLD' "$1" 2>/dev/null && break
+		sleep 0.2
+	done
+	thread_cpus "$(head -n 1 "$LAB_CASE_DIR/sessions")" "$2"
+}
+
 expect_line() {
 	grep -Eq -- "$2" "$1" 2>/dev/null || fail "${3:-no line matching '$2'}"
 }

@@ -9,16 +9,7 @@
 # lab-timeout: 90
 # lab-boots: 2
 : >tasks.txt
-(
-	for _ in $(seq 600); do
-		grep -q '^WISP-HOLD' guest.log 2>/dev/null && break
-		sleep 0.2
-	done
-	pid=$(head -n 1 "$LAB_CASE_DIR/sessions")
-	for t in /proc/"$pid"/task/*; do
-		echo "$(cat "$t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")"
-	done >tasks.txt
-) &
+thread_cpus_when_held guest.log tasks.txt &
 GUEST_CMDLINE_EXTRA="wisp_hold=4" boot_guest "$LAB_BOOT_TIMEOUT" guest.log topology \
 	--memory size=256M --cpus boot=3,affinity=[0@[1],1@[0-1]],core_scheduling=vcpu
 expect_guest_ok guest.log

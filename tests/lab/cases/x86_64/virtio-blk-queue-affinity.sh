@@ -15,16 +15,7 @@
 # lab-boots: 1
 dd if=/dev/zero of=q.img bs=1M count=4 2>/dev/null
 : >tasks.txt
-(
-	for _ in $(seq 600); do
-		grep -q '^WISP-HOLD' guest.log 2>/dev/null && break
-		sleep 0.2
-	done
-	pid=$(head -n 1 "$LAB_CASE_DIR/sessions")
-	for t in /proc/"$pid"/task/*; do
-		echo "$(cat "$t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")"
-	done >tasks.txt
-) &
+thread_cpus_when_held guest.log tasks.txt &
 GUEST_CMDLINE_EXTRA="wisp_modules=virtio_pci,virtio_blk wisp_hold=4" \
 	boot_guest "$LAB_BOOT_TIMEOUT" guest.log blk-mq --memory size=256M --cpus boot=2 \
 	--disk "path=q.img,num_queues=2,queue_affinity=[0@[0],1@[1]]"
@@ -57,12 +48,7 @@ expect_line bad2.log "queue 1 does not exist \\(num_queues=1\\)" "no line naming
 
 # snapshot and restore: the counting guest writes a record per tick
 sock=$PWD/api.sock snap=$PWD/snap
-threads() { # FILE: each thread's name and CPUs, of the newest wisp
-	pid=$(tail -n 1 "$LAB_CASE_DIR/sessions")
-	for t in /proc/"$pid"/task/*; do
-		echo "$(cat "$t/comm") $(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "$t/status")"
-	done >"$1"
-}
+threads() { thread_cpus "$(tail -n 1 "$LAB_CASE_DIR/sessions")" "$1"; } # of the newest wisp
 dd if=/dev/zero of=r.img bs=1M count=4 2>/dev/null
 (
 	wait_tick run.log 5 || exit 0
