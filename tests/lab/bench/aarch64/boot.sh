@@ -8,7 +8,8 @@
 # (aarch64_tiny_defconfig, its default devices; /lab/wisp-tiny, which
 # bench/lab/run passes in with tests/lab/run --with), QEMU virt with its
 # default devices, and QEMU virt with the fewest devices it boots this guest
-# with (qemu-min, below). QEMU is Debian's arm64 build, which
+# with (qemu-min, below), each of the two also with -cpu host,pauth=off
+# (qemu-nopauth, qemu-min-nopauth, below). QEMU is Debian's arm64 build, which
 # tests/lab/run --arch aarch64 --with-qemu packs from scripts/setup bench's
 # unpacked copy. Per run:
 #   - wall time from starting the VMM to its exit, on the lab host's clock
@@ -25,19 +26,26 @@
 #     (WFI/WFE), exit_ec16 (HVC: PSCI), exit_ec18 (system register
 #     access); an interrupt exit as exit_irq (its esr_ec is stale: KVM
 #     reads the class whatever the exit was), anything else as exit_retN.
+#   - of those, the exits KVM hands to the VMM (KVM_RUN returns to it: the
+#     MMIO it emulates, the power-off), by the kvm_userspace_exit
+#     tracepoint, as the x86_64 case counts them
 # Under the lab's TCG every exit is emulated, so times mean little and the
 # counts are the solid figures. Prints, per run and VMM:
-#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N to_init_cs=N exits=N exit_ec24=N ...
-#   [boot] COMMAND wisp|wisp-tiny|qemu|qemu-min ...
+#   [boot] RESULT wisp run=N wall_cs=N guest_init_cs=N to_init_cs=N exits=N exit_ec24=N ... vmm_exits=N
+#   [boot] COMMAND wisp|wisp-tiny|qemu|qemu-min|qemu-nopauth|qemu-min-nopauth ...
 # Needs `tests/lab/run --arch aarch64 --with-qemu --with build/bench-arm64-tiny/wisp:wisp-tiny`.
 # lab-timeout: 500
-# lab-boots: 20
+# lab-boots: 30
 BOOT_RUNS=${BOOT_RUNS:-5}
 
 QEMU_BIN=/usr/bin/qemu-system-aarch64
 [ -x "$QEMU_BIN" ] || fail "no QEMU in the lab host (tests/lab/run --arch aarch64 --with-qemu)"
 TINY_BIN=/lab/wisp-tiny
 [ -x "$TINY_BIN" ] || fail "no tiny wisp at $TINY_BIN (tests/lab/run --with build/bench-arm64-tiny/wisp:wisp-tiny)"
+# for the report: which QEMU, and the lab host's THP setting (both VMMs
+# ask for huge pages for guest RAM; "always" gives them anyway)
+note "$("$QEMU_BIN" --version | head -n 1)"
+note "transparent_hugepage=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
 
 # KVM's own counters (debugfs) sum over the VMs that exist, so they are
 # gone once a VMM exits; a histogram trigger on the kvm_exit tracepoint
@@ -45,13 +53,19 @@ TINY_BIN=/lab/wisp-tiny
 tr=/sys/kernel/tracing
 [ -d $tr/events ] || mount -t tracefs tracefs $tr 2>/dev/null
 ev=$tr/events/kvm/kvm_exit
+uev=$tr/events/kvm/kvm_userspace_exit
 [ -w $ev/trigger ] || fail "no kvm_exit tracepoint at $ev (tracefs)"
+[ -w $uev/trigger ] || fail "no kvm_userspace_exit tracepoint at $uev (tracefs)"
 note "kvm_exit fields: $(sed -n 's/^[[:space:]]*field:[^;]* \([a-z_]*\);.*/\1/p' $ev/format | tr '\n' ' ')"
 hist_on() {
-	echo 'hist:keys=ret,esr_ec:sort=hitcount' >$ev/trigger ||
-		fail "cannot set a histogram trigger on $ev"
+	{ echo 'hist:keys=ret,esr_ec:sort=hitcount' >$ev/trigger &&
+		echo 'hist:keys=reason:sort=hitcount' >$uev/trigger; } ||
+		fail "cannot set a histogram trigger on $ev or $uev"
 }
-hist_off() { echo '!hist:keys=ret,esr_ec:sort=hitcount' >$ev/trigger; }
+hist_off() {
+	echo '!hist:keys=ret,esr_ec:sort=hitcount' >$ev/trigger
+	echo '!hist:keys=reason:sort=hitcount' >$uev/trigger
+}
 
 # watch_init LOG OUT: the lab host's clock (centiseconds) into OUT once
 # LOG has /init's first line; run in the background beside the VMM
@@ -80,8 +94,10 @@ result() {
 		END { out = ""; for (i = 0; i < m; i++) out = out " exit_" order[i] "=" c[order[i]]
 			print "exits=" (hits != "" ? hits : total + 0) out }' $ev/hist)
 	case "$counts" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $ev/hist" ;; esac
+	to_vmm=$(awk 'index($0, "Hits:") { print $2 }' $uev/hist)
+	case "$to_vmm" in '' | *[!0-9]*) fail "$1 run $2: no count from $uev/hist" ;; esac
 	case "$5" in '' | *[!0-9]*) fail "$1 run $2: /init's first line was not seen on the console" ;; esac
-	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts"
+	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts vmm_exits=$to_vmm"
 }
 
 cmdline=$(guest_cmdline boot)
@@ -108,15 +124,28 @@ qargs="$qargs -smp 1 -m 256M"
 qmin="-accel kvm -cpu host -M virt,gic-version=3,its=off,acpi=off"
 qmin="$qmin -nodefaults -no-user-config -display none -no-reboot -serial stdio"
 qmin="$qmin -smp 1 -m 256M"
+# -nopauth: the same without pointer authentication. wisp's vCPU has
+# none (it asks KVM_ARM_VCPU_INIT for no PTRAUTH feature); QEMU's
+# -cpu host has it whenever KVM offers it, and the lab's emulated host
+# does: TCG computes every PACIASP/AUTIASP of the guest kernel in
+# software (QARMA5), which made QEMU's guest 3-5 times slower to /init
+# (one boot each, 2026-12-07: 17-25 s as it comes; 4.96 s with
+# pauth=off, 17.18 s with sve=off, 14.02 s with pmu=off), with about
+# 3,000 more host-interrupt exits for the longer boot. On hardware
+# pointer authentication costs a few cycles; so the -nopauth variants
+# are the VMM against the VMM, the others QEMU as it comes.
+nopauth() { echo "$1" | sed 's/-cpu host /-cpu host,pauth=off /'; }
 note "COMMAND wisp wisp --kernel Image --initramfs initrd.gz --cmdline '$cmdline' --serial tty --console off --memory size=256M"
 note "COMMAND wisp-tiny wisp-tiny --kernel Image --initramfs initrd.gz --cmdline '$cmdline' --serial tty --memory size=256M"
 note "COMMAND qemu qemu-system-aarch64 $qargs -kernel Image -initrd initrd.gz -append '$cmdline'"
 note "COMMAND qemu-min qemu-system-aarch64 $qmin -kernel Image -initrd initrd.gz -append '$cmdline'"
+note "COMMAND qemu-nopauth qemu-system-aarch64 $(nopauth "$qargs") -kernel Image -initrd initrd.gz -append '$cmdline'"
+note "COMMAND qemu-min-nopauth qemu-system-aarch64 $(nopauth "$qmin") -kernel Image -initrd initrd.gz -append '$cmdline'"
 
 wisp_bin=$WISP
 i=1
 while [ $i -le "$BOOT_RUNS" ]; do
-	for vmm in wisp wisp-tiny qemu qemu-min; do
+	for vmm in wisp wisp-tiny qemu qemu-min qemu-nopauth qemu-min-nopauth; do
 		hist_on
 		rm -f $vmm.log $vmm.init
 		watch_init $vmm.log $vmm.init &
@@ -134,8 +163,12 @@ while [ $i -le "$BOOT_RUNS" ]; do
 				--serial tty --memory size=256M
 		else
 			WISP=$QEMU_BIN
-			a=$qargs
-			[ $vmm = qemu-min ] && a=$qmin
+			case $vmm in
+			qemu) a=$qargs ;;
+			qemu-min) a=$qmin ;;
+			qemu-nopauth) a=$(nopauth "$qargs") ;;
+			*) a=$(nopauth "$qmin") ;;
+			esac
 			# shellcheck disable=SC2086
 			run_wisp "$LAB_BOOT_TIMEOUT" $vmm.log -- $a \
 				-kernel "$GUEST_BZIMAGE" -initrd "$GUEST_INITRD" -append "$cmdline"
