@@ -35,8 +35,8 @@
 #   [boot] COMMAND wisp|wisp-tiny|qemu|qemu-min|qemu-nopauth|qemu-min-nopauth ...
 # Needs `tests/lab/run --arch aarch64 --with-qemu --with build/bench-arm64-tiny/wisp:wisp-tiny`.
 # lab-timeout: 500
-# lab-boots: 30
-BOOT_RUNS=${BOOT_RUNS:-5}
+# lab-boots: 18
+BOOT_RUNS=${BOOT_RUNS:-3}
 
 QEMU_BIN=/usr/bin/qemu-system-aarch64
 [ -x "$QEMU_BIN" ] || fail "no QEMU in the lab host (tests/lab/run --arch aarch64 --with-qemu)"
