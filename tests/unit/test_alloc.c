@@ -323,19 +323,6 @@ int main(void)
 
 #else
 
-static void test_not_built(void **state)
-{
-	(void)state;
-	skip();
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_not_built),
-	};
-
-	return cmocka_run_group_tests_name("lib/alloc.c (not built)", tests, NULL, NULL);
-}
+UNIT_NOT_BUILT("lib/alloc.c")
 
 #endif

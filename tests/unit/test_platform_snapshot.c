@@ -262,17 +262,6 @@ int main(void)
 
 #else
 
-static void test_not_built(void **state)
-{
-	(void)state;
-	skip();
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_not_built) };
-
-	return cmocka_run_group_tests_name("platform-snapshot (not built)", tests, NULL, NULL);
-}
+UNIT_NOT_BUILT("platform-snapshot")
 
 #endif

@@ -415,18 +415,5 @@ int main(void)
 	return cmocka_run_group_tests_name("vfio", tests, NULL, NULL);
 }
 #else
-static void test_not_built_in(void **state)
-{
-	(void)state;
-	skip();
-}
-
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_not_built_in),
-	};
-
-	return cmocka_run_group_tests_name("vfio (not built in)", tests, NULL, NULL);
-}
+UNIT_NOT_BUILT("vfio")
 #endif

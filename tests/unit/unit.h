@@ -24,4 +24,21 @@
 			fail_msg("\"%s\" does not contain \"%s\"", h_, n_);   \
 	} while (0)
 
+/* The whole program of a test whose subject this build leaves out
+ * (its Kconfig symbol off): one test, skipped, named after it. */
+#define UNIT_NOT_BUILT(name)                                                  \
+	static void test_not_built(void **state)                              \
+	{                                                                     \
+		(void)state;                                                  \
+		skip();                                                       \
+	}                                                                     \
+	int main(void)                                                        \
+	{                                                                     \
+		const struct CMUnitTest tests[] = {                           \
+			cmocka_unit_test(test_not_built)                      \
+		};                                                            \
+		return cmocka_run_group_tests_name(name " (not built)", tests, \
+						   NULL, NULL);               \
+	}
+
 #endif
