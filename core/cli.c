@@ -921,11 +921,11 @@ static int check_needs(struct parser *p)
 				    n->value, n->per_vcpu, cfg->cpus);
 		if (n->shared_memory && !cfg->memory.shared)
 			return fail(p, "%s: add --memory shared=on", n->shared_memory);
+#ifdef CONFIG_PCI_SEGMENTS
 		/* cloud-hypervisor: "Invalid PCI segment id" */
-		if (IS_ENABLED(CONFIG_PCI_SEGMENTS) && n->pci_segment >= pci_segments_of(cfg))
+		if (n->pci_segment >= pci_segments_of(cfg))
 			return fail(p, "'pci_segment=%u': invalid PCI segment id: --platform "
 				    "num_pci_segments is %u", n->pci_segment, pci_segments_of(cfg));
-#ifdef CONFIG_PCI_SEGMENTS
 		if (n->pci_slot && pci_plan_reserve(n->pci_segment, n->pci_slot))
 			return fail(p, "'pci_device_id=%u': slot %u of PCI segment %u is already "
 				    "another device's", n->pci_slot, n->pci_slot, n->pci_segment);

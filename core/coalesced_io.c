@@ -19,21 +19,18 @@ static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static bool ring_usable(struct vm *vm, bool pio)
 {
-	long page = getpagesize();
-	int off;
+	if (!ring_offset) {
+		long page = getpagesize();
+		int off = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
 
-	if (ring_offset)
-		return !pio || ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0;
-	off = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
-	/* the ring must lie inside the run mapping wisp makes */
-	if (off <= 0 || page <= 0 || (long)(off + 1) * page > (long)vm->run_size)
-		return false;
-	if (pio && ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0)
-		return false;
-	ring_entries = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
-				  sizeof(struct kvm_coalesced_mmio));
-	ring_offset = off * page;
-	return true;
+		/* the ring must lie inside the run mapping wisp makes */
+		if (off <= 0 || page <= 0 || (long)(off + 1) * page > (long)vm->run_size)
+			return false;
+		ring_entries = (uint32_t)(((size_t)page - sizeof(struct kvm_coalesced_mmio_ring)) /
+					  sizeof(struct kvm_coalesced_mmio));
+		ring_offset = off * page;
+	}
+	return !pio || ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0;
 }
 
 void coalesced_io_add(struct vm *vm, bool pio, uint64_t addr, uint32_t len)

@@ -671,20 +671,18 @@ int pci_intx_line(unsigned slot, unsigned pin)
  * core once the whole command line is read -- after --restore's
  * replaced devices have gone -- so that pci_add() keeps them free for
  * their devices, whichever is created first. */
-static struct {
-	uint32_t slots[PCI_MAX_SEGMENTS];
-} plan;
+static uint32_t planned_slots[PCI_MAX_SEGMENTS];
 
 void pci_plan_reset(void)
 {
-	memset(&plan, 0, sizeof(plan));
+	memset(planned_slots, 0, sizeof(planned_slots));
 }
 
 int pci_plan_reserve(unsigned segment, unsigned slot)
 {
-	if (segment >= PCI_MAX_SEGMENTS || slot >= PCI_SLOTS || (plan.slots[segment] & (1u << slot)))
+	if (segment >= PCI_MAX_SEGMENTS || slot >= PCI_SLOTS || (planned_slots[segment] & (1u << slot)))
 		return -1;
-	plan.slots[segment] |= 1u << slot;
+	planned_slots[segment] |= 1u << slot;
 	return 0;
 }
 
@@ -722,7 +720,7 @@ int pci_parse_place(struct kv_list *args, uint64_t *segment, uint8_t *slot,
 
 static bool slot_asked_for(unsigned segment, unsigned slot)
 {
-	return segment < PCI_MAX_SEGMENTS && (plan.slots[segment] & (1u << slot));
+	return segment < PCI_MAX_SEGMENTS && (planned_slots[segment] & (1u << slot));
 }
 #else
 static bool slot_asked_for(unsigned segment, unsigned slot)
