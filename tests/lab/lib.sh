@@ -164,6 +164,55 @@ thread_cpus_when_held() {
 	thread_cpus "$(head -n 1 "$LAB_CASE_DIR/sessions")" "$2"
 }
 
+# --- the boot benchmarks (tests/lab/bench/ARCH/boot.sh)
+# KVM's own counters (debugfs) sum over the VMs that exist, so they are
+# gone once a VMM exits; a histogram trigger on the kvm_exit tracepoint
+# keeps counting after the VM is destroyed.  boot_hist_init KEYS: that
+# histogram keyed by KEYS (the arch's fields of kvm_exit), and one of
+# the exits handed to the VMM (kvm_userspace_exit) by reason; sets
+# BOOT_EV and BOOT_UEV, the two events' directories
+boot_hist_init() {
+	BOOT_KEYS=$1
+	_tr=/sys/kernel/tracing
+	[ -d "$_tr"/events ] || mount -t tracefs tracefs "$_tr" 2>/dev/null
+	BOOT_EV="$_tr"/events/kvm/kvm_exit
+	BOOT_UEV="$_tr"/events/kvm/kvm_userspace_exit
+	[ -w "$BOOT_EV"/trigger ] || fail "no kvm_exit tracepoint at $BOOT_EV (tracefs)"
+	[ -w "$BOOT_UEV"/trigger ] || fail "no kvm_userspace_exit tracepoint at $BOOT_UEV (tracefs)"
+}
+boot_hist_on() {
+	{ echo "hist:keys=$BOOT_KEYS:sort=hitcount" >"$BOOT_EV"/trigger &&
+		echo 'hist:keys=reason:sort=hitcount' >"$BOOT_UEV"/trigger; } ||
+		fail "cannot set a histogram trigger on $BOOT_EV or $BOOT_UEV"
+}
+boot_hist_off() {
+	echo "!hist:keys=$BOOT_KEYS:sort=hitcount" >"$BOOT_EV"/trigger
+	echo '!hist:keys=reason:sort=hitcount' >"$BOOT_UEV"/trigger
+}
+
+# boot_watch_init LOG OUT: the lab host's clock (centiseconds) into OUT
+# once LOG has /init's first line; run in the background beside the VMM
+boot_watch_init() {
+	while ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; do usleep 50000; done
+	_lab_cs >"$2"
+}
+
+# boot_result VMM RUN LOG WALL_CS TO_INIT_CS COUNTS: one RESULT line for
+# the run, from the guest's log, COUNTS ("exits=TOTAL exit_KIND=N ...",
+# which the case reads from $BOOT_EV/hist in its arch's terms) and the
+# exits handed to the VMM
+boot_result() {
+	grep -q '^WISP-GUEST-DONE' "$3" || fail "$1 run $2: the guest did not finish ($(tail -n 2 "$3" | tr '\n' ' '))"
+	_up=$(sed -n 's/^GUEST uptime=\([0-9.]*\)$/\1/p' "$3" | head -n 1)
+	[ -n "$_up" ] || fail "$1 run $2: no uptime from the guest"
+	_init_cs=$(echo "$_up" | awk '{ printf "%d", $1 * 100 }')
+	case "$6" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $BOOT_EV/hist" ;; esac
+	_to_vmm=$(awk 'index($0, "Hits:") { print $2 }' "$BOOT_UEV"/hist)
+	case "$_to_vmm" in '' | *[!0-9]*) fail "$1 run $2: no count from $BOOT_UEV/hist" ;; esac
+	case "$5" in '' | *[!0-9]*) fail "$1 run $2: /init's first line was not seen on the console" ;; esac
+	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$_init_cs to_init_cs=$5 $6 vmm_exits=$_to_vmm"
+}
+
 expect_line() {
 	grep -Eq -- "$2" "$1" 2>/dev/null || fail "${3:-no line matching '$2'}"
 }

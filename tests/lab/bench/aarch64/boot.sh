@@ -47,44 +47,17 @@ TINY_BIN=/lab/wisp-tiny
 note "$("$QEMU_BIN" --version | head -n 1)"
 note "transparent_hugepage=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
 
-# KVM's own counters (debugfs) sum over the VMs that exist, so they are
-# gone once a VMM exits; a histogram trigger on the kvm_exit tracepoint
-# keeps counting after the VM is destroyed
-tr=/sys/kernel/tracing
-[ -d $tr/events ] || mount -t tracefs tracefs $tr 2>/dev/null
-ev=$tr/events/kvm/kvm_exit
-uev=$tr/events/kvm/kvm_userspace_exit
-[ -w $ev/trigger ] || fail "no kvm_exit tracepoint at $ev (tracefs)"
-[ -w $uev/trigger ] || fail "no kvm_userspace_exit tracepoint at $uev (tracefs)"
-note "kvm_exit fields: $(sed -n 's/^[[:space:]]*field:[^;]* \([a-z_]*\);.*/\1/p' $ev/format | tr '\n' ' ')"
-hist_on() {
-	{ echo 'hist:keys=ret,esr_ec:sort=hitcount' >$ev/trigger &&
-		echo 'hist:keys=reason:sort=hitcount' >$uev/trigger; } ||
-		fail "cannot set a histogram trigger on $ev or $uev"
-}
-hist_off() {
-	echo '!hist:keys=ret,esr_ec:sort=hitcount' >$ev/trigger
-	echo '!hist:keys=reason:sort=hitcount' >$uev/trigger
-}
+# the exits by how the guest left and the trap's exception class
+# (tests/lab/lib.sh, boot_hist_init)
+boot_hist_init ret,esr_ec
+note "kvm_exit fields: $(sed -n 's/^[[:space:]]*field:[^;]* \([a-z_]*\);.*/\1/p' "$BOOT_EV"/format | tr '\n' ' ')"
 
-# watch_init LOG OUT: the lab host's clock (centiseconds) into OUT once
-# LOG has /init's first line; run in the background beside the VMM
-watch_init() {
-	while ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; do usleep 50000; done
-	_lab_cs >"$2"
-}
-
-# result VMM RUN LOG WALL_CS TO_INIT_CS: one RESULT line for the run, from
-# the guest's log and the histogram: exits=TOTAL and exit_KIND=N for each
-# kind (above)
+# result VMM RUN LOG WALL_CS TO_INIT_CS: boot_result with exits=TOTAL and
+# exit_KIND=N for each kind (above)
 result() {
-	grep -q '^WISP-GUEST-DONE' "$3" || fail "$1 run $2: the guest did not finish ($(tail -n 2 "$3" | tr '\n' ' '))"
-	up=$(sed -n 's/^GUEST uptime=\([0-9.]*\)$/\1/p' "$3" | head -n 1)
-	[ -n "$up" ] || fail "$1 run $2: no uptime from the guest"
-	init_cs=$(echo "$up" | awk '{ printf "%d", $1 * 100 }')
 	# "{ ret:          2, esr_ec:         36 } hitcount:       1234",
 	# then "Hits: N"; interrupt exits of every stale class summed
-	counts=$(awk 'index($0, "{ ret:") == 1 {
+	boot_result "$@" "$(awk 'index($0, "{ ret:") == 1 {
 			line = $0; gsub(/[{},]/, " ", line); split(line, f, " ")
 			r = f[2]; ec = f[4]; n = $NF; total += n
 			k = (r == 2) ? sprintf("ec%02x", ec) : (r == 0) ? "irq" : "ret" r
@@ -92,12 +65,7 @@ result() {
 			c[k] += n }
 		index($0, "Hits:") { hits = $2 }
 		END { out = ""; for (i = 0; i < m; i++) out = out " exit_" order[i] "=" c[order[i]]
-			print "exits=" (hits != "" ? hits : total + 0) out }' $ev/hist)
-	case "$counts" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $ev/hist" ;; esac
-	to_vmm=$(awk 'index($0, "Hits:") { print $2 }' $uev/hist)
-	case "$to_vmm" in '' | *[!0-9]*) fail "$1 run $2: no count from $uev/hist" ;; esac
-	case "$5" in '' | *[!0-9]*) fail "$1 run $2: /init's first line was not seen on the console" ;; esac
-	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts vmm_exits=$to_vmm"
+			print "exits=" (hits != "" ? hits : total + 0) out }' "$BOOT_EV"/hist)"
 }
 
 cmdline=$(guest_cmdline boot)
@@ -146,9 +114,9 @@ wisp_bin=$WISP
 i=1
 while [ $i -le "$BOOT_RUNS" ]; do
 	for vmm in wisp wisp-tiny qemu qemu-min qemu-nopauth qemu-min-nopauth; do
-		hist_on
+		boot_hist_on
 		rm -f $vmm.log $vmm.init
-		watch_init $vmm.log $vmm.init &
+		boot_watch_init $vmm.log $vmm.init &
 		watcher=$!
 		t0=$(_lab_cs)
 		if [ $vmm = wisp ]; then
@@ -179,7 +147,7 @@ while [ $i -le "$BOOT_RUNS" ]; do
 		[ "$WISP_RC" = 0 ] || fail "$vmm run $i exited $WISP_RC"
 		t_init=$(cat $vmm.init 2>/dev/null)
 		result $vmm $i $vmm.log $((t1 - t0)) "${t_init:+$((t_init - t0))}"
-		hist_off
+		boot_hist_off
 	done
 	i=$((i + 1))
 done

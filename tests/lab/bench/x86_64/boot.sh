@@ -32,50 +32,17 @@ QEMU_BIN=/usr/bin/qemu-system-x86_64
 TINY_BIN=/lab/wisp-tiny
 [ -x "$TINY_BIN" ] || fail "no tiny wisp at $TINY_BIN (tests/lab/run --with build/bench-tiny/wisp:wisp-tiny)"
 
-# KVM's own counters (debugfs) sum over the VMs that exist, so they are
-# gone once a VMM exits; a histogram trigger on the kvm_exit tracepoint
-# keeps counting after the VM is destroyed, keyed by the exit reason.
-tr=/sys/kernel/tracing
-[ -d $tr/events ] || mount -t tracefs tracefs $tr 2>/dev/null
-ev=$tr/events/kvm/kvm_exit
-uev=$tr/events/kvm/kvm_userspace_exit
-[ -w $ev/trigger ] || fail "no kvm_exit tracepoint at $ev (tracefs)"
-[ -w $uev/trigger ] || fail "no kvm_userspace_exit tracepoint at $uev (tracefs)"
-hist_on() {
-	echo 'hist:keys=exit_reason:sort=hitcount' >$ev/trigger &&
-		echo 'hist:keys=reason:sort=hitcount' >$uev/trigger ||
-		fail "cannot set a histogram trigger on $ev or $uev"
-}
-hist_off() {
-	echo '!hist:keys=exit_reason:sort=hitcount' >$ev/trigger
-	echo '!hist:keys=reason:sort=hitcount' >$uev/trigger
-}
+# the exits by SVM exit code (tests/lab/lib.sh, boot_hist_init)
+boot_hist_init exit_reason
 
-# watch_init LOG OUT: the lab host's clock (centiseconds) into OUT once
-# LOG has /init's first line; run in the background beside the VMM
-watch_init() {
-	while ! grep -q '^WISP-GUEST-UP' "$1" 2>/dev/null; do usleep 50000; done
-	_lab_cs >"$2"
-}
-
-# result VMM RUN LOG WALL_CS TO_INIT_CS: one RESULT line for the run, from
-# the guest's log and the histogram: exits=TOTAL and exit_REASON=N for
-# each reason
+# result VMM RUN LOG WALL_CS TO_INIT_CS: boot_result with exits=TOTAL
+# and exit_REASON=N for each reason
 result() {
-	grep -q '^WISP-GUEST-DONE' "$3" || fail "$1 run $2: the guest did not finish ($(tail -n 2 "$3" | tr '\n' ' '))"
-	up=$(sed -n 's/^GUEST uptime=\([0-9.]*\)$/\1/p' "$3" | head -n 1)
-	[ -n "$up" ] || fail "$1 run $2: no uptime from the guest"
-	init_cs=$(echo "$up" | awk '{ printf "%d", $1 * 100 }')
 	# "{ exit_reason:       1024 } hitcount:      29310", then "Hits: N"
-	counts=$(awk 'index($0, "{ exit_reason:") == 1 {
+	boot_result "$@" "$(awk 'index($0, "{ exit_reason:") == 1 {
 			r = $3; n = $NF; total += n; out = out " exit_" r "=" n }
 		index($0, "Hits:") { hits = $2 }
-		END { print "exits=" (hits != "" ? hits : total + 0) out }' $ev/hist)
-	case "$counts" in exits=[0-9]*" exit_"*) ;; *) fail "$1 run $2: no exit counts from $ev/hist" ;; esac
-	to_vmm=$(awk 'index($0, "Hits:") { print $2 }' $uev/hist)
-	case "$to_vmm" in '' | *[!0-9]*) fail "$1 run $2: no count from $uev/hist" ;; esac
-	case "$5" in '' | *[!0-9]*) fail "$1 run $2: /init's first line was not seen on the console" ;; esac
-	note "RESULT $1 run=$2 wall_cs=$4 guest_init_cs=$init_cs to_init_cs=$5 $counts vmm_exits=$to_vmm"
+		END { print "exits=" (hits != "" ? hits : total + 0) out }' "$BOOT_EV"/hist)"
 }
 
 cmdline=$(guest_cmdline boot)
@@ -107,9 +74,9 @@ wisp_bin=$WISP
 i=1
 while [ $i -le "$BOOT_RUNS" ]; do
 	for vmm in wisp wisp-4k wisp-tiny qemu qemu-min; do
-		hist_on
+		boot_hist_on
 		rm -f $vmm.log $vmm.init
-		watch_init $vmm.log $vmm.init &
+		boot_watch_init $vmm.log $vmm.init &
 		watcher=$!
 		t0=$(_lab_cs)
 		if [ $vmm = wisp ]; then
@@ -139,7 +106,7 @@ while [ $i -le "$BOOT_RUNS" ]; do
 		[ "$WISP_RC" = 0 ] || fail "$vmm run $i exited $WISP_RC"
 		t_init=$(cat $vmm.init 2>/dev/null)
 		result $vmm $i $vmm.log $((t1 - t0)) "${t_init:+$((t_init - t0))}"
-		hist_off
+		boot_hist_off
 	done
 	i=$((i + 1))
 done
